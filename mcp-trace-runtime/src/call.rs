@@ -1,0 +1,443 @@
+//! One span per handler call: started by generated code, ended exactly once.
+//!
+//! The span ends on completion ([`Call::finish`]), on a panic inside the handler
+//! ([`Entered`] sees the unwind: `error.type = panic`, and the panic keeps going), or
+//! when the call is dropped unfinished (a cancelled future: `mcp.call.cancelled`).
+
+use crate::keys;
+use crate::meta::{ResourceMeta, ToolMeta};
+use crate::outcome::{Outcome, ResultSize};
+use crate::scope::{self, ActiveScope};
+use crate::shape::ArgsRecorder;
+use opentelemetry::global::{self, BoxedSpan};
+use opentelemetry::propagation::{Extractor, TextMapPropagator};
+use opentelemetry::trace::{Span, SpanBuilder, SpanKind, Status, TraceContextExt, Tracer};
+use opentelemetry::{Context, ContextGuard, InstrumentationScope, KeyValue};
+use serde_json::Value;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::task::{Poll, ready};
+
+/// Whether the rebuilt arguments object is needed (for the hash or the schema check).
+const WANTS_JSON: bool = cfg!(any(feature = "args-hash", feature = "schema-check"));
+
+/// A handler call's span, or nothing when no SDK would see it.
+#[derive(Debug, Default)]
+pub struct Call {
+    active: Option<Active>,
+}
+
+#[derive(Debug)]
+struct Active {
+    cx: Context,
+    recording: bool,
+    resource: bool,
+    ended: AtomicBool,
+}
+
+fn tracer() -> global::BoxedTracer {
+    static SCOPE: OnceLock<InstrumentationScope> = OnceLock::new();
+    let scope = SCOPE.get_or_init(|| {
+        InstrumentationScope::builder("mcp-trace")
+            .with_version(env!("CARGO_PKG_VERSION"))
+            .build()
+    });
+    global::tracer_with_scope(scope.clone())
+}
+
+/// `_meta` trace context of the request scope, as a propagation carrier.
+struct MetaCarrier<'a>(&'a ActiveScope);
+
+impl Extractor for MetaCarrier<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        let data = &self.0.data;
+        match key {
+            "traceparent" => data.traceparent.as_deref(),
+            "tracestate" => data.tracestate.as_deref(),
+            "baggage" => data.baggage.as_deref(),
+            _ => None,
+        }
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        vec!["traceparent", "tracestate", "baggage"]
+    }
+}
+
+/// The context extracted from `_meta` when its `traceparent` is valid, else the
+/// ambient current context.
+fn parent_context(scope: Option<&ActiveScope>) -> Context {
+    if let Some(scope) = scope.filter(|s| s.data.traceparent.is_some()) {
+        let carrier = MetaCarrier(scope);
+        let cx = opentelemetry_sdk::propagation::TraceContextPropagator::new().extract(&carrier);
+        if cx.span().span_context().is_valid() {
+            return opentelemetry_sdk::propagation::BaggagePropagator::new()
+                .extract_with_context(&cx, &carrier);
+        }
+    }
+    Context::current()
+}
+
+/// A started span, before its call-specific attributes.
+struct Begun {
+    scope: Option<Arc<ActiveScope>>,
+    parent: Context,
+    span: BoxedSpan,
+    recording: bool,
+}
+
+/// Claims the request scope and starts the span. `None` when the span is neither
+/// recording nor carries a valid context (no SDK installed): nothing to do at all.
+fn begin(name: &'static str, attributes: Vec<KeyValue>) -> Option<Begun> {
+    let scope = scope::claim();
+    let parent = parent_context(scope.as_deref());
+    let builder = SpanBuilder::from_name(name)
+        .with_kind(SpanKind::Server)
+        .with_attributes(attributes);
+    let span = tracer().build_with_context(builder, &parent);
+    let recording = span.is_recording();
+    if !recording && !span.span_context().is_valid() {
+        return None;
+    }
+    Some(Begun {
+        scope,
+        parent,
+        span,
+        recording,
+    })
+}
+
+impl Begun {
+    fn session<'a>(&'a self, from_param: Option<&'a str>) -> Option<&'a str> {
+        from_param.or_else(|| self.scope.as_ref()?.data.session_id.as_deref())
+    }
+
+    /// Session, request id, protocol version and transport, when known.
+    fn common_attributes(&self, session: Option<&str>, attrs: &mut Vec<KeyValue>) {
+        if let Some(session) = session {
+            attrs.push(KeyValue::new(keys::SESSION, session.to_owned()));
+        }
+        let Some(scope) = &self.scope else { return };
+        let data = &scope.data;
+        if let Some(id) = &data.request_id {
+            attrs.push(KeyValue::new(keys::REQUEST_ID, id.clone()));
+        }
+        if let Some(version) = &data.protocol_version {
+            attrs.push(KeyValue::new(keys::PROTOCOL, version.clone()));
+        }
+        if let Some(transport) = data.transport {
+            attrs.push(KeyValue::new(keys::TRANSPORT, transport.as_str()));
+        }
+    }
+
+    fn into_call(self, resource: bool) -> Call {
+        Call {
+            active: Some(Active {
+                cx: self.parent.with_span(self.span),
+                recording: self.recording,
+                resource,
+                ended: AtomicBool::new(false),
+            }),
+        }
+    }
+}
+
+#[cfg(feature = "schema-check")]
+type Compiled = crate::schema::Compiled;
+/// Without the schema check there is never a compiled schema.
+#[cfg(not(feature = "schema-check"))]
+#[derive(Debug)]
+enum Compiled {}
+
+/// Starts a `tools/call {tool}` span. `record` shapes the typed parameters; it runs
+/// only when the span records and the request scope has no raw arguments. `schema`
+/// describes the parameter types; it runs once per handler, when the schema is built.
+#[cfg(feature = "schema-check")]
+#[inline]
+pub fn start_tool<F, S>(meta: &'static ToolMeta, session: Option<&str>, record: F, schema: S) -> Call
+where
+    F: FnOnce(&mut ArgsRecorder<'_>),
+    S: FnOnce(&mut crate::schema::SchemaBuilder),
+{
+    start_tool_with(meta, session, record, || meta.schema.compiled(schema))
+}
+
+/// Starts a `tools/call {tool}` span. `record` shapes the typed parameters; it runs
+/// only when the span records and the request scope has no raw arguments.
+#[cfg(not(feature = "schema-check"))]
+#[inline]
+pub fn start_tool<F>(meta: &'static ToolMeta, session: Option<&str>, record: F) -> Call
+where
+    F: FnOnce(&mut ArgsRecorder<'_>),
+{
+    start_tool_with(meta, session, record, || None)
+}
+
+#[inline]
+fn start_tool_with<F>(
+    meta: &'static ToolMeta,
+    session: Option<&str>,
+    record: F,
+    compiled: impl FnOnce() -> Option<&'static Compiled>,
+) -> Call
+where
+    F: FnOnce(&mut ArgsRecorder<'_>),
+{
+    let base = vec![
+        KeyValue::new(keys::METHOD, keys::TOOLS_CALL),
+        KeyValue::new(keys::OPERATION, keys::EXECUTE_TOOL),
+        KeyValue::new(keys::GEN_AI_TOOL, meta.name),
+        KeyValue::new(keys::MCP_TOOL, meta.name),
+    ];
+    let Some(mut begun) = begin(meta.span_name, base) else {
+        return Call::default();
+    };
+    if begun.recording {
+        let mut attrs = Vec::with_capacity(16);
+        begun.common_attributes(begun.session(session), &mut attrs);
+        let compiled = compiled();
+        let raw = begun.scope.as_ref().and_then(|s| s.data.arguments.as_ref());
+        match raw {
+            Some(raw) => args_from_raw(meta, compiled, raw, &mut attrs),
+            None => {
+                let mut rec = ArgsRecorder::new(&mut attrs, WANTS_JSON);
+                record(&mut rec);
+                if let Some(rebuilt) = finish_rebuilt(meta, compiled, rec) {
+                    hash_and_check(compiled, &rebuilt, &mut attrs);
+                }
+            }
+        }
+        begun.span.set_attributes(attrs);
+    }
+    begun.into_call(false)
+}
+
+#[cfg(feature = "args-shape")]
+fn field_info(compiled: Option<&'static Compiled>) -> crate::shape::FieldInfo<'static> {
+    #[cfg(feature = "schema-check")]
+    if let Some(compiled) = compiled {
+        return compiled.fields();
+    }
+    let _ = compiled;
+    crate::shape::FieldInfo::default()
+}
+
+/// Shapes, hash and verdict from the arguments exactly as sent.
+fn args_from_raw(
+    meta: &'static ToolMeta,
+    compiled: Option<&'static Compiled>,
+    raw: &Value,
+    attrs: &mut Vec<KeyValue>,
+) {
+    #[cfg(feature = "args-shape")]
+    {
+        let fields = meta.flattened.then(|| field_info(compiled));
+        crate::shape::shape_raw(&mut ArgsRecorder::new(attrs, false), meta.params, fields.as_ref(), raw);
+    }
+    let _ = meta;
+    hash_and_check(compiled, raw, attrs);
+}
+
+/// Shapes the flattened `#[args]` fields and returns the rebuilt arguments object.
+fn finish_rebuilt(
+    meta: &'static ToolMeta,
+    compiled: Option<&'static Compiled>,
+    rec: ArgsRecorder<'_>,
+) -> Option<Value> {
+    let ArgsRecorder {
+        attrs,
+        json,
+        flattened,
+    } = rec;
+    #[cfg(feature = "args-shape")]
+    if let Some(Value::Object(fields)) = &flattened {
+        let named = |k: &str| meta.params.iter().any(|p| p.name == k);
+        crate::shape::shape_fields(&mut ArgsRecorder::new(attrs, false), fields, &field_info(compiled), named);
+    }
+    let _ = (attrs, meta, compiled);
+    let mut json = json?;
+    if let Some(Value::Object(fields)) = flattened {
+        for (key, value) in fields {
+            if !value.is_null() {
+                json.entry(key).or_insert(value);
+            }
+        }
+    }
+    Some(Value::Object(json))
+}
+
+fn hash_and_check(compiled: Option<&'static Compiled>, arguments: &Value, attrs: &mut Vec<KeyValue>) {
+    #[cfg(feature = "args-hash")]
+    attrs.push(KeyValue::new(keys::ARGS_HASH, crate::hash::args_hash(arguments)));
+    #[cfg(feature = "schema-check")]
+    if let Some(compiled) = compiled {
+        compiled.check(arguments, attrs);
+    }
+    let _ = (compiled, arguments, attrs);
+}
+
+/// Starts a `resources/read` span. `uri` is called only when the span records or the
+/// read is tracked.
+#[inline]
+pub fn start_resource<U>(meta: &'static ResourceMeta, session: Option<&str>, uri: U) -> Call
+where
+    U: FnOnce() -> String,
+{
+    let base = vec![KeyValue::new(keys::METHOD, keys::RESOURCES_READ)];
+    let Some(mut begun) = begin(keys::RESOURCES_READ, base) else {
+        return Call::default();
+    };
+    let session = begun.session(session);
+    let tracked = cfg!(feature = "read-tracking") && session.is_some();
+    if begun.recording || tracked {
+        let uri = uri();
+        let mut attrs = Vec::with_capacity(10);
+        #[cfg(feature = "read-tracking")]
+        if let Some(session) = session {
+            let count = crate::tracker::global().record(session, &uri, std::time::Instant::now());
+            attrs.push(KeyValue::new(keys::CACHE_HIT, count > 1));
+            attrs.push(KeyValue::new(keys::READ_COUNT, i64::try_from(count).unwrap_or(i64::MAX)));
+        }
+        if begun.recording {
+            begun.common_attributes(session, &mut attrs);
+            attrs.push(KeyValue::new(keys::RESOURCE_URI, uri));
+            if let Some(name) = meta.name {
+                attrs.push(KeyValue::new(keys::RESOURCE_NAME, name));
+            }
+            if let Some(template) = meta.template {
+                attrs.push(KeyValue::new(keys::RESOURCE_TEMPLATE, template));
+            }
+            begun.span.set_attributes(attrs);
+        }
+    }
+    begun.into_call(true)
+}
+
+impl Call {
+    /// Makes the span current (parent of spans the handler starts) and watches for a
+    /// panic until dropped.
+    pub fn enter(&self) -> Entered<'_> {
+        Entered {
+            call: self,
+            _guard: self.active.as_ref().map(|a| a.cx.clone().attach()),
+        }
+    }
+
+    /// Whether the span records, so the outcome is worth classifying.
+    pub fn is_recording(&self) -> bool {
+        self.active.as_ref().is_some_and(|a| a.recording)
+    }
+
+    /// Ends the span with the call's outcome; `outcome` runs only when recording.
+    pub fn finish(mut self, outcome: impl FnOnce() -> Outcome) {
+        let Some(active) = self.active.take() else { return };
+        if active.ended.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let span = active.cx.span();
+        if active.recording {
+            match outcome() {
+                Outcome::Ok(size) => {
+                    let attr = match (active.resource, size) {
+                        (true, Some(ResultSize::Length(n))) => Some((keys::CONTENT_LENGTH, n)),
+                        (false, Some(ResultSize::Length(n))) => Some((keys::RESULT_LENGTH, n)),
+                        (false, Some(ResultSize::Count(n))) => Some((keys::RESULT_COUNT, n)),
+                        _ => None,
+                    };
+                    if let Some((key, n)) = attr {
+                        span.set_attribute(KeyValue::new(key, i64::try_from(n).unwrap_or(i64::MAX)));
+                    }
+                }
+                Outcome::ToolError => {
+                    span.set_attribute(KeyValue::new(keys::ERROR_TYPE, "tool_error"));
+                    span.set_status(Status::error("tool_error"));
+                }
+                Outcome::Error {
+                    error_type,
+                    rpc_code,
+                } => {
+                    let mut attrs = Vec::with_capacity(2);
+                    if let Some(code) = rpc_code {
+                        attrs.push(KeyValue::new(keys::RPC_STATUS, code.to_string()));
+                    }
+                    // The type, never the error's message: it may quote argument values.
+                    span.set_status(Status::error(error_type.clone()));
+                    attrs.push(KeyValue::new(keys::ERROR_TYPE, error_type));
+                    span.set_attributes(attrs);
+                }
+            }
+        }
+        span.end();
+    }
+}
+
+impl Drop for Call {
+    fn drop(&mut self) {
+        let Some(active) = self.active.take() else { return };
+        if active.ended.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let span = active.cx.span();
+        if active.recording {
+            span.set_attribute(KeyValue::new(keys::CANCELLED, true));
+        }
+        span.end();
+    }
+}
+
+/// The span entered for one poll (or one sync call); see [`Call::enter`].
+#[derive(Debug)]
+pub struct Entered<'a> {
+    call: &'a Call,
+    _guard: Option<ContextGuard>,
+}
+
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        let Some(active) = &self.call.active else { return };
+        if active.ended.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let span = active.cx.span();
+        if active.recording {
+            span.set_attribute(KeyValue::new(keys::ERROR_TYPE, "panic"));
+            span.set_status(Status::error("panic"));
+        }
+        span.end();
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// An async handler body, entered on every poll. Yields the body's output and the
+    /// call, so generated code can classify the output with its concrete type.
+    #[derive(Debug)]
+    pub struct Traced<F> {
+        #[pin]
+        future: F,
+        call: Call,
+    }
+}
+
+impl<F> Traced<F> {
+    pub fn new(call: Call, future: F) -> Self {
+        Traced { future, call }
+    }
+}
+
+impl<F: Future> Future for Traced<F> {
+    type Output = (F::Output, Call);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let output = {
+            let _entered = this.call.enter();
+            ready!(this.future.poll(cx))
+        };
+        Poll::Ready((output, std::mem::take(this.call)))
+    }
+}

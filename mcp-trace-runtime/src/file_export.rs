@@ -1,0 +1,65 @@
+//! The embedded default exporter: OTLP/JSON lines, one `ExportTraceServiceRequest` per
+//! line — the format of the OpenTelemetry Collector's file exporter, so the file can be
+//! replayed into any collector or read with `jq`.
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
+use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+#[derive(Debug)]
+pub(crate) struct JsonLinesExporter {
+    path: PathBuf,
+    file: Mutex<File>,
+    resource: ResourceAttributesWithSchema,
+}
+
+impl JsonLinesExporter {
+    /// Opens (creating it and its directory) `path` for appending.
+    pub(crate) fn create(path: &Path) -> std::io::Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        Ok(Self {
+            path: path.to_owned(),
+            file: Mutex::new(file),
+            resource: ResourceAttributesWithSchema::default(),
+        })
+    }
+
+    fn write(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let request = ExportTraceServiceRequest {
+            resource_spans: group_spans_by_resource_and_scope(batch, &self.resource),
+        };
+        let mut line = serde_json::to_vec(&request)
+            .map_err(|e| OTelSdkError::InternalFailure(format!("encoding spans: {e}")))?;
+        line.push(b'\n');
+        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        // One write per batch: concurrent writers appending to the same file keep
+        // whole lines.
+        file.write_all(&line)
+            .map_err(|e| OTelSdkError::InternalFailure(format!("writing {}: {e}", self.path.display())))
+    }
+}
+
+impl SpanExporter for JsonLinesExporter {
+    fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
+        std::future::ready(self.write(batch))
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        file.flush().map_err(|e| OTelSdkError::InternalFailure(e.to_string()))
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.resource = resource.into();
+    }
+}

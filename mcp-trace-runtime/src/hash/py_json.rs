@@ -1,0 +1,246 @@
+//! The exact bytes CPython's `json.dumps(value, sort_keys=True)` prints.
+//!
+//! Default separators (`", "`, `": "`), keys sorted at every level, `ensure_ascii`
+//! escaping, and floats in `repr` form. The writer walks the value with an explicit
+//! stack, so arbitrarily deep input cannot overflow the thread's stack.
+
+use serde_json::{Map, Number, Value};
+
+/// Receives the canonical bytes in order; implemented by the hasher and by `Vec<u8>`.
+pub(crate) trait Sink {
+    fn put(&mut self, bytes: &[u8]);
+}
+
+impl Sink for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+/// One pending step of the walk.
+enum Step<'a> {
+    Value(&'a Value),
+    Raw(&'static [u8]),
+    Key(&'a str),
+}
+
+/// Writes `value` as Python would print it.
+pub(crate) fn write_value(value: &Value, out: &mut impl Sink) {
+    let mut stack = vec![Step::Value(value)];
+    while let Some(step) = stack.pop() {
+        match step {
+            Step::Raw(bytes) => out.put(bytes),
+            Step::Key(key) => {
+                write_str(key, out);
+                out.put(b": ");
+            }
+            Step::Value(Value::Null) => out.put(b"null"),
+            Step::Value(Value::Bool(true)) => out.put(b"true"),
+            Step::Value(Value::Bool(false)) => out.put(b"false"),
+            Step::Value(Value::Number(n)) => write_number(n, out),
+            Step::Value(Value::String(s)) => write_str(s, out),
+            Step::Value(Value::Array(items)) => {
+                out.put(b"[");
+                stack.push(Step::Raw(b"]"));
+                // Pushed in reverse so they pop in order.
+                for (i, item) in items.iter().enumerate().rev() {
+                    stack.push(Step::Value(item));
+                    if i > 0 {
+                        stack.push(Step::Raw(b", "));
+                    }
+                }
+            }
+            Step::Value(Value::Object(map)) => {
+                out.put(b"{");
+                stack.push(Step::Raw(b"}"));
+                let keys = sorted_keys(map);
+                for (i, key) in keys.into_iter().enumerate().rev() {
+                    stack.push(Step::Value(&map[key]));
+                    stack.push(Step::Key(key));
+                    if i > 0 {
+                        stack.push(Step::Raw(b", "));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Keys in code-point order (Python's `sorted` on `str`), whatever order the map keeps.
+fn sorted_keys(map: &Map<String, Value>) -> Vec<&str> {
+    let mut keys: Vec<&str> = map.keys().map(String::as_str).collect();
+    // UTF-8 byte order is code-point order.
+    keys.sort_unstable();
+    keys
+}
+
+fn write_number(n: &Number, out: &mut impl Sink) {
+    if let Some(i) = n.as_i64() {
+        out.put(i.to_string().as_bytes());
+    } else if let Some(u) = n.as_u64() {
+        out.put(u.to_string().as_bytes());
+    } else if let Some(f) = n.as_f64() {
+        out.put(float_repr(f).as_bytes());
+    }
+}
+
+/// Python's `repr(float)`: the shortest round-tripping digits, in positional form when
+/// the decimal exponent is in `-5 < e < 16`, else `d.ddde±XX` with at least two exponent
+/// digits. JSON numbers are always finite.
+pub(crate) fn float_repr(f: f64) -> String {
+    // Rust's `{:e}` gives the same shortest round-trip digits: "1.2345e-7", "-1e16".
+    let sci = format!("{f:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", mantissa),
+    };
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let mut out = String::with_capacity(digits.len() + 8);
+    out.push_str(sign);
+    if !(-5 < exp && exp < 16) {
+        out.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        out.push('e');
+        out.push(if exp < 0 { '-' } else { '+' });
+        let abs = exp.unsigned_abs();
+        if abs < 10 {
+            out.push('0');
+        }
+        out.push_str(&abs.to_string());
+    } else if exp < 0 {
+        out.push_str("0.");
+        for _ in 0..(-exp - 1) {
+            out.push('0');
+        }
+        out.push_str(&digits);
+    } else {
+        let int_len = exp as usize + 1;
+        if digits.len() <= int_len {
+            out.push_str(&digits);
+            for _ in digits.len()..int_len {
+                out.push('0');
+            }
+            out.push_str(".0");
+        } else {
+            out.push_str(&digits[..int_len]);
+            out.push('.');
+            out.push_str(&digits[int_len..]);
+        }
+    }
+    out
+}
+
+/// A JSON string with `ensure_ascii=True`: everything outside printable ASCII becomes
+/// `\uXXXX` (lowercase hex, surrogate pairs above U+FFFF).
+fn write_str(s: &str, out: &mut impl Sink) {
+    out.put(b"\"");
+    let bytes = s.as_bytes();
+    let mut plain_from = 0;
+    for (i, ch) in s.char_indices() {
+        let short: Option<&[u8]> = match ch {
+            '"' => Some(b"\\\""),
+            '\\' => Some(b"\\\\"),
+            '\n' => Some(b"\\n"),
+            '\r' => Some(b"\\r"),
+            '\t' => Some(b"\\t"),
+            '\u{08}' => Some(b"\\b"),
+            '\u{0c}' => Some(b"\\f"),
+            _ => None,
+        };
+        let printable = (' '..='~').contains(&ch);
+        if short.is_none() && printable {
+            continue;
+        }
+        out.put(&bytes[plain_from..i]);
+        plain_from = i + ch.len_utf8();
+        match short {
+            Some(escape) => out.put(escape),
+            None => {
+                let mut units = [0u16; 2];
+                for unit in ch.encode_utf16(&mut units) {
+                    out.put(&hex_escape(*unit));
+                }
+            }
+        }
+    }
+    out.put(&bytes[plain_from..]);
+    out.put(b"\"");
+}
+
+fn hex_escape(unit: u16) -> [u8; 6] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let nibble = |shift: u16| HEX[usize::from((unit >> shift) & 0xf)];
+    [b'\\', b'u', nibble(12), nibble(8), nibble(4), nibble(0)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn dumps(v: &Value) -> String {
+        let mut out = Vec::new();
+        write_value(v, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn floats_print_like_python_repr() {
+        let cases = [
+            (0.1, "0.1"),
+            (1.0, "1.0"),
+            (-0.0, "-0.0"),
+            (1e-5, "1e-05"),
+            (0.0001, "0.0001"),
+            (1e16, "1e+16"),
+            (1e15, "1000000000000000.0"),
+            (1.5e300, "1.5e+300"),
+            (123.456, "123.456"),
+            (-2.5e-7, "-2.5e-07"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
+            (5e-324, "5e-324"),
+            (12345678901234567.0, "1.2345678901234568e+16"),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(float_repr(value), expected, "repr of {value:e}");
+        }
+    }
+
+    #[test]
+    fn separators_sorting_and_nesting() {
+        let v = json!({"b": [1, {"z": null, "a": true}], "a": {}, "c": []});
+        assert_eq!(
+            dumps(&v),
+            r#"{"a": {}, "b": [1, {"a": true, "z": null}], "c": []}"#
+        );
+    }
+
+    #[test]
+    fn strings_use_ensure_ascii_escapes() {
+        let v = json!("q\"\\\n\r\t\u{8}\u{c}\u{1}\u{7f}é😀~ ");
+        assert_eq!(
+            dumps(&v),
+            r#""q\"\\\n\r\t\b\f\u0001\u007f\u00e9\ud83d\ude00~ ""#
+        );
+    }
+
+    #[test]
+    fn deep_nesting_does_not_recurse() {
+        let mut v = json!(0);
+        for _ in 0..100_000 {
+            v = Value::Array(vec![v]);
+        }
+        let text = dumps(&v);
+        assert_eq!(text.len(), 200_001);
+        // Dropping a value this deep recurses inside serde_json; unwind it by hand.
+        let mut cur = v;
+        while let Value::Array(mut items) = cur {
+            cur = items.pop().unwrap_or(Value::Null);
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! Attribute keys, one place: DESIGN §4 and the OpenTelemetry MCP conventions.
+
+pub(crate) const METHOD: &str = "mcp.method.name";
+pub(crate) const OPERATION: &str = "gen_ai.operation.name";
+pub(crate) const GEN_AI_TOOL: &str = "gen_ai.tool.name";
+pub(crate) const MCP_TOOL: &str = "mcp.tool.name";
+pub(crate) const SESSION: &str = "mcp.session.id";
+pub(crate) const REQUEST_ID: &str = "jsonrpc.request.id";
+pub(crate) const PROTOCOL: &str = "mcp.protocol.version";
+pub(crate) const TRANSPORT: &str = "network.transport";
+pub(crate) const ERROR_TYPE: &str = "error.type";
+pub(crate) const RPC_STATUS: &str = "rpc.response.status_code";
+pub(crate) const CANCELLED: &str = "mcp.call.cancelled";
+
+pub(crate) const ARGS_PREFIX: &str = "mcp.tool.args.";
+#[cfg(feature = "args-hash")]
+pub(crate) const ARGS_HASH: &str = "mcp.tool.args.hash";
+#[cfg(feature = "schema-check")]
+pub(crate) const SCHEMA_VALID: &str = "mcp.tool.args.schema_valid";
+#[cfg(feature = "schema-check")]
+pub(crate) const SCHEMA_ERROR_PATH: &str = "mcp.tool.args.schema_error_path";
+#[cfg(feature = "schema-check")]
+pub(crate) const SCHEMA_ERROR_MESSAGE: &str = "mcp.tool.args.schema_error_message";
+#[cfg(feature = "schema-check")]
+pub(crate) const SCHEMA_ERROR_COUNT: &str = "mcp.tool.args.schema_error_count";
+pub(crate) const RESULT_COUNT: &str = "mcp.tool.result.count";
+pub(crate) const RESULT_LENGTH: &str = "mcp.tool.result.length";
+
+pub(crate) const RESOURCE_URI: &str = "mcp.resource.uri";
+pub(crate) const RESOURCE_NAME: &str = "mcp.resource.name";
+pub(crate) const RESOURCE_TEMPLATE: &str = "mcp.resource.template";
+#[cfg(feature = "read-tracking")]
+pub(crate) const CACHE_HIT: &str = "mcp.resource.cache_hit";
+#[cfg(feature = "read-tracking")]
+pub(crate) const READ_COUNT: &str = "mcp.resource.read_count";
+pub(crate) const CONTENT_LENGTH: &str = "mcp.resource.content.length";
+
+pub(crate) const TOOLS_CALL: &str = "tools/call";
+pub(crate) const RESOURCES_READ: &str = "resources/read";
+pub(crate) const EXECUTE_TOOL: &str = "execute_tool";

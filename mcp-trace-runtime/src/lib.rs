@@ -1,0 +1,85 @@
+//! Runtime of [mcp-trace](https://docs.rs/mcp-trace): what `#[traced_tool]` and
+//! `#[traced_resource]` expand to call, the request scope, and exporter setup.
+//!
+//! Depend on the `mcp-trace` facade instead of this crate; everything public here is
+//! re-exported there, and `__private` is not a stable API.
+
+#![cfg_attr(not(feature = "enable"), allow(dead_code, unused_imports))]
+
+#[cfg(feature = "enable")]
+mod call;
+#[cfg(feature = "enable")]
+mod file_export;
+#[cfg(feature = "args-hash")]
+mod hash;
+#[cfg(feature = "enable")]
+mod keys;
+#[cfg(feature = "enable")]
+mod meta;
+#[cfg(feature = "enable")]
+mod outcome;
+#[cfg(feature = "enable")]
+mod probe;
+#[cfg(all(feature = "enable", feature = "schema-check"))]
+mod schema;
+mod scope;
+mod setup;
+#[cfg(feature = "enable")]
+#[cfg_attr(not(feature = "args-shape"), allow(dead_code))]
+mod shape;
+#[cfg_attr(not(all(feature = "enable", feature = "read-tracking")), allow(dead_code))]
+mod tracker;
+#[cfg(feature = "enable")]
+mod uri;
+
+#[cfg(feature = "args-hash")]
+pub use hash::args_hash;
+pub use scope::{ClaimedFlag, RequestScope, Scoped, Transport, scope};
+pub use setup::{
+    Builder, Exporter, InitError, TelemetryGuard, default_file_path, dropped_spans, init,
+};
+
+/// Sessions of the duplicate-read tracker.
+pub mod session {
+    pub use crate::tracker::ReadTrackerLimits;
+
+    /// Forgets the reads of session `id` now, instead of waiting for them to expire.
+    pub fn end(id: &str) {
+        #[cfg(all(feature = "enable", feature = "read-tracking"))]
+        crate::tracker::global().end(id);
+        let _ = id;
+    }
+
+    /// Changes the tracker's bounds; pairs over the new cap are evicted at once.
+    pub fn set_limits(limits: ReadTrackerLimits) {
+        #[cfg(all(feature = "enable", feature = "read-tracking"))]
+        crate::tracker::global().set_limits(limits);
+        let _ = limits;
+    }
+}
+
+/// What generated code calls. Not a stable API.
+#[cfg(feature = "enable")]
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::call::{Call, Entered, Traced, start_resource, start_tool};
+    pub use crate::meta::{ParamMeta, ResourceMeta, ToolMeta};
+    pub use crate::outcome::{Outcome, ResultShape, ResultSize, SpecialError, SpecialOutcome};
+    pub use crate::probe::{Probe, Split, TypeProbe};
+    #[cfg(feature = "schema-check")]
+    pub use crate::schema::SchemaBuilder;
+    pub use crate::shape::{ArgsRecorder, TypedShape};
+    pub use crate::uri::UriBuilder;
+
+    /// The autoref-specialization traits, imported as `_` by generated code.
+    pub mod probe {
+        pub use crate::probe::{
+            ErrSpecial, ErrTyped, JsonNone, JsonSerde, OkPlain, OkSized, OkSpecial,
+            SessionBorrowed, SessionDisplay, SplitResult, SplitValue,
+        };
+        #[cfg(feature = "schema-check")]
+        pub use crate::probe::{SchemaAny, SchemaOf};
+        #[cfg(feature = "args-shape")]
+        pub use crate::probe::{ShapeNone, ShapeSerde, ShapeTyped};
+    }
+}

@@ -1,0 +1,82 @@
+//! Static descriptors the macros emit once per handler.
+
+/// One argument-carrying parameter: its JSON name and the attribute keys built from it
+/// at compile time, so recording a typed shape allocates no key.
+#[derive(Debug)]
+pub struct ParamMeta {
+    pub(crate) name: &'static str,
+    pub(crate) value_key: &'static str,
+    pub(crate) length_key: &'static str,
+    pub(crate) count_key: &'static str,
+    pub(crate) present_key: &'static str,
+    pub(crate) optional: bool,
+}
+
+impl ParamMeta {
+    /// `keys` are `[value, .length, .count, .present]`.
+    pub const fn new(name: &'static str, keys: [&'static str; 4], optional: bool) -> Self {
+        let [value_key, length_key, count_key, present_key] = keys;
+        Self {
+            name,
+            value_key,
+            length_key,
+            count_key,
+            present_key,
+            optional,
+        }
+    }
+}
+
+/// Everything a `#[traced_tool]` knows at compile time.
+#[derive(Debug)]
+pub struct ToolMeta {
+    pub(crate) name: &'static str,
+    pub(crate) span_name: &'static str,
+    #[cfg_attr(not(feature = "args-shape"), allow(dead_code))]
+    pub(crate) params: &'static [ParamMeta],
+    /// A parameter *is* the arguments object (`#[args]`, `Parameters<T>`): raw top-level
+    /// keys beyond the named parameters are shaped too.
+    #[cfg_attr(not(feature = "args-shape"), allow(dead_code))]
+    pub(crate) flattened: bool,
+    #[cfg(feature = "schema-check")]
+    pub(crate) schema: crate::schema::HandlerSchema,
+}
+
+impl ToolMeta {
+    pub const fn new(
+        name: &'static str,
+        span_name: &'static str,
+        params: &'static [ParamMeta],
+        flattened: bool,
+    ) -> Self {
+        Self {
+            name,
+            span_name,
+            params,
+            flattened,
+            #[cfg(feature = "schema-check")]
+            schema: crate::schema::HandlerSchema::derived(),
+        }
+    }
+
+    /// The schema file named by `schema = "…"`, embedded with `include_str!`.
+    #[cfg(feature = "schema-check")]
+    pub const fn with_schema_file(mut self, text: &'static str) -> Self {
+        // `const fn` cannot drop the placeholder (it owns a `OnceLock`): forget it.
+        std::mem::forget(std::mem::replace(&mut self.schema, crate::schema::HandlerSchema::file(text)));
+        self
+    }
+}
+
+/// Everything a `#[traced_resource]` knows at compile time.
+#[derive(Debug)]
+pub struct ResourceMeta {
+    pub(crate) name: Option<&'static str>,
+    pub(crate) template: Option<&'static str>,
+}
+
+impl ResourceMeta {
+    pub const fn new(name: Option<&'static str>, template: Option<&'static str>) -> Self {
+        Self { name, template }
+    }
+}

@@ -1,0 +1,289 @@
+//! Autoref specialization for generated code.
+//!
+//! Generated code calls `(&&&Probe(&value)).__mcp_trace_shape(..)`; method lookup picks
+//! the impl with the most references that applies, so the best available strategy for
+//! a *concrete* type is chosen at compile time and a type with none of the traits
+//! silently gets the last fallback instead of a compile error. Each level is a trait
+//! implemented for exactly one reference depth of [`Probe`], so levels never overlap.
+
+#![allow(missing_debug_implementations)]
+
+use crate::outcome::{Outcome, ResultShape, SpecialError, SpecialOutcome};
+use std::borrow::Cow;
+use std::convert::Infallible;
+use std::marker::PhantomData;
+
+/// Wraps a borrowed value for probing.
+pub struct Probe<'a, T: ?Sized>(pub &'a T);
+
+/// Wraps a type (no value) for probing its schema.
+pub struct TypeProbe<T: ?Sized>(PhantomData<T>);
+
+impl<T: ?Sized> TypeProbe<T> {
+    pub const NEW: Self = TypeProbe(PhantomData);
+}
+
+// ---- argument shapes: typed, else via serde JSON, else nothing --------------------
+
+#[cfg(feature = "args-shape")]
+mod shape_levels {
+    use super::Probe;
+    use crate::meta::ParamMeta;
+    use crate::shape::{ArgsRecorder, TypedShape};
+
+    pub trait ShapeTyped {
+        fn __mcp_trace_shape(&self, rec: &mut ArgsRecorder<'_>, p: &'static ParamMeta);
+    }
+    impl<T: TypedShape + ?Sized> ShapeTyped for &&Probe<'_, T> {
+        fn __mcp_trace_shape(&self, rec: &mut ArgsRecorder<'_>, p: &'static ParamMeta) {
+            self.0.record_shape(rec, p);
+        }
+    }
+
+    pub trait ShapeSerde {
+        fn __mcp_trace_shape(&self, rec: &mut ArgsRecorder<'_>, p: &'static ParamMeta);
+    }
+    impl<T: serde::Serialize + ?Sized> ShapeSerde for &Probe<'_, T> {
+        fn __mcp_trace_shape(&self, rec: &mut ArgsRecorder<'_>, p: &'static ParamMeta) {
+            if let Ok(value) = serde_json::to_value(self.0) {
+                rec.json(p, &value);
+            }
+        }
+    }
+
+    pub trait ShapeNone {
+        fn __mcp_trace_shape(&self, rec: &mut ArgsRecorder<'_>, p: &'static ParamMeta);
+    }
+    impl<T: ?Sized> ShapeNone for Probe<'_, T> {
+        fn __mcp_trace_shape(&self, _: &mut ArgsRecorder<'_>, _: &'static ParamMeta) {}
+    }
+}
+#[cfg(feature = "args-shape")]
+pub use shape_levels::{ShapeNone, ShapeSerde, ShapeTyped};
+
+// ---- JSON form of a parameter: via serde, else none -------------------------------
+
+pub trait JsonSerde {
+    fn __mcp_trace_json(&self) -> Option<serde_json::Value>;
+}
+impl<T: serde::Serialize + ?Sized> JsonSerde for &Probe<'_, T> {
+    fn __mcp_trace_json(&self) -> Option<serde_json::Value> {
+        serde_json::to_value(self.0).ok()
+    }
+}
+
+pub trait JsonNone {
+    fn __mcp_trace_json(&self) -> Option<serde_json::Value>;
+}
+impl<T: ?Sized> JsonNone for Probe<'_, T> {
+    fn __mcp_trace_json(&self) -> Option<serde_json::Value> {
+        None
+    }
+}
+
+// ---- splitting a return value into Ok / Err ---------------------------------------
+
+/// A return value seen as success or failure; a non-`Result` is always `Ok`.
+pub enum Split<'a, T, E> {
+    Ok(&'a T),
+    Err(&'a E),
+}
+
+pub trait SplitResult {
+    type Ok;
+    type Err;
+    fn __mcp_trace_split(&self) -> Split<'_, Self::Ok, Self::Err>;
+}
+impl<T, E> SplitResult for &Probe<'_, Result<T, E>> {
+    type Ok = T;
+    type Err = E;
+    fn __mcp_trace_split(&self) -> Split<'_, T, E> {
+        match self.0 {
+            Ok(v) => Split::Ok(v),
+            Err(e) => Split::Err(e),
+        }
+    }
+}
+
+pub trait SplitValue {
+    type Ok;
+    fn __mcp_trace_split(&self) -> Split<'_, Self::Ok, Infallible>;
+}
+impl<T> SplitValue for Probe<'_, T> {
+    type Ok = T;
+    fn __mcp_trace_split(&self) -> Split<'_, T, Infallible> {
+        Split::Ok(self.0)
+    }
+}
+
+// ---- outcome of an Ok value: framework-specific, sized, plain ---------------------
+
+pub trait OkSpecial {
+    fn __mcp_trace_ok(&self) -> Outcome;
+}
+impl<T: SpecialOutcome + ?Sized> OkSpecial for &&Probe<'_, T> {
+    fn __mcp_trace_ok(&self) -> Outcome {
+        self.0.outcome()
+    }
+}
+
+pub trait OkSized {
+    fn __mcp_trace_ok(&self) -> Outcome;
+}
+impl<T: ResultShape + ?Sized> OkSized for &Probe<'_, T> {
+    fn __mcp_trace_ok(&self) -> Outcome {
+        Outcome::Ok(self.0.result_size())
+    }
+}
+
+pub trait OkPlain {
+    fn __mcp_trace_ok(&self) -> Outcome;
+}
+impl<T: ?Sized> OkPlain for Probe<'_, T> {
+    fn __mcp_trace_ok(&self) -> Outcome {
+        Outcome::Ok(None)
+    }
+}
+
+// ---- outcome of an Err value: JSON-RPC code, else the type's short name -----------
+
+pub trait ErrSpecial {
+    fn __mcp_trace_err(&self) -> Outcome;
+}
+impl<E: SpecialError + ?Sized> ErrSpecial for &Probe<'_, E> {
+    fn __mcp_trace_err(&self) -> Outcome {
+        self.0.outcome()
+    }
+}
+
+pub trait ErrTyped {
+    fn __mcp_trace_err(&self) -> Outcome;
+}
+impl<E: ?Sized> ErrTyped for Probe<'_, E> {
+    fn __mcp_trace_err(&self) -> Outcome {
+        Outcome::error_of_type::<E>()
+    }
+}
+
+// ---- a `#[session]` parameter: string-like, else Display --------------------------
+
+/// String-like session values, borrowed without allocating.
+pub trait SessionStr {
+    fn session_str(&self) -> Option<&str>;
+}
+impl SessionStr for str {
+    fn session_str(&self) -> Option<&str> {
+        Some(self)
+    }
+}
+impl SessionStr for String {
+    fn session_str(&self) -> Option<&str> {
+        Some(self)
+    }
+}
+impl SessionStr for Cow<'_, str> {
+    fn session_str(&self) -> Option<&str> {
+        Some(self)
+    }
+}
+impl SessionStr for std::sync::Arc<str> {
+    fn session_str(&self) -> Option<&str> {
+        Some(self)
+    }
+}
+impl<T: SessionStr + ?Sized> SessionStr for &T {
+    fn session_str(&self) -> Option<&str> {
+        (**self).session_str()
+    }
+}
+impl<T: SessionStr> SessionStr for Option<T> {
+    fn session_str(&self) -> Option<&str> {
+        self.as_ref().and_then(SessionStr::session_str)
+    }
+}
+
+pub trait SessionBorrowed {
+    fn __mcp_trace_session(&self) -> Option<Cow<'_, str>>;
+}
+impl<T: SessionStr + ?Sized> SessionBorrowed for &Probe<'_, T> {
+    fn __mcp_trace_session(&self) -> Option<Cow<'_, str>> {
+        self.0.session_str().map(Cow::Borrowed)
+    }
+}
+
+pub trait SessionDisplay {
+    fn __mcp_trace_session(&self) -> Option<Cow<'_, str>>;
+}
+impl<T: std::fmt::Display + ?Sized> SessionDisplay for Probe<'_, T> {
+    fn __mcp_trace_session(&self) -> Option<Cow<'_, str>> {
+        Some(Cow::Owned(self.0.to_string()))
+    }
+}
+
+// ---- schema of a parameter type: schemars, else anything --------------------------
+
+#[cfg(feature = "schema-check")]
+mod schema_levels {
+    use super::TypeProbe;
+    use schemars::{JsonSchema, Schema, SchemaGenerator};
+
+    pub trait SchemaOf {
+        fn __mcp_trace_schema(&self, generator: &mut SchemaGenerator) -> Option<Schema>;
+        fn __mcp_trace_root_schema(&self, generator: &mut SchemaGenerator) -> Option<Schema>;
+    }
+    impl<T: JsonSchema + ?Sized> SchemaOf for &TypeProbe<T> {
+        fn __mcp_trace_schema(&self, generator: &mut SchemaGenerator) -> Option<Schema> {
+            Some(generator.subschema_for::<T>())
+        }
+        fn __mcp_trace_root_schema(&self, generator: &mut SchemaGenerator) -> Option<Schema> {
+            Some(generator.root_schema_for::<T>())
+        }
+    }
+
+    pub trait SchemaAny {
+        fn __mcp_trace_schema(&self, generator: &mut SchemaGenerator) -> Option<Schema>;
+        fn __mcp_trace_root_schema(&self, generator: &mut SchemaGenerator) -> Option<Schema>;
+    }
+    impl<T: ?Sized> SchemaAny for TypeProbe<T> {
+        fn __mcp_trace_schema(&self, _: &mut SchemaGenerator) -> Option<Schema> {
+            None
+        }
+        fn __mcp_trace_root_schema(&self, _: &mut SchemaGenerator) -> Option<Schema> {
+            None
+        }
+    }
+}
+#[cfg(feature = "schema-check")]
+pub use schema_levels::{SchemaAny, SchemaOf};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Opaque;
+    #[derive(Debug)]
+    struct MyError;
+
+    #[test]
+    fn levels_pick_the_most_specific_impl() {
+        let r: Result<Vec<u8>, MyError> = Ok(vec![1, 2]);
+        let outcome = match (&&Probe(&r)).__mcp_trace_split() {
+            Split::Ok(v) => (&&&Probe(v)).__mcp_trace_ok(),
+            Split::Err(e) => (&&Probe(e)).__mcp_trace_err(),
+        };
+        assert_eq!(outcome, Outcome::Ok(Some(crate::outcome::ResultSize::Count(2))));
+
+        let r: Result<Opaque, MyError> = Err(MyError);
+        let outcome = match (&&Probe(&r)).__mcp_trace_split() {
+            Split::Ok(v) => (&&&Probe(v)).__mcp_trace_ok(),
+            Split::Err(e) => (&&Probe(e)).__mcp_trace_err(),
+        };
+        assert_eq!(outcome, Outcome::error_of_type::<MyError>());
+        assert!(matches!(outcome, Outcome::Error { ref error_type, .. } if error_type == "MyError"));
+
+        assert_eq!((&&Probe(&Opaque)).__mcp_trace_json(), None);
+        assert_eq!((&&Probe(&3u8)).__mcp_trace_json(), Some(serde_json::json!(3)));
+        assert_eq!((&&Probe(&Some("s1"))).__mcp_trace_session().as_deref(), Some("s1"));
+        assert_eq!((&&Probe(&42u32)).__mcp_trace_session().as_deref(), Some("42"));
+    }
+}

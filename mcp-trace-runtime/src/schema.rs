@@ -1,0 +1,216 @@
+//! The schema check: one compiled validator per handler, built on first use.
+//!
+//! Validation observes, it never rejects: the verdict becomes span attributes whose
+//! messages come from the validator's value-masking display, so no instance value
+//! reaches a span.
+
+use crate::shape::FieldInfo;
+use opentelemetry::KeyValue;
+use schemars::{Schema, SchemaGenerator};
+use serde_json::{Map, Value};
+use std::sync::OnceLock;
+
+/// Errors counted past the first, at most: a huge invalid array must not cost a
+/// validation error per element.
+const MAX_COUNTED_ERRORS: usize = 1000;
+
+/// A handler's schema, as declared, and its compiled form.
+#[derive(Debug)]
+pub(crate) struct HandlerSchema {
+    /// The `schema = "…"` file's text; `None`: derived from the parameter types.
+    file: Option<&'static str>,
+    compiled: OnceLock<Option<Compiled>>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Compiled {
+    validator: jsonschema::Validator,
+    #[cfg_attr(not(feature = "args-shape"), allow(dead_code))]
+    properties: Option<Vec<String>>,
+    #[cfg_attr(not(feature = "args-shape"), allow(dead_code))]
+    required: Vec<String>,
+}
+
+impl HandlerSchema {
+    pub(crate) const fn derived() -> Self {
+        Self {
+            file: None,
+            compiled: OnceLock::new(),
+        }
+    }
+
+    pub(crate) const fn file(text: &'static str) -> Self {
+        Self {
+            file: Some(text),
+            compiled: OnceLock::new(),
+        }
+    }
+
+    /// The schema document. `derive` describes the parameter types; generated code
+    /// passes it at the call site, where the handler's generics are in scope.
+    pub(crate) fn document(&self, derive: impl FnOnce(&mut SchemaBuilder)) -> Option<Value> {
+        match self.file {
+            // Checked at compile time; a parse failure here just means no schema.
+            Some(text) => serde_json::from_str(text).ok(),
+            None => {
+                let mut builder = SchemaBuilder::new();
+                derive(&mut builder);
+                Some(builder.finish())
+            }
+        }
+    }
+
+    /// Compiled on first use, once per handler.
+    pub(crate) fn compiled(&self, derive: impl FnOnce(&mut SchemaBuilder)) -> Option<&Compiled> {
+        self.compiled
+            .get_or_init(|| {
+                let document = self.document(derive)?;
+                let validator = jsonschema::validator_for(&document).ok()?;
+                let properties = document
+                    .get("properties")
+                    .and_then(Value::as_object)
+                    .map(|p| p.keys().cloned().collect());
+                let required = document
+                    .get("required")
+                    .and_then(Value::as_array)
+                    .map(|r| r.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                    .unwrap_or_default();
+                Some(Compiled {
+                    validator,
+                    properties,
+                    required,
+                })
+            })
+            .as_ref()
+    }
+}
+
+impl Compiled {
+    #[cfg(feature = "args-shape")]
+    pub(crate) fn fields(&self) -> FieldInfo<'_> {
+        FieldInfo {
+            properties: self.properties.as_deref(),
+            required: &self.required,
+        }
+    }
+
+    /// Pushes `schema_valid`, and for invalid arguments the first error's pointer and
+    /// masked message and the error count.
+    pub(crate) fn check(&self, instance: &Value, attrs: &mut Vec<KeyValue>) {
+        use crate::keys;
+        let mut errors = self.validator.iter_errors(instance);
+        let Some(first) = errors.next() else {
+            attrs.push(KeyValue::new(keys::SCHEMA_VALID, true));
+            return;
+        };
+        let count = 1 + errors.take(MAX_COUNTED_ERRORS).count();
+        attrs.push(KeyValue::new(keys::SCHEMA_VALID, false));
+        attrs.push(KeyValue::new(
+            keys::SCHEMA_ERROR_PATH,
+            first.instance_path().as_str().to_owned(),
+        ));
+        attrs.push(KeyValue::new(keys::SCHEMA_ERROR_MESSAGE, first.masked().to_string()));
+        attrs.push(KeyValue::new(keys::SCHEMA_ERROR_COUNT, count as i64));
+    }
+}
+
+/// Builds a handler schema from its parameter types; driven by generated code.
+#[derive(Debug)]
+pub struct SchemaBuilder {
+    generator: SchemaGenerator,
+    properties: Map<String, Value>,
+    required: Vec<Value>,
+    flattened: Option<Value>,
+}
+
+impl SchemaBuilder {
+    fn new() -> Self {
+        Self {
+            generator: SchemaGenerator::default(),
+            properties: Map::new(),
+            required: Vec::new(),
+            flattened: None,
+        }
+    }
+
+    /// A plain parameter; `schema` is `None` for types with no `JsonSchema`, which then
+    /// accept anything.
+    pub fn param(
+        &mut self,
+        name: &str,
+        required: bool,
+        schema: impl FnOnce(&mut SchemaGenerator) -> Option<Schema>,
+    ) {
+        let schema = schema(&mut self.generator).map_or(Value::Object(Map::new()), Value::from);
+        self.properties.insert(name.to_owned(), schema);
+        if required {
+            self.required.push(Value::String(name.to_owned()));
+        }
+    }
+
+    /// A parameter that is the arguments object: its root schema's fields are merged.
+    pub fn flatten(&mut self, schema: impl FnOnce(&mut SchemaGenerator) -> Option<Schema>) {
+        self.flattened = Some(schema(&mut self.generator).map_or(Value::Object(Map::new()), Value::from));
+    }
+
+    fn finish(mut self) -> Value {
+        let defs = self.generator.take_definitions(true);
+        match self.flattened.take() {
+            // Exactly what `schemars` (and so rmcp's `tools/list`) gives for the type.
+            Some(root) if self.properties.is_empty() => root,
+            flattened => {
+                let mut root = Map::new();
+                root.insert("type".into(), "object".into());
+                let mut defs_out = Map::new();
+                if let Some(Value::Object(mut flat)) = flattened {
+                    if let Some(Value::Object(props)) = flat.remove("properties") {
+                        self.properties.extend(props);
+                    }
+                    if let Some(Value::Array(req)) = flat.remove("required") {
+                        self.required.extend(req);
+                    }
+                    if let Some(Value::Object(d)) = flat.remove("$defs") {
+                        defs_out.extend(d);
+                    }
+                }
+                defs_out.extend(defs);
+                root.insert("properties".into(), Value::Object(self.properties));
+                root.insert("required".into(), Value::Array(self.required));
+                if !defs_out.is_empty() {
+                    root.insert("$defs".into(), Value::Object(defs_out));
+                }
+                Value::Object(root)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::{SchemaAny as _, SchemaOf as _, TypeProbe};
+    use serde_json::json;
+
+    fn build(b: &mut SchemaBuilder) {
+        b.param("query", true, |g| (&&TypeProbe::<String>::NEW).__mcp_trace_schema(g));
+        b.param("limit", false, |g| (&&TypeProbe::<Option<u8>>::NEW).__mcp_trace_schema(g));
+        struct Opaque;
+        b.param("x", true, |g| (&&TypeProbe::<Opaque>::NEW).__mcp_trace_schema(g));
+    }
+
+    #[test]
+    fn derived_schema_checks_types_bounds_and_required() {
+        static SCHEMA: HandlerSchema = HandlerSchema::derived();
+        let compiled = SCHEMA.compiled(build).expect("derived schema compiles");
+        let mut attrs = Vec::new();
+        compiled.check(&json!({"query": "a", "limit": 3, "x": [1]}), &mut attrs);
+        assert_eq!(attrs, [KeyValue::new("mcp.tool.args.schema_valid", true)]);
+
+        attrs.clear();
+        compiled.check(&json!({"limit": 300, "x": "SENTINEL-VALUE"}), &mut attrs);
+        let rendered: Vec<String> = attrs.iter().map(|kv| format!("{}={}", kv.key, kv.value)).collect();
+        assert_eq!(rendered[0], "mcp.tool.args.schema_valid=false");
+        assert_eq!(rendered[3], "mcp.tool.args.schema_error_count=2");
+        assert!(rendered.iter().all(|a| !a.contains("300") && !a.contains("SENTINEL")));
+    }
+}

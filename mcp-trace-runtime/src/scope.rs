@@ -1,0 +1,236 @@
+//! The request scope: what a framework knows about a call and the handler does not.
+//!
+//! A scope is set around the handler call, for the whole of every poll of its future
+//! (or the duration of a closure), so it works with any executor. The first traced
+//! handler that starts inside it claims it; a nested traced call sees no scope.
+
+use serde_json::Value;
+use std::fmt::Display;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+
+/// `network.transport` of the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// stdio.
+    Pipe,
+    /// HTTP, including streamable HTTP.
+    Tcp,
+    /// A Unix domain socket.
+    Unix,
+}
+
+impl Transport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Pipe => "pipe",
+            Transport::Tcp => "tcp",
+            Transport::Unix => "unix",
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct ScopeData {
+    pub(crate) arguments: Option<Value>,
+    pub(crate) session_id: Option<String>,
+    pub(crate) request_id: Option<String>,
+    pub(crate) traceparent: Option<String>,
+    pub(crate) tracestate: Option<String>,
+    pub(crate) baggage: Option<String>,
+    pub(crate) protocol_version: Option<String>,
+    pub(crate) transport: Option<Transport>,
+}
+
+/// A scope being run: its data and whether a traced handler has claimed it.
+#[derive(Debug)]
+pub(crate) struct ActiveScope {
+    pub(crate) data: ScopeData,
+    claimed: Arc<AtomicBool>,
+}
+
+/// Context of one MCP request, set around the handler call by a framework adapter or by
+/// hand (see [`scope`]).
+///
+/// ```
+/// # async fn demo() {
+/// use mcp_trace_runtime::{scope, Transport};
+/// let arguments = serde_json::json!({"query": "rust"});
+/// let result = scope()
+///     .arguments(arguments)
+///     .session_id("session-1")
+///     .request_id(7)
+///     .transport(Transport::Pipe)
+///     .run(async { 42 })
+///     .await;
+/// assert_eq!(result, 42);
+/// # }
+/// ```
+#[derive(Debug, Default)]
+pub struct RequestScope {
+    data: ScopeData,
+    claimed: Arc<AtomicBool>,
+}
+
+/// A new, empty request scope; chain the setters, then [`RequestScope::run`].
+pub fn scope() -> RequestScope {
+    RequestScope::default()
+}
+
+impl RequestScope {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The `arguments` exactly as the client sent them; shapes, hash and schema
+    /// verdict are computed from these instead of the typed parameters.
+    pub fn arguments(mut self, arguments: Value) -> Self {
+        self.data.arguments = Some(arguments);
+        self
+    }
+
+    pub fn session_id(mut self, id: impl Into<String>) -> Self {
+        self.data.session_id = Some(id.into());
+        self
+    }
+
+    /// The JSON-RPC request id (a number or a string).
+    pub fn request_id(mut self, id: impl Display) -> Self {
+        self.data.request_id = Some(id.to_string());
+        self
+    }
+
+    /// Reads `traceparent`, `tracestate` and `baggage` from a request's `params._meta`.
+    /// A valid `traceparent` becomes the parent of the handler's span.
+    pub fn meta(mut self, meta: &Value) -> Self {
+        let field = |name: &str| meta.get(name).and_then(Value::as_str).map(str::to_owned);
+        self.data.traceparent = field("traceparent").or(self.data.traceparent);
+        self.data.tracestate = field("tracestate").or(self.data.tracestate);
+        self.data.baggage = field("baggage").or(self.data.baggage);
+        self
+    }
+
+    /// A W3C `traceparent` header value.
+    pub fn traceparent(mut self, traceparent: impl Into<String>) -> Self {
+        self.data.traceparent = Some(traceparent.into());
+        self
+    }
+
+    pub fn protocol_version(mut self, version: impl Into<String>) -> Self {
+        self.data.protocol_version = Some(version.into());
+        self
+    }
+
+    pub fn transport(mut self, transport: Transport) -> Self {
+        self.data.transport = Some(transport);
+        self
+    }
+
+    /// A flag that turns true once a traced handler has claimed this scope, so an
+    /// adapter knows whether it must emit the call's span itself.
+    pub fn claimed_flag(&self) -> ClaimedFlag {
+        ClaimedFlag(self.claimed.clone())
+    }
+
+    /// Runs `future` with this scope set on every poll.
+    pub fn run<F: Future>(self, future: F) -> Scoped<F> {
+        Scoped {
+            future,
+            scope: Some(Arc::new(ActiveScope {
+                data: self.data,
+                claimed: self.claimed,
+            })),
+        }
+    }
+
+    /// Runs `f` with this scope set.
+    pub fn run_sync<R>(self, f: impl FnOnce() -> R) -> R {
+        let scope = Arc::new(ActiveScope {
+            data: self.data,
+            claimed: self.claimed,
+        });
+        let _entered = enter(Some(scope));
+        f()
+    }
+}
+
+/// See [`RequestScope::claimed_flag`].
+#[derive(Debug, Clone)]
+pub struct ClaimedFlag(Arc<AtomicBool>);
+
+impl ClaimedFlag {
+    pub fn is_claimed(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A future running inside a [`RequestScope`].
+    #[derive(Debug)]
+    pub struct Scoped<F> {
+        #[pin]
+        future: F,
+        scope: Option<Arc<ActiveScope>>,
+    }
+}
+
+impl<F: Future> Future for Scoped<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let _entered = enter(this.scope.clone());
+        this.future.poll(cx)
+    }
+}
+
+thread_local! {
+    static CURRENT: std::cell::RefCell<Option<Arc<ActiveScope>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Restores the previous scope when dropped, also while unwinding.
+struct Entered(Option<Arc<ActiveScope>>);
+
+fn enter(scope: Option<Arc<ActiveScope>>) -> Entered {
+    Entered(CURRENT.with(|current| current.replace(scope)))
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        let previous = self.0.take();
+        let _ = CURRENT.try_with(|current| current.replace(previous));
+    }
+}
+
+/// The current scope, if one is set and no traced handler has claimed it yet.
+pub(crate) fn claim() -> Option<Arc<ActiveScope>> {
+    CURRENT
+        .try_with(|current| {
+            let current = current.borrow();
+            let scope = current.as_ref()?;
+            (!scope.claimed.swap(true, Ordering::AcqRel)).then(|| scope.clone())
+        })
+        .ok()
+        .flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_claim_wins_and_scope_is_restored() {
+        let outer = scope().session_id("outer");
+        let flag = outer.claimed_flag();
+        outer.run_sync(|| {
+            let claimed = claim().expect("scope is set");
+            assert_eq!(claimed.data.session_id.as_deref(), Some("outer"));
+            assert!(claim().is_none(), "claimed once only");
+        });
+        assert!(flag.is_claimed());
+        assert!(claim().is_none(), "restored after the closure");
+    }
+}

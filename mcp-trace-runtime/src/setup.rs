@@ -1,0 +1,359 @@
+//! `init()`: the global tracer provider, its exporter chosen from the standard
+//! `OTEL_*` environment, and a guard that flushes on drop.
+//!
+//! Nothing here writes to stdout: on the stdio transport stdout is the protocol.
+
+use crate::tracker::ReadTrackerLimits;
+#[cfg(feature = "enable")]
+use opentelemetry::KeyValue;
+#[cfg(feature = "enable")]
+use opentelemetry_sdk::Resource;
+#[cfg(feature = "enable")]
+use opentelemetry_sdk::error::OTelSdkResult;
+#[cfg(feature = "enable")]
+use opentelemetry_sdk::trace::{BatchSpanProcessor, SdkTracerProvider, SpanData, SpanExporter};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Where spans go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Exporter {
+    /// Decide from the environment (the default): `OTEL_SDK_DISABLED=true` or
+    /// `OTEL_TRACES_EXPORTER=none` → none; `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_TRACES_EXPORTER=otlp`) → OTLP/HTTP;
+    /// otherwise the embedded OTLP/JSON lines file.
+    FromEnv,
+    /// No exporter, no provider: spans are not recorded at all.
+    None,
+    /// OTLP/JSON lines appended to this file (`None`: `MCP_TRACE_FILE`, else the
+    /// default path, see [`default_file_path`]).
+    File(Option<PathBuf>),
+    /// OTLP over HTTP with protobuf, configured by the standard `OTEL_EXPORTER_OTLP_*`
+    /// variables (needs the `otlp` feature).
+    Otlp,
+}
+
+/// Why [`Builder::install`] failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum InitError {
+    /// The trace file could not be opened.
+    File { path: PathBuf, source: std::io::Error },
+    /// The OTLP exporter could not be built.
+    Otlp(String),
+}
+
+impl std::fmt::Display for InitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InitError::File { path, source } => {
+                write!(f, "cannot open trace file {}: {source}", path.display())
+            }
+            InitError::Otlp(reason) => write!(f, "cannot build the OTLP exporter: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for InitError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            InitError::File { source, .. } => Some(source),
+            InitError::Otlp(_) => None,
+        }
+    }
+}
+
+/// Code-side configuration of [`init`].
+///
+/// ```no_run
+/// let _guard = mcp_trace_runtime::Builder::new()
+///     .service_name("docs-server")
+///     .server_name("docs")
+///     .install()
+///     .expect("tracing set up");
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    service_name: Option<String>,
+    server_name: Option<String>,
+    exporter: Exporter,
+    shutdown_timeout: Duration,
+    read_limits: Option<ReadTrackerLimits>,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self {
+            service_name: None,
+            server_name: None,
+            exporter: Exporter::FromEnv,
+            shutdown_timeout: Duration::from_secs(5),
+            read_limits: None,
+        }
+    }
+}
+
+/// Sets up tracing from the environment and returns the guard that flushes every span
+/// when dropped. Never panics: a failure is reported once on stderr and tracing stays
+/// off.
+pub fn init() -> TelemetryGuard {
+    Builder::new().install_or_warn()
+}
+
+impl Builder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `service.name`, used when `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES`
+    /// do not set it (default: the executable's name).
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = Some(name.into());
+        self
+    }
+
+    /// `mcp.server.name` (default: the service name).
+    pub fn server_name(mut self, name: impl Into<String>) -> Self {
+        self.server_name = Some(name.into());
+        self
+    }
+
+    pub fn exporter(mut self, exporter: Exporter) -> Self {
+        self.exporter = exporter;
+        self
+    }
+
+    /// How long dropping the guard may wait for the last spans to export (default 5 s).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Bounds of the duplicate-read tracker.
+    pub fn read_tracking_limits(mut self, limits: ReadTrackerLimits) -> Self {
+        self.read_limits = Some(limits);
+        self
+    }
+
+    /// Like [`Builder::install`], reporting a failure on stderr instead.
+    pub fn install_or_warn(self) -> TelemetryGuard {
+        self.install().unwrap_or_else(|error| {
+            eprintln!("mcp-trace: tracing is off: {error}");
+            TelemetryGuard::inactive()
+        })
+    }
+
+    /// Installs the global tracer provider (with the `enable` feature off: does nothing).
+    pub fn install(self) -> Result<TelemetryGuard, InitError> {
+        #[cfg(feature = "enable")]
+        return self.install_provider();
+        #[cfg(not(feature = "enable"))]
+        Ok(TelemetryGuard::inactive())
+    }
+
+    #[cfg(feature = "enable")]
+    fn install_provider(self) -> Result<TelemetryGuard, InitError> {
+        #[cfg(feature = "read-tracking")]
+        if let Some(limits) = self.read_limits {
+            crate::tracker::global().set_limits(limits);
+        }
+        let exporter = match self.exporter.clone() {
+            Exporter::FromEnv => exporter_from_env(),
+            chosen => chosen,
+        };
+        let resource = self.resource();
+        let (processor, file) = match exporter {
+            Exporter::None | Exporter::FromEnv => return Ok(TelemetryGuard::inactive()),
+            Exporter::Otlp => (otlp_processor()?, None),
+            Exporter::File(path) => {
+                let path = path
+                    .or_else(|| env_nonempty("MCP_TRACE_FILE").map(PathBuf::from))
+                    .unwrap_or_else(|| default_file_path(&service_name_of(&resource)));
+                let exporter = crate::file_export::JsonLinesExporter::create(&path)
+                    .map_err(|source| InitError::File {
+                        path: path.clone(),
+                        source,
+                    })?;
+                eprintln!("mcp-trace: writing spans as OTLP/JSON lines to {}", path.display());
+                (BatchSpanProcessor::builder(Counted(exporter)).build(), Some(path))
+            }
+        };
+        let provider = SdkTracerProvider::builder()
+            .with_span_processor(processor)
+            .with_resource(resource)
+            .build();
+        opentelemetry::global::set_tracer_provider(provider.clone());
+        Ok(TelemetryGuard {
+            provider: Some(provider),
+            file,
+            timeout: self.shutdown_timeout,
+        })
+    }
+
+    #[cfg(feature = "enable")]
+    fn resource(&self) -> Resource {
+        let from_env = Resource::builder().build();
+        let service = service_name_of(&from_env);
+        let service = if service.starts_with("unknown_service") {
+            self.service_name.clone().unwrap_or_else(executable_name)
+        } else {
+            service
+        };
+        let server = self.server_name.clone().unwrap_or_else(|| service.clone());
+        Resource::builder()
+            .with_service_name(service)
+            .with_attribute(KeyValue::new("mcp.server.name", server))
+            .build()
+    }
+}
+
+#[cfg(feature = "enable")]
+fn env_nonempty(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// The exporter the standard environment asks for.
+#[cfg(feature = "enable")]
+fn exporter_from_env() -> Exporter {
+    let disabled = env_nonempty("OTEL_SDK_DISABLED").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    let kind = env_nonempty("OTEL_TRACES_EXPORTER").map(|v| v.trim().to_ascii_lowercase());
+    if disabled || kind.as_deref() == Some("none") {
+        return Exporter::None;
+    }
+    let endpoint = env_nonempty("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").or_else(|| env_nonempty("OTEL_EXPORTER_OTLP_ENDPOINT"));
+    if endpoint.is_some() || kind.as_deref() == Some("otlp") {
+        Exporter::Otlp
+    } else {
+        Exporter::File(None)
+    }
+}
+
+#[cfg(all(feature = "enable", feature = "otlp"))]
+fn otlp_processor() -> Result<BatchSpanProcessor, InitError> {
+    use opentelemetry_otlp::{Protocol, WithExportConfig};
+    // The crate reads OTEL_EXPORTER_OTLP_TRACES_ENDPOINT verbatim and appends
+    // /v1/traces to OTEL_EXPORTER_OTLP_ENDPOINT, plus headers, timeout, compression.
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_protocol(Protocol::HttpBinary)
+        .build()
+        .map_err(|e| InitError::Otlp(e.to_string()))?;
+    Ok(BatchSpanProcessor::builder(Counted(exporter)).build())
+}
+
+#[cfg(all(feature = "enable", not(feature = "otlp")))]
+fn otlp_processor() -> Result<BatchSpanProcessor, InitError> {
+    Err(InitError::Otlp(
+        "OTLP export was asked for but mcp-trace was built without the `otlp` feature".into(),
+    ))
+}
+
+#[cfg(feature = "enable")]
+fn service_name_of(resource: &Resource) -> String {
+    resource
+        .get(&opentelemetry::Key::from_static_str("service.name"))
+        .map(|v| v.to_string())
+        .unwrap_or_default()
+}
+
+#[cfg(feature = "enable")]
+fn executable_name() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "mcp-server".to_owned())
+}
+
+/// The default trace file: `<temp dir>/mcp-trace/<service.name>.jsonl`, with characters
+/// other than `[A-Za-z0-9._-]` in the service name replaced by `_`.
+pub fn default_file_path(service_name: &str) -> PathBuf {
+    let safe: String = service_name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' })
+        .collect();
+    std::env::temp_dir().join("mcp-trace").join(format!("{safe}.jsonl"))
+}
+
+/// Spans whose export failed (exporter down, file unwritable), since start.
+pub fn dropped_spans() -> u64 {
+    DROPPED.load(Ordering::Relaxed)
+}
+
+static DROPPED: AtomicU64 = AtomicU64::new(0);
+
+/// Counts the spans of failed exports into [`dropped_spans`].
+#[cfg(feature = "enable")]
+#[derive(Debug)]
+struct Counted<E>(E);
+
+#[cfg(feature = "enable")]
+impl<E: SpanExporter> SpanExporter for Counted<E> {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let spans = batch.len() as u64;
+        let result = self.0.export(batch).await;
+        if result.is_err() {
+            DROPPED.fetch_add(spans, Ordering::Relaxed);
+        }
+        result
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.0.shutdown_with_timeout(timeout)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.0.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.0.set_resource(resource);
+    }
+}
+
+/// Keeps tracing installed; dropping it exports every finished span (waiting at most
+/// the shutdown timeout) and shuts the provider down.
+#[derive(Debug)]
+#[must_use = "dropping the guard shuts tracing down"]
+pub struct TelemetryGuard {
+    #[cfg(feature = "enable")]
+    provider: Option<SdkTracerProvider>,
+    file: Option<PathBuf>,
+    timeout: Duration,
+}
+
+impl TelemetryGuard {
+    fn inactive() -> Self {
+        Self {
+            #[cfg(feature = "enable")]
+            provider: None,
+            file: None,
+            timeout: Duration::ZERO,
+        }
+    }
+
+    /// The OTLP/JSON lines file spans are written to, when that exporter is in use.
+    pub fn file_path(&self) -> Option<&Path> {
+        self.file.as_deref()
+    }
+
+    /// Whether a provider was installed.
+    pub fn is_active(&self) -> bool {
+        #[cfg(feature = "enable")]
+        return self.provider.is_some();
+        #[cfg(not(feature = "enable"))]
+        false
+    }
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        #[cfg(feature = "enable")]
+        if let Some(provider) = self.provider.take() {
+            if let Err(error) = provider.shutdown_with_timeout(self.timeout) {
+                eprintln!("mcp-trace: flushing spans at shutdown failed: {error}");
+            }
+        }
+    }
+}

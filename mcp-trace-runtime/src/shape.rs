@@ -1,0 +1,387 @@
+//! Argument shapes: lengths, counts, numbers and booleans, never string content.
+//!
+//! Typed parameters are shaped through [`TypedShape`] with no serialization; JSON
+//! (raw scope arguments, `serde_json::Value` parameters, the `Serialize` fallback and
+//! flattened `#[args]` objects) through [`shape_json`].
+
+use crate::meta::ParamMeta;
+use opentelemetry::{Key, KeyValue};
+use serde_json::Value;
+
+/// Most top-level keys shaped from one flattened object whose schema is unknown, and
+/// the longest key accepted: client-chosen keys must not explode attribute cardinality.
+const MAX_FLATTENED_KEYS: usize = 64;
+const MAX_KEY_LEN: usize = 64;
+
+/// Where a parameter's attribute keys come from.
+#[derive(Clone, Copy)]
+pub(crate) enum Keys<'a> {
+    /// Built by the macro at compile time.
+    Static(&'static ParamMeta),
+    /// A top-level field of a flattened arguments object.
+    Field(&'a str),
+}
+
+impl Keys<'_> {
+    fn key(self, suffix: &'static str) -> Key {
+        match self {
+            Keys::Static(p) => Key::from_static_str(match suffix {
+                "" => p.value_key,
+                ".length" => p.length_key,
+                ".count" => p.count_key,
+                _ => p.present_key,
+            }),
+            Keys::Field(name) => Key::new(format!("{}{name}{suffix}", crate::keys::ARGS_PREFIX)),
+        }
+    }
+}
+
+/// Handed to the macro-generated recording closure: collects shape attributes and,
+/// when the hash or the schema check needs it, the arguments object rebuilt from the
+/// parameters.
+#[derive(Debug)]
+pub struct ArgsRecorder<'a> {
+    pub(crate) attrs: &'a mut Vec<KeyValue>,
+    /// `Some` when the arguments object must be rebuilt from typed parameters.
+    pub(crate) json: Option<serde_json::Map<String, Value>>,
+    /// The JSON of a parameter that *is* the arguments object.
+    pub(crate) flattened: Option<Value>,
+}
+
+impl<'a> ArgsRecorder<'a> {
+    pub(crate) fn new(attrs: &'a mut Vec<KeyValue>, wants_json: bool) -> Self {
+        Self {
+            attrs,
+            json: wants_json.then(serde_json::Map::new),
+            flattened: None,
+        }
+    }
+
+    /// Whether [`ArgsRecorder::insert_json`] is worth calling.
+    pub fn wants_json(&self) -> bool {
+        self.json.is_some()
+    }
+
+    /// Adds a parameter's JSON to the rebuilt arguments object (`None` and `null`, an
+    /// absent optional, are left out as a client would leave them out).
+    pub fn insert_json(&mut self, p: &'static ParamMeta, value: Option<Value>) {
+        if let (Some(map), Some(value)) = (self.json.as_mut(), value) {
+            if !value.is_null() {
+                map.insert(p.name.to_owned(), value);
+            }
+        }
+    }
+
+    /// The JSON of an `#[args]` / `Parameters<T>` parameter: its fields are arguments.
+    pub fn flatten(&mut self, value: Option<Value>) {
+        self.flattened = value;
+    }
+
+    pub(crate) fn push(&mut self, keys: Keys<'_>, suffix: &'static str, value: impl Into<opentelemetry::Value>) {
+        self.attrs.push(KeyValue::new(keys.key(suffix), value));
+    }
+
+    /// `.length` in Unicode scalar values.
+    pub fn length(&mut self, p: &'static ParamMeta, chars: usize) {
+        self.push(Keys::Static(p), ".length", saturating_i64(chars));
+    }
+
+    /// `.count` of elements or entries.
+    pub fn count(&mut self, p: &'static ParamMeta, n: usize) {
+        self.push(Keys::Static(p), ".count", saturating_i64(n));
+    }
+
+    pub fn int(&mut self, p: &'static ParamMeta, value: i128) {
+        match i64::try_from(value) {
+            Ok(v) => self.push(Keys::Static(p), "", v),
+            // Outside the 64-bit attribute range: keep the magnitude as a float.
+            Err(_) => self.push(Keys::Static(p), "", value as f64),
+        }
+    }
+
+    pub fn float(&mut self, p: &'static ParamMeta, value: f64) {
+        self.push(Keys::Static(p), "", value);
+    }
+
+    pub fn boolean(&mut self, p: &'static ParamMeta, value: bool) {
+        self.push(Keys::Static(p), "", value);
+    }
+
+    /// `.present` of an `Option` parameter.
+    pub fn present(&mut self, p: &'static ParamMeta, present: bool) {
+        self.push(Keys::Static(p), ".present", present);
+    }
+
+    /// The shape of a JSON value under the parameter's keys.
+    pub fn json(&mut self, p: &'static ParamMeta, value: &Value) {
+        shape_json(self, Keys::Static(p), value);
+    }
+}
+
+fn saturating_i64(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Shape of one JSON value: strings by length, arrays and objects by count, numbers
+/// and booleans as themselves, `null` as nothing.
+pub(crate) fn shape_json(rec: &mut ArgsRecorder<'_>, keys: Keys<'_>, value: &Value) {
+    match value {
+        Value::Null => {}
+        Value::Bool(b) => rec.push(keys, "", *b),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                rec.push(keys, "", i);
+            } else if let Some(f) = n.as_f64() {
+                rec.push(keys, "", f);
+            }
+        }
+        Value::String(s) => rec.push(keys, ".length", saturating_i64(s.chars().count())),
+        Value::Array(items) => rec.push(keys, ".count", saturating_i64(items.len())),
+        Value::Object(map) => rec.push(keys, ".count", saturating_i64(map.len())),
+    }
+}
+
+/// What is known of a flattened arguments object's fields from its schema.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct FieldInfo<'a> {
+    /// Declared properties; `None` when no schema is known.
+    pub(crate) properties: Option<&'a [String]>,
+    pub(crate) required: &'a [String],
+}
+
+/// Shapes the raw arguments object as sent, guided by the handler's parameters.
+pub(crate) fn shape_raw(
+    rec: &mut ArgsRecorder<'_>,
+    params: &'static [ParamMeta],
+    flattened: Option<&FieldInfo<'_>>,
+    raw: &Value,
+) {
+    let Value::Object(map) = raw else { return };
+    for p in params {
+        let value = map.get(p.name).filter(|v| !v.is_null());
+        if p.optional {
+            rec.present(p, value.is_some());
+        }
+        if let Some(value) = value {
+            rec.json(p, value);
+        }
+    }
+    if let Some(fields) = flattened {
+        let named = |k: &str| params.iter().any(|p| p.name == k);
+        shape_fields(rec, map, fields, named);
+    }
+}
+
+/// Shapes the top-level fields of a flattened object: declared properties when the
+/// schema is known (with `.present` for optional ones), else identifier-like keys.
+pub(crate) fn shape_fields(
+    rec: &mut ArgsRecorder<'_>,
+    map: &serde_json::Map<String, Value>,
+    fields: &FieldInfo<'_>,
+    skip: impl Fn(&str) -> bool,
+) {
+    match &fields.properties {
+        Some(properties) => {
+            for name in properties.iter() {
+                let name = name.as_str();
+                if skip(name) || !is_key_safe(name) {
+                    continue;
+                }
+                let value = map.get(name).filter(|v| !v.is_null());
+                if !fields.required.iter().any(|r| r == name) {
+                    rec.push(Keys::Field(name), ".present", value.is_some());
+                }
+                if let Some(value) = value {
+                    shape_json(rec, Keys::Field(name), value);
+                }
+            }
+        }
+        None => {
+            let keys = map.iter().filter(|(k, _)| !skip(k) && is_key_safe(k));
+            for (name, value) in keys.take(MAX_FLATTENED_KEYS) {
+                if value.is_null() {
+                    rec.push(Keys::Field(name), ".present", false);
+                } else {
+                    shape_json(rec, Keys::Field(name), value);
+                }
+            }
+        }
+    }
+}
+
+/// Keys that may become part of an attribute name.
+fn is_key_safe(key: &str) -> bool {
+    !key.is_empty()
+        && key.len() <= MAX_KEY_LEN
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Types whose shape is known from the type itself, with no serialization.
+pub trait TypedShape {
+    fn record_shape(&self, rec: &mut ArgsRecorder<'_>, p: &'static ParamMeta);
+}
+
+macro_rules! length_shape {
+    ($($ty:ty),*) => {$(
+        impl TypedShape for $ty {
+            fn record_shape(&self, rec: &mut ArgsRecorder<'_>, p: &'static ParamMeta) {
+                let s: &str = self.as_ref();
+                rec.length(p, s.chars().count());
+            }
+        }
+    )*};
+}
+length_shape!(str, String, std::borrow::Cow<'_, str>);
+
+impl TypedShape for char {
+    fn record_shape(&self, rec: &mut ArgsRecorder<'_>, p: &'static ParamMeta) {
+        rec.length(p, 1);
+    }
+}
+
+macro_rules! count_shape {
+    ($([$($gen:tt)*] $ty:ty),* $(,)?) => {$(
+        impl<$($gen)*> TypedShape for $ty {
+            fn record_shape(&self, rec: &mut ArgsRecorder<'_>, p: &'static ParamMeta) {
+                rec.count(p, self.len());
+            }
+        }
+    )*};
+}
+count_shape!(
+    [T] [T],
+    [T] Vec<T>,
+    [T, const N: usize] [T; N],
+    [T] std::collections::VecDeque<T>,
+    [T] std::collections::LinkedList<T>,
+    [T] std::collections::BinaryHeap<T>,
+    [T, S] std::collections::HashSet<T, S>,
+    [T] std::collections::BTreeSet<T>,
+    [K, V, S] std::collections::HashMap<K, V, S>,
+    [K, V] std::collections::BTreeMap<K, V>,
+    [] serde_json::Map<String, Value>,
+);
+
+macro_rules! int_shape {
+    ($($ty:ty),*) => {$(
+        impl TypedShape for $ty {
+            fn record_shape(&self, rec: &mut ArgsRecorder<'_>, p: &'static ParamMeta) {
+                rec.int(p, *self as i128);
+            }
+        }
+    )*};
+}
+int_shape!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, usize);
+
+impl TypedShape for u128 {
+    fn record_shape(&self, rec: &mut ArgsRecorder<'_>, p: &'static ParamMeta) {
+        match i128::try_from(*self) {
+            Ok(v) => rec.int(p, v),
+            Err(_) => rec.float(p, *self as f64),
+        }
+    }
+}
+
+impl TypedShape for f32 {
+    fn record_shape(&self, rec: &mut ArgsRecorder<'_>, p: &'static ParamMeta) {
+        rec.float(p, f64::from(*self));
+    }
+}
+
+impl TypedShape for f64 {
+    fn record_shape(&self, rec: &mut ArgsRecorder<'_>, p: &'static ParamMeta) {
+        rec.float(p, *self);
+    }
+}
+
+impl TypedShape for bool {
+    fn record_shape(&self, rec: &mut ArgsRecorder<'_>, p: &'static ParamMeta) {
+        rec.boolean(p, *self);
+    }
+}
+
+impl TypedShape for Value {
+    fn record_shape(&self, rec: &mut ArgsRecorder<'_>, p: &'static ParamMeta) {
+        rec.json(p, self);
+    }
+}
+
+macro_rules! deref_shape {
+    ($($ty:ty),*) => {$(
+        impl<T: TypedShape + ?Sized> TypedShape for $ty {
+            fn record_shape(&self, rec: &mut ArgsRecorder<'_>, p: &'static ParamMeta) {
+                (**self).record_shape(rec, p);
+            }
+        }
+    )*};
+}
+deref_shape!(&T, &mut T, Box<T>, std::rc::Rc<T>, std::sync::Arc<T>);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    static P: ParamMeta = ParamMeta::new(
+        "q",
+        ["mcp.tool.args.q", "mcp.tool.args.q.length", "mcp.tool.args.q.count", "mcp.tool.args.q.present"],
+        true,
+    );
+
+    fn render(attrs: &[KeyValue]) -> Vec<String> {
+        attrs.iter().map(|kv| format!("{}={}", kv.key, kv.value)).collect()
+    }
+
+    #[test]
+    fn typed_shapes_count_scalars_not_bytes() {
+        let mut attrs = Vec::new();
+        let mut rec = ArgsRecorder::new(&mut attrs, false);
+        "héllo😀".record_shape(&mut rec, &P);
+        vec![1, 2, 3].record_shape(&mut rec, &P);
+        u64::MAX.record_shape(&mut rec, &P);
+        (-3i8).record_shape(&mut rec, &P);
+        true.record_shape(&mut rec, &P);
+        assert_eq!(
+            render(&attrs),
+            [
+                "mcp.tool.args.q.length=6",
+                "mcp.tool.args.q.count=3",
+                "mcp.tool.args.q=18446744073709552000",
+                "mcp.tool.args.q=-3",
+                "mcp.tool.args.q=true"
+            ]
+        );
+    }
+
+    #[test]
+    fn raw_shapes_mark_absent_and_null_options() {
+        static PARAMS: [ParamMeta; 1] = [ParamMeta::new(
+            "limit",
+            ["mcp.tool.args.limit", "l.length", "l.count", "mcp.tool.args.limit.present"],
+            true,
+        )];
+        for raw in [json!({}), json!({"limit": null})] {
+            let mut attrs = Vec::new();
+            shape_raw(&mut ArgsRecorder::new(&mut attrs, false), &PARAMS, None, &raw);
+            assert_eq!(render(&attrs), ["mcp.tool.args.limit.present=false"]);
+        }
+    }
+
+    #[test]
+    fn unknown_flattened_keys_are_filtered_and_capped() {
+        let mut map = serde_json::Map::new();
+        map.insert("ok_key".into(), json!("abc"));
+        map.insert("bad key".into(), json!(1));
+        map.insert("x".repeat(65), json!(1));
+        for i in 0..100 {
+            map.insert(format!("k{i:03}"), json!(i));
+        }
+        let mut attrs = Vec::new();
+        let info = FieldInfo::default();
+        shape_fields(&mut ArgsRecorder::new(&mut attrs, false), &map, &info, |_| false);
+        assert_eq!(attrs.len(), MAX_FLATTENED_KEYS);
+        assert!(render(&attrs).iter().all(|a| !a.contains("bad key") && !a.contains("xxx")));
+    }
+}
