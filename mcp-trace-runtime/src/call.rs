@@ -204,8 +204,8 @@ where
             None => {
                 let mut rec = ArgsRecorder::new(&mut attrs, WANTS_JSON);
                 record(&mut rec);
-                if let Some(rebuilt) = finish_rebuilt(meta, compiled, rec) {
-                    hash_and_check(compiled, &rebuilt, &mut attrs);
+                if let Some((rebuilt, unseen)) = finish_rebuilt(meta, compiled, rec) {
+                    hash_and_check(compiled, &rebuilt, &unseen, &mut attrs);
                 }
             }
         }
@@ -237,19 +237,23 @@ fn args_from_raw(
         crate::shape::shape_raw(&mut ArgsRecorder::new(attrs, false), meta.params, fields.as_ref(), raw);
     }
     let _ = meta;
-    hash_and_check(compiled, raw, attrs);
+    hash_and_check(compiled, raw, &[], attrs);
 }
 
-/// Shapes the flattened `#[args]` fields and returns the rebuilt arguments object.
+/// Shapes the flattened `#[args]` fields and returns the rebuilt arguments object with
+/// the parameters it could not include; `None` when the arguments object itself could
+/// not be serialized (then no hash or verdict would be honest).
 fn finish_rebuilt(
     meta: &'static ToolMeta,
     compiled: Option<&'static Compiled>,
     rec: ArgsRecorder<'_>,
-) -> Option<Value> {
+) -> Option<(Value, Vec<&'static str>)> {
     let ArgsRecorder {
         attrs,
         json,
         flattened,
+        unseen,
+        flattened_unseen,
     } = rec;
     #[cfg(feature = "args-shape")]
     if let Some(Value::Object(fields)) = &flattened {
@@ -257,6 +261,9 @@ fn finish_rebuilt(
         crate::shape::shape_fields(&mut ArgsRecorder::new(attrs, false), fields, &field_info(compiled), named);
     }
     let _ = (attrs, meta, compiled);
+    if flattened_unseen {
+        return None;
+    }
     let mut json = json?;
     if let Some(Value::Object(fields)) = flattened {
         for (key, value) in fields {
@@ -265,17 +272,22 @@ fn finish_rebuilt(
             }
         }
     }
-    Some(Value::Object(json))
+    Some((Value::Object(json), unseen))
 }
 
-fn hash_and_check(compiled: Option<&'static Compiled>, arguments: &Value, attrs: &mut Vec<KeyValue>) {
+fn hash_and_check(
+    compiled: Option<&'static Compiled>,
+    arguments: &Value,
+    unseen: &[&str],
+    attrs: &mut Vec<KeyValue>,
+) {
     #[cfg(feature = "args-hash")]
     attrs.push(KeyValue::new(keys::ARGS_HASH, crate::hash::args_hash(arguments)));
     #[cfg(feature = "schema-check")]
     if let Some(compiled) = compiled {
-        compiled.check(arguments, attrs);
+        compiled.check(arguments, unseen, attrs);
     }
-    let _ = (compiled, arguments, attrs);
+    let _ = (compiled, arguments, unseen, attrs);
 }
 
 /// Starts a `resources/read` span. `uri` is called only when the span records or the

@@ -4,6 +4,7 @@
 //! Depend on the `mcp-trace` facade instead of this crate; everything public here is
 //! re-exported there, and `__private` is not a stable API.
 
+#![warn(missing_debug_implementations, unreachable_pub)]
 #![cfg_attr(not(feature = "enable"), allow(dead_code, unused_imports))]
 
 #[cfg(feature = "enable")]

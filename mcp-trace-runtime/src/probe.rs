@@ -89,15 +89,15 @@ pub enum Split<'a, T, E> {
     Err(&'a E),
 }
 
-pub trait SplitResult {
+pub trait SplitResult<'a> {
     type Ok;
     type Err;
-    fn __mcp_trace_split(&self) -> Split<'_, Self::Ok, Self::Err>;
+    fn __mcp_trace_split(&self) -> Split<'a, Self::Ok, Self::Err>;
 }
-impl<T, E> SplitResult for &Probe<'_, Result<T, E>> {
+impl<'a, T, E> SplitResult<'a> for &Probe<'a, Result<T, E>> {
     type Ok = T;
     type Err = E;
-    fn __mcp_trace_split(&self) -> Split<'_, T, E> {
+    fn __mcp_trace_split(&self) -> Split<'a, T, E> {
         match self.0 {
             Ok(v) => Split::Ok(v),
             Err(e) => Split::Err(e),
@@ -105,13 +105,13 @@ impl<T, E> SplitResult for &Probe<'_, Result<T, E>> {
     }
 }
 
-pub trait SplitValue {
+pub trait SplitValue<'a> {
     type Ok;
-    fn __mcp_trace_split(&self) -> Split<'_, Self::Ok, Infallible>;
+    fn __mcp_trace_split(&self) -> Split<'a, Self::Ok, Infallible>;
 }
-impl<T> SplitValue for Probe<'_, T> {
+impl<'a, T> SplitValue<'a> for Probe<'a, T> {
     type Ok = T;
-    fn __mcp_trace_split(&self) -> Split<'_, T, Infallible> {
+    fn __mcp_trace_split(&self) -> Split<'a, T, Infallible> {
         Split::Ok(self.0)
     }
 }
@@ -202,20 +202,20 @@ impl<T: SessionStr> SessionStr for Option<T> {
     }
 }
 
-pub trait SessionBorrowed {
-    fn __mcp_trace_session(&self) -> Option<Cow<'_, str>>;
+pub trait SessionBorrowed<'a> {
+    fn __mcp_trace_session(&self) -> Option<Cow<'a, str>>;
 }
-impl<T: SessionStr + ?Sized> SessionBorrowed for &Probe<'_, T> {
-    fn __mcp_trace_session(&self) -> Option<Cow<'_, str>> {
+impl<'a, T: SessionStr + ?Sized> SessionBorrowed<'a> for &Probe<'a, T> {
+    fn __mcp_trace_session(&self) -> Option<Cow<'a, str>> {
         self.0.session_str().map(Cow::Borrowed)
     }
 }
 
-pub trait SessionDisplay {
-    fn __mcp_trace_session(&self) -> Option<Cow<'_, str>>;
+pub trait SessionDisplay<'a> {
+    fn __mcp_trace_session(&self) -> Option<Cow<'a, str>>;
 }
-impl<T: std::fmt::Display + ?Sized> SessionDisplay for Probe<'_, T> {
-    fn __mcp_trace_session(&self) -> Option<Cow<'_, str>> {
+impl<'a, T: std::fmt::Display + ?Sized> SessionDisplay<'a> for Probe<'a, T> {
+    fn __mcp_trace_session(&self) -> Option<Cow<'a, str>> {
         Some(Cow::Owned(self.0.to_string()))
     }
 }
@@ -257,6 +257,7 @@ mod schema_levels {
 pub use schema_levels::{SchemaAny, SchemaOf};
 
 #[cfg(test)]
+#[allow(clippy::needless_borrow)]
 mod tests {
     use super::*;
 

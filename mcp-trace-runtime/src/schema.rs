@@ -4,7 +4,6 @@
 //! messages come from the validator's value-masking display, so no instance value
 //! reaches a span.
 
-use crate::shape::FieldInfo;
 use opentelemetry::KeyValue;
 use schemars::{Schema, SchemaGenerator};
 use serde_json::{Map, Value};
@@ -87,18 +86,22 @@ impl HandlerSchema {
 
 impl Compiled {
     #[cfg(feature = "args-shape")]
-    pub(crate) fn fields(&self) -> FieldInfo<'_> {
-        FieldInfo {
+    pub(crate) fn fields(&self) -> crate::shape::FieldInfo<'_> {
+        crate::shape::FieldInfo {
             properties: self.properties.as_deref(),
             required: &self.required,
         }
     }
 
     /// Pushes `schema_valid`, and for invalid arguments the first error's pointer and
-    /// masked message and the error count.
-    pub(crate) fn check(&self, instance: &Value, attrs: &mut Vec<KeyValue>) {
+    /// masked message and the error count. Missing `unseen` properties are not errors:
+    /// they are parameters the rebuilt object could not include.
+    pub(crate) fn check(&self, instance: &Value, unseen: &[&str], attrs: &mut Vec<KeyValue>) {
         use crate::keys;
-        let mut errors = self.validator.iter_errors(instance);
+        let mut errors = self.validator.iter_errors(instance).filter(|e| {
+            !matches!(e.kind(), jsonschema::error::ValidationErrorKind::Required { property }
+                if property.as_str().is_some_and(|p| unseen.contains(&p)))
+        });
         let Some(first) = errors.next() else {
             attrs.push(KeyValue::new(keys::SCHEMA_VALID, true));
             return;
@@ -141,8 +144,9 @@ impl SchemaBuilder {
         required: bool,
         schema: impl FnOnce(&mut SchemaGenerator) -> Option<Schema>,
     ) {
-        let schema = schema(&mut self.generator).map_or(Value::Object(Map::new()), Value::from);
-        self.properties.insert(name.to_owned(), schema);
+        // A type with no `JsonSchema` says nothing: any value, and not required.
+        let Some(schema) = schema(&mut self.generator) else { return };
+        self.properties.insert(name.to_owned(), Value::from(schema));
         if required {
             self.required.push(Value::String(name.to_owned()));
         }
@@ -203,13 +207,14 @@ mod tests {
         static SCHEMA: HandlerSchema = HandlerSchema::derived();
         let compiled = SCHEMA.compiled(build).expect("derived schema compiles");
         let mut attrs = Vec::new();
-        compiled.check(&json!({"query": "a", "limit": 3, "x": [1]}), &mut attrs);
+        compiled.check(&json!({"query": "a", "limit": 3, "x": [1]}), &[], &mut attrs);
         assert_eq!(attrs, [KeyValue::new("mcp.tool.args.schema_valid", true)]);
 
         attrs.clear();
-        compiled.check(&json!({"limit": 300, "x": "SENTINEL-VALUE"}), &mut attrs);
+        compiled.check(&json!({"limit": 300, "x": "SENTINEL-VALUE"}), &[], &mut attrs);
         let rendered: Vec<String> = attrs.iter().map(|kv| format!("{}={}", kv.key, kv.value)).collect();
         assert_eq!(rendered[0], "mcp.tool.args.schema_valid=false");
+        // `x` has no schema (any value); `query` is missing and `limit` out of range.
         assert_eq!(rendered[3], "mcp.tool.args.schema_error_count=2");
         assert!(rendered.iter().all(|a| !a.contains("300") && !a.contains("SENTINEL")));
     }

@@ -46,6 +46,11 @@ pub struct ArgsRecorder<'a> {
     pub(crate) json: Option<serde_json::Map<String, Value>>,
     /// The JSON of a parameter that *is* the arguments object.
     pub(crate) flattened: Option<Value>,
+    /// Parameters whose JSON could not be produced (no `Serialize`): absent from the
+    /// rebuilt object, so "required" errors about them are not the client's.
+    pub(crate) unseen: Vec<&'static str>,
+    /// The arguments-object parameter could not be serialized.
+    pub(crate) flattened_unseen: bool,
 }
 
 impl<'a> ArgsRecorder<'a> {
@@ -54,6 +59,8 @@ impl<'a> ArgsRecorder<'a> {
             attrs,
             json: wants_json.then(serde_json::Map::new),
             flattened: None,
+            unseen: Vec::new(),
+            flattened_unseen: false,
         }
     }
 
@@ -65,15 +72,19 @@ impl<'a> ArgsRecorder<'a> {
     /// Adds a parameter's JSON to the rebuilt arguments object (`None` and `null`, an
     /// absent optional, are left out as a client would leave them out).
     pub fn insert_json(&mut self, p: &'static ParamMeta, value: Option<Value>) {
-        if let (Some(map), Some(value)) = (self.json.as_mut(), value) {
-            if !value.is_null() {
+        let Some(map) = self.json.as_mut() else { return };
+        match value {
+            Some(Value::Null) => {}
+            Some(value) => {
                 map.insert(p.name.to_owned(), value);
             }
+            None => self.unseen.push(p.name),
         }
     }
 
     /// The JSON of an `#[args]` / `Parameters<T>` parameter: its fields are arguments.
     pub fn flatten(&mut self, value: Option<Value>) {
+        self.flattened_unseen = value.is_none();
         self.flattened = value;
     }
 

@@ -1,0 +1,306 @@
+//! Code generation: the span wrapper around the user's body.
+//!
+//! Generated locals are `__mcp_trace_*`; runtime paths are absolute through
+//! `<crate>::__private`. The user's statements are moved, untouched, into an
+//! `async move` block (async) or an immediately called `move` closure (sync), whose
+//! return type is pinned to the declared one so `?` and type errors behave as written.
+
+use crate::ast::Handler;
+use crate::template::Part;
+use crate::types;
+use crate::valid::{Model, ModelParam, Role, UriSource};
+use crate::{Kind, Switches};
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{AttrStyle, FnArg, Pat, PatIdent, ReturnType, Type};
+
+pub(crate) fn expand(model: &Model, handler: &Handler, switches: Switches) -> TokenStream {
+    let krate = &model.krate;
+    let p = quote!(#krate::__private);
+    let item = &handler.item;
+    let outer = item.attrs.iter().filter(|a| matches!(a.style, AttrStyle::Outer));
+    let inner = item.attrs.iter().filter(|a| matches!(a.style, AttrStyle::Inner(_)));
+    let vis = &item.vis;
+    let (sig, rebinds) = rename_destructured(handler, model);
+    let start = match model.kind {
+        Kind::Tool => tool_start(model, &p, switches),
+        Kind::Resource => resource_start(model, &p),
+    };
+    let stmts = &item.block.stmts;
+    let ret = match &item.sig.output {
+        ReturnType::Type(_, ty) if types::is_nameable(ty) => Some(ty),
+        _ => None,
+    };
+    let outcome = outcome(&p);
+    let run = if item.sig.asyncness.is_some() {
+        let fake_return = ret.map(|ty| {
+            quote! {
+                #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::needless_return)]
+                if false {
+                    let __mcp_trace_fake: #ty = loop {};
+                    return __mcp_trace_fake;
+                }
+            }
+        });
+        quote! {
+            let (__mcp_trace_out, __mcp_trace_call) = #p::Traced::new(__mcp_trace_call, async move {
+                #fake_return
+                #(#rebinds)*
+                #(#stmts)*
+            })
+            .await;
+        }
+    } else {
+        let arrow = ret.map(|ty| quote!(-> #ty));
+        quote! {
+            let __mcp_trace_out = {
+                let __mcp_trace_entered = __mcp_trace_call.enter();
+                #[allow(clippy::redundant_closure_call)]
+                (move || #arrow {
+                    #(#rebinds)*
+                    #(#stmts)*
+                })()
+            };
+        }
+    };
+    quote! {
+        #(#outer)*
+        #vis #sig {
+            #(#inner)*
+            #start
+            #run
+            __mcp_trace_call.finish(|| #outcome);
+            __mcp_trace_out
+        }
+    }
+}
+
+/// Replaces destructuring patterns of arguments-object parameters with a generated
+/// name (the whole value is shaped) and re-binds the pattern inside the body.
+fn rename_destructured(handler: &Handler, model: &Model) -> (syn::Signature, Vec<TokenStream>) {
+    let mut sig = handler.item.sig.clone();
+    let mut rebinds = Vec::new();
+    for (arg, param) in sig.inputs.iter_mut().zip(&model.params) {
+        let (FnArg::Typed(typed), true, Some(binding)) = (arg, param.renamed, &param.binding) else {
+            continue;
+        };
+        let pattern = std::mem::replace(
+            &mut *typed.pat,
+            Pat::Ident(PatIdent {
+                attrs: Vec::new(),
+                by_ref: None,
+                mutability: None,
+                ident: binding.clone(),
+                subpat: None,
+            }),
+        );
+        rebinds.push(quote!(let #pattern = #binding;));
+    }
+    (sig, rebinds)
+}
+
+fn plain_params(model: &Model) -> impl Iterator<Item = (&ModelParam, bool)> {
+    model.params.iter().filter_map(|p| match p.role {
+        Role::Plain { optional } => Some((p, optional)),
+        _ => None,
+    })
+}
+
+fn args_param(model: &Model) -> Option<(&ModelParam, &Type, bool)> {
+    model.params.iter().find_map(|p| match &p.role {
+        Role::Args { ty, field } => Some((p, &**ty, *field)),
+        _ => None,
+    })
+}
+
+/// `Option<&str>` of a `#[session]` parameter, as a call argument (its temporaries
+/// end with the statement, before the parameters move into the body).
+fn session_arg(model: &Model, p: &TokenStream) -> TokenStream {
+    match model.session().and_then(|s| s.binding.as_ref()) {
+        Some(binding) => quote! {
+            {
+                #[allow(unused_imports)]
+                use #p::probe::{SessionBorrowed as _, SessionDisplay as _};
+                (&&#p::Probe(&#binding)).__mcp_trace_session()
+            }
+            .as_deref()
+        },
+        None => quote!(::core::option::Option::None),
+    }
+}
+
+fn tool_start(model: &Model, p: &TokenStream, switches: Switches) -> TokenStream {
+    let name = model.name.as_deref().unwrap_or_default();
+    let span_name = format!("tools/call {name}");
+    let plain: Vec<_> = plain_params(model).collect();
+    let metas = plain.iter().map(|(param, optional)| {
+        let base = format!("mcp.tool.args.{}", param.name);
+        let keys = [
+            base.clone(),
+            format!("{base}.length"),
+            format!("{base}.count"),
+            format!("{base}.present"),
+        ];
+        let name = &param.name;
+        quote!(#p::ParamMeta::new(#name, [#(#keys),*], #optional))
+    });
+    let count = plain.len();
+    let args = args_param(model);
+    let flattened = args.is_some();
+    let schema_file = model.schema_file.as_ref().filter(|_| switches.schema).map(|lit| {
+        quote! {
+            .with_schema_file(::core::include_str!(::core::concat!(
+                ::core::env!("CARGO_MANIFEST_DIR"), "/", #lit
+            )))
+        }
+    });
+    let record = record_closure(model, p, switches);
+    let schema = switches.schema.then(|| schema_closure(model, p));
+    let session = session_arg(model, p);
+    quote! {
+        static __MCP_TRACE_PARAMS: [#p::ParamMeta; #count] = [#(#metas),*];
+        static __MCP_TRACE_TOOL: #p::ToolMeta =
+            #p::ToolMeta::new(#name, #span_name, &__MCP_TRACE_PARAMS, #flattened) #schema_file;
+        let __mcp_trace_call = #p::start_tool(&__MCP_TRACE_TOOL, #session, #record, #schema);
+    }
+}
+
+/// Shapes typed parameters (`args-shape`) and hands their JSON to the hash and schema
+/// check (`args-hash`, `schema-check`). Runs only when the span records.
+fn record_closure(model: &Model, p: &TokenStream, switches: Switches) -> TokenStream {
+    let json = switches.hash || switches.schema;
+    let mut body = Vec::new();
+    for (index, (param, optional)) in plain_params(model).enumerate() {
+        let Some(binding) = &param.binding else { continue };
+        let span = param.ty.as_ref().map_or_else(proc_macro2::Span::call_site, |t| t.span());
+        let meta = quote!(&__MCP_TRACE_PARAMS[#index]);
+        if switches.shape && optional {
+            body.push(quote_spanned! {span=>
+                __mcp_trace_rec.present(#meta, ::core::option::Option::is_some(&#binding));
+                if let ::core::option::Option::Some(__mcp_trace_v) = ::core::option::Option::as_ref(&#binding) {
+                    (&&&#p::Probe(__mcp_trace_v)).__mcp_trace_shape(__mcp_trace_rec, #meta);
+                }
+            });
+        } else if switches.shape {
+            body.push(quote_spanned! {span=>
+                (&&&#p::Probe(&#binding)).__mcp_trace_shape(__mcp_trace_rec, #meta);
+            });
+        }
+        if json {
+            body.push(quote_spanned! {span=>
+                if __mcp_trace_rec.wants_json() {
+                    __mcp_trace_rec.insert_json(#meta, (&&#p::Probe(&#binding)).__mcp_trace_json());
+                }
+            });
+        }
+    }
+    if let Some((param, _, field)) = args_param(model) {
+        if let Some(binding) = &param.binding.as_ref().filter(|_| switches.shape || json) {
+            let value = if field { quote!(&#binding.0) } else { quote!(&#binding) };
+            body.push(quote! {
+                __mcp_trace_rec.flatten((&&#p::Probe(#value)).__mcp_trace_json());
+            });
+        }
+    }
+    let shape_traits = switches.shape.then(|| quote!(ShapeNone as _, ShapeSerde as _, ShapeTyped as _,));
+    quote! {
+        |__mcp_trace_rec: &mut #p::ArgsRecorder<'_>| {
+            #[allow(unused_imports)]
+            use #p::probe::{#shape_traits JsonNone as _, JsonSerde as _};
+            #(#body)*
+        }
+    }
+}
+
+/// Describes the parameter types for the derived schema (used when no file is given).
+fn schema_closure(model: &Model, p: &TokenStream) -> TokenStream {
+    if model.schema_file.is_some() {
+        return quote!(|_: &mut #p::SchemaBuilder| {});
+    }
+    let probe = |ty: &Type, method: TokenStream| {
+        let ty = types::strip(ty);
+        if types::is_nameable(ty) {
+            quote!(|__mcp_trace_g| (&&#p::TypeProbe::<#ty>::NEW).#method(__mcp_trace_g))
+        } else {
+            quote!(|_| ::core::option::Option::None)
+        }
+    };
+    let mut body = Vec::new();
+    for (param, optional) in plain_params(model) {
+        let Some(ty) = &param.ty else { continue };
+        let name = &param.name;
+        let required = !optional;
+        let schema = probe(ty, quote!(__mcp_trace_schema));
+        body.push(quote!(__mcp_trace_s.param(#name, #required, #schema);));
+    }
+    if let Some((_, ty, _)) = args_param(model) {
+        let schema = probe(ty, quote!(__mcp_trace_root_schema));
+        body.push(quote!(__mcp_trace_s.flatten(#schema);));
+    }
+    quote! {
+        |__mcp_trace_s: &mut #p::SchemaBuilder| {
+            #[allow(unused_imports)]
+            use #p::probe::{SchemaAny as _, SchemaOf as _};
+            #(#body)*
+        }
+    }
+}
+
+fn resource_start(model: &Model, p: &TokenStream) -> TokenStream {
+    let name = match &model.name {
+        Some(name) => quote!(::core::option::Option::Some(#name)),
+        None => quote!(::core::option::Option::None),
+    };
+    let template = match &model.uri {
+        Some(UriSource::Template { lit, parts }) if parts.iter().any(|p| matches!(p, Part::Var { .. })) => {
+            quote!(::core::option::Option::Some(#lit))
+        }
+        _ => quote!(::core::option::Option::None),
+    };
+    let uri = match &model.uri {
+        Some(UriSource::Template { lit, parts }) => {
+            let steps = parts.iter().map(|part| match part {
+                Part::Literal(text) => quote!(__mcp_trace_uri.literal(#text);),
+                Part::Var { name, reserved } => {
+                    let binding = model
+                        .params
+                        .iter()
+                        .find(|p| &p.name == name)
+                        .and_then(|p| p.binding.as_ref());
+                    quote_spanned!(lit.span()=> __mcp_trace_uri.value(&#binding, #reserved);)
+                }
+            });
+            quote! {{
+                let mut __mcp_trace_uri = #p::UriBuilder::new();
+                #(#steps)*
+                __mcp_trace_uri.finish()
+            }}
+        }
+        Some(UriSource::Expr(expr)) => {
+            quote_spanned!(expr.span()=> ::std::string::ToString::to_string(&(#expr)))
+        }
+        Some(UriSource::Param(ident)) => quote!(::std::string::ToString::to_string(&#ident)),
+        None => quote!(::std::string::String::new()),
+    };
+    let session = session_arg(model, p);
+    quote! {
+        static __MCP_TRACE_RESOURCE: #p::ResourceMeta = #p::ResourceMeta::new(#name, #template);
+        let __mcp_trace_call = #p::start_resource(&__MCP_TRACE_RESOURCE, #session, || #uri);
+    }
+}
+
+/// Classifies `__mcp_trace_out` by its concrete type (see the runtime's `probe`).
+fn outcome(p: &TokenStream) -> TokenStream {
+    quote! {{
+        #[allow(unused_imports)]
+        use #p::probe::{
+            ErrSpecial as _, ErrTyped as _, OkPlain as _, OkSized as _, OkSpecial as _,
+            SplitResult as _, SplitValue as _,
+        };
+        match (&&#p::Probe(&__mcp_trace_out)).__mcp_trace_split() {
+            #p::Split::Ok(__mcp_trace_v) => (&&&#p::Probe(__mcp_trace_v)).__mcp_trace_ok(),
+            #p::Split::Err(__mcp_trace_e) => (&&#p::Probe(__mcp_trace_e)).__mcp_trace_err(),
+        }
+    }}
+}

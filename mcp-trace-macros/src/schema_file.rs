@@ -1,0 +1,31 @@
+//! `schema = "path.json"`: read, parsed and compiled at compile time.
+
+use serde_json::Value;
+use std::path::PathBuf;
+use syn::LitStr;
+
+/// The schema document, or a message for an error on the string literal.
+pub(crate) fn load(lit: &LitStr) -> Result<Value, String> {
+    let dir = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_default();
+    let path = dir.join(lit.value());
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read schema file `{}`: {e}", lit.value()))?;
+    let document: Value = serde_json::from_str(&text)
+        .map_err(|e| format!("schema file `{}` is not JSON: {e}", lit.value()))?;
+    if let Err(error) = jsonschema::validator_for(&document) {
+        return Err(format!(
+            "schema file `{}` is not a valid JSON Schema: {error}",
+            lit.value()
+        ));
+    }
+    Ok(document)
+}
+
+/// Properties the schema requires.
+pub(crate) fn required(document: &Value) -> Vec<String> {
+    document
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .unwrap_or_default()
+}

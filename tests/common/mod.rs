@@ -1,0 +1,94 @@
+//! Shared harness: one global SDK provider with the in-memory exporter per test binary;
+//! each test runs under its own root span and reads back only its own trace.
+
+#![allow(dead_code)]
+
+use opentelemetry::trace::{TraceContextExt, Tracer, TracerProvider as _};
+use opentelemetry::{Context, KeyValue, Value};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::OnceLock;
+
+pub fn exporter() -> &'static InMemorySpanExporter {
+    static EXPORTER: OnceLock<InMemorySpanExporter> = OnceLock::new();
+    EXPORTER.get_or_init(|| {
+        let exporter = InMemorySpanExporter::default();
+        let provider = SdkTracerProvider::builder()
+            .with_simple_exporter(exporter.clone())
+            .build();
+        opentelemetry::global::set_tracer_provider(provider);
+        exporter
+    })
+}
+
+fn root() -> Context {
+    exporter();
+    let span = opentelemetry::global::tracer_provider()
+        .tracer("test")
+        .start("test-root");
+    Context::current_with_span(span)
+}
+
+/// Spans of `trace_id`, oldest first, without the test's root span.
+pub fn spans_of(trace_id: opentelemetry::trace::TraceId) -> Vec<SpanData> {
+    exporter()
+        .get_finished_spans()
+        .expect("in-memory exporter readable")
+        .into_iter()
+        .filter(|s| s.span_context.trace_id() == trace_id && s.name != "test-root")
+        .collect()
+}
+
+/// Runs `f` under a fresh root span; returns its value and the spans it produced.
+pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Vec<SpanData>) {
+    let cx = root();
+    let trace_id = cx.span().span_context().trace_id();
+    let value = {
+        let _guard = cx.clone().attach();
+        f()
+    };
+    (value, spans_of(trace_id))
+}
+
+/// Async [`capture`].
+pub async fn capture_async<F: Future>(future: F) -> (F::Output, Vec<SpanData>) {
+    use opentelemetry::context::FutureExt;
+    let cx = root();
+    let trace_id = cx.span().span_context().trace_id();
+    let value = future.with_context(cx).await;
+    (value, spans_of(trace_id))
+}
+
+/// The single span `spans` must hold.
+pub fn only(spans: Vec<SpanData>) -> SpanData {
+    assert_eq!(spans.len(), 1, "expected exactly one span, got {:#?}", spans.iter().map(|s| &s.name).collect::<Vec<_>>());
+    spans.into_iter().next().unwrap()
+}
+
+/// A span's attributes as an ordered map, for exact comparison.
+pub fn attrs(span: &SpanData) -> BTreeMap<String, Value> {
+    span.attributes
+        .iter()
+        .map(|kv| (kv.key.to_string(), kv.value.clone()))
+        .collect()
+}
+
+/// Expected attributes, written as `KeyValue`s.
+pub fn expect(pairs: impl IntoIterator<Item = KeyValue>) -> BTreeMap<String, Value> {
+    pairs.into_iter().map(|kv| (kv.key.to_string(), kv.value)).collect()
+}
+
+/// The attributes every tool span carries.
+pub fn tool_base(name: &'static str) -> Vec<KeyValue> {
+    vec![
+        KeyValue::new("mcp.method.name", "tools/call"),
+        KeyValue::new("gen_ai.operation.name", "execute_tool"),
+        KeyValue::new("gen_ai.tool.name", name),
+        KeyValue::new("mcp.tool.name", name),
+    ]
+}
+
+pub fn hash(args: serde_json::Value) -> KeyValue {
+    KeyValue::new("mcp.tool.args.hash", mcp_trace::args_hash(&args))
+}
