@@ -353,10 +353,13 @@ impl Call {
             match outcome() {
                 Outcome::Ok(size) => {
                     let attr = match (active.resource, size) {
-                        (true, Some(ResultSize::Length(n))) => Some((keys::CONTENT_LENGTH, n)),
+                        // Text length, or the byte count of a blob.
+                        (true, Some(ResultSize::Length(n) | ResultSize::Count(n))) => {
+                            Some((keys::CONTENT_LENGTH, n))
+                        }
                         (false, Some(ResultSize::Length(n))) => Some((keys::RESULT_LENGTH, n)),
                         (false, Some(ResultSize::Count(n))) => Some((keys::RESULT_COUNT, n)),
-                        _ => None,
+                        (false, None) | (true, None) => None,
                     };
                     if let Some((key, n)) = attr {
                         span.set_attribute(KeyValue::new(key, i64::try_from(n).unwrap_or(i64::MAX)));

@@ -88,17 +88,14 @@ fn write_number(n: &Number, out: &mut impl Sink) {
 /// the decimal exponent is in `-5 < e < 16`, else `d.ddde±XX` with at least two exponent
 /// digits. JSON numbers are always finite.
 pub(crate) fn float_repr(f: f64) -> String {
-    // Rust's `{:e}` gives the same shortest round-trip digits: "1.2345e-7", "-1e16".
-    let sci = format!("{f:e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let (sign, mantissa) = match mantissa.strip_prefix('-') {
-        Some(rest) => ("-", rest),
-        None => ("", mantissa),
-    };
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    // serde_json prints the shortest round-trip digits, breaking exact ties to even as
+    // CPython does (Rust's `{:e}` does not: -2941894096113.03125 prints as ...0313).
+    let shortest = serde_json::to_string(&f).unwrap_or_default();
+    let (negative, digits, exp) = decompose(&shortest);
     let mut out = String::with_capacity(digits.len() + 8);
-    out.push_str(sign);
+    if negative {
+        out.push('-');
+    }
     if !(-5 < exp && exp < 16) {
         out.push_str(&digits[..1]);
         if digits.len() > 1 {
@@ -133,6 +130,29 @@ pub(crate) fn float_repr(f: f64) -> String {
         }
     }
     out
+}
+
+/// A decimal literal (`-12.5`, `1e-5`, `0.00012`, `1.5e300`) as its sign, significant
+/// digits without leading or trailing zeros (`"0"` for zero), and the decimal exponent
+/// of the first digit.
+fn decompose(literal: &str) -> (bool, String, i32) {
+    let (negative, unsigned) = match literal.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, literal),
+    };
+    let (mantissa, exp) = match unsigned.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.trim_start_matches('+').parse::<i32>().unwrap_or(0)),
+        None => (unsigned, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let all: String = int.chars().chain(frac.chars()).collect();
+    let leading = all.bytes().take_while(|b| *b == b'0').count();
+    let digits = all[leading..].trim_end_matches('0');
+    if digits.is_empty() {
+        return (negative, "0".to_owned(), 0);
+    }
+    let first = exp + int.len() as i32 - 1 - leading as i32;
+    (negative, digits.to_owned(), first)
 }
 
 /// A JSON string with `ensure_ascii=True`: everything outside printable ASCII becomes
@@ -205,6 +225,10 @@ mod tests {
             (1.7976931348623157e308, "1.7976931348623157e+308"),
             (5e-324, "5e-324"),
             (12345678901234567.0, "1.2345678901234568e+16"),
+            // An exact tie between two shortest forms: CPython picks the even digit.
+            (-2941894096113.03125, "-2941894096113.0312"),
+            (0.0, "0.0"),
+            (100.0, "100.0"),
         ];
         for (value, expected) in cases {
             assert_eq!(float_repr(value), expected, "repr of {value:e}");
