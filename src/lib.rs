@@ -1,11 +1,133 @@
-//! placeholder
-pub use mcp_trace_macros::{traced_resource, traced_tool};
+//! OpenTelemetry tracing for MCP (Model Context Protocol) servers.
+//!
+//! Put [`#[traced_tool]`](traced_tool) on tool handlers and
+//! [`#[traced_resource]`](traced_resource) on resource handlers, call [`init`] once,
+//! and every call becomes a span following the OpenTelemetry MCP semantic conventions:
+//! which tools fire, how long they take, how often they fail, the *shape* of the
+//! arguments the agent sends (lengths, counts, a JSON-Schema verdict, a truncated
+//! SHA-256 hash to spot repeats), and how often a session re-reads the same resource.
+//! Argument values never leave the process.
+//!
+//! ```
+//! use mcp_trace::traced_tool;
+//!
+//! #[derive(Debug)]
+//! struct SearchError;
+//!
+//! /// Search documents by query string.
+//! #[traced_tool]
+//! async fn search_documents(query: String, limit: Option<u32>) -> Result<Vec<String>, SearchError> {
+//!     Ok(vec![query; limit.unwrap_or(1) as usize])
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let _guard = mcp_trace::init(); // exports on drop; reads OTEL_* from the environment
+//! let docs = search_documents("rust".into(), Some(2)).await.unwrap();
+//! assert_eq!(docs.len(), 2);
+//! # }
+//! ```
+//!
+//! A framework adapter (or your own JSON-RPC code, through [`scope`]) can run the
+//! handler inside a [`RequestScope`] carrying what the handler cannot see: the raw
+//! `arguments` as sent, the session id, the JSON-RPC request id, the `_meta` trace
+//! context, the protocol version and the transport.
+//!
+//! # Features
+//!
+//! On by default: `enable` (the master switch: off, the macros emit the function
+//! unchanged and every function here is a no-op), `args-shape`, `args-hash`,
+//! `schema-check`, `read-tracking`, `otlp`. Libraries should depend with
+//! `default-features = false` and let the application choose.
+
+#![warn(missing_docs, missing_debug_implementations)]
+
+/// Traces an MCP tool handler: one `tools/call {tool}` span per call.
+///
+/// ```
+/// # use mcp_trace::traced_tool;
+/// # pub struct Pool;
+/// # #[derive(Debug)] pub struct QueryError;
+/// #[traced_tool(name = "run_query", skip(pool))]
+/// fn run_query(pool: &Pool, sql: &str) -> Result<usize, QueryError> {
+///     Ok(sql.len())
+/// }
+/// # assert_eq!(run_query(&Pool, "SELECT 1").unwrap(), 8);
+/// ```
+///
+/// Works on free functions and methods (`&self`, `&mut self`, `self: Arc<Self>`), sync
+/// and async, with generics, lifetimes and `impl Trait` arguments. An async handler's
+/// span is current on every poll and ends exactly once: on completion, on a panic
+/// (`error.type = "panic"`, then the panic continues), or when the future is dropped
+/// (`mcp.call.cancelled = true`). The handler's behaviour and return value never change.
+///
+/// # Arguments
+///
+/// * `name = "…"`: the tool name (default: rmcp's `#[tool(name = "…")]`, else the
+///   function's name).
+/// * `schema = "path.json"`: a JSON Schema for the arguments, relative to the crate's
+///   `Cargo.toml`; read and checked at compile time and embedded. Without it the schema
+///   is derived from the parameter types (`schemars` where implemented).
+/// * `skip(a, b)`: parameters that are not arguments.
+/// * `crate = path`: where `mcp_trace` is, when re-exported under another name.
+///
+/// # Parameters
+///
+/// Each named parameter is an argument. `#[session] id: &str` marks the session id
+/// (not an argument); `#[args] args: MyArgs` marks a parameter that *is* the arguments
+/// object, whose fields are recorded as the arguments (as rmcp's `Parameters<T>` and
+/// `Json<T>` are, without a marker). Receivers and framework context extractors
+/// (`RequestContext`, `Peer`, `Extension`, `CancellationToken`, `RequestId`, `Meta`)
+/// are not arguments.
+///
+/// # Attributes
+///
+/// `mcp.method.name`, `gen_ai.operation.name`, `gen_ai.tool.name`, `mcp.tool.name`;
+/// `mcp.session.id`, `jsonrpc.request.id`, `mcp.protocol.version`, `network.transport`
+/// when known; per argument `mcp.tool.args.<p>.length` (strings, in Unicode scalar
+/// values), `.count` (collections, JSON arrays and objects), `mcp.tool.args.<p>`
+/// (numbers and booleans), `.present` (`Option`s); `mcp.tool.args.hash`;
+/// `mcp.tool.args.schema_valid` with `schema_error_path`, `schema_error_message`
+/// (never the value) and `schema_error_count`; `mcp.tool.result.count` / `.length`;
+/// `error.type` on failure.
+pub use mcp_trace_macros::traced_tool;
+
+/// Traces an MCP resource handler: one `resources/read` span per read.
+///
+/// ```
+/// # use mcp_trace::traced_resource;
+/// # #[derive(Debug)] pub struct DocsError;
+/// #[traced_resource(uri = "docs://{page}", name = "docs")]
+/// async fn read_docs_page(#[session] session: &str, page: String) -> Result<String, DocsError> {
+///     Ok(format!("# {page}"))
+/// }
+/// ```
+///
+/// # Arguments
+///
+/// * `uri = "scheme://{param}"`: a URI template filled from parameters (`{p}` is
+///   percent-encoded, `{+p}` keeps reserved characters), only when the span records;
+///   or `uri = <expression>`; default: a parameter named `uri`.
+/// * `name = "…"`: `mcp.resource.name`.
+/// * `skip(…)`, `crate = path`: as for [`traced_tool`].
+///
+/// # Attributes
+///
+/// `mcp.method.name = resources/read`, `mcp.resource.uri`, `mcp.resource.name`,
+/// `mcp.resource.template`; `mcp.session.id`, `jsonrpc.request.id` when known;
+/// `mcp.resource.cache_hit` and `mcp.resource.read_count` (reads of this URI by this
+/// session, this one included) when a session id is known;
+/// `mcp.resource.content.length` of an `Ok` text or bytes result; `error.type`.
+pub use mcp_trace_macros::traced_resource;
+
 #[cfg(feature = "args-hash")]
 pub use mcp_trace_runtime::args_hash;
 pub use mcp_trace_runtime::{
     Builder, ClaimedFlag, Exporter, InitError, RequestScope, Scoped, TelemetryGuard, Transport,
     default_file_path, dropped_spans, init, scope, session,
 };
+
+/// What generated code calls. Not a stable API: use the macros.
 #[cfg(feature = "enable")]
 #[doc(hidden)]
 pub use mcp_trace_runtime::__private;

@@ -34,8 +34,29 @@ impl Rng {
 
 fn string(rng: &mut Rng) -> String {
     const INTERESTING: &[char] = &[
-        '"', '\\', '/', '\n', '\r', '\t', '\u{8}', '\u{c}', '\u{0}', '\u{1f}', '\u{7f}', '\u{80}',
-        'é', 'ß', '中', '\u{2028}', '\u{fffd}', '\u{ffff}', '😀', '\u{10ffff}', '\u{1d11e}', ' ', '~',
+        '"',
+        '\\',
+        '/',
+        '\n',
+        '\r',
+        '\t',
+        '\u{8}',
+        '\u{c}',
+        '\u{0}',
+        '\u{1f}',
+        '\u{7f}',
+        '\u{80}',
+        'é',
+        'ß',
+        '中',
+        '\u{2028}',
+        '\u{fffd}',
+        '\u{ffff}',
+        '😀',
+        '\u{10ffff}',
+        '\u{1d11e}',
+        ' ',
+        '~',
     ];
     let len = rng.below(12);
     (0..len)
@@ -50,8 +71,21 @@ fn string(rng: &mut Rng) -> String {
 
 fn float(rng: &mut Rng) -> f64 {
     const EDGES: &[f64] = &[
-        0.0, -0.0, 1.0, 0.1, 1e-5, 1e-4, 1.5e300, 1e16, 1e15, 123456789.0, 5e-324,
-        1.7976931348623157e308, -2.5e-7, 0.30000000000000004, 9007199254740993.0,
+        0.0,
+        -0.0,
+        1.0,
+        0.1,
+        1e-5,
+        1e-4,
+        1.5e300,
+        1e16,
+        1e15,
+        123456789.0,
+        5e-324,
+        1.7976931348623157e308,
+        -2.5e-7,
+        0.30000000000000004,
+        9007199254740993.0,
     ];
     match rng.below(3) {
         0 => EDGES[rng.below(EDGES.len() as u64) as usize],
@@ -99,7 +133,9 @@ fn matches_cpython_on_a_generated_corpus() {
     let mut child = match child {
         Ok(child) => child,
         Err(error) => {
-            eprintln!("\n!!!! SKIPPED: python3 is not available ({error}); the cross-language hash check did not run !!!!\n");
+            eprintln!(
+                "\n!!!! SKIPPED: python3 is not available ({error}); the cross-language hash check did not run !!!!\n"
+            );
             return;
         }
     };
@@ -112,8 +148,15 @@ fn matches_cpython_on_a_generated_corpus() {
     let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
     let output = child.wait_with_output().expect("python3 ran");
     writer.join().unwrap().expect("corpus written");
-    assert!(output.status.success(), "python3 failed: {}", String::from_utf8_lossy(&output.stderr));
-    let expected: Vec<&str> = std::str::from_utf8(&output.stdout).unwrap().lines().collect();
+    assert!(
+        output.status.success(),
+        "python3 failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let expected: Vec<&str> = std::str::from_utf8(&output.stdout)
+        .unwrap()
+        .lines()
+        .collect();
     assert_eq!(expected.len(), CORPUS);
     for (v, want) in corpus.iter().zip(expected) {
         assert_eq!(mcp_trace::args_hash(v), want, "hash differs for {v}");

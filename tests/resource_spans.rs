@@ -21,7 +21,12 @@ async fn read_docs_page(#[session] session: &str, page: String) -> Result<String
     Ok(format!("# {page}\n"))
 }
 
-fn read_attrs(session: &str, uri: &str, read_count: i64, content_length: Option<i64>) -> Vec<KeyValue> {
+fn read_attrs(
+    session: &str,
+    uri: &str,
+    read_count: i64,
+    content_length: Option<i64>,
+) -> Vec<KeyValue> {
     let mut attrs = vec![
         KeyValue::new("mcp.method.name", "resources/read"),
         KeyValue::new("mcp.resource.uri", uri.to_owned()),
@@ -57,7 +62,11 @@ async fn duplicate_reads_are_counted_per_session_never_across() {
         assert_eq!(span.span_kind, SpanKind::Server);
         let uri = format!("docs://{page}");
         let length = content.chars().count() as i64;
-        assert_eq!(attrs(&span), expect(read_attrs(session, &uri, count, Some(length))), "{session} {page}");
+        assert_eq!(
+            attrs(&span),
+            expect(read_attrs(session, &uri, count, Some(length))),
+            "{session} {page}"
+        );
     }
 }
 
@@ -72,7 +81,10 @@ async fn template_values_are_percent_encoded_and_errors_recorded() {
     assert_eq!(attrs(&span), expect(expected));
 
     let (_, spans) = capture_async(read_docs_page("resource-C", "a b/ü".into())).await;
-    assert_eq!(attrs(&only(spans))["mcp.resource.uri"], "docs://a%20b%2F%C3%BC".into());
+    assert_eq!(
+        attrs(&only(spans))["mcp.resource.uri"],
+        "docs://a%20b%2F%C3%BC".into()
+    );
 }
 
 #[tokio::test]
@@ -116,7 +128,9 @@ impl Store {
 
 #[test]
 fn uri_expression_and_scope_session() {
-    let store = Store { base: "kv://store".into() };
+    let store = Store {
+        base: "kv://store".into(),
+    };
     let call = || {
         mcp_trace::scope()
             .session_id("resource-E")

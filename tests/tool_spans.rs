@@ -82,7 +82,11 @@ pub struct Pool;
 #[derive(Debug)]
 pub struct QueryError;
 
-#[traced_tool(name = "run_query", schema = "tests/schemas/run_query.json", skip(pool))]
+#[traced_tool(
+    name = "run_query",
+    schema = "tests/schemas/run_query.json",
+    skip(pool)
+)]
 fn run_query(pool: &Pool, sql: &str) -> Result<String, QueryError> {
     let _ = pool;
     if sql.starts_with("SELECT") {
@@ -106,13 +110,19 @@ fn sync_tool_with_schema_file_reports_masked_violations() {
         hash(json!({"sql": sentinel})),
         KeyValue::new("mcp.tool.args.schema_valid", false),
         KeyValue::new("mcp.tool.args.schema_error_path", "/sql"),
-        KeyValue::new("mcp.tool.args.schema_error_message", "value is longer than 12 characters"),
+        KeyValue::new(
+            "mcp.tool.args.schema_error_message",
+            "value is longer than 12 characters",
+        ),
         KeyValue::new("mcp.tool.args.schema_error_count", 2),
         KeyValue::new("error.type", "QueryError"),
     ]);
     assert_eq!(attrs(&span), expect(expected));
     let everything = format!("{span:?}");
-    assert!(!everything.contains("SENTINEL"), "argument value leaked: {everything}");
+    assert!(
+        !everything.contains("SENTINEL"),
+        "argument value leaked: {everything}"
+    );
 }
 
 #[test]
@@ -205,7 +215,10 @@ async fn explode_later(after_ms: u64) -> u64 {
 
 #[test]
 fn async_panic_ends_the_span_once() {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
     let (caught, spans) = capture(|| {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             runtime.block_on(explode_later(1));
@@ -248,7 +261,10 @@ async fn handler_span_is_current_on_every_poll() {
     let (_, spans) = capture_async(parent_of_nested(1)).await;
     assert_eq!(spans.len(), 2);
     let inner = spans.iter().find(|s| s.name == "inner-work").unwrap();
-    let outer = spans.iter().find(|s| s.name == "tools/call parent_of_nested").unwrap();
+    let outer = spans
+        .iter()
+        .find(|s| s.name == "tools/call parent_of_nested")
+        .unwrap();
     assert_eq!(inner.parent_span_id, outer.span_context.span_id());
 }
 
@@ -347,7 +363,10 @@ async fn scope_raw_arguments_win_over_typed_parameters() {
         hash(raw),
         KeyValue::new("mcp.tool.args.schema_valid", false),
         KeyValue::new("mcp.tool.args.schema_error_path", "/limit"),
-        KeyValue::new("mcp.tool.args.schema_error_message", "value is less than the minimum of 0"),
+        KeyValue::new(
+            "mcp.tool.args.schema_error_message",
+            "value is less than the minimum of 0",
+        ),
         KeyValue::new("mcp.tool.args.schema_error_count", 1),
     ]);
     assert_eq!(attrs(&only(spans)), expect(expected));
@@ -360,7 +379,10 @@ async fn meta_traceparent_becomes_the_parent() {
     let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
     let parent = "00f067aa0ba902b7";
     let meta = json!({"traceparent": format!("00-{trace}-{parent}-01")});
-    mcp_trace::scope().meta(&meta).run(scoped("q".into(), 1)).await;
+    mcp_trace::scope()
+        .meta(&meta)
+        .run(scoped("q".into(), 1))
+        .await;
     let trace_id = TraceId::from_hex(trace).unwrap();
     let span = only(common::spans_of(trace_id));
     assert_eq!(span.parent_span_id, SpanId::from_hex(parent).unwrap());
@@ -388,13 +410,32 @@ fn inner_tool(n: u8) -> u8 {
 
 #[test]
 fn nested_traced_call_does_not_reuse_the_scope() {
-    let call = || mcp_trace::scope().arguments(json!({"n": 9})).session_id("nested").run_sync(|| outer_tool(1));
+    let call = || {
+        mcp_trace::scope()
+            .arguments(json!({"n": 9}))
+            .session_id("nested")
+            .run_sync(|| outer_tool(1))
+    };
     let (_, spans) = capture(call);
     assert_eq!(spans.len(), 2);
-    let inner = spans.iter().find(|s| s.name == "tools/call inner_tool").unwrap();
-    let outer = spans.iter().find(|s| s.name == "tools/call outer_tool").unwrap();
-    assert_eq!(attrs(outer)["mcp.tool.args.n"], 9.into(), "outer uses the raw arguments");
-    assert_eq!(attrs(inner)["mcp.tool.args.n"], 1.into(), "inner uses its typed parameter");
+    let inner = spans
+        .iter()
+        .find(|s| s.name == "tools/call inner_tool")
+        .unwrap();
+    let outer = spans
+        .iter()
+        .find(|s| s.name == "tools/call outer_tool")
+        .unwrap();
+    assert_eq!(
+        attrs(outer)["mcp.tool.args.n"],
+        9.into(),
+        "outer uses the raw arguments"
+    );
+    assert_eq!(
+        attrs(inner)["mcp.tool.args.n"],
+        1.into(),
+        "inner uses its typed parameter"
+    );
     assert!(!attrs(inner).contains_key("mcp.session.id"));
     assert_eq!(inner.parent_span_id, outer.span_context.span_id());
 }
@@ -412,5 +453,8 @@ fn generics_and_impl_trait_parameters() {
     let attributes = attrs(&only(spans));
     assert_eq!(attributes["mcp.tool.args.items.count"], 2.into());
     assert_eq!(attributes["mcp.tool.result.count"], 2.into());
-    assert!(!attributes.contains_key("mcp.tool.args.label.length"), "impl AsRef<str> is not Serialize");
+    assert!(
+        !attributes.contains_key("mcp.tool.args.label.length"),
+        "impl AsRef<str> is not Serialize"
+    );
 }

@@ -27,7 +27,11 @@ pub(crate) struct Handler {
 impl Handler {
     pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Self> {
         let mut item: ItemFn = syn::parse2(tokens.clone()).map_err(|error| {
-            let span = if tokens.is_empty() { error.span() } else { tokens.span() };
+            let span = if tokens.is_empty() {
+                error.span()
+            } else {
+                tokens.span()
+            };
             syn::Error::new(span, "expected a function or method with a body")
         })?;
         let params = item.sig.inputs.iter_mut().map(Param::take).collect();
@@ -47,9 +51,11 @@ impl Handler {
 
     /// `name = "…"` of an rmcp `#[tool(…)]` attribute on the same function.
     pub(crate) fn rmcp_tool_name(&self) -> Option<String> {
-        let attr = self.item.attrs.iter().find(|a| {
-            a.path().segments.last().is_some_and(|s| s.ident == "tool")
-        })?;
+        let attr = self
+            .item
+            .attrs
+            .iter()
+            .find(|a| a.path().segments.last().is_some_and(|s| s.ident == "tool"))?;
         let mut name = None;
         // Anything we cannot read is rmcp's business, not ours.
         let _ = attr.parse_nested_meta(|meta| {
@@ -67,12 +73,17 @@ impl Handler {
 }
 
 fn doc_line(attr: &Attribute) -> Option<String> {
-    let syn::Meta::NameValue(nv) = &attr.meta else { return None };
+    let syn::Meta::NameValue(nv) = &attr.meta else {
+        return None;
+    };
     if !nv.path.is_ident("doc") {
         return None;
     }
     match &nv.value {
-        syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => Some(s.value()),
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s),
+            ..
+        }) => Some(s.value()),
         _ => None,
     }
 }

@@ -48,8 +48,15 @@ pub(crate) fn parse(kind: Kind, tokens: TokenStream, errors: &mut Errors) -> Arg
             .map(Ident::to_string)
             .unwrap_or_else(|| quote::ToTokens::to_token_stream(meta.path()).to_string());
         if !valid_keys(kind).contains(&key.as_str()) {
-            let list = valid_keys(kind).iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
-            errors.error(meta.path(), format!("unknown key `{key}`; expected one of {list}"));
+            let list = valid_keys(kind)
+                .iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            errors.error(
+                meta.path(),
+                format!("unknown key `{key}`; expected one of {list}"),
+            );
             continue;
         }
         if seen.contains(&key) {
@@ -82,7 +89,9 @@ fn name_value<'a>(meta: &'a Meta, errors: &mut Errors, expected: &str) -> Option
 
 fn string_value(meta: &Meta, errors: &mut Errors) -> Option<LitStr> {
     match name_value(meta, errors, "\"…\"")? {
-        Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) if !s.value().is_empty() => Some(s.clone()),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) if !s.value().is_empty() => Some(s.clone()),
         other => {
             errors.error(other, "expected a non-empty string literal");
             None
@@ -92,7 +101,9 @@ fn string_value(meta: &Meta, errors: &mut Errors) -> Option<LitStr> {
 
 fn uri_value(meta: &Meta, errors: &mut Errors) -> Option<UriArg> {
     match name_value(meta, errors, "\"scheme://{param}\" or an expression")? {
-        Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => Some(UriArg::Template(s.clone())),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Some(UriArg::Template(s.clone())),
         other => Some(UriArg::Expr(Box::new(other.clone()))),
     }
 }
@@ -100,7 +111,9 @@ fn uri_value(meta: &Meta, errors: &mut Errors) -> Option<UriArg> {
 fn path_value(meta: &Meta, errors: &mut Errors) -> Option<Path> {
     match name_value(meta, errors, "path")? {
         Expr::Path(p) if p.qself.is_none() => Some(p.path.clone()),
-        Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => match s.parse::<Path>() {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => match s.parse::<Path>() {
             Ok(path) => Some(path),
             Err(error) => {
                 errors.push(error);

@@ -19,8 +19,14 @@ pub(crate) fn expand(model: &Model, handler: &Handler, switches: Switches) -> To
     let krate = &model.krate;
     let p = quote!(#krate::__private);
     let item = &handler.item;
-    let outer = item.attrs.iter().filter(|a| matches!(a.style, AttrStyle::Outer));
-    let inner = item.attrs.iter().filter(|a| matches!(a.style, AttrStyle::Inner(_)));
+    let outer = item
+        .attrs
+        .iter()
+        .filter(|a| matches!(a.style, AttrStyle::Outer));
+    let inner = item
+        .attrs
+        .iter()
+        .filter(|a| matches!(a.style, AttrStyle::Inner(_)));
     let vis = &item.vis;
     let (sig, rebinds) = rename_destructured(handler, model);
     let start = match model.kind {
@@ -82,7 +88,8 @@ fn rename_destructured(handler: &Handler, model: &Model) -> (syn::Signature, Vec
     let mut sig = handler.item.sig.clone();
     let mut rebinds = Vec::new();
     for (arg, param) in sig.inputs.iter_mut().zip(&model.params) {
-        let (FnArg::Typed(typed), true, Some(binding)) = (arg, param.renamed, &param.binding) else {
+        let (FnArg::Typed(typed), true, Some(binding)) = (arg, param.renamed, &param.binding)
+        else {
             continue;
         };
         let pattern = std::mem::replace(
@@ -148,13 +155,17 @@ fn tool_start(model: &Model, p: &TokenStream, switches: Switches) -> TokenStream
     let count = plain.len();
     let args = args_param(model);
     let flattened = args.is_some();
-    let schema_file = model.schema_file.as_ref().filter(|_| switches.schema).map(|lit| {
-        quote! {
-            .with_schema_file(::core::include_str!(::core::concat!(
-                ::core::env!("CARGO_MANIFEST_DIR"), "/", #lit
-            )))
-        }
-    });
+    let schema_file = model
+        .schema_file
+        .as_ref()
+        .filter(|_| switches.schema)
+        .map(|lit| {
+            quote! {
+                .with_schema_file(::core::include_str!(::core::concat!(
+                    ::core::env!("CARGO_MANIFEST_DIR"), "/", #lit
+                )))
+            }
+        });
     let record = record_closure(model, p, switches);
     let schema = switches.schema.then(|| schema_closure(model, p));
     let session = session_arg(model, p);
@@ -172,8 +183,13 @@ fn record_closure(model: &Model, p: &TokenStream, switches: Switches) -> TokenSt
     let json = switches.hash || switches.schema;
     let mut body = Vec::new();
     for (index, (param, optional)) in plain_params(model).enumerate() {
-        let Some(binding) = &param.binding else { continue };
-        let span = param.ty.as_ref().map_or_else(proc_macro2::Span::call_site, |t| t.span());
+        let Some(binding) = &param.binding else {
+            continue;
+        };
+        let span = param
+            .ty
+            .as_ref()
+            .map_or_else(proc_macro2::Span::call_site, |t| t.span());
         let meta = quote!(&__MCP_TRACE_PARAMS[#index]);
         if switches.shape && optional {
             body.push(quote_spanned! {span=>
@@ -197,13 +213,19 @@ fn record_closure(model: &Model, p: &TokenStream, switches: Switches) -> TokenSt
     }
     if let Some((param, _, field)) = args_param(model) {
         if let Some(binding) = &param.binding.as_ref().filter(|_| switches.shape || json) {
-            let value = if field { quote!(&#binding.0) } else { quote!(&#binding) };
+            let value = if field {
+                quote!(&#binding.0)
+            } else {
+                quote!(&#binding)
+            };
             body.push(quote! {
                 __mcp_trace_rec.flatten((&&#p::Probe(#value)).__mcp_trace_json());
             });
         }
     }
-    let shape_traits = switches.shape.then(|| quote!(ShapeNone as _, ShapeSerde as _, ShapeTyped as _,));
+    let shape_traits = switches
+        .shape
+        .then(|| quote!(ShapeNone as _, ShapeSerde as _, ShapeTyped as _,));
     quote! {
         |__mcp_trace_rec: &mut #p::ArgsRecorder<'_>| {
             #[allow(unused_imports)]
@@ -253,7 +275,9 @@ fn resource_start(model: &Model, p: &TokenStream) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
     let template = match &model.uri {
-        Some(UriSource::Template { lit, parts }) if parts.iter().any(|p| matches!(p, Part::Var { .. })) => {
+        Some(UriSource::Template { lit, parts })
+            if parts.iter().any(|p| matches!(p, Part::Var { .. })) =>
+        {
             quote!(::core::option::Option::Some(#lit))
         }
         _ => quote!(::core::option::Option::None),

@@ -49,13 +49,25 @@ impl Switches {
 /// Traces an MCP tool handler: one `tools/call {tool}` span per call.
 #[proc_macro_attribute]
 pub fn traced_tool(attr: TokenStream, item: TokenStream) -> TokenStream {
-    handler(Kind::Tool, attr.into(), item.into(), Switches::from_features()).into()
+    handler(
+        Kind::Tool,
+        attr.into(),
+        item.into(),
+        Switches::from_features(),
+    )
+    .into()
 }
 
 /// Traces an MCP resource handler: one `resources/read` span per read.
 #[proc_macro_attribute]
 pub fn traced_resource(attr: TokenStream, item: TokenStream) -> TokenStream {
-    handler(Kind::Resource, attr.into(), item.into(), Switches::from_features()).into()
+    handler(
+        Kind::Resource,
+        attr.into(),
+        item.into(),
+        Switches::from_features(),
+    )
+    .into()
 }
 
 fn handler(kind: Kind, attr: TokenStream2, item: TokenStream2, switches: Switches) -> TokenStream2 {

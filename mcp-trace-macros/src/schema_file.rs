@@ -6,7 +6,9 @@ use syn::LitStr;
 
 /// The schema document, or a message for an error on the string literal.
 pub(crate) fn load(lit: &LitStr) -> Result<Value, String> {
-    let dir = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_default();
+    let dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_default();
     let path = dir.join(lit.value());
     let text = std::fs::read_to_string(&path)
         .map_err(|e| format!("cannot read schema file `{}`: {e}", lit.value()))?;
@@ -26,6 +28,11 @@ pub(crate) fn required(document: &Value) -> Vec<String> {
     document
         .get("required")
         .and_then(Value::as_array)
-        .map(|r| r.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .map(|r| {
+            r.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default()
 }

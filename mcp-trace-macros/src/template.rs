@@ -5,7 +5,10 @@
 pub(crate) enum Part {
     Literal(String),
     /// `{name}`, or `{+name}` when `reserved`.
-    Var { name: String, reserved: bool },
+    Var {
+        name: String,
+        reserved: bool,
+    },
 }
 
 pub(crate) fn parse(template: &str) -> Result<Vec<Part>, String> {
@@ -55,9 +58,15 @@ mod tests {
             parse("docs://{page}/{+rest}").unwrap(),
             [
                 Part::Literal("docs://".into()),
-                Part::Var { name: "page".into(), reserved: false },
+                Part::Var {
+                    name: "page".into(),
+                    reserved: false
+                },
                 Part::Literal("/".into()),
-                Part::Var { name: "rest".into(), reserved: true },
+                Part::Var {
+                    name: "rest".into(),
+                    reserved: true
+                },
             ]
         );
         assert!(parse("docs://{page").is_err());

@@ -4,7 +4,9 @@ use syn::{GenericArgument, PathArguments, Type};
 
 /// The last path segment's name and its generic type arguments.
 fn last_segment(ty: &Type) -> Option<(String, Vec<&Type>)> {
-    let Type::Path(path) = strip(ty) else { return None };
+    let Type::Path(path) = strip(ty) else {
+        return None;
+    };
     let segment = path.path.segments.last()?;
     let args = match &segment.arguments {
         PathArguments::AngleBracketed(a) => a
@@ -43,14 +45,23 @@ pub(crate) fn option_inner(ty: &Type) -> Option<&Type> {
 
 /// Framework context extractors: never arguments.
 pub(crate) fn is_context(ty: &Type) -> bool {
-    const CONTEXT: [&str; 6] = ["RequestContext", "Peer", "Extension", "CancellationToken", "RequestId", "Meta"];
+    const CONTEXT: [&str; 6] = [
+        "RequestContext",
+        "Peer",
+        "Extension",
+        "CancellationToken",
+        "RequestId",
+        "Meta",
+    ];
     last_segment(ty).is_some_and(|(name, _)| CONTEXT.contains(&name.as_str()))
 }
 
 /// rmcp's `Parameters<T>` / `Json<T>`: the arguments object itself, `T` inside `.0`.
 pub(crate) fn args_wrapper(ty: &Type) -> Option<&Type> {
     match last_segment(ty)? {
-        (name, args) if (name == "Parameters" || name == "Json") && args.len() == 1 => Some(args[0]),
+        (name, args) if (name == "Parameters" || name == "Json") && args.len() == 1 => {
+            Some(args[0])
+        }
         _ => None,
     }
 }

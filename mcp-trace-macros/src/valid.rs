@@ -87,15 +87,33 @@ impl Model {
     }
 }
 
-pub(crate) fn validate(kind: Kind, args: Args, handler: &Handler, errors: &mut Errors) -> Option<Model> {
+pub(crate) fn validate(
+    kind: Kind,
+    args: Args,
+    handler: &Handler,
+    errors: &mut Errors,
+) -> Option<Model> {
     let sig = &handler.item.sig;
     if let Some(constness) = &sig.constness {
-        errors.error(constness, "a `const fn` cannot be traced: spans start at run time");
+        errors.error(
+            constness,
+            "a `const fn` cannot be traced: spans start at run time",
+        );
     }
     for skipped in &args.skip {
-        let found = handler.params.iter().any(|p| p.ident.as_ref().is_some_and(|i| i.unraw() == skipped.unraw()));
+        let found = handler.params.iter().any(|p| {
+            p.ident
+                .as_ref()
+                .is_some_and(|i| i.unraw() == skipped.unraw())
+        });
         if !found {
-            errors.error(skipped, format!("`skip` names `{}`, but there is no such parameter", skipped.unraw()));
+            errors.error(
+                skipped,
+                format!(
+                    "`skip` names `{}`, but there is no such parameter",
+                    skipped.unraw()
+                ),
+            );
         }
     }
     let mut params = Vec::with_capacity(handler.params.len());
@@ -145,7 +163,11 @@ pub(crate) fn validate(kind: Kind, args: Args, handler: &Handler, errors: &mut E
 }
 
 fn classify(index: usize, param: &Param, skip: &[Ident], errors: &mut Errors) -> ModelParam {
-    let name = param.ident.as_ref().map(|i| i.unraw().to_string()).unwrap_or_default();
+    let name = param
+        .ident
+        .as_ref()
+        .map(|i| i.unraw().to_string())
+        .unwrap_or_default();
     let mut model = ModelParam {
         role: Role::Ignored,
         binding: param.ident.clone(),
@@ -155,23 +177,35 @@ fn classify(index: usize, param: &Param, skip: &[Ident], errors: &mut Errors) ->
     };
     if param.receiver {
         for marker in [param.session, param.args].into_iter().flatten() {
-            errors.error_at(marker, "`self` cannot be a session id or the arguments object");
+            errors.error_at(
+                marker,
+                "`self` cannot be a session id or the arguments object",
+            );
         }
         return model;
     }
     let Some(ty) = &param.ty else { return model };
     if let (Some(_), Some(args)) = (param.session, param.args) {
-        errors.error_at(args, "a parameter cannot be both `#[session]` and `#[args]`");
+        errors.error_at(
+            args,
+            "a parameter cannot be both `#[session]` and `#[args]`",
+        );
         return model;
     }
     if let Some(marker) = param.session {
         if param.ident.is_none() {
-            errors.error_at(marker, "`#[session]` needs a parameter bound to a plain name");
+            errors.error_at(
+                marker,
+                "`#[session]` needs a parameter bound to a plain name",
+            );
         }
         model.role = Role::Session;
         return model;
     }
-    let skipped = param.ident.as_ref().is_some_and(|i| skip.iter().any(|s| s.unraw() == i.unraw()));
+    let skipped = param
+        .ident
+        .as_ref()
+        .is_some_and(|i| skip.iter().any(|s| s.unraw() == i.unraw()));
     if skipped {
         return model;
     }
@@ -205,7 +239,11 @@ fn check_schema_file(lit: &LitStr, params: &[ModelParam], errors: &mut Errors) {
     if params.iter().any(|p| matches!(p.role, Role::Args { .. })) {
         return;
     }
-    let provided = |name: &str| params.iter().any(|p| matches!(p.role, Role::Plain { .. }) && p.name == name);
+    let provided = |name: &str| {
+        params
+            .iter()
+            .any(|p| matches!(p.role, Role::Plain { .. }) && p.name == name)
+    };
     let missing: Vec<String> = crate::schema_file::required(&document)
         .into_iter()
         .filter(|r| !provided(r))
@@ -214,12 +252,20 @@ fn check_schema_file(lit: &LitStr, params: &[ModelParam], errors: &mut Errors) {
     if !missing.is_empty() {
         errors.error(
             lit,
-            format!("the schema requires {}, which no parameter provides", missing.join(", ")),
+            format!(
+                "the schema requires {}, which no parameter provides",
+                missing.join(", ")
+            ),
         );
     }
 }
 
-fn uri_source(uri: Option<UriArg>, params: &[ModelParam], sig: &syn::Signature, errors: &mut Errors) -> Option<UriSource> {
+fn uri_source(
+    uri: Option<UriArg>,
+    params: &[ModelParam],
+    sig: &syn::Signature,
+    errors: &mut Errors,
+) -> Option<UriSource> {
     match uri {
         Some(UriArg::Expr(expr)) => Some(UriSource::Expr(expr)),
         Some(UriArg::Template(lit)) => {
@@ -232,7 +278,10 @@ fn uri_source(uri: Option<UriArg>, params: &[ModelParam], sig: &syn::Signature, 
             };
             for part in &parts {
                 if let Part::Var { name, .. } = part {
-                    if !params.iter().any(|p| p.binding.is_some() && !p.renamed && &p.name == name) {
+                    if !params
+                        .iter()
+                        .any(|p| p.binding.is_some() && !p.renamed && &p.name == name)
+                    {
                         errors.error(&lit, format!("the URI template names `{{{name}}}`, but there is no parameter `{name}`"));
                     }
                 }

@@ -156,7 +156,12 @@ enum Compiled {}
 /// describes the parameter types; it runs once per handler, when the schema is built.
 #[cfg(feature = "schema-check")]
 #[inline]
-pub fn start_tool<F, S>(meta: &'static ToolMeta, session: Option<&str>, record: F, schema: S) -> Call
+pub fn start_tool<F, S>(
+    meta: &'static ToolMeta,
+    session: Option<&str>,
+    record: F,
+    schema: S,
+) -> Call
 where
     F: FnOnce(&mut ArgsRecorder<'_>),
     S: FnOnce(&mut crate::schema::SchemaBuilder),
@@ -234,7 +239,12 @@ fn args_from_raw(
     #[cfg(feature = "args-shape")]
     {
         let fields = meta.flattened.then(|| field_info(compiled));
-        crate::shape::shape_raw(&mut ArgsRecorder::new(attrs, false), meta.params, fields.as_ref(), raw);
+        crate::shape::shape_raw(
+            &mut ArgsRecorder::new(attrs, false),
+            meta.params,
+            fields.as_ref(),
+            raw,
+        );
     }
     let _ = meta;
     hash_and_check(compiled, raw, &[], attrs);
@@ -258,7 +268,12 @@ fn finish_rebuilt(
     #[cfg(feature = "args-shape")]
     if let Some(Value::Object(fields)) = &flattened {
         let named = |k: &str| meta.params.iter().any(|p| p.name == k);
-        crate::shape::shape_fields(&mut ArgsRecorder::new(attrs, false), fields, &field_info(compiled), named);
+        crate::shape::shape_fields(
+            &mut ArgsRecorder::new(attrs, false),
+            fields,
+            &field_info(compiled),
+            named,
+        );
     }
     let _ = (attrs, meta, compiled);
     if flattened_unseen {
@@ -282,7 +297,10 @@ fn hash_and_check(
     attrs: &mut Vec<KeyValue>,
 ) {
     #[cfg(feature = "args-hash")]
-    attrs.push(KeyValue::new(keys::ARGS_HASH, crate::hash::args_hash(arguments)));
+    attrs.push(KeyValue::new(
+        keys::ARGS_HASH,
+        crate::hash::args_hash(arguments),
+    ));
     #[cfg(feature = "schema-check")]
     if let Some(compiled) = compiled {
         compiled.check(arguments, unseen, attrs);
@@ -310,7 +328,10 @@ where
         if let Some(session) = session {
             let count = crate::tracker::global().record(session, &uri, std::time::Instant::now());
             attrs.push(KeyValue::new(keys::CACHE_HIT, count > 1));
-            attrs.push(KeyValue::new(keys::READ_COUNT, i64::try_from(count).unwrap_or(i64::MAX)));
+            attrs.push(KeyValue::new(
+                keys::READ_COUNT,
+                i64::try_from(count).unwrap_or(i64::MAX),
+            ));
         }
         if begun.recording {
             begun.common_attributes(session, &mut attrs);
@@ -344,7 +365,9 @@ impl Call {
 
     /// Ends the span with the call's outcome; `outcome` runs only when recording.
     pub fn finish(mut self, outcome: impl FnOnce() -> Outcome) {
-        let Some(active) = self.active.take() else { return };
+        let Some(active) = self.active.take() else {
+            return;
+        };
         if active.ended.swap(true, Ordering::AcqRel) {
             return;
         }
@@ -362,7 +385,10 @@ impl Call {
                         (false, None) | (true, None) => None,
                     };
                     if let Some((key, n)) = attr {
-                        span.set_attribute(KeyValue::new(key, i64::try_from(n).unwrap_or(i64::MAX)));
+                        span.set_attribute(KeyValue::new(
+                            key,
+                            i64::try_from(n).unwrap_or(i64::MAX),
+                        ));
                     }
                 }
                 Outcome::ToolError => {
@@ -390,7 +416,9 @@ impl Call {
 
 impl Drop for Call {
     fn drop(&mut self) {
-        let Some(active) = self.active.take() else { return };
+        let Some(active) = self.active.take() else {
+            return;
+        };
         if active.ended.swap(true, Ordering::AcqRel) {
             return;
         }
@@ -414,7 +442,9 @@ impl Drop for Entered<'_> {
         if !std::thread::panicking() {
             return;
         }
-        let Some(active) = &self.call.active else { return };
+        let Some(active) = &self.call.active else {
+            return;
+        };
         if active.ended.swap(true, Ordering::AcqRel) {
             return;
         }

@@ -44,8 +44,9 @@ impl JsonLinesExporter {
         let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
         // One write per batch: concurrent writers appending to the same file keep
         // whole lines.
-        file.write_all(&line)
-            .map_err(|e| OTelSdkError::InternalFailure(format!("writing {}: {e}", self.path.display())))
+        file.write_all(&line).map_err(|e| {
+            OTelSdkError::InternalFailure(format!("writing {}: {e}", self.path.display()))
+        })
     }
 }
 
@@ -56,7 +57,8 @@ impl SpanExporter for JsonLinesExporter {
 
     fn force_flush(&self) -> OTelSdkResult {
         let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        file.flush().map_err(|e| OTelSdkError::InternalFailure(e.to_string()))
+        file.flush()
+            .map_err(|e| OTelSdkError::InternalFailure(e.to_string()))
     }
 
     fn set_resource(&mut self, resource: &Resource) {

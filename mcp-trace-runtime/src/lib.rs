@@ -28,7 +28,10 @@ mod setup;
 #[cfg(feature = "enable")]
 #[cfg_attr(not(feature = "args-shape"), allow(dead_code))]
 mod shape;
-#[cfg_attr(not(all(feature = "enable", feature = "read-tracking")), allow(dead_code))]
+#[cfg_attr(
+    not(all(feature = "enable", feature = "read-tracking")),
+    allow(dead_code)
+)]
 mod tracker;
 #[cfg(feature = "enable")]
 mod uri;

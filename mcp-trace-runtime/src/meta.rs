@@ -63,7 +63,10 @@ impl ToolMeta {
     #[cfg(feature = "schema-check")]
     pub const fn with_schema_file(mut self, text: &'static str) -> Self {
         // `const fn` cannot drop the placeholder (it owns a `OnceLock`): forget it.
-        std::mem::forget(std::mem::replace(&mut self.schema, crate::schema::HandlerSchema::file(text)));
+        std::mem::forget(std::mem::replace(
+            &mut self.schema,
+            crate::schema::HandlerSchema::file(text),
+        ));
         self
     }
 }

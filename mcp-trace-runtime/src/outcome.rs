@@ -151,7 +151,10 @@ mod tests {
 
     #[test]
     fn short_names_drop_module_paths() {
-        assert_eq!(short_type_name("my_crate::errors::SearchError"), "SearchError");
+        assert_eq!(
+            short_type_name("my_crate::errors::SearchError"),
+            "SearchError"
+        );
         assert_eq!(short_type_name("std::io::error::Error"), "Error");
         assert_eq!(
             short_type_name("alloc::boxed::Box<dyn core::error::Error + core::marker::Send>"),

@@ -272,7 +272,10 @@ mod tests {
             Split::Ok(v) => (&&&Probe(v)).__mcp_trace_ok(),
             Split::Err(e) => (&&Probe(e)).__mcp_trace_err(),
         };
-        assert_eq!(outcome, Outcome::Ok(Some(crate::outcome::ResultSize::Count(2))));
+        assert_eq!(
+            outcome,
+            Outcome::Ok(Some(crate::outcome::ResultSize::Count(2)))
+        );
 
         let r: Result<Opaque, MyError> = Err(MyError);
         let outcome = match (&&Probe(&r)).__mcp_trace_split() {
@@ -280,11 +283,22 @@ mod tests {
             Split::Err(e) => (&&Probe(e)).__mcp_trace_err(),
         };
         assert_eq!(outcome, Outcome::error_of_type::<MyError>());
-        assert!(matches!(outcome, Outcome::Error { ref error_type, .. } if error_type == "MyError"));
+        assert!(
+            matches!(outcome, Outcome::Error { ref error_type, .. } if error_type == "MyError")
+        );
 
         assert_eq!((&&Probe(&Opaque)).__mcp_trace_json(), None);
-        assert_eq!((&&Probe(&3u8)).__mcp_trace_json(), Some(serde_json::json!(3)));
-        assert_eq!((&&Probe(&Some("s1"))).__mcp_trace_session().as_deref(), Some("s1"));
-        assert_eq!((&&Probe(&42u32)).__mcp_trace_session().as_deref(), Some("42"));
+        assert_eq!(
+            (&&Probe(&3u8)).__mcp_trace_json(),
+            Some(serde_json::json!(3))
+        );
+        assert_eq!(
+            (&&Probe(&Some("s1"))).__mcp_trace_session().as_deref(),
+            Some("s1")
+        );
+        assert_eq!(
+            (&&Probe(&42u32)).__mcp_trace_session().as_deref(),
+            Some("42")
+        );
     }
 }

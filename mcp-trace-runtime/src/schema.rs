@@ -72,7 +72,12 @@ impl HandlerSchema {
                 let required = document
                     .get("required")
                     .and_then(Value::as_array)
-                    .map(|r| r.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                    .map(|r| {
+                        r.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_owned)
+                            .collect()
+                    })
                     .unwrap_or_default();
                 Some(Compiled {
                     validator,
@@ -112,7 +117,10 @@ impl Compiled {
             keys::SCHEMA_ERROR_PATH,
             first.instance_path().as_str().to_owned(),
         ));
-        attrs.push(KeyValue::new(keys::SCHEMA_ERROR_MESSAGE, first.masked().to_string()));
+        attrs.push(KeyValue::new(
+            keys::SCHEMA_ERROR_MESSAGE,
+            first.masked().to_string(),
+        ));
         attrs.push(KeyValue::new(keys::SCHEMA_ERROR_COUNT, count as i64));
     }
 }
@@ -145,7 +153,9 @@ impl SchemaBuilder {
         schema: impl FnOnce(&mut SchemaGenerator) -> Option<Schema>,
     ) {
         // A type with no `JsonSchema` says nothing: any value, and not required.
-        let Some(schema) = schema(&mut self.generator) else { return };
+        let Some(schema) = schema(&mut self.generator) else {
+            return;
+        };
         self.properties.insert(name.to_owned(), Value::from(schema));
         if required {
             self.required.push(Value::String(name.to_owned()));
@@ -154,7 +164,8 @@ impl SchemaBuilder {
 
     /// A parameter that is the arguments object: its root schema's fields are merged.
     pub fn flatten(&mut self, schema: impl FnOnce(&mut SchemaGenerator) -> Option<Schema>) {
-        self.flattened = Some(schema(&mut self.generator).map_or(Value::Object(Map::new()), Value::from));
+        self.flattened =
+            Some(schema(&mut self.generator).map_or(Value::Object(Map::new()), Value::from));
     }
 
     fn finish(mut self) -> Value {
@@ -190,16 +201,23 @@ impl SchemaBuilder {
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_borrow)] // the probes need their exact reference depth
 mod tests {
     use super::*;
     use crate::probe::{SchemaAny as _, SchemaOf as _, TypeProbe};
     use serde_json::json;
 
     fn build(b: &mut SchemaBuilder) {
-        b.param("query", true, |g| (&&TypeProbe::<String>::NEW).__mcp_trace_schema(g));
-        b.param("limit", false, |g| (&&TypeProbe::<Option<u8>>::NEW).__mcp_trace_schema(g));
+        b.param("query", true, |g| {
+            (&&TypeProbe::<String>::NEW).__mcp_trace_schema(g)
+        });
+        b.param("limit", false, |g| {
+            (&&TypeProbe::<Option<u8>>::NEW).__mcp_trace_schema(g)
+        });
         struct Opaque;
-        b.param("x", true, |g| (&&TypeProbe::<Opaque>::NEW).__mcp_trace_schema(g));
+        b.param("x", true, |g| {
+            (&&TypeProbe::<Opaque>::NEW).__mcp_trace_schema(g)
+        });
     }
 
     #[test]
@@ -207,15 +225,30 @@ mod tests {
         static SCHEMA: HandlerSchema = HandlerSchema::derived();
         let compiled = SCHEMA.compiled(build).expect("derived schema compiles");
         let mut attrs = Vec::new();
-        compiled.check(&json!({"query": "a", "limit": 3, "x": [1]}), &[], &mut attrs);
+        compiled.check(
+            &json!({"query": "a", "limit": 3, "x": [1]}),
+            &[],
+            &mut attrs,
+        );
         assert_eq!(attrs, [KeyValue::new("mcp.tool.args.schema_valid", true)]);
 
         attrs.clear();
-        compiled.check(&json!({"limit": 300, "x": "SENTINEL-VALUE"}), &[], &mut attrs);
-        let rendered: Vec<String> = attrs.iter().map(|kv| format!("{}={}", kv.key, kv.value)).collect();
+        compiled.check(
+            &json!({"limit": 300, "x": "SENTINEL-VALUE"}),
+            &[],
+            &mut attrs,
+        );
+        let rendered: Vec<String> = attrs
+            .iter()
+            .map(|kv| format!("{}={}", kv.key, kv.value))
+            .collect();
         assert_eq!(rendered[0], "mcp.tool.args.schema_valid=false");
         // `x` has no schema (any value); `query` is missing and `limit` out of range.
         assert_eq!(rendered[3], "mcp.tool.args.schema_error_count=2");
-        assert!(rendered.iter().all(|a| !a.contains("300") && !a.contains("SENTINEL")));
+        assert!(
+            rendered
+                .iter()
+                .all(|a| !a.contains("300") && !a.contains("SENTINEL"))
+        );
     }
 }

@@ -40,7 +40,10 @@ pub enum Exporter {
 #[non_exhaustive]
 pub enum InitError {
     /// The trace file could not be opened.
-    File { path: PathBuf, source: std::io::Error },
+    File {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// The OTLP exporter could not be built.
     Otlp(String),
 }
@@ -171,13 +174,21 @@ impl Builder {
                 let path = path
                     .or_else(|| env_nonempty("MCP_TRACE_FILE").map(PathBuf::from))
                     .unwrap_or_else(|| default_file_path(&service_name_of(&resource)));
-                let exporter = crate::file_export::JsonLinesExporter::create(&path)
-                    .map_err(|source| InitError::File {
-                        path: path.clone(),
-                        source,
+                let exporter =
+                    crate::file_export::JsonLinesExporter::create(&path).map_err(|source| {
+                        InitError::File {
+                            path: path.clone(),
+                            source,
+                        }
                     })?;
-                eprintln!("mcp-trace: writing spans as OTLP/JSON lines to {}", path.display());
-                (BatchSpanProcessor::builder(Counted(exporter)).build(), Some(path))
+                eprintln!(
+                    "mcp-trace: writing spans as OTLP/JSON lines to {}",
+                    path.display()
+                );
+                (
+                    BatchSpanProcessor::builder(Counted(exporter)).build(),
+                    Some(path),
+                )
             }
         };
         let provider = SdkTracerProvider::builder()
@@ -217,12 +228,14 @@ fn env_nonempty(name: &str) -> Option<String> {
 /// The exporter the standard environment asks for.
 #[cfg(feature = "enable")]
 fn exporter_from_env() -> Exporter {
-    let disabled = env_nonempty("OTEL_SDK_DISABLED").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    let disabled =
+        env_nonempty("OTEL_SDK_DISABLED").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
     let kind = env_nonempty("OTEL_TRACES_EXPORTER").map(|v| v.trim().to_ascii_lowercase());
     if disabled || kind.as_deref() == Some("none") {
         return Exporter::None;
     }
-    let endpoint = env_nonempty("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").or_else(|| env_nonempty("OTEL_EXPORTER_OTLP_ENDPOINT"));
+    let endpoint = env_nonempty("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        .or_else(|| env_nonempty("OTEL_EXPORTER_OTLP_ENDPOINT"));
     if endpoint.is_some() || kind.as_deref() == Some("otlp") {
         Exporter::Otlp
     } else {
@@ -271,9 +284,17 @@ fn executable_name() -> String {
 pub fn default_file_path(service_name: &str) -> PathBuf {
     let safe: String = service_name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
-    std::env::temp_dir().join("mcp-trace").join(format!("{safe}.jsonl"))
+    std::env::temp_dir()
+        .join("mcp-trace")
+        .join(format!("{safe}.jsonl"))
 }
 
 /// Spans whose export failed (exporter down, file unwritable), since start.

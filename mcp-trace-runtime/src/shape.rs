@@ -72,7 +72,9 @@ impl<'a> ArgsRecorder<'a> {
     /// Adds a parameter's JSON to the rebuilt arguments object (`None` and `null`, an
     /// absent optional, are left out as a client would leave them out).
     pub fn insert_json(&mut self, p: &'static ParamMeta, value: Option<Value>) {
-        let Some(map) = self.json.as_mut() else { return };
+        let Some(map) = self.json.as_mut() else {
+            return;
+        };
         match value {
             Some(Value::Null) => {}
             Some(value) => {
@@ -88,7 +90,12 @@ impl<'a> ArgsRecorder<'a> {
         self.flattened = value;
     }
 
-    pub(crate) fn push(&mut self, keys: Keys<'_>, suffix: &'static str, value: impl Into<opentelemetry::Value>) {
+    pub(crate) fn push(
+        &mut self,
+        keys: Keys<'_>,
+        suffix: &'static str,
+        value: impl Into<opentelemetry::Value>,
+    ) {
         self.attrs.push(KeyValue::new(keys.key(suffix), value));
     }
 
@@ -337,12 +344,20 @@ mod tests {
 
     static P: ParamMeta = ParamMeta::new(
         "q",
-        ["mcp.tool.args.q", "mcp.tool.args.q.length", "mcp.tool.args.q.count", "mcp.tool.args.q.present"],
+        [
+            "mcp.tool.args.q",
+            "mcp.tool.args.q.length",
+            "mcp.tool.args.q.count",
+            "mcp.tool.args.q.present",
+        ],
         true,
     );
 
     fn render(attrs: &[KeyValue]) -> Vec<String> {
-        attrs.iter().map(|kv| format!("{}={}", kv.key, kv.value)).collect()
+        attrs
+            .iter()
+            .map(|kv| format!("{}={}", kv.key, kv.value))
+            .collect()
     }
 
     #[test]
@@ -370,12 +385,22 @@ mod tests {
     fn raw_shapes_mark_absent_and_null_options() {
         static PARAMS: [ParamMeta; 1] = [ParamMeta::new(
             "limit",
-            ["mcp.tool.args.limit", "l.length", "l.count", "mcp.tool.args.limit.present"],
+            [
+                "mcp.tool.args.limit",
+                "l.length",
+                "l.count",
+                "mcp.tool.args.limit.present",
+            ],
             true,
         )];
         for raw in [json!({}), json!({"limit": null})] {
             let mut attrs = Vec::new();
-            shape_raw(&mut ArgsRecorder::new(&mut attrs, false), &PARAMS, None, &raw);
+            shape_raw(
+                &mut ArgsRecorder::new(&mut attrs, false),
+                &PARAMS,
+                None,
+                &raw,
+            );
             assert_eq!(render(&attrs), ["mcp.tool.args.limit.present=false"]);
         }
     }
@@ -391,8 +416,17 @@ mod tests {
         }
         let mut attrs = Vec::new();
         let info = FieldInfo::default();
-        shape_fields(&mut ArgsRecorder::new(&mut attrs, false), &map, &info, |_| false);
+        shape_fields(
+            &mut ArgsRecorder::new(&mut attrs, false),
+            &map,
+            &info,
+            |_| false,
+        );
         assert_eq!(attrs.len(), MAX_FLATTENED_KEYS);
-        assert!(render(&attrs).iter().all(|a| !a.contains("bad key") && !a.contains("xxx")));
+        assert!(
+            render(&attrs)
+                .iter()
+                .all(|a| !a.contains("bad key") && !a.contains("xxx"))
+        );
     }
 }

@@ -61,7 +61,9 @@ impl ReadTracker {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         // A panic elsewhere while holding the lock leaves consistent maps: keep going.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Counts one read and returns how many reads of `uri` `session` has made,
@@ -86,7 +88,11 @@ impl ReadTracker {
             None => Arc::from(session),
         };
         let uri_key: Arc<str> = Arc::from(uri);
-        let slot = Slot { count: 1, tick, last: now };
+        let slot = Slot {
+            count: 1,
+            tick,
+            last: now,
+        };
         sessions
             .entry(session_key.clone())
             .or_default()
@@ -125,7 +131,11 @@ impl ReadTracker {
 impl Inner {
     fn expire(&mut self, now: Instant) {
         while let Some((_, (session, uri))) = self.lru.first_key_value() {
-            let last = self.sessions.get(session).and_then(|u| u.get(uri)).map(|s| s.last);
+            let last = self
+                .sessions
+                .get(session)
+                .and_then(|u| u.get(uri))
+                .map(|s| s.last);
             match last {
                 Some(last) if now.saturating_duration_since(last) <= self.limits.idle => break,
                 _ => self.evict_oldest(),
@@ -134,7 +144,9 @@ impl Inner {
     }
 
     fn evict_oldest(&mut self) {
-        let Some((_, (session, uri))) = self.lru.pop_first() else { return };
+        let Some((_, (session, uri))) = self.lru.pop_first() else {
+            return;
+        };
         if let Some(uris) = self.sessions.get_mut(&session) {
             uris.remove(&uri);
             if uris.is_empty() {

@@ -62,7 +62,12 @@ pub async fn capture_async<F: Future>(future: F) -> (F::Output, Vec<SpanData>) {
 
 /// The single span `spans` must hold.
 pub fn only(spans: Vec<SpanData>) -> SpanData {
-    assert_eq!(spans.len(), 1, "expected exactly one span, got {:#?}", spans.iter().map(|s| &s.name).collect::<Vec<_>>());
+    assert_eq!(
+        spans.len(),
+        1,
+        "expected exactly one span, got {:#?}",
+        spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
     spans.into_iter().next().unwrap()
 }
 
@@ -76,7 +81,10 @@ pub fn attrs(span: &SpanData) -> BTreeMap<String, Value> {
 
 /// Expected attributes, written as `KeyValue`s.
 pub fn expect(pairs: impl IntoIterator<Item = KeyValue>) -> BTreeMap<String, Value> {
-    pairs.into_iter().map(|kv| (kv.key.to_string(), kv.value)).collect()
+    pairs
+        .into_iter()
+        .map(|kv| (kv.key.to_string(), kv.value))
+        .collect()
 }
 
 /// The attributes every tool span carries.

@@ -210,6 +210,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::excessive_precision)] // exact ties are the point
     fn floats_print_like_python_repr() {
         let cases = [
             (0.1, "0.1"),
