@@ -1,6 +1,6 @@
 //! The annotated function: its signature, parameters and parameter markers.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::{Attribute, FnArg, Ident, ItemFn, Pat, Type};
@@ -11,11 +11,12 @@ pub(crate) struct Param {
     /// The binding when the pattern is a plain identifier.
     pub(crate) ident: Option<Ident>,
     pub(crate) ty: Option<Type>,
-    /// Span of a `#[session]` marker on it.
-    pub(crate) session: Option<Span>,
-    /// Span of an `#[args]` marker on it.
-    pub(crate) args: Option<Span>,
-    pub(crate) span: Span,
+    /// A `#[session]` marker on it.
+    pub(crate) session: Option<Attribute>,
+    /// An `#[args]` marker on it.
+    pub(crate) args: Option<Attribute>,
+    /// The parameter as written, marker included, for error spans.
+    pub(crate) tokens: TokenStream,
 }
 
 pub(crate) struct Handler {
@@ -90,7 +91,7 @@ fn doc_line(attr: &Attribute) -> Option<String> {
 
 impl Param {
     fn take(arg: &mut FnArg) -> Self {
-        let span = arg.span();
+        let tokens = arg.to_token_stream();
         let attrs = match arg {
             FnArg::Receiver(r) => &mut r.attrs,
             FnArg::Typed(t) => &mut t.attrs,
@@ -104,7 +105,7 @@ impl Param {
                 ty: None,
                 session,
                 args,
-                span,
+                tokens,
             },
             FnArg::Typed(t) => Param {
                 receiver: false,
@@ -115,14 +116,14 @@ impl Param {
                 ty: Some((*t.ty).clone()),
                 session,
                 args,
-                span,
+                tokens,
             },
         }
     }
 }
 
-/// Removes `#[name]` from `attrs`, returning its span.
-fn take_marker(attrs: &mut Vec<Attribute>, name: &str) -> Option<Span> {
+/// Removes `#[name]` from `attrs`, returning it.
+fn take_marker(attrs: &mut Vec<Attribute>, name: &str) -> Option<Attribute> {
     let index = attrs.iter().position(|a| a.path().is_ident(name))?;
-    Some(attrs.remove(index).span())
+    Some(attrs.remove(index))
 }

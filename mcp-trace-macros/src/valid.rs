@@ -5,7 +5,7 @@ use crate::ast::{Handler, Param};
 use crate::attr::{Args, UriArg};
 use crate::template::{self, Part};
 use crate::types;
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::{ToTokens, format_ident, quote};
 use syn::ext::IdentExt;
 use syn::{Expr, Ident, LitStr, Path, Type};
@@ -24,10 +24,6 @@ impl Errors {
 
     pub(crate) fn error(&mut self, at: impl ToTokens, message: impl std::fmt::Display) {
         self.push(syn::Error::new_spanned(at, message));
-    }
-
-    fn error_at(&mut self, span: Span, message: impl std::fmt::Display) {
-        self.push(syn::Error::new(span, message));
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -121,10 +117,10 @@ pub(crate) fn validate(
     for (index, param) in handler.params.iter().enumerate() {
         let model = classify(index, param, &args.skip, errors);
         match &model.role {
-            Role::Session if session_seen => errors.error_at(param.span, "only one parameter can be `#[session]`"),
+            Role::Session if session_seen => errors.error(&param.tokens, "only one parameter can be `#[session]`"),
             Role::Session => session_seen = true,
             Role::Args { .. } if args_seen => {
-                errors.error_at(param.span, "only one parameter can be the arguments object (`#[args]`, `Parameters<T>`, `Json<T>`)")
+                errors.error(&param.tokens, "only one parameter can be the arguments object (`#[args]`, `Parameters<T>`, `Json<T>`)")
             }
             Role::Args { .. } => args_seen = true,
             _ => {}
@@ -176,8 +172,8 @@ fn classify(index: usize, param: &Param, skip: &[Ident], errors: &mut Errors) ->
         ty: param.ty.clone(),
     };
     if param.receiver {
-        for marker in [param.session, param.args].into_iter().flatten() {
-            errors.error_at(
+        for marker in [&param.session, &param.args].into_iter().flatten() {
+            errors.error(
                 marker,
                 "`self` cannot be a session id or the arguments object",
             );
@@ -185,16 +181,16 @@ fn classify(index: usize, param: &Param, skip: &[Ident], errors: &mut Errors) ->
         return model;
     }
     let Some(ty) = &param.ty else { return model };
-    if let (Some(_), Some(args)) = (param.session, param.args) {
-        errors.error_at(
+    if let (Some(_), Some(args)) = (&param.session, &param.args) {
+        errors.error(
             args,
             "a parameter cannot be both `#[session]` and `#[args]`",
         );
         return model;
     }
-    if let Some(marker) = param.session {
+    if let Some(marker) = &param.session {
         if param.ident.is_none() {
-            errors.error_at(
+            errors.error(
                 marker,
                 "`#[session]` needs a parameter bound to a plain name",
             );

@@ -1,0 +1,26 @@
+//! Misuse is a compile error on the offending token: one misuse per file in `tests/ui`,
+//! its expected compiler output beside it.
+#![cfg(feature = "enable")]
+
+use std::path::{Path, PathBuf};
+
+/// trybuild compiles the cases in `<target>/tests/trybuild/mcp-trace`, where
+/// `schema = "tests/ui/schemas/…"` resolves: copy the fixtures there first.
+fn stage_schema_fixtures() {
+    let exe = std::env::current_exe().expect("test binary path");
+    // <target>/<profile>/deps/ui-<hash>
+    let target: PathBuf = exe.ancestors().nth(3).expect("target dir").to_path_buf();
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ui/schemas");
+    let to = target.join("tests/trybuild/mcp-trace/tests/ui/schemas");
+    std::fs::create_dir_all(&to).expect("fixture dir");
+    for entry in std::fs::read_dir(&from).expect("fixtures") {
+        let entry = entry.expect("fixture entry");
+        std::fs::copy(entry.path(), to.join(entry.file_name())).expect("fixture copied");
+    }
+}
+
+#[test]
+fn misuse_is_reported_on_the_right_token() {
+    stage_schema_fixtures();
+    trybuild::TestCases::new().compile_fail("tests/ui/*.rs");
+}

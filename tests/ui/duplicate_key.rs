@@ -1,0 +1,8 @@
+use mcp_trace::traced_tool;
+
+#[traced_tool(name = "search", name = "find")]
+fn search(query: String) -> usize {
+    query.len()
+}
+
+fn main() {}
