@@ -228,14 +228,18 @@ fn env_nonempty(name: &str) -> Option<String> {
 /// The exporter the standard environment asks for.
 #[cfg(feature = "enable")]
 fn exporter_from_env() -> Exporter {
-    let disabled =
-        env_nonempty("OTEL_SDK_DISABLED").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-    let kind = env_nonempty("OTEL_TRACES_EXPORTER").map(|v| v.trim().to_ascii_lowercase());
+    exporter_from(|name| env_nonempty(name))
+}
+
+/// The exporter choice for environment `env` (a lookup of non-empty values).
+#[cfg(feature = "enable")]
+fn exporter_from(env: impl Fn(&str) -> Option<String>) -> Exporter {
+    let disabled = env("OTEL_SDK_DISABLED").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    let kind = env("OTEL_TRACES_EXPORTER").map(|v| v.trim().to_ascii_lowercase());
     if disabled || kind.as_deref() == Some("none") {
         return Exporter::None;
     }
-    let endpoint = env_nonempty("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-        .or_else(|| env_nonempty("OTEL_EXPORTER_OTLP_ENDPOINT"));
+    let endpoint = env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").or_else(|| env("OTEL_EXPORTER_OTLP_ENDPOINT"));
     if endpoint.is_some() || kind.as_deref() == Some("otlp") {
         Exporter::Otlp
     } else {
@@ -376,5 +380,48 @@ impl Drop for TelemetryGuard {
                 eprintln!("mcp-trace: flushing spans at shutdown failed: {error}");
             }
         }
+    }
+}
+
+#[cfg(all(test, feature = "enable"))]
+mod tests {
+    use super::*;
+
+    fn choose(vars: &[(&str, &str)]) -> Exporter {
+        exporter_from(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn exporter_follows_the_standard_environment() {
+        assert_eq!(choose(&[]), Exporter::File(None));
+        assert_eq!(choose(&[("OTEL_SDK_DISABLED", "TRUE")]), Exporter::None);
+        assert_eq!(choose(&[("OTEL_SDK_DISABLED", "false")]), Exporter::File(None));
+        assert_eq!(choose(&[("OTEL_TRACES_EXPORTER", "none")]), Exporter::None);
+        assert_eq!(choose(&[("OTEL_TRACES_EXPORTER", "otlp")]), Exporter::Otlp);
+        assert_eq!(
+            choose(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")]),
+            Exporter::Otlp
+        );
+        assert_eq!(
+            choose(&[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://c:4318/v1/traces")]),
+            Exporter::Otlp
+        );
+        assert_eq!(
+            choose(&[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318"),
+                ("OTEL_SDK_DISABLED", "true"),
+            ]),
+            Exporter::None
+        );
+    }
+
+    #[test]
+    fn default_path_is_per_service_and_safe() {
+        let path = default_file_path("my server/v2");
+        assert!(path.ends_with("mcp-trace/my_server_v2.jsonl"), "{}", path.display());
     }
 }
