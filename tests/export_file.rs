@@ -37,8 +37,14 @@ fn dropping_the_guard_writes_every_span() {
                 .iter()
                 .map(|kv| (kv["key"].as_str().unwrap().to_owned(), kv["value"].clone()))
                 .collect();
-            assert!(resource.contains(&("service.name".into(), serde_json::json!({"stringValue": "export-test"}))));
-            assert!(resource.contains(&("mcp.server.name".into(), serde_json::json!({"stringValue": "docs"}))));
+            assert!(resource.contains(&(
+                "service.name".into(),
+                serde_json::json!({"stringValue": "export-test"})
+            )));
+            assert!(resource.contains(&(
+                "mcp.server.name".into(),
+                serde_json::json!({"stringValue": "docs"})
+            )));
             for scope in resource_spans["scopeSpans"].as_array().unwrap() {
                 assert_eq!(scope["scope"]["name"], "mcp-trace");
                 for span in scope["spans"].as_array().unwrap() {
@@ -50,7 +56,13 @@ fn dropping_the_guard_writes_every_span() {
                         .unwrap()
                         .iter()
                         .find(|kv| kv["key"] == "mcp.tool.args.i")
-                        .map(|kv| kv["value"]["intValue"].as_str().unwrap().parse::<u32>().unwrap())
+                        .map(|kv| {
+                            kv["value"]["intValue"]
+                                .as_str()
+                                .unwrap()
+                                .parse::<u32>()
+                                .unwrap()
+                        })
                         .unwrap();
                     seen.push(i);
                 }
@@ -58,7 +70,11 @@ fn dropping_the_guard_writes_every_span() {
         }
     }
     seen.sort_unstable();
-    assert_eq!(seen, (0..CALLS).collect::<Vec<_>>(), "every span exported exactly once");
+    assert_eq!(
+        seen,
+        (0..CALLS).collect::<Vec<_>>(),
+        "every span exported exactly once"
+    );
     assert_eq!(mcp_trace::dropped_spans(), 0);
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -28,7 +28,11 @@ fn serve(stream: TcpStream, received: &Mutex<Vec<(String, ExportTraceServiceRequ
         if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
             return;
         }
-        let path = request_line.split_whitespace().nth(1).unwrap_or_default().to_owned();
+        let path = request_line
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned();
         let mut length = 0;
         loop {
             let mut header = String::new();
@@ -51,7 +55,8 @@ fn serve(stream: TcpStream, received: &Mutex<Vec<(String, ExportTraceServiceRequ
         }
         let decoded = ExportTraceServiceRequest::decode(body.as_slice()).expect("protobuf body");
         received.lock().unwrap().push((path, decoded));
-        let response = "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
+        let response =
+            "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
         if writer.write_all(response.as_bytes()).is_err() {
             return;
         }
@@ -89,7 +94,11 @@ fn otlp_http_receives_every_span_as_protobuf() {
     };
 
     let status = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "otlp_http_receives_every_span_as_protobuf", "--test-threads=1"])
+        .args([
+            "--exact",
+            "otlp_http_receives_every_span_as_protobuf",
+            "--test-threads=1",
+        ])
         .env(CHILD, "1")
         .stdout(std::process::Stdio::null())
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{address}"))
@@ -110,15 +119,29 @@ fn otlp_http_receives_every_span_as_protobuf() {
     assert!(!received.is_empty(), "the receiver got requests");
     let mut seen = Vec::new();
     for (path, request) in received.iter() {
-        assert_eq!(path, "/v1/traces", "/v1/traces appended to the generic endpoint");
+        assert_eq!(
+            path, "/v1/traces",
+            "/v1/traces appended to the generic endpoint"
+        );
         for resource_spans in &request.resource_spans {
             let resource = resource_spans.resource.as_ref().unwrap();
-            let service = resource.attributes.iter().find(|kv| kv.key == "service.name").unwrap();
+            let service = resource
+                .attributes
+                .iter()
+                .find(|kv| kv.key == "service.name")
+                .unwrap();
             let value = service.value.as_ref().and_then(|v| v.value.clone());
-            assert_eq!(value, Some(any_value::Value::StringValue("otlp-child".into())));
+            assert_eq!(
+                value,
+                Some(any_value::Value::StringValue("otlp-child".into()))
+            );
             for span in resource_spans.scope_spans.iter().flat_map(|s| &s.spans) {
                 assert_eq!(span.name, "tools/call numbered");
-                let i = span.attributes.iter().find(|kv| kv.key == "mcp.tool.args.i").unwrap();
+                let i = span
+                    .attributes
+                    .iter()
+                    .find(|kv| kv.key == "mcp.tool.args.i")
+                    .unwrap();
                 match i.value.as_ref().and_then(|v| v.value.clone()) {
                     Some(any_value::Value::IntValue(i)) => seen.push(i),
                     other => panic!("unexpected value {other:?}"),

@@ -62,7 +62,9 @@ fn early_return_and_question_mark(input: &str) -> Result<i64, std::num::ParseInt
 }
 
 #[traced_tool]
-async fn async_question_mark(input: String) -> Result<u8, Box<dyn std::error::Error + Send + Sync>> {
+async fn async_question_mark(
+    input: String,
+) -> Result<u8, Box<dyn std::error::Error + Send + Sync>> {
     tokio::task::yield_now().await;
     Ok(input.parse::<u8>()?)
 }
@@ -83,7 +85,9 @@ fn r#type(r#match: bool) -> bool {
 
 #[test]
 fn borrowed_returns_and_receivers() {
-    let server = Server { name: "docs".into() };
+    let server = Server {
+        name: "docs".into(),
+    };
     let (name, spans) = capture(|| server.name(false));
     assert_eq!(name, "docs");
     assert_eq!(attrs(&only(spans))["mcp.tool.args.upper"], false.into());
@@ -92,7 +96,9 @@ fn borrowed_returns_and_receivers() {
 
 #[tokio::test]
 async fn async_borrowed_return() {
-    let server = Server { name: "docs".into() };
+    let server = Server {
+        name: "docs".into(),
+    };
     let (greeting, spans) = capture_async(server.greet("ann")).await;
     assert_eq!(greeting, "docs greets ann");
     let attributes = attrs(&only(spans));
@@ -106,9 +112,12 @@ fn destructured_generic_and_mutable_parameters() {
     assert_eq!(n, 6);
     let attributes = attrs(&only(spans));
     assert_eq!(attributes["mcp.tool.args.items.count"], 2.into());
-    let destructured = |k: &String| k.starts_with("mcp.tool.args.a") && !k.starts_with("mcp.tool.args.args");
+    let destructured =
+        |k: &String| k.starts_with("mcp.tool.args.a") && !k.starts_with("mcp.tool.args.args");
     assert!(
-        !attributes.keys().any(|k| destructured(k) || k.starts_with("mcp.tool.args.b")),
+        !attributes
+            .keys()
+            .any(|k| destructured(k) || k.starts_with("mcp.tool.args.b")),
         "a destructured tuple is not a named argument: {attributes:?}"
     );
     assert_eq!(mutable_parameter(1, ()), 2);

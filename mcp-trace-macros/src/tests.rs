@@ -40,13 +40,19 @@ fn async_tool_all_signals() {
 
 #[test]
 fn switch_enable_off_emits_the_item_unchanged() {
-    let off = Switches { enable: false, ..ALL };
+    let off = Switches {
+        enable: false,
+        ..ALL
+    };
     insta::assert_snapshot!(expand(Kind::Tool, quote!(), search_documents(), off));
 }
 
 #[test]
 fn switch_args_shape_off() {
-    let off = Switches { shape: false, ..ALL };
+    let off = Switches {
+        shape: false,
+        ..ALL
+    };
     insta::assert_snapshot!(expand(Kind::Tool, quote!(), search_documents(), off));
 }
 
@@ -58,7 +64,10 @@ fn switch_args_hash_off() {
 
 #[test]
 fn switch_schema_check_off() {
-    let off = Switches { schema: false, ..ALL };
+    let off = Switches {
+        schema: false,
+        ..ALL
+    };
     insta::assert_snapshot!(expand(Kind::Tool, quote!(), search_documents(), off));
 }
 
@@ -75,7 +84,11 @@ fn switch_every_signal_off() {
 
 #[test]
 fn sync_tool_with_schema_file_and_skip() {
-    let attr = quote!(name = "run_query", schema = "../tests/schemas/run_query.json", skip(pool));
+    let attr = quote!(
+        name = "run_query",
+        schema = "../tests/schemas/run_query.json",
+        skip(pool)
+    );
     let item = quote! {
         fn run_query(pool: &Pool, sql: &str) -> Result<Rows, QueryError> {
             pool.query(sql)

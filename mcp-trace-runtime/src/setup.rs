@@ -228,7 +228,7 @@ fn env_nonempty(name: &str) -> Option<String> {
 /// The exporter the standard environment asks for.
 #[cfg(feature = "enable")]
 fn exporter_from_env() -> Exporter {
-    exporter_from(|name| env_nonempty(name))
+    exporter_from(env_nonempty)
 }
 
 /// The exporter choice for environment `env` (a lookup of non-empty values).
@@ -239,7 +239,8 @@ fn exporter_from(env: impl Fn(&str) -> Option<String>) -> Exporter {
     if disabled || kind.as_deref() == Some("none") {
         return Exporter::None;
     }
-    let endpoint = env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").or_else(|| env("OTEL_EXPORTER_OTLP_ENDPOINT"));
+    let endpoint =
+        env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").or_else(|| env("OTEL_EXPORTER_OTLP_ENDPOINT"));
     if endpoint.is_some() || kind.as_deref() == Some("otlp") {
         Exporter::Otlp
     } else {
@@ -399,7 +400,10 @@ mod tests {
     fn exporter_follows_the_standard_environment() {
         assert_eq!(choose(&[]), Exporter::File(None));
         assert_eq!(choose(&[("OTEL_SDK_DISABLED", "TRUE")]), Exporter::None);
-        assert_eq!(choose(&[("OTEL_SDK_DISABLED", "false")]), Exporter::File(None));
+        assert_eq!(
+            choose(&[("OTEL_SDK_DISABLED", "false")]),
+            Exporter::File(None)
+        );
         assert_eq!(choose(&[("OTEL_TRACES_EXPORTER", "none")]), Exporter::None);
         assert_eq!(choose(&[("OTEL_TRACES_EXPORTER", "otlp")]), Exporter::Otlp);
         assert_eq!(
@@ -407,7 +411,10 @@ mod tests {
             Exporter::Otlp
         );
         assert_eq!(
-            choose(&[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://c:4318/v1/traces")]),
+            choose(&[(
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "http://c:4318/v1/traces"
+            )]),
             Exporter::Otlp
         );
         assert_eq!(
@@ -422,6 +429,10 @@ mod tests {
     #[test]
     fn default_path_is_per_service_and_safe() {
         let path = default_file_path("my server/v2");
-        assert!(path.ends_with("mcp-trace/my_server_v2.jsonl"), "{}", path.display());
+        assert!(
+            path.ends_with("mcp-trace/my_server_v2.jsonl"),
+            "{}",
+            path.display()
+        );
     }
 }
