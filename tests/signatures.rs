@@ -83,6 +83,25 @@ fn r#type(r#match: bool) -> bool {
     if r#match { true } else { false }
 }
 
+/// The crate under another name, as a framework re-exporting it would have it.
+mod framework {
+    pub use mcp_trace as telemetry;
+}
+
+#[traced_tool(crate = crate::framework::telemetry, name = "renamed_crate")]
+fn through_reexport(n: u8) -> u8 {
+    n
+}
+
+#[test]
+fn crate_path_override() {
+    let (value, spans) = capture(|| through_reexport(4));
+    assert_eq!(value, 4);
+    let span = only(spans);
+    assert_eq!(span.name, "tools/call renamed_crate");
+    assert_eq!(attrs(&span)["mcp.tool.args.n"], 4.into());
+}
+
 #[test]
 fn borrowed_returns_and_receivers() {
     let server = Server {

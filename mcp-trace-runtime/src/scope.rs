@@ -195,7 +195,13 @@ thread_local! {
 struct Entered(Option<Arc<ActiveScope>>);
 
 fn enter(scope: Option<Arc<ActiveScope>>) -> Entered {
-    Entered(CURRENT.with(|current| current.replace(scope)))
+    // During thread-local teardown there is no scope to set: run without one.
+    Entered(
+        CURRENT
+            .try_with(|current| current.replace(scope))
+            .ok()
+            .flatten(),
+    )
 }
 
 impl Drop for Entered {
