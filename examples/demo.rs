@@ -3,80 +3,19 @@
 //! embedded OTLP/JSON lines file; the report at the end is computed from that file
 //! alone, the way an operator would compute it from exported telemetry.
 
-use mcp_trace::{Exporter, Transport, traced_resource, traced_tool};
+use mcp_trace::{Exporter, Transport};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, Seek, SeekFrom};
 use std::path::Path;
-use std::time::Duration;
 
-// ---- the server's handlers ---------------------------------------------------------
+// ---- the server's handlers (shared with `cargo run --example docs`) ---------------
 
-#[derive(Debug)]
-pub struct SearchError;
+#[path = "shared/handlers.rs"]
+mod handlers;
 
-#[derive(Debug)]
-pub struct IssueError;
-
-#[derive(Debug)]
-pub struct QueryError;
-
-#[derive(Debug)]
-pub struct DocsError;
-
-/// Simulated work, so latencies mean something.
-async fn work(ms: u64) {
-    tokio::time::sleep(Duration::from_millis(ms)).await;
-}
-
-/// Search documents by query string.
-#[traced_tool(schema = "examples/schemas/search_documents.json")]
-async fn search_documents(
-    query: String,
-    limit: Option<u32>,
-    filters: Vec<String>,
-) -> Result<Vec<String>, SearchError> {
-    work(2 + query.len() as u64 % 4).await;
-    if query.is_empty() {
-        return Err(SearchError);
-    }
-    let limit = limit.unwrap_or(10).min(100) as usize;
-    Ok((0..limit.min(3 + filters.len()))
-        .map(|i| format!("{query}-{i}"))
-        .collect())
-}
-
-/// Open an issue in the tracker.
-#[traced_tool(schema = "examples/schemas/create_issue.json")]
-async fn create_issue(title: String, body: String, priority: u8) -> Result<u64, IssueError> {
-    work(4 + u64::from(priority)).await;
-    if title.trim().is_empty() || body.len() > 500 {
-        return Err(IssueError);
-    }
-    Ok(1000 + title.len() as u64)
-}
-
-/// Run a read-only SQL query.
-#[traced_tool]
-fn run_query(sql: String) -> Result<Vec<String>, QueryError> {
-    std::thread::sleep(Duration::from_millis(1));
-    if !sql.trim_start().to_ascii_uppercase().starts_with("SELECT") {
-        return Err(QueryError);
-    }
-    Ok(vec!["row".to_owned(); sql.len() % 7])
-}
-
-/// One page of the product documentation.
-#[traced_resource(uri = "docs://{page}", name = "docs")]
-async fn read_docs_page(#[session] session: &str, page: String) -> Result<String, DocsError> {
-    let _ = session;
-    work(1).await;
-    match page.as_str() {
-        "intro" | "setup" | "api" | "faq" => Ok(format!("# {page}\n\nAll about {page}.\n")),
-        _ => Err(DocsError),
-    }
-}
+use handlers::{create_issue, read_docs_page, run_query, search_documents};
 
 // ---- a minimal JSON-RPC dispatcher, as a framework would have ----------------------
 

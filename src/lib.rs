@@ -127,7 +127,31 @@ pub use mcp_trace_runtime::{
     default_file_path, dropped_spans, init, scope, session,
 };
 
+/// Generated documentation of every annotated handler linked into the program: what
+/// each tool does, its arguments and constraints, the span attributes it emits, and the
+/// input schema the schema check validates against.
+///
+/// ```
+/// /// Add two numbers.
+/// #[mcp_trace::traced_tool]
+/// fn add(a: i64, b: i64) -> i64 {
+///     a + b
+/// }
+///
+/// let page = mcp_trace::docs::markdown();
+/// assert!(page.contains("## Tool `add`"));
+/// assert!(page.contains("`mcp.tool.args.a`"));
+///
+/// let tools = &mcp_trace::docs::json()["tools"];
+/// assert_eq!(tools[0]["name"], "add");
+/// assert_eq!(tools[0]["inputSchema"]["required"], serde_json::json!(["a", "b"]));
+/// ```
+#[cfg(feature = "docs")]
+pub mod docs {
+    pub use mcp_trace_runtime::docs::{json, markdown};
+}
+
 /// What generated code calls. Not a stable API: use the macros.
-#[cfg(feature = "enable")]
+#[cfg(any(feature = "enable", feature = "docs"))]
 #[doc(hidden)]
 pub use mcp_trace_runtime::__private;

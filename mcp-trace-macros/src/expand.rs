@@ -19,6 +19,17 @@ pub(crate) fn expand(model: &Model, handler: &Handler, switches: Switches) -> To
     let krate = &model.krate;
     let p = quote!(#krate::__private);
     let item = &handler.item;
+    let (schema_items, schema_arg, doc_schema) = schema_sources(model, handler, &p, switches);
+    let registration = switches
+        .docs
+        .then(|| crate::docs::registration(model, handler, &p, doc_schema));
+    if !switches.enable {
+        // Telemetry off: the function as written, plus its docs registration.
+        let mut item = item.clone();
+        let items: syn::Block = syn::parse_quote!({ #schema_items #registration });
+        item.block.stmts.splice(0..0, items.stmts);
+        return quote!(#item);
+    }
     let outer = item
         .attrs
         .iter()
@@ -30,7 +41,7 @@ pub(crate) fn expand(model: &Model, handler: &Handler, switches: Switches) -> To
     let vis = &item.vis;
     let (sig, rebinds) = rename_destructured(handler, model);
     let start = match model.kind {
-        Kind::Tool => tool_start(model, &p, switches),
+        Kind::Tool => tool_start(model, &p, switches, schema_arg),
         Kind::Resource => resource_start(model, &p),
     };
     let stmts = &item.block.stmts;
@@ -74,6 +85,8 @@ pub(crate) fn expand(model: &Model, handler: &Handler, switches: Switches) -> To
         #(#outer)*
         #vis #sig {
             #(#inner)*
+            #schema_items
+            #registration
             #start
             #run
             __mcp_trace_call.finish(|| #outcome);
@@ -137,7 +150,12 @@ fn session_arg(model: &Model, p: &TokenStream) -> TokenStream {
     }
 }
 
-fn tool_start(model: &Model, p: &TokenStream, switches: Switches) -> TokenStream {
+fn tool_start(
+    model: &Model,
+    p: &TokenStream,
+    switches: Switches,
+    schema: Option<TokenStream>,
+) -> TokenStream {
     let name = model.name.as_deref().unwrap_or_default();
     let span_name = format!("tools/call {name}");
     let plain: Vec<_> = plain_params(model).collect();
@@ -167,7 +185,6 @@ fn tool_start(model: &Model, p: &TokenStream, switches: Switches) -> TokenStream
             }
         });
     let record = record_closure(model, p, switches);
-    let schema = switches.schema.then(|| schema_closure(model, p));
     let session = session_arg(model, p);
     quote! {
         static __MCP_TRACE_PARAMS: [#p::ParamMeta; #count] = [#(#metas),*];
@@ -235,18 +252,71 @@ fn record_closure(model: &Model, p: &TokenStream, switches: Switches) -> TokenSt
     }
 }
 
-/// Describes the parameter types for the derived schema (used when no file is given).
-fn schema_closure(model: &Model, p: &TokenStream) -> TokenStream {
-    if model.schema_file.is_some() {
-        return quote!(|_: &mut #p::SchemaBuilder| {});
+fn include_schema(lit: &syn::LitStr) -> TokenStream {
+    quote!(::core::include_str!(
+        ::core::concat!(::core::env!("CARGO_MANIFEST_DIR"), "/", #lit)
+    ))
+}
+
+/// How the tool's schema reaches the schema check and the docs: `(items, runtime
+/// argument, docs source)`. A derived schema is one nested function shared by both when
+/// the parameter types can be named from a nested item; otherwise the schema check gets
+/// a closure (generics are in scope there) and the docs get no schema.
+fn schema_sources(
+    model: &Model,
+    handler: &Handler,
+    p: &TokenStream,
+    switches: Switches,
+) -> (TokenStream, Option<TokenStream>, TokenStream) {
+    let runtime = switches.schema && switches.enable && model.kind == Kind::Tool;
+    if let Some(lit) = &model.schema_file {
+        let file = include_schema(lit);
+        let arg = runtime.then(|| quote!(|_: &mut #p::SchemaBuilder| {}));
+        return (quote!(), arg, quote!(#p::DocSchema::File(#file)));
     }
-    let probe = |ty: &Type, method: TokenStream| {
-        let ty = types::strip(ty);
-        if types::is_nameable(ty) {
-            quote!(|__mcp_trace_g| (&&#p::TypeProbe::<#ty>::NEW).#method(__mcp_trace_g))
-        } else {
-            quote!(|_| ::core::option::Option::None)
-        }
+    if model.kind == Kind::Resource || !(runtime || switches.docs) {
+        return (quote!(), None, quote!(#p::DocSchema::Unknown));
+    }
+    let generics = &handler.item.sig.generics;
+    let closed = |ty: &Type| types::closed(ty, generics);
+    let all_closed = model.params.iter().all(|param| match &param.role {
+        Role::Plain { .. } => param.ty.as_ref().is_none_or(|t| closed(t).is_some()),
+        Role::Args { ty, .. } => closed(ty).is_some(),
+        _ => true,
+    });
+    if all_closed {
+        let body = schema_body(model, p, |ty| closed(ty).map(|t| quote!(#t)));
+        let items = quote! {
+            #[allow(non_snake_case)]
+            fn __mcp_trace_schema(__mcp_trace_s: &mut #p::SchemaBuilder) {
+                #body
+            }
+        };
+        let arg = runtime.then(|| quote!(__mcp_trace_schema));
+        (
+            items,
+            arg,
+            quote!(#p::DocSchema::Derived(__mcp_trace_schema)),
+        )
+    } else {
+        let body = schema_body(model, p, |ty| {
+            let ty = types::strip(ty);
+            types::is_nameable(ty).then(|| quote!(#ty))
+        });
+        let arg = runtime.then(|| quote!(|__mcp_trace_s: &mut #p::SchemaBuilder| { #body }));
+        (quote!(), arg, quote!(#p::DocSchema::Unknown))
+    }
+}
+
+/// Statements describing each parameter type to a `SchemaBuilder`.
+fn schema_body(
+    model: &Model,
+    p: &TokenStream,
+    name_type: impl Fn(&Type) -> Option<TokenStream>,
+) -> TokenStream {
+    let probe = |ty: &Type, method: TokenStream| match name_type(ty) {
+        Some(ty) => quote!(|__mcp_trace_g| (&&#p::TypeProbe::<#ty>::NEW).#method(__mcp_trace_g)),
+        None => quote!(|_| ::core::option::Option::None),
     };
     let mut body = Vec::new();
     for (param, optional) in plain_params(model) {
@@ -261,11 +331,9 @@ fn schema_closure(model: &Model, p: &TokenStream) -> TokenStream {
         body.push(quote!(__mcp_trace_s.flatten(#schema);));
     }
     quote! {
-        |__mcp_trace_s: &mut #p::SchemaBuilder| {
-            #[allow(unused_imports)]
-            use #p::probe::{SchemaAny as _, SchemaOf as _};
-            #(#body)*
-        }
+        #[allow(unused_imports)]
+        use #p::probe::{SchemaAny as _, SchemaOf as _};
+        #(#body)*
     }
 }
 

@@ -7,6 +7,7 @@
 
 mod ast;
 mod attr;
+mod docs;
 mod expand;
 mod schema_file;
 mod template;
@@ -33,6 +34,7 @@ struct Switches {
     shape: bool,
     hash: bool,
     schema: bool,
+    docs: bool,
 }
 
 impl Switches {
@@ -42,6 +44,7 @@ impl Switches {
             shape: cfg!(feature = "args-shape"),
             hash: cfg!(feature = "args-hash"),
             schema: cfg!(feature = "schema-check"),
+            docs: cfg!(feature = "docs"),
         }
     }
 }
@@ -83,7 +86,7 @@ fn handler(kind: Kind, attr: TokenStream2, item: TokenStream2, switches: Switche
     let model = valid::validate(kind, args, &handler, &mut errors);
     match model {
         Some(model) if errors.is_empty() => {
-            if switches.enable {
+            if switches.enable || switches.docs {
                 expand::expand(&model, &handler, switches)
             } else {
                 handler.untouched()

@@ -36,3 +36,18 @@ pub(crate) fn required(document: &Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// The JSON types a property schema declares with `type`, if it does.
+pub(crate) fn declared_types(property: &Value) -> Option<Vec<String>> {
+    match property.get("type")? {
+        Value::String(t) => Some(vec![t.clone()]),
+        Value::Array(types) => Some(
+            types
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+        ),
+        _ => None,
+    }
+}

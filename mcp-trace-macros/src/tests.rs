@@ -10,6 +10,7 @@ const ALL: Switches = Switches {
     shape: true,
     hash: true,
     schema: true,
+    docs: false,
 };
 
 fn expand(kind: Kind, attr: TokenStream, item: TokenStream, switches: Switches) -> String {
@@ -78,6 +79,7 @@ fn switch_every_signal_off() {
         shape: false,
         hash: false,
         schema: false,
+        docs: false,
     };
     insta::assert_snapshot!(expand(Kind::Tool, quote!(), search_documents(), off));
 }
@@ -130,4 +132,20 @@ fn errors_keep_the_item_without_markers() {
         fn read(#[session] session: &str) -> usize { session.len() }
     };
     insta::assert_snapshot!(expand(Kind::Tool, attr, item, ALL));
+}
+
+#[test]
+fn switch_docs_on_registers_the_handler() {
+    let on = Switches { docs: true, ..ALL };
+    insta::assert_snapshot!(expand(Kind::Tool, quote!(), search_documents(), on));
+}
+
+#[test]
+fn switch_docs_on_with_enable_off_registers_only() {
+    let on = Switches {
+        docs: true,
+        enable: false,
+        ..ALL
+    };
+    insta::assert_snapshot!(expand(Kind::Tool, quote!(), search_documents(), on));
 }

@@ -85,6 +85,83 @@ pub(crate) fn is_nameable(ty: &Type) -> bool {
     !find.0
 }
 
+/// The JSON types a value of this Rust type can arrive as, when the signature tells
+/// (`None`: unknown, or anything).
+pub(crate) fn json_types(ty: &Type) -> Option<Vec<&'static str>> {
+    let ty = strip(ty);
+    if let Some(inner) = option_inner(ty) {
+        let mut types = json_types(inner)?;
+        types.push("null");
+        return Some(types);
+    }
+    match ty {
+        Type::Slice(_) | Type::Array(_) => return Some(vec!["array"]),
+        Type::Path(_) => {}
+        _ => return None,
+    }
+    let (name, _) = last_segment(ty)?;
+    let types: &[&'static str] = match name.as_str() {
+        "String" | "str" | "char" | "Cow" | "PathBuf" | "Path" => &["string"],
+        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "u8" | "u16" | "u32" | "u64" | "u128"
+        | "usize" => &["integer", "number"],
+        "f32" | "f64" => &["number", "integer"],
+        "bool" => &["boolean"],
+        "Vec" | "VecDeque" | "HashSet" | "BTreeSet" | "LinkedList" => &["array"],
+        "HashMap" | "BTreeMap" | "Map" => &["object"],
+        _ => return None,
+    };
+    Some(types.to_vec())
+}
+
+/// The type with every lifetime made `'static`, for use in a nested item, or `None`
+/// when a nested item cannot name it: it mentions a generic parameter of the function
+/// (or, by the usual single-capital-letter naming, of an enclosing `impl`), `Self`, or
+/// `impl Trait`.
+pub(crate) fn closed(ty: &Type, generics: &syn::Generics) -> Option<Type> {
+    use syn::visit_mut::VisitMut;
+    struct Close<'g> {
+        generics: &'g syn::Generics,
+        open: bool,
+    }
+    impl VisitMut for Close<'_> {
+        fn visit_lifetime_mut(&mut self, lifetime: &mut syn::Lifetime) {
+            *lifetime = syn::Lifetime::new("'static", lifetime.span());
+        }
+        fn visit_type_impl_trait_mut(&mut self, _: &mut syn::TypeImplTrait) {
+            self.open = true;
+        }
+        fn visit_type_infer_mut(&mut self, _: &mut syn::TypeInfer) {
+            self.open = true;
+        }
+        fn visit_type_macro_mut(&mut self, _: &mut syn::TypeMacro) {
+            self.open = true;
+        }
+        fn visit_path_mut(&mut self, path: &mut syn::Path) {
+            if let Some(first) = path.segments.first() {
+                let name = first.ident.to_string();
+                let generic = self.generics.params.iter().any(|p| match p {
+                    syn::GenericParam::Type(t) => t.ident == name,
+                    syn::GenericParam::Const(c) => c.ident == name,
+                    syn::GenericParam::Lifetime(_) => false,
+                });
+                let single_capital =
+                    name.len() == 1 && name.chars().all(|c| c.is_ascii_uppercase());
+                if generic || single_capital || name == "Self" {
+                    self.open = true;
+                }
+            }
+            syn::visit_mut::visit_path_mut(self, path);
+        }
+    }
+    let mut ty = strip(ty).clone();
+    let mut close = Close {
+        generics,
+        open: false,
+    };
+    close.visit_type_mut(&mut ty);
+    (!close.open).then_some(ty)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,5 +177,21 @@ mod tests {
         assert!(args_wrapper(&parse_quote!(Parameters<SearchArgs>)).is_some());
         assert!(!is_nameable(&parse_quote!(impl AsRef<str>)));
         assert!(is_nameable(&parse_quote!(&'a str)));
+        let generics: syn::Generics = parse_quote!(<'a, Item>);
+        let closed_ty = closed(&parse_quote!(&'a Cow<'a, str>), &generics).unwrap();
+        assert_eq!(
+            quote::quote!(#closed_ty).to_string(),
+            "Cow < 'static , str >"
+        );
+        assert!(closed(&parse_quote!(Vec<Item>), &generics).is_none());
+        assert!(closed(&parse_quote!(T::Key), &generics).is_none());
+        assert!(closed(&parse_quote!(Option<Self>), &generics).is_none());
+        assert!(closed(&parse_quote!(HashMap<String, u8>), &generics).is_some());
+        assert_eq!(json_types(&parse_quote!(&str)), Some(vec!["string"]));
+        assert_eq!(
+            json_types(&parse_quote!(Option<u8>)),
+            Some(vec!["integer", "number", "null"])
+        );
+        assert_eq!(json_types(&parse_quote!(serde_json::Value)), None);
     }
 }

@@ -235,14 +235,14 @@ fn check_schema_file(lit: &LitStr, params: &[ModelParam], errors: &mut Errors) {
     if params.iter().any(|p| matches!(p.role, Role::Args { .. })) {
         return;
     }
-    let provided = |name: &str| {
+    let plain = || {
         params
             .iter()
-            .any(|p| matches!(p.role, Role::Plain { .. }) && p.name == name)
+            .filter(|p| matches!(p.role, Role::Plain { .. }))
     };
     let missing: Vec<String> = crate::schema_file::required(&document)
         .into_iter()
-        .filter(|r| !provided(r))
+        .filter(|r| !plain().any(|p| &p.name == r))
         .map(|r| format!("`{r}`"))
         .collect();
     if !missing.is_empty() {
@@ -253,6 +253,51 @@ fn check_schema_file(lit: &LitStr, params: &[ModelParam], errors: &mut Errors) {
                 missing.join(", ")
             ),
         );
+    }
+    let properties = document
+        .get("properties")
+        .and_then(serde_json::Value::as_object);
+    let closed = document.get("additionalProperties") == Some(&serde_json::Value::Bool(false));
+    for param in plain() {
+        let property = properties.and_then(|p| p.get(&param.name));
+        let Some(property) = property else {
+            if closed {
+                if let Some(binding) = &param.binding {
+                    errors.error(
+                        binding,
+                        format!(
+                            "parameter `{}` is not declared in `{}`, which forbids additional properties",
+                            param.name,
+                            lit.value()
+                        ),
+                    );
+                }
+            }
+            continue;
+        };
+        let (Some(ty), Some(declared)) = (&param.ty, crate::schema_file::declared_types(property))
+        else {
+            continue;
+        };
+        let Some(accepted) = types::json_types(ty) else {
+            continue;
+        };
+        if !declared.iter().any(|d| accepted.contains(&d.as_str())) {
+            errors.error(
+                ty,
+                format!(
+                    "`{}` is `{}` here, but `{}` declares it as {}",
+                    param.name,
+                    crate::docs::type_text(ty),
+                    lit.value(),
+                    declared
+                        .iter()
+                        .map(|d| format!("`{d}`"))
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                ),
+            );
+        }
     }
 }
 

@@ -164,7 +164,7 @@ pub fn start_tool<F, S>(
 ) -> Call
 where
     F: FnOnce(&mut ArgsRecorder<'_>),
-    S: FnOnce(&mut crate::schema::SchemaBuilder),
+    S: FnOnce(&mut crate::schema_build::SchemaBuilder),
 {
     start_tool_with(meta, session, record, || meta.schema.compiled(schema))
 }

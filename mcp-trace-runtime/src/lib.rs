@@ -9,6 +9,8 @@
 
 #[cfg(feature = "enable")]
 mod call;
+#[cfg(feature = "docs")]
+pub mod docs;
 #[cfg(feature = "enable")]
 mod file_export;
 #[cfg(feature = "args-hash")]
@@ -23,6 +25,8 @@ mod outcome;
 mod probe;
 #[cfg(all(feature = "enable", feature = "schema-check"))]
 mod schema;
+#[cfg(any(all(feature = "enable", feature = "schema-check"), feature = "docs"))]
+mod schema_build;
 mod scope;
 mod setup;
 #[cfg(feature = "enable")]
@@ -63,27 +67,38 @@ pub mod session {
 }
 
 /// What generated code calls. Not a stable API.
-#[cfg(feature = "enable")]
+#[cfg(any(feature = "enable", feature = "docs"))]
 #[doc(hidden)]
 pub mod __private {
+    #[cfg(feature = "enable")]
     pub use crate::call::{Call, Entered, Traced, start_resource, start_tool};
+    #[cfg(feature = "docs")]
+    pub use crate::docs::{DocSchema, HandlerDoc, ParamDoc, ParamRole};
+    #[cfg(feature = "enable")]
     pub use crate::meta::{ParamMeta, ResourceMeta, ToolMeta};
+    #[cfg(feature = "enable")]
     pub use crate::outcome::{Outcome, ResultShape, ResultSize, SpecialError, SpecialOutcome};
-    pub use crate::probe::{Probe, Split, TypeProbe};
-    #[cfg(feature = "schema-check")]
-    pub use crate::schema::SchemaBuilder;
+    #[cfg(feature = "enable")]
+    pub use crate::probe::{Probe, Split};
+    #[cfg(any(all(feature = "enable", feature = "schema-check"), feature = "docs"))]
+    pub use crate::schema_build::{SchemaBuilder, TypeProbe};
+    #[cfg(feature = "enable")]
     pub use crate::shape::{ArgsRecorder, TypedShape};
+    #[cfg(feature = "enable")]
     pub use crate::uri::UriBuilder;
+    #[cfg(feature = "docs")]
+    pub use inventory;
 
     /// The autoref-specialization traits, imported as `_` by generated code.
     pub mod probe {
+        #[cfg(feature = "enable")]
         pub use crate::probe::{
             ErrSpecial, ErrTyped, JsonNone, JsonSerde, OkPlain, OkSized, OkSpecial,
             SessionBorrowed, SessionDisplay, SplitResult, SplitValue,
         };
-        #[cfg(feature = "schema-check")]
-        pub use crate::probe::{SchemaAny, SchemaOf};
-        #[cfg(feature = "args-shape")]
+        #[cfg(all(feature = "enable", feature = "args-shape"))]
         pub use crate::probe::{ShapeNone, ShapeSerde, ShapeTyped};
+        #[cfg(any(all(feature = "enable", feature = "schema-check"), feature = "docs"))]
+        pub use crate::schema_build::{SchemaAny, SchemaOf};
     }
 }

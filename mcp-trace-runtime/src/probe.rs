@@ -11,17 +11,9 @@
 use crate::outcome::{Outcome, ResultShape, SpecialError, SpecialOutcome};
 use std::borrow::Cow;
 use std::convert::Infallible;
-use std::marker::PhantomData;
 
 /// Wraps a borrowed value for probing.
 pub struct Probe<'a, T: ?Sized>(pub &'a T);
-
-/// Wraps a type (no value) for probing its schema.
-pub struct TypeProbe<T: ?Sized>(PhantomData<T>);
-
-impl<T: ?Sized> TypeProbe<T> {
-    pub const NEW: Self = TypeProbe(PhantomData);
-}
 
 // ---- argument shapes: typed, else via serde JSON, else nothing --------------------
 
@@ -219,42 +211,6 @@ impl<'a, T: std::fmt::Display + ?Sized> SessionDisplay<'a> for Probe<'a, T> {
         Some(Cow::Owned(self.0.to_string()))
     }
 }
-
-// ---- schema of a parameter type: schemars, else anything --------------------------
-
-#[cfg(feature = "schema-check")]
-mod schema_levels {
-    use super::TypeProbe;
-    use schemars::{JsonSchema, Schema, SchemaGenerator};
-
-    pub trait SchemaOf {
-        fn __mcp_trace_schema(&self, generator: &mut SchemaGenerator) -> Option<Schema>;
-        fn __mcp_trace_root_schema(&self, generator: &mut SchemaGenerator) -> Option<Schema>;
-    }
-    impl<T: JsonSchema + ?Sized> SchemaOf for &TypeProbe<T> {
-        fn __mcp_trace_schema(&self, generator: &mut SchemaGenerator) -> Option<Schema> {
-            Some(generator.subschema_for::<T>())
-        }
-        fn __mcp_trace_root_schema(&self, generator: &mut SchemaGenerator) -> Option<Schema> {
-            Some(generator.root_schema_for::<T>())
-        }
-    }
-
-    pub trait SchemaAny {
-        fn __mcp_trace_schema(&self, generator: &mut SchemaGenerator) -> Option<Schema>;
-        fn __mcp_trace_root_schema(&self, generator: &mut SchemaGenerator) -> Option<Schema>;
-    }
-    impl<T: ?Sized> SchemaAny for TypeProbe<T> {
-        fn __mcp_trace_schema(&self, _: &mut SchemaGenerator) -> Option<Schema> {
-            None
-        }
-        fn __mcp_trace_root_schema(&self, _: &mut SchemaGenerator) -> Option<Schema> {
-            None
-        }
-    }
-}
-#[cfg(feature = "schema-check")]
-pub use schema_levels::{SchemaAny, SchemaOf};
 
 #[cfg(test)]
 #[allow(clippy::needless_borrow)]

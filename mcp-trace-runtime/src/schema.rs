@@ -4,9 +4,9 @@
 //! messages come from the validator's value-masking display, so no instance value
 //! reaches a span.
 
+use crate::schema_build::SchemaBuilder;
 use opentelemetry::KeyValue;
-use schemars::{Schema, SchemaGenerator};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::sync::OnceLock;
 
 /// Errors counted past the first, at most: a huge invalid array must not cost a
@@ -51,11 +51,7 @@ impl HandlerSchema {
         match self.file {
             // Checked at compile time; a parse failure here just means no schema.
             Some(text) => serde_json::from_str(text).ok(),
-            None => {
-                let mut builder = SchemaBuilder::new();
-                derive(&mut builder);
-                Some(builder.finish())
-            }
+            None => Some(SchemaBuilder::build(derive)),
         }
     }
 
@@ -125,86 +121,11 @@ impl Compiled {
     }
 }
 
-/// Builds a handler schema from its parameter types; driven by generated code.
-#[derive(Debug)]
-pub struct SchemaBuilder {
-    generator: SchemaGenerator,
-    properties: Map<String, Value>,
-    required: Vec<Value>,
-    flattened: Option<Value>,
-}
-
-impl SchemaBuilder {
-    fn new() -> Self {
-        Self {
-            generator: SchemaGenerator::default(),
-            properties: Map::new(),
-            required: Vec::new(),
-            flattened: None,
-        }
-    }
-
-    /// A plain parameter; `schema` is `None` for types with no `JsonSchema`, which then
-    /// accept anything.
-    pub fn param(
-        &mut self,
-        name: &str,
-        required: bool,
-        schema: impl FnOnce(&mut SchemaGenerator) -> Option<Schema>,
-    ) {
-        // A type with no `JsonSchema` says nothing: any value, and not required.
-        let Some(schema) = schema(&mut self.generator) else {
-            return;
-        };
-        self.properties.insert(name.to_owned(), Value::from(schema));
-        if required {
-            self.required.push(Value::String(name.to_owned()));
-        }
-    }
-
-    /// A parameter that is the arguments object: its root schema's fields are merged.
-    pub fn flatten(&mut self, schema: impl FnOnce(&mut SchemaGenerator) -> Option<Schema>) {
-        self.flattened =
-            Some(schema(&mut self.generator).map_or(Value::Object(Map::new()), Value::from));
-    }
-
-    fn finish(mut self) -> Value {
-        let defs = self.generator.take_definitions(true);
-        match self.flattened.take() {
-            // Exactly what `schemars` (and so rmcp's `tools/list`) gives for the type.
-            Some(root) if self.properties.is_empty() => root,
-            flattened => {
-                let mut root = Map::new();
-                root.insert("type".into(), "object".into());
-                let mut defs_out = Map::new();
-                if let Some(Value::Object(mut flat)) = flattened {
-                    if let Some(Value::Object(props)) = flat.remove("properties") {
-                        self.properties.extend(props);
-                    }
-                    if let Some(Value::Array(req)) = flat.remove("required") {
-                        self.required.extend(req);
-                    }
-                    if let Some(Value::Object(d)) = flat.remove("$defs") {
-                        defs_out.extend(d);
-                    }
-                }
-                defs_out.extend(defs);
-                root.insert("properties".into(), Value::Object(self.properties));
-                root.insert("required".into(), Value::Array(self.required));
-                if !defs_out.is_empty() {
-                    root.insert("$defs".into(), Value::Object(defs_out));
-                }
-                Value::Object(root)
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::needless_borrow)] // the probes need their exact reference depth
 mod tests {
     use super::*;
-    use crate::probe::{SchemaAny as _, SchemaOf as _, TypeProbe};
+    use crate::schema_build::{SchemaAny as _, SchemaOf as _, TypeProbe};
     use serde_json::json;
 
     fn build(b: &mut SchemaBuilder) {

@@ -97,6 +97,7 @@ pub fn tool_base(name: &'static str) -> Vec<KeyValue> {
     ]
 }
 
+#[cfg(feature = "args-hash")]
 pub fn hash(args: serde_json::Value) -> KeyValue {
     KeyValue::new("mcp.tool.args.hash", mcp_trace::args_hash(&args))
 }

@@ -1,0 +1,164 @@
+//! Generated docs for the example handlers: `docs/TOOLS.md` must be what
+//! `cargo run --example docs` prints, and the JSON form is snapshot-tested.
+//! Regenerate with `MCP_TRACE_BLESS=1 cargo test --test docs_current`.
+#![cfg(feature = "docs")]
+
+#[allow(dead_code)]
+#[path = "../examples/shared/handlers.rs"]
+mod handlers;
+
+#[cfg(all(feature = "enable", feature = "args-shape"))]
+mod common;
+
+use std::path::Path;
+
+/// A line diff, enough to show what changed.
+fn diff(expected: &str, actual: &str) -> String {
+    let (e, a): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
+    let mut out = String::new();
+    for i in 0..e.len().max(a.len()) {
+        match (e.get(i), a.get(i)) {
+            (Some(x), Some(y)) if x == y => {}
+            (x, y) => {
+                if let Some(x) = x {
+                    out.push_str(&format!("{:>4} - {x}\n", i + 1));
+                }
+                if let Some(y) = y {
+                    out.push_str(&format!("{:>4} + {y}\n", i + 1));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn tools_md_is_current() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/TOOLS.md");
+    let generated = mcp_trace::docs::markdown();
+    if std::env::var_os("MCP_TRACE_BLESS").is_some() {
+        std::fs::write(&path, &generated).expect("write docs/TOOLS.md");
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "docs/TOOLS.md is stale; regenerate it with `MCP_TRACE_BLESS=1 cargo test --test docs_current` \
+         (or `cargo run --example docs > docs/TOOLS.md`). Differences (- committed, + generated):\n{}",
+        diff(&committed, &generated)
+    );
+}
+
+#[test]
+fn json_docs_snapshot() {
+    let json = serde_json::to_string_pretty(&mcp_trace::docs::json()).unwrap();
+    insta::assert_snapshot!(json);
+}
+
+#[test]
+fn json_tools_are_tools_list_entries() {
+    let docs = mcp_trace::docs::json();
+    let names: Vec<&str> = docs["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["create_issue", "run_query", "search_documents"],
+        "sorted by name"
+    );
+    for tool in docs["tools"].as_array().unwrap() {
+        assert_eq!(tool["inputSchema"]["type"], "object");
+        assert!(tool["description"].as_str().is_some_and(|d| !d.is_empty()));
+    }
+    let search = &docs["tools"][2];
+    // The schema shown is the file the schema check uses.
+    assert_eq!(search["inputSchema"]["properties"]["limit"]["maximum"], 100);
+    let args = search["_meta"]["mcp-trace/arguments"].as_array().unwrap();
+    let limit = args.iter().find(|a| a["name"] == "limit").unwrap();
+    assert_eq!(limit["rustType"], "Option<u32>");
+    assert_eq!(limit["required"], false);
+    assert_eq!(
+        limit["attributes"],
+        serde_json::json!(["mcp.tool.args.limit.present", "mcp.tool.args.limit"])
+    );
+    assert_eq!(docs["resources"][0]["uriTemplate"], "docs://{page}");
+}
+
+/// Every attribute a handler's span actually carries is in its documented catalog.
+#[cfg(all(feature = "enable", feature = "args-shape"))]
+#[tokio::test]
+async fn emitted_attributes_are_documented() {
+    use serde_json::json;
+
+    let documented = |kind: &str, name: &str| -> Vec<String> {
+        let docs = mcp_trace::docs::json();
+        let entry = docs[kind]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == name)
+            .cloned()
+            .unwrap();
+        entry["_meta"]["mcp-trace/attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["key"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let scope = |args: serde_json::Value| {
+        mcp_trace::scope()
+            .arguments(args)
+            .session_id("docs-session")
+            .request_id(1)
+            .protocol_version("2025-06-18")
+            .transport(mcp_trace::Transport::Pipe)
+    };
+    let calls: Vec<(&str, &str, Vec<opentelemetry_sdk::trace::SpanData>)> = vec![
+        ("tools", "search_documents", {
+            let args = json!({"query": "q", "limit": 500, "filters": ["a"]});
+            let call = scope(args).run(handlers::search_documents(
+                "q".into(),
+                Some(500),
+                vec!["a".into()],
+            ));
+            common::capture_async(call).await.1
+        }),
+        (
+            "tools",
+            "search_documents",
+            common::capture_async(handlers::search_documents(String::new(), None, vec![]))
+                .await
+                .1,
+        ),
+        ("tools", "create_issue", {
+            let call = scope(json!({"title": "t", "body": "b", "priority": 9}))
+                .run(handlers::create_issue("t".into(), "b".into(), 9));
+            common::capture_async(call).await.1
+        }),
+        (
+            "tools",
+            "run_query",
+            common::capture(|| handlers::run_query("SELECT 1".into())).1,
+        ),
+        ("resources", "docs", {
+            let call =
+                scope(json!({})).run(handlers::read_docs_page("docs-session", "intro".into()));
+            common::capture_async(call).await.1
+        }),
+    ];
+    for (kind, name, spans) in calls {
+        let catalog = documented(kind, name);
+        let span = common::only(spans);
+        for kv in &span.attributes {
+            assert!(
+                catalog.contains(&kv.key.to_string()),
+                "{name} emitted `{}`, which its docs do not list",
+                kv.key
+            );
+        }
+    }
+}
