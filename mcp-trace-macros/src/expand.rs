@@ -44,13 +44,31 @@ pub(crate) fn expand(model: &Model, handler: &Handler, switches: Switches) -> To
         Kind::Tool => tool_start(model, &p, switches, schema_arg),
         Kind::Resource => resource_start(model, &p),
     };
-    let stmts = &item.block.stmts;
-    let ret = match &item.sig.output {
-        ReturnType::Type(_, ty) if types::is_nameable(ty) => Some(ty),
+    let start = with_request_context(model, &p, switches, start);
+    // rmcp's `#[tool]` (when it ran first) rewrote `async fn` into a boxed future: undo
+    // that view and trace it as the async fn it was.
+    let boxed_async = match &item.sig.output {
+        ReturnType::Type(_, ty) if item.sig.asyncness.is_none() => types::future_output(ty)
+            .filter(|_| types::returned_future(ty) == Some(types::ReturnedFuture::Boxed))
+            .zip(types::boxed_async_body(&item.block)),
+        _ => None,
+    };
+    let is_async = item.sig.asyncness.is_some() || boxed_async.is_some();
+    let stmts = match boxed_async {
+        Some((_, block)) => &block.stmts,
+        None => &item.block.stmts,
+    };
+    let ret = match (&item.sig.output, boxed_async) {
+        (_, Some((output, _))) => Some(output).filter(|t| types::is_nameable(t)),
+        (ReturnType::Type(_, ty), None) if types::is_nameable(ty) => Some(&**ty),
         _ => None,
     };
     let outcome = outcome(&p);
-    let run = if item.sig.asyncness.is_some() {
+    let returned_future = match &item.sig.output {
+        ReturnType::Type(_, ty) if !is_async => types::returned_future(ty),
+        _ => None,
+    };
+    let run = if is_async {
         let fake_return = ret.map(|ty| {
             quote! {
                 #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::needless_return)]
@@ -68,6 +86,37 @@ pub(crate) fn expand(model: &Model, handler: &Handler, switches: Switches) -> To
             })
             .await;
         }
+    } else if let Some(kind) = returned_future {
+        // Another future-returning fn: the span starts at the call (the parameters are
+        // moved into the future) and covers the future's execution.
+        let arrow = ret.map(|ty| quote!(-> #ty));
+        let traced = quote! {
+            async move {
+                let (__mcp_trace_out, __mcp_trace_call) =
+                    #p::Traced::new(__mcp_trace_call, __mcp_trace_future).await;
+                __mcp_trace_call.finish(|| #outcome);
+                __mcp_trace_out
+            }
+        };
+        let wrapped = match kind {
+            types::ReturnedFuture::Boxed => quote!(::std::boxed::Box::pin(#traced)),
+            types::ReturnedFuture::Impl => traced,
+        };
+        return quote! {
+            #(#outer)*
+            #vis #sig {
+                #(#inner)*
+                #schema_items
+                #registration
+                #start
+                #[allow(clippy::redundant_closure_call)]
+                let __mcp_trace_future = (move || #arrow {
+                    #(#rebinds)*
+                    #(#stmts)*
+                })();
+                #wrapped
+            }
+        };
     } else {
         let arrow = ret.map(|ty| quote!(-> #ty));
         quote! {
@@ -81,18 +130,69 @@ pub(crate) fn expand(model: &Model, handler: &Handler, switches: Switches) -> To
             };
         }
     };
+    let body = quote! {
+        #start
+        #run
+        __mcp_trace_call.finish(|| #outcome);
+        __mcp_trace_out
+    };
+    let body = match boxed_async {
+        Some(_) => quote!(::std::boxed::Box::pin(async move { #body })),
+        None => body,
+    };
     quote! {
         #(#outer)*
         #vis #sig {
             #(#inner)*
             #schema_items
             #registration
-            #start
-            #run
-            __mcp_trace_call.finish(|| #outcome);
-            __mcp_trace_out
+            #body
         }
     }
+}
+
+/// With rmcp, a `RequestContext` parameter supplies the request scope (id, `_meta`,
+/// session) when no adapter has set one: the span starts inside it.
+fn with_request_context(
+    model: &Model,
+    p: &TokenStream,
+    switches: Switches,
+    start: TokenStream,
+) -> TokenStream {
+    let context = model
+        .params
+        .iter()
+        .filter(|param| param.ty.as_ref().is_some_and(types::is_request_context))
+        .find_map(|param| param.binding.as_ref());
+    match context.filter(|_| switches.rmcp) {
+        Some(context) => {
+            let (statics, call) = split_start(start);
+            quote! {
+                #statics
+                let __mcp_trace_call = #p::with_rmcp_context(&#context, || { #call });
+            }
+        }
+        None => start,
+    }
+}
+
+/// Separates the `static` items of a span start from its `let __mcp_trace_call = …;`.
+fn split_start(start: TokenStream) -> (TokenStream, TokenStream) {
+    let block: syn::Block = syn::parse_quote!({ #start });
+    let mut statics = TokenStream::new();
+    let mut call = TokenStream::new();
+    for stmt in block.stmts {
+        match stmt {
+            syn::Stmt::Local(local) => {
+                if let Some(init) = local.init {
+                    let expr = init.expr;
+                    call = quote!(#expr);
+                }
+            }
+            other => statics.extend(quote!(#other)),
+        }
+    }
+    (statics, call)
 }
 
 /// Replaces destructuring patterns of arguments-object parameters with a generated

@@ -35,6 +35,7 @@ struct Switches {
     hash: bool,
     schema: bool,
     docs: bool,
+    rmcp: bool,
 }
 
 impl Switches {
@@ -45,6 +46,7 @@ impl Switches {
             hash: cfg!(feature = "args-hash"),
             schema: cfg!(feature = "schema-check"),
             docs: cfg!(feature = "docs"),
+            rmcp: cfg!(feature = "rmcp"),
         }
     }
 }

@@ -11,6 +11,7 @@ const ALL: Switches = Switches {
     hash: true,
     schema: true,
     docs: false,
+    rmcp: false,
 };
 
 fn expand(kind: Kind, attr: TokenStream, item: TokenStream, switches: Switches) -> String {
@@ -80,6 +81,7 @@ fn switch_every_signal_off() {
         hash: false,
         schema: false,
         docs: false,
+        rmcp: false,
     };
     insta::assert_snapshot!(expand(Kind::Tool, quote!(), search_documents(), off));
 }
@@ -148,4 +150,20 @@ fn switch_docs_on_with_enable_off_registers_only() {
         ..ALL
     };
     insta::assert_snapshot!(expand(Kind::Tool, quote!(), search_documents(), on));
+}
+
+#[test]
+fn after_rmcp_tool_rewrote_the_async_fn() {
+    // What rmcp's `#[tool]` leaves when it runs first: the span must start on first
+    // poll, inside the request scope, as for the `async fn` it was.
+    let item = quote! {
+        #[doc = "Run a read-only query"]
+        fn run_query(
+            &self,
+            Parameters(args): Parameters<QueryArgs>,
+        ) -> ::std::pin::Pin<Box<dyn ::std::future::Future<Output = Result<CallToolResult, McpError>> + Send + '_>> {
+            Box::pin(async move { self.db.query(&args.sql).await })
+        }
+    };
+    insta::assert_snapshot!(expand(Kind::Tool, quote!(), item, ALL));
 }

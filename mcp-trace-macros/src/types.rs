@@ -56,6 +56,105 @@ pub(crate) fn is_context(ty: &Type) -> bool {
     last_segment(ty).is_some_and(|(name, _)| CONTEXT.contains(&name.as_str()))
 }
 
+/// How a synchronous function hands back a future (rmcp's `#[tool]` turns `async fn`s
+/// into the boxed form).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReturnedFuture {
+    /// `Pin<Box<dyn Future<Output = T> + …>>`
+    Boxed,
+    /// `impl Future<Output = T> + …`
+    Impl,
+}
+
+/// `Some` when the return type is a future whose execution is the call.
+pub(crate) fn returned_future(ty: &Type) -> Option<ReturnedFuture> {
+    fn bounds_are_future(
+        bounds: &syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>,
+    ) -> bool {
+        bounds.iter().any(|b| match b {
+            syn::TypeParamBound::Trait(t) => {
+                t.path.segments.last().is_some_and(|s| s.ident == "Future")
+            }
+            _ => false,
+        })
+    }
+    match ty {
+        Type::ImplTrait(i) if bounds_are_future(&i.bounds) => Some(ReturnedFuture::Impl),
+        Type::Path(_) => {
+            let (name, args) = last_segment(ty)?;
+            if name != "Pin" || args.len() != 1 {
+                return None;
+            }
+            let (boxed, inner) = last_segment(args[0])?;
+            match inner.first() {
+                Some(Type::TraitObject(o)) if boxed == "Box" && bounds_are_future(&o.bounds) => {
+                    Some(ReturnedFuture::Boxed)
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// `T` of a returned `Future<Output = T>`.
+pub(crate) fn future_output(ty: &Type) -> Option<&Type> {
+    fn from_bounds(
+        bounds: &syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>,
+    ) -> Option<&Type> {
+        bounds.iter().find_map(|b| match b {
+            syn::TypeParamBound::Trait(t) => match &t.path.segments.last()?.arguments {
+                PathArguments::AngleBracketed(a) => a.args.iter().find_map(|arg| match arg {
+                    GenericArgument::AssocType(assoc) if assoc.ident == "Output" => Some(&assoc.ty),
+                    _ => None,
+                }),
+                _ => None,
+            },
+            _ => None,
+        })
+    }
+    match ty {
+        Type::ImplTrait(i) => from_bounds(&i.bounds),
+        Type::Path(_) => match last_segment(ty)? {
+            (_, args) if args.len() == 1 => match last_segment(args[0])?.1.first()? {
+                Type::TraitObject(o) => from_bounds(&o.bounds),
+                _ => None,
+            },
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The statements of `async move { … }` when `block` is exactly rmcp's rewrite of an
+/// `async fn` body: `{ Box::pin(async move { … }) }`.
+pub(crate) fn boxed_async_body(block: &syn::Block) -> Option<&syn::Block> {
+    let [syn::Stmt::Expr(syn::Expr::Call(call), None)] = block.stmts.as_slice() else {
+        return None;
+    };
+    let syn::Expr::Path(func) = &*call.func else {
+        return None;
+    };
+    let segments: Vec<String> = func
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    if !segments.ends_with(&["Box".to_owned(), "pin".to_owned()]) || call.args.len() != 1 {
+        return None;
+    }
+    match call.args.first()? {
+        syn::Expr::Async(a) if a.capture.is_some() => Some(&a.block),
+        _ => None,
+    }
+}
+
+/// rmcp's `RequestContext<RoleServer>`: the request's id, `_meta` and session.
+pub(crate) fn is_request_context(ty: &Type) -> bool {
+    last_segment(ty).is_some_and(|(name, _)| name == "RequestContext")
+}
+
 /// rmcp's `Parameters<T>` / `Json<T>`: the arguments object itself, `T` inside `.0`.
 pub(crate) fn args_wrapper(ty: &Type) -> Option<&Type> {
     match last_segment(ty)? {
@@ -193,5 +292,22 @@ mod tests {
             Some(vec!["integer", "number", "null"])
         );
         assert_eq!(json_types(&parse_quote!(serde_json::Value)), None);
+        let boxed: Type =
+            parse_quote!(::std::pin::Pin<Box<dyn ::std::future::Future<Output = u8> + Send + '_>>);
+        assert_eq!(returned_future(&boxed), Some(ReturnedFuture::Boxed));
+        assert_eq!(
+            returned_future(&parse_quote!(impl Future<Output = ()> + Send)),
+            Some(ReturnedFuture::Impl)
+        );
+        assert_eq!(returned_future(&parse_quote!(Pin<&mut u8>)), None);
+        let output = future_output(&boxed).unwrap();
+        assert_eq!(quote::quote!(#output).to_string(), "u8");
+        let body: syn::Block = parse_quote!({
+            Box::pin(async move {
+                let x = 1;
+                x
+            })
+        });
+        assert_eq!(boxed_async_body(&body).unwrap().stmts.len(), 2);
     }
 }

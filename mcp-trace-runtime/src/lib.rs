@@ -23,6 +23,8 @@ mod meta;
 mod outcome;
 #[cfg(feature = "enable")]
 mod probe;
+#[cfg(all(feature = "enable", feature = "rmcp"))]
+pub mod rmcp_support;
 #[cfg(all(feature = "enable", feature = "schema-check"))]
 mod schema;
 #[cfg(any(all(feature = "enable", feature = "schema-check"), feature = "docs"))]
@@ -80,6 +82,8 @@ pub mod __private {
     pub use crate::outcome::{Outcome, ResultShape, ResultSize, SpecialError, SpecialOutcome};
     #[cfg(feature = "enable")]
     pub use crate::probe::{Probe, Split};
+    #[cfg(all(feature = "enable", feature = "rmcp"))]
+    pub use crate::rmcp_support::with_context as with_rmcp_context;
     #[cfg(any(all(feature = "enable", feature = "schema-check"), feature = "docs"))]
     pub use crate::schema_build::{SchemaBuilder, TypeProbe};
     #[cfg(feature = "enable")]

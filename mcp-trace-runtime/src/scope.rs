@@ -211,6 +211,14 @@ impl Drop for Entered {
     }
 }
 
+/// Whether a request scope is set on this thread (claimed or not).
+#[cfg_attr(not(feature = "rmcp"), allow(dead_code))]
+pub(crate) fn is_set() -> bool {
+    CURRENT
+        .try_with(|current| current.borrow().is_some())
+        .unwrap_or(false)
+}
+
 /// The current scope, if one is set and no traced handler has claimed it yet.
 pub(crate) fn claim() -> Option<Arc<ActiveScope>> {
     CURRENT
