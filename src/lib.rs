@@ -151,6 +151,14 @@ pub mod docs {
     pub use mcp_trace_runtime::docs::{json, markdown};
 }
 
+/// rmcp (the official Rust MCP SDK) integration: wrap a server in [`rmcp::TracedServer`]
+/// where it is served.
+#[cfg(all(feature = "rmcp", feature = "enable"))]
+pub mod rmcp {
+    pub use mcp_trace_runtime::rmcp_adapter::TracedServer;
+    pub use mcp_trace_runtime::rmcp_support::scope_from_context;
+}
+
 /// What generated code calls. Not a stable API: use the macros.
 #[cfg(any(feature = "enable", feature = "docs"))]
 #[doc(hidden)]

@@ -2,14 +2,10 @@
 //! child process configured only through the standard environment.
 #![cfg(all(feature = "enable", feature = "otlp"))]
 
+mod common;
+
+use common::otlp::{Receiver, attributes, spans};
 use mcp_trace::traced_tool;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::any_value;
-use prost::Message;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 
 const CHILD: &str = "MCP_TRACE_OTLP_CHILD";
 const CALLS: i64 = 20;
@@ -17,50 +13,6 @@ const CALLS: i64 = 20;
 #[traced_tool]
 fn numbered(i: i64) -> i64 {
     i
-}
-
-/// Reads HTTP/1.1 requests on one connection; answers 200 to each.
-fn serve(stream: TcpStream, received: &Mutex<Vec<(String, ExportTraceServiceRequest)>>) {
-    let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
-    let mut writer = stream;
-    loop {
-        let mut request_line = String::new();
-        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
-            return;
-        }
-        let path = request_line
-            .split_whitespace()
-            .nth(1)
-            .unwrap_or_default()
-            .to_owned();
-        let mut length = 0;
-        loop {
-            let mut header = String::new();
-            if reader.read_line(&mut header).unwrap_or(0) == 0 {
-                return;
-            }
-            let header = header.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':') {
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = value.trim().parse().unwrap_or(0);
-                }
-            }
-        }
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        let decoded = ExportTraceServiceRequest::decode(body.as_slice()).expect("protobuf body");
-        received.lock().unwrap().push((path, decoded));
-        let response =
-            "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
-        if writer.write_all(response.as_bytes()).is_err() {
-            return;
-        }
-    }
 }
 
 #[test]
@@ -75,24 +27,7 @@ fn otlp_http_receives_every_span_as_protobuf() {
         return; // the guard's drop exports everything
     }
 
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-    let address = listener.local_addr().unwrap();
-    let received = Arc::new(Mutex::new(Vec::new()));
-    let stop = Arc::new(AtomicBool::new(false));
-    let server = {
-        let (received, stop) = (received.clone(), stop.clone());
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                if stop.load(Ordering::SeqCst) {
-                    break;
-                }
-                if let Ok(stream) = stream {
-                    serve(stream, &received);
-                }
-            }
-        })
-    };
-
+    let receiver = Receiver::start();
     let status = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
@@ -101,7 +36,7 @@ fn otlp_http_receives_every_span_as_protobuf() {
         ])
         .env(CHILD, "1")
         .stdout(std::process::Stdio::null())
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{address}"))
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint())
         .env("OTEL_SERVICE_NAME", "otlp-child")
         .env_remove("OTEL_SDK_DISABLED")
         .env_remove("OTEL_TRACES_EXPORTER")
@@ -110,45 +45,27 @@ fn otlp_http_receives_every_span_as_protobuf() {
         .expect("child runs");
     assert!(status.success());
 
-    // Stop the receiver: raise the flag, then wake its accept.
-    stop.store(true, Ordering::SeqCst);
-    let _ = TcpStream::connect(address);
-    server.join().unwrap();
-
-    let received = received.lock().unwrap();
+    let received = receiver.stop();
     assert!(!received.is_empty(), "the receiver got requests");
-    let mut seen = Vec::new();
-    for (path, request) in received.iter() {
+    for r in &received {
         assert_eq!(
-            path, "/v1/traces",
+            r.path, "/v1/traces",
             "/v1/traces appended to the generic endpoint"
         );
-        for resource_spans in &request.resource_spans {
-            let resource = resource_spans.resource.as_ref().unwrap();
-            let service = resource
-                .attributes
-                .iter()
-                .find(|kv| kv.key == "service.name")
-                .unwrap();
-            let value = service.value.as_ref().and_then(|v| v.value.clone());
-            assert_eq!(
-                value,
-                Some(any_value::Value::StringValue("otlp-child".into()))
-            );
-            for span in resource_spans.scope_spans.iter().flat_map(|s| &s.spans) {
-                assert_eq!(span.name, "tools/call numbered");
-                let i = span
-                    .attributes
-                    .iter()
-                    .find(|kv| kv.key == "mcp.tool.args.i")
-                    .unwrap();
-                match i.value.as_ref().and_then(|v| v.value.clone()) {
-                    Some(any_value::Value::IntValue(i)) => seen.push(i),
-                    other => panic!("unexpected value {other:?}"),
-                }
-            }
+        for resource_spans in &r.request.resource_spans {
+            let resource = attributes(&resource_spans.resource.as_ref().unwrap().attributes);
+            assert_eq!(resource["service.name"], "otlp-child");
         }
     }
+    let mut seen: Vec<i64> = spans(&received)
+        .iter()
+        .map(|span| {
+            assert_eq!(span.name, "tools/call numbered");
+            attributes(&span.attributes)["mcp.tool.args.i"]
+                .as_i64()
+                .unwrap()
+        })
+        .collect();
     seen.sort_unstable();
     assert_eq!(seen, (0..CALLS).collect::<Vec<_>>());
 }

@@ -88,14 +88,21 @@ struct Begun {
     recording: bool,
 }
 
-/// Claims the request scope and starts the span. `None` when the span is neither
-/// recording nor carries a valid context (no SDK installed): nothing to do at all.
-fn begin(name: &'static str, attributes: Vec<KeyValue>) -> Option<Begun> {
-    let scope = scope::claim();
+/// Starts the span in `scope`'s context. `None` when the span is neither recording nor
+/// carries a valid context (no SDK installed): nothing to do at all.
+fn begin(
+    name: impl Into<std::borrow::Cow<'static, str>>,
+    attributes: Vec<KeyValue>,
+    scope: Option<Arc<ActiveScope>>,
+    start_time: Option<std::time::SystemTime>,
+) -> Option<Begun> {
     let parent = parent_context(scope.as_deref());
-    let builder = SpanBuilder::from_name(name)
+    let mut builder = SpanBuilder::from_name(name)
         .with_kind(SpanKind::Server)
         .with_attributes(attributes);
+    if let Some(start) = start_time {
+        builder = builder.with_start_time(start);
+    }
     let span = tracer().build_with_context(builder, &parent);
     let recording = span.is_recording();
     if !recording && !span.span_context().is_valid() {
@@ -196,7 +203,7 @@ where
         KeyValue::new(keys::GEN_AI_TOOL, meta.name),
         KeyValue::new(keys::MCP_TOOL, meta.name),
     ];
-    let Some(mut begun) = begin(meta.span_name, base) else {
+    let Some(mut begun) = begin(meta.span_name, base, scope::claim(), None) else {
         return Call::default();
     };
     if begun.recording {
@@ -220,7 +227,7 @@ where
 }
 
 #[cfg(feature = "args-shape")]
-fn field_info(compiled: Option<&'static Compiled>) -> crate::shape::FieldInfo<'static> {
+pub(crate) fn field_info(compiled: Option<&Compiled>) -> crate::shape::FieldInfo<'_> {
     #[cfg(feature = "schema-check")]
     if let Some(compiled) = compiled {
         return compiled.fields();
@@ -291,7 +298,7 @@ fn finish_rebuilt(
 }
 
 fn hash_and_check(
-    compiled: Option<&'static Compiled>,
+    compiled: Option<&Compiled>,
     arguments: &Value,
     unseen: &[&str],
     attrs: &mut Vec<KeyValue>,
@@ -316,7 +323,7 @@ where
     U: FnOnce() -> String,
 {
     let base = vec![KeyValue::new(keys::METHOD, keys::RESOURCES_READ)];
-    let Some(mut begun) = begin(keys::RESOURCES_READ, base) else {
+    let Some(mut begun) = begin(keys::RESOURCES_READ, base, scope::claim(), None) else {
         return Call::default();
     };
     let session = begun.session(session);
@@ -484,5 +491,110 @@ impl<F: Future> Future for Traced<F> {
             ready!(this.future.poll(cx))
         };
         Poll::Ready((output, std::mem::take(this.call)))
+    }
+}
+
+/// Spans an adapter emits itself, for calls no traced handler claimed (an unknown or
+/// untraced tool, arguments that failed to deserialize) and for other requests.
+#[cfg(feature = "rmcp")]
+pub(crate) mod adapter {
+    use super::*;
+    use std::time::SystemTime;
+
+    /// The one `tools/call {tool}` span of a call that never reached a traced handler:
+    /// shapes, hash and verdict from the raw arguments against the advertised schema.
+    pub(crate) fn tool_span(
+        name: &str,
+        scope: Arc<ActiveScope>,
+        compiled: Option<&Compiled>,
+        outcome: Outcome,
+        start: SystemTime,
+    ) {
+        let base = vec![
+            KeyValue::new(keys::METHOD, keys::TOOLS_CALL),
+            KeyValue::new(keys::OPERATION, keys::EXECUTE_TOOL),
+            KeyValue::new(keys::GEN_AI_TOOL, name.to_owned()),
+            KeyValue::new(keys::MCP_TOOL, name.to_owned()),
+        ];
+        let span_name = format!("{} {name}", keys::TOOLS_CALL);
+        let Some(mut begun) = begin(span_name, base, Some(scope), Some(start)) else {
+            return;
+        };
+        if begun.recording {
+            let mut attrs = Vec::with_capacity(16);
+            begun.common_attributes(begun.session(None), &mut attrs);
+            let raw = begun.scope.as_ref().and_then(|s| s.data.arguments.clone());
+            if let Some(raw) = raw {
+                #[cfg(feature = "args-shape")]
+                if let serde_json::Value::Object(map) = &raw {
+                    let fields = field_info(compiled);
+                    crate::shape::shape_fields(
+                        &mut ArgsRecorder::new(&mut attrs, false),
+                        map,
+                        &fields,
+                        |_| false,
+                    );
+                }
+                hash_and_check(compiled, &raw, &[], &mut attrs);
+            }
+            begun.span.set_attributes(attrs);
+        }
+        begun.into_call(false).finish(|| outcome);
+    }
+
+    /// The `resources/read` span of a read no traced handler claimed.
+    pub(crate) fn resource_span(
+        uri: &str,
+        scope: Arc<ActiveScope>,
+        outcome: Outcome,
+        start: SystemTime,
+    ) {
+        let base = vec![KeyValue::new(keys::METHOD, keys::RESOURCES_READ)];
+        let Some(mut begun) = begin(keys::RESOURCES_READ, base, Some(scope), Some(start)) else {
+            return;
+        };
+        let session = begun.session(None);
+        let mut attrs = Vec::with_capacity(8);
+        #[cfg(feature = "read-tracking")]
+        if let Some(session) = session {
+            let count = crate::tracker::global().record(session, uri, std::time::Instant::now());
+            attrs.push(KeyValue::new(keys::CACHE_HIT, count > 1));
+            attrs.push(KeyValue::new(
+                keys::READ_COUNT,
+                i64::try_from(count).unwrap_or(i64::MAX),
+            ));
+        }
+        if begun.recording {
+            begun.common_attributes(session, &mut attrs);
+            attrs.push(KeyValue::new(keys::RESOURCE_URI, uri.to_owned()));
+            begun.span.set_attributes(attrs);
+        }
+        begun.into_call(true).finish(|| outcome);
+    }
+
+    /// A span `{method}` or `{method} {target}` around any other request, current while
+    /// the inner handler runs.
+    pub(crate) fn request_span(
+        method: &str,
+        target: Option<(&'static str, &str)>,
+        scope: Arc<ActiveScope>,
+    ) -> Call {
+        let mut base = vec![KeyValue::new(keys::METHOD, method.to_owned())];
+        let name = match target {
+            Some((key, target)) => {
+                base.push(KeyValue::new(key, target.to_owned()));
+                format!("{method} {target}")
+            }
+            None => method.to_owned(),
+        };
+        let Some(mut begun) = begin(name, base, Some(scope), None) else {
+            return Call::default();
+        };
+        if begun.recording {
+            let mut attrs = Vec::with_capacity(6);
+            begun.common_attributes(begun.session(None), &mut attrs);
+            begun.span.set_attributes(attrs);
+        }
+        begun.into_call(false)
     }
 }

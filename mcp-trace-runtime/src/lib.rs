@@ -24,6 +24,8 @@ mod outcome;
 #[cfg(feature = "enable")]
 mod probe;
 #[cfg(all(feature = "enable", feature = "rmcp"))]
+pub mod rmcp_adapter;
+#[cfg(all(feature = "enable", feature = "rmcp"))]
 pub mod rmcp_support;
 #[cfg(all(feature = "enable", feature = "schema-check"))]
 mod schema;

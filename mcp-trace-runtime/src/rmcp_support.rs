@@ -3,7 +3,10 @@
 
 use crate::outcome::{Outcome, ResultSize, SpecialError, SpecialOutcome};
 use crate::scope::{RequestScope, Transport};
-use rmcp::model::{CallToolResult, ErrorData, ReadResourceResult, ResourceContents};
+use rmcp::model::{
+    CallToolResponse, CallToolResult, ErrorData, ReadResourceResponse, ReadResourceResult,
+    ResourceContents,
+};
 use rmcp::service::{RequestContext, RoleServer};
 
 impl SpecialOutcome for CallToolResult {
@@ -34,6 +37,24 @@ pub(crate) fn content_length(result: &ReadResourceResult) -> usize {
 impl SpecialOutcome for ReadResourceResult {
     fn outcome(&self) -> Outcome {
         Outcome::Ok(Some(ResultSize::Length(content_length(self))))
+    }
+}
+
+impl SpecialOutcome for CallToolResponse {
+    fn outcome(&self) -> Outcome {
+        match self {
+            CallToolResponse::Complete(result) => result.outcome(),
+            _ => Outcome::Ok(None),
+        }
+    }
+}
+
+impl SpecialOutcome for ReadResourceResponse {
+    fn outcome(&self) -> Outcome {
+        match self {
+            ReadResourceResponse::Complete(result) => result.outcome(),
+            _ => Outcome::Ok(None),
+        }
     }
 }
 

@@ -58,34 +58,36 @@ impl HandlerSchema {
     /// Compiled on first use, once per handler.
     pub(crate) fn compiled(&self, derive: impl FnOnce(&mut SchemaBuilder)) -> Option<&Compiled> {
         self.compiled
-            .get_or_init(|| {
-                let document = self.document(derive)?;
-                let validator = jsonschema::validator_for(&document).ok()?;
-                let properties = document
-                    .get("properties")
-                    .and_then(Value::as_object)
-                    .map(|p| p.keys().cloned().collect());
-                let required = document
-                    .get("required")
-                    .and_then(Value::as_array)
-                    .map(|r| {
-                        r.iter()
-                            .filter_map(Value::as_str)
-                            .map(str::to_owned)
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                Some(Compiled {
-                    validator,
-                    properties,
-                    required,
-                })
-            })
+            .get_or_init(|| Compiled::new(&self.document(derive)?))
             .as_ref()
     }
 }
 
 impl Compiled {
+    /// `None` for a document that is not a valid schema: then there is no check.
+    pub(crate) fn new(document: &Value) -> Option<Self> {
+        let validator = jsonschema::validator_for(document).ok()?;
+        let properties = document
+            .get("properties")
+            .and_then(Value::as_object)
+            .map(|p| p.keys().cloned().collect());
+        let required = document
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| {
+                r.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        Some(Compiled {
+            validator,
+            properties,
+            required,
+        })
+    }
+
     #[cfg(feature = "args-shape")]
     pub(crate) fn fields(&self) -> crate::shape::FieldInfo<'_> {
         crate::shape::FieldInfo {

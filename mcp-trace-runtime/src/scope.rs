@@ -45,11 +45,27 @@ pub(crate) struct ScopeData {
     pub(crate) transport: Option<Transport>,
 }
 
+/// Runs `future` with an already activated scope set on every poll.
+#[cfg_attr(not(feature = "rmcp"), allow(dead_code))]
+pub(crate) fn run_active<F: Future>(scope: Arc<ActiveScope>, future: F) -> Scoped<F> {
+    Scoped {
+        future,
+        scope: Some(scope),
+    }
+}
+
 /// A scope being run: its data and whether a traced handler has claimed it.
 #[derive(Debug)]
 pub(crate) struct ActiveScope {
     pub(crate) data: ScopeData,
     claimed: Arc<AtomicBool>,
+}
+
+impl ActiveScope {
+    #[cfg_attr(not(feature = "rmcp"), allow(dead_code))]
+    pub(crate) fn is_claimed(&self) -> bool {
+        self.claimed.load(Ordering::Acquire)
+    }
 }
 
 /// Context of one MCP request, set around the handler call by a framework adapter or by
@@ -133,6 +149,15 @@ impl RequestScope {
     /// adapter knows whether it must emit the call's span itself.
     pub fn claimed_flag(&self) -> ClaimedFlag {
         ClaimedFlag(self.claimed.clone())
+    }
+
+    /// The scope as run, kept by an adapter to read after the call.
+    #[cfg_attr(not(feature = "rmcp"), allow(dead_code))]
+    pub(crate) fn activate(self) -> Arc<ActiveScope> {
+        Arc::new(ActiveScope {
+            data: self.data,
+            claimed: self.claimed,
+        })
     }
 
     /// Runs `future` with this scope set on every poll.

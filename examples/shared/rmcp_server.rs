@@ -1,0 +1,151 @@
+//! The example MCP server on rmcp, traced: three tools and the `docs://{page}` resource
+//! template. Served over stdio by `stdio_server` and over streamable HTTP by
+//! `http_server`.
+
+use mcp_trace::{traced_resource, traced_tool};
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{
+    CallToolResult, ContentBlock, Implementation, ListResourceTemplatesResult,
+    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
+    ResourceContents, ResourceTemplate, ServerCapabilities, ServerConfig,
+};
+use rmcp::service::{RequestContext, RoleServer};
+use rmcp::{ErrorData as McpError, ServerHandler, schemars, tool, tool_handler, tool_router};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct SearchArgs {
+    /// What to look for.
+    pub query: String,
+    /// How many results to return.
+    #[schemars(range(min = 1, max = 100))]
+    pub limit: Option<u32>,
+    /// Filters such as `lang:rust`.
+    #[serde(default)]
+    pub filters: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct IssueArgs {
+    pub title: String,
+    pub body: String,
+    /// 1 (urgent) to 5 (someday).
+    #[schemars(range(min = 1, max = 5))]
+    pub priority: u8,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct QueryArgs {
+    /// A read-only SQL statement.
+    pub sql: String,
+}
+
+const PAGES: [&str; 4] = ["intro", "setup", "api", "faq"];
+
+#[derive(Clone, Default)]
+pub struct DocsServer;
+
+#[tool_router]
+impl DocsServer {
+    /// Search documents by query string.
+    #[traced_tool]
+    #[tool]
+    async fn search_documents(
+        &self,
+        Parameters(args): Parameters<SearchArgs>,
+    ) -> Result<CallToolResult, McpError> {
+        let limit = args.limit.unwrap_or(5).min(100) as usize;
+        let hits = PAGES
+            .iter()
+            .filter(|p| args.query.contains(*p) || args.filters.iter().any(|f| f.ends_with(*p)))
+            .take(limit)
+            .map(|p| ContentBlock::text(format!("docs://{p}")));
+        Ok(CallToolResult::success(hits.collect()))
+    }
+
+    /// Open an issue in the tracker.
+    #[traced_tool]
+    #[tool]
+    async fn create_issue(
+        &self,
+        Parameters(args): Parameters<IssueArgs>,
+    ) -> Result<CallToolResult, McpError> {
+        if args.title.trim().is_empty() {
+            return Ok(CallToolResult::error(vec![ContentBlock::text(
+                "an issue needs a title",
+            )]));
+        }
+        let number = 1000 + args.title.len() + args.body.len() % 100 + usize::from(args.priority);
+        Ok(CallToolResult::success(vec![ContentBlock::text(format!(
+            "opened issue #{number}"
+        ))]))
+    }
+
+    /// Run a read-only SQL query.
+    #[traced_tool]
+    #[tool]
+    async fn run_query(
+        &self,
+        Parameters(args): Parameters<QueryArgs>,
+    ) -> Result<CallToolResult, McpError> {
+        if !args
+            .sql
+            .trim_start()
+            .to_ascii_uppercase()
+            .starts_with("SELECT")
+        {
+            return Err(McpError::invalid_params(
+                "only SELECT statements are allowed",
+                None,
+            ));
+        }
+        Ok(CallToolResult::success(vec![ContentBlock::text("1 row")]))
+    }
+}
+
+/// One page of the product documentation.
+#[traced_resource(uri = "docs://{page}", name = "docs")]
+pub async fn read_docs_page(page: String) -> Result<String, McpError> {
+    if PAGES.contains(&page.as_str()) {
+        Ok(format!("# {page}\n\nEverything about {page}.\n"))
+    } else {
+        Err(McpError::resource_not_found("no such page", None))
+    }
+}
+
+#[tool_handler]
+impl ServerHandler for DocsServer {
+    fn get_info(&self) -> ServerConfig {
+        let capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_resources()
+            .build();
+        ServerConfig::new(capabilities).with_server_info(Implementation::new(
+            "mcp-trace-example",
+            env!("CARGO_PKG_VERSION"),
+        ))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        let template = ResourceTemplate::new("docs://{page}", "docs")
+            .with_description("Product documentation pages");
+        Ok(ListResourceTemplatesResult::with_all_items(vec![template]))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let page = request
+            .uri
+            .strip_prefix("docs://")
+            .ok_or_else(|| McpError::resource_not_found("unknown resource", None))?;
+        let text = read_docs_page(page.to_owned()).await?;
+        Ok(ReadResourceResult::new(vec![ResourceContents::text(text, request.uri.clone())]).into())
+    }
+}

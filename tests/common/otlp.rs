@@ -1,0 +1,149 @@
+//! A loopback OTLP/HTTP receiver: decodes `POST /v1/traces` protobuf bodies. Started
+//! and stopped by the test that uses it.
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::trace::v1::Span;
+use prost::Message;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+/// One received request: its path, raw body and decoded form.
+pub struct Received {
+    pub path: String,
+    pub body: Vec<u8>,
+    pub request: ExportTraceServiceRequest,
+}
+
+pub struct Receiver {
+    pub address: SocketAddr,
+    received: Arc<Mutex<Vec<Received>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Receiver {
+    pub fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let address = listener.local_addr().unwrap();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (received, stop) = (received.clone(), stop.clone());
+            std::thread::spawn(move || {
+                for stream in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    if let Ok(stream) = stream {
+                        let received = received.clone();
+                        std::thread::spawn(move || serve(stream, &received));
+                    }
+                }
+            })
+        };
+        Self {
+            address,
+            received,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// Stops accepting and returns everything received.
+    pub fn stop(mut self) -> Vec<Received> {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(self.address);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        std::mem::take(&mut *self.received.lock().unwrap())
+    }
+}
+
+/// Reads HTTP/1.1 requests on one connection; answers 200 to each.
+fn serve(stream: TcpStream, received: &Mutex<Vec<Received>>) {
+    let Ok(read_half) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(read_half);
+    let mut writer = stream;
+    loop {
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+            return;
+        }
+        let path = request_line
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned();
+        let mut length = 0;
+        loop {
+            let mut header = String::new();
+            if reader.read_line(&mut header).unwrap_or(0) == 0 {
+                return;
+            }
+            let header = header.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let request = ExportTraceServiceRequest::decode(body.as_slice()).expect("protobuf body");
+        received.lock().unwrap().push(Received {
+            path,
+            body,
+            request,
+        });
+        let response =
+            "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
+        if writer.write_all(response.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+/// Every span received, in arrival order.
+pub fn spans(received: &[Received]) -> Vec<&Span> {
+    received
+        .iter()
+        .flat_map(|r| &r.request.resource_spans)
+        .flat_map(|rs| &rs.scope_spans)
+        .flat_map(|ss| &ss.spans)
+        .collect()
+}
+
+/// An attribute value as plain JSON, for readable comparisons.
+pub fn value(v: &Option<AnyValue>) -> serde_json::Value {
+    match v.as_ref().and_then(|v| v.value.as_ref()) {
+        Some(any_value::Value::StringValue(s)) => s.clone().into(),
+        Some(any_value::Value::BoolValue(b)) => (*b).into(),
+        Some(any_value::Value::IntValue(i)) => (*i).into(),
+        Some(any_value::Value::DoubleValue(d)) => (*d).into(),
+        _ => serde_json::Value::Null,
+    }
+}
+
+pub fn attributes(attributes: &[KeyValue]) -> BTreeMap<String, serde_json::Value> {
+    attributes
+        .iter()
+        .map(|kv| (kv.key.clone(), value(&kv.value)))
+        .collect()
+}
