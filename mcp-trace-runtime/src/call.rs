@@ -152,11 +152,11 @@ impl Begun {
 }
 
 #[cfg(feature = "schema-check")]
-type Compiled = crate::schema::Compiled;
+pub(crate) type Compiled = crate::schema::Compiled;
 /// Without the schema check there is never a compiled schema.
 #[cfg(not(feature = "schema-check"))]
 #[derive(Debug)]
-enum Compiled {}
+pub(crate) enum Compiled {}
 
 /// Starts a `tools/call {tool}` span. `record` shapes the typed parameters; it runs
 /// only when the span records and the request scope has no raw arguments. `schema`

@@ -15,10 +15,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-#[cfg(feature = "schema-check")]
-type Compiled = crate::schema::Compiled;
-#[cfg(not(feature = "schema-check"))]
-type Compiled = std::convert::Infallible;
+use crate::call::Compiled;
 
 /// Wraps an rmcp server so every request gets its span, with no glue in the handlers.
 ///
