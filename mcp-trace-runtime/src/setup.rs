@@ -380,59 +380,10 @@ impl Drop for TelemetryGuard {
             if let Err(error) = provider.shutdown_with_timeout(self.timeout) {
                 eprintln!("mcp-trace: flushing spans at shutdown failed: {error}");
             }
+            let dropped = dropped_spans();
+            if dropped > 0 {
+                eprintln!("mcp-trace: {dropped} spans dropped because their export failed");
+            }
         }
-    }
-}
-
-#[cfg(all(test, feature = "enable"))]
-mod tests {
-    use super::*;
-
-    fn choose(vars: &[(&str, &str)]) -> Exporter {
-        exporter_from(|name| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-        })
-    }
-
-    #[test]
-    fn exporter_follows_the_standard_environment() {
-        assert_eq!(choose(&[]), Exporter::File(None));
-        assert_eq!(choose(&[("OTEL_SDK_DISABLED", "TRUE")]), Exporter::None);
-        assert_eq!(
-            choose(&[("OTEL_SDK_DISABLED", "false")]),
-            Exporter::File(None)
-        );
-        assert_eq!(choose(&[("OTEL_TRACES_EXPORTER", "none")]), Exporter::None);
-        assert_eq!(choose(&[("OTEL_TRACES_EXPORTER", "otlp")]), Exporter::Otlp);
-        assert_eq!(
-            choose(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")]),
-            Exporter::Otlp
-        );
-        assert_eq!(
-            choose(&[(
-                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-                "http://c:4318/v1/traces"
-            )]),
-            Exporter::Otlp
-        );
-        assert_eq!(
-            choose(&[
-                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318"),
-                ("OTEL_SDK_DISABLED", "true"),
-            ]),
-            Exporter::None
-        );
-    }
-
-    #[test]
-    fn default_path_is_per_service_and_safe() {
-        let path = default_file_path("my server/v2");
-        assert!(
-            path.ends_with("mcp-trace/my_server_v2.jsonl"),
-            "{}",
-            path.display()
-        );
     }
 }
