@@ -1,21 +1,17 @@
 //! [`TracedServer`]: any rmcp `ServerHandler`, traced by delegation.
 
-use crate::call::{Traced, adapter};
+use crate::call::{Compiled, Traced, adapter};
 use crate::outcome::{Outcome, SpecialError, SpecialOutcome};
 use crate::rmcp_support::scope_from_context;
-use crate::scope::{self, Transport};
-use rmcp::model::{ClientRequest, ServerResult};
-use rmcp::service::{
-    MaybeSendFuture, NotificationContext, RequestContext, RoleServer, Service, ServiceRole,
-};
+use crate::scope::{self, ActiveScope, Transport};
+use rmcp::model::*;
+use rmcp::service::{NotificationContext, RequestContext, RoleServer, SubscriptionContext};
 use rmcp::{ErrorData, ServerHandler};
 use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
-
-use crate::call::Compiled;
 
 /// Wraps an rmcp server so every request gets its span, with no glue in the handlers.
 ///
@@ -78,14 +74,38 @@ fn process_session_id() -> String {
     id
 }
 
-fn outcome_of(result: &Result<ServerResult, ErrorData>) -> Outcome {
+fn outcome_of<T: SpecialOutcome>(result: &Result<T, ErrorData>) -> Outcome {
     match result {
         Err(error) => error.outcome(),
-        Ok(ServerResult::CallToolResult(r)) => SpecialOutcome::outcome(r),
-        Ok(ServerResult::ReadResourceResult(r)) => SpecialOutcome::outcome(r),
-        Ok(_) => Outcome::Ok(None),
+        Ok(value) => value.outcome(),
     }
 }
+
+/// Results with nothing to record beyond success.
+macro_rules! plain_outcome {
+    ($($ty:ty),*) => {$(
+        impl SpecialOutcome for $ty {
+            fn outcome(&self) -> Outcome {
+                Outcome::Ok(None)
+            }
+        }
+    )*};
+}
+plain_outcome!(
+    (),
+    InitializeResult,
+    DiscoverResult,
+    CompleteResult,
+    GetPromptResponse,
+    ListPromptsResult,
+    ListResourcesResult,
+    ListResourceTemplatesResult,
+    ListToolsResult,
+    CustomResult,
+    GetTaskResult,
+    ListSkillsResult,
+    GetSkillResult
+);
 
 /// rmcp's tool router answers arguments that fail to deserialize with an in-band tool
 /// error starting with this text (it was `-32602` invalid params before the router
@@ -95,8 +115,8 @@ const DESERIALIZATION_ERROR_PREFIX: &str = "failed to deserialize parameters:";
 /// The outcome of a tool call no traced handler claimed: arguments that failed to
 /// deserialize are `-32602` (invalid params), as DESIGN §3 records them, though no
 /// JSON-RPC error went out (so no `rpc.response.status_code`).
-fn unclaimed_tool_outcome(result: &Result<ServerResult, ErrorData>) -> Outcome {
-    if let Ok(ServerResult::CallToolResult(r)) = result {
+fn unclaimed_tool_outcome(result: &Result<CallToolResponse, ErrorData>) -> Outcome {
+    if let Ok(CallToolResponse::Complete(r)) = result {
         let undeserializable = r.is_error == Some(true)
             && r.content
                 .first()
@@ -152,75 +172,377 @@ impl<S: ServerHandler> TracedServer<S> {
     }
 }
 
-impl<S: ServerHandler> Service<RoleServer> for TracedServer<S> {
-    async fn handle_request(
+impl<S: ServerHandler> TracedServer<S> {
+    /// Runs `inner` inside `scope` under a `{method}` span (`{method} {target}` with a
+    /// target attribute), current while it runs.
+    async fn traced_request<T: SpecialOutcome>(
         &self,
-        request: <RoleServer as ServiceRole>::PeerReq,
+        method: &str,
+        target: Option<(&'static str, &str)>,
+        scope: Arc<ActiveScope>,
+        inner: impl Future<Output = Result<T, ErrorData>>,
+    ) -> Result<T, ErrorData> {
+        let call = adapter::request_span(method, target, scope.clone());
+        let (result, call) = Traced::new(call, scope::run_active(scope, inner)).await;
+        let outcome = outcome_of(&result);
+        call.finish(|| outcome);
+        result
+    }
+}
+
+/// `{method}` span around a delegated request; the scope is read from the context
+/// before the context moves into the call.
+macro_rules! traced {
+    ($self:ident, $method:literal, $context:ident, $call:expr) => {{
+        let scope = $self.scope(&$context).activate();
+        $self.traced_request($method, None, scope, $call).await
+    }};
+}
+
+// Every method is delegated, the legacy ones included: a wrapper must not change what
+// the wrapped server answers.
+#[allow(deprecated)]
+impl<S: ServerHandler> ServerHandler for TracedServer<S> {
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
-    ) -> Result<ServerResult, ErrorData> {
-        let scope = self.scope(&context);
-        match &request {
-            ClientRequest::CallToolRequest(call) => {
-                let name = call.params.name.to_string();
-                let arguments = Value::Object(call.params.arguments.clone().unwrap_or_default());
-                let active = scope.arguments(arguments).activate();
-                let start = SystemTime::now();
-                let inner = Service::handle_request(&self.inner, request, context);
-                let result = scope::run_active(active.clone(), inner).await;
-                if !active.is_claimed() {
-                    let compiled = self.schema_for(&name);
-                    let outcome = unclaimed_tool_outcome(&result);
-                    adapter::tool_span(&name, active, compiled.as_deref(), outcome, start);
-                }
-                result
-            }
-            ClientRequest::ReadResourceRequest(read) => {
-                let uri = read.params.uri.clone();
-                let active = scope.activate();
-                let start = SystemTime::now();
-                let inner = Service::handle_request(&self.inner, request, context);
-                let result = scope::run_active(active.clone(), inner).await;
-                if !active.is_claimed() {
-                    adapter::resource_span(&uri, active, outcome_of(&result), start);
-                }
-                result
-            }
-            _ => {
-                let method = request.method().to_owned();
-                let target = match &request {
-                    ClientRequest::GetPromptRequest(get) => {
-                        Some(("gen_ai.prompt.name", get.params.name.to_string()))
-                    }
-                    _ => None,
-                };
-                let active = scope.activate();
-                let target = target.as_ref().map(|(key, name)| (*key, name.as_str()));
-                let call = adapter::request_span(&method, target, active.clone());
-                let inner = scope::run_active(
-                    active,
-                    Service::handle_request(&self.inner, request, context),
-                );
-                let (result, call) = Traced::new(call, inner).await;
-                let outcome = outcome_of(&result);
-                call.finish(|| outcome);
-                result
-            }
+    ) -> Result<CallToolResponse, ErrorData> {
+        let name = request.name.to_string();
+        let arguments = Value::Object(request.arguments.clone().unwrap_or_default());
+        let active = self.scope(&context).arguments(arguments).activate();
+        let start = SystemTime::now();
+        let result =
+            scope::run_active(active.clone(), self.inner.call_tool(request, context)).await;
+        if !active.is_claimed() {
+            let compiled = self.schema_for(&name);
+            let outcome = unclaimed_tool_outcome(&result);
+            adapter::tool_span(&name, active, compiled.as_deref(), outcome, start);
         }
+        result
     }
 
-    fn handle_notification(
+    async fn read_resource(
         &self,
-        notification: <RoleServer as ServiceRole>::PeerNot,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let uri = request.uri.clone();
+        let active = self.scope(&context).activate();
+        let start = SystemTime::now();
+        let result =
+            scope::run_active(active.clone(), self.inner.read_resource(request, context)).await;
+        if !active.is_claimed() {
+            adapter::resource_span(&uri, active, outcome_of(&result), start);
+        }
+        result
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        let name = request.name.to_string();
+        let scope = self.scope(&context).activate();
+        let target = Some(("gen_ai.prompt.name", name.as_str()));
+        self.traced_request(
+            "prompts/get",
+            target,
+            scope,
+            self.inner.get_prompt(request, context),
+        )
+        .await
+    }
+
+    async fn ping(&self, context: RequestContext<RoleServer>) -> Result<(), ErrorData> {
+        traced!(self, "ping", context, self.inner.ping(context))
+    }
+
+    async fn initialize(
+        &self,
+        request: InitializeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<InitializeResult, ErrorData> {
+        traced!(
+            self,
+            "initialize",
+            context,
+            self.inner.initialize(request, context)
+        )
+    }
+
+    fn negotiate_initialize(
+        &self,
+        request: &InitializeRequestParams,
+    ) -> Result<InitializeResult, ErrorData> {
+        self.inner.negotiate_initialize(request)
+    }
+
+    fn supported_protocol_versions(&self) -> Cow<'static, [ProtocolVersion]> {
+        self.inner.supported_protocol_versions()
+    }
+
+    async fn discover(
+        &self,
+        context: RequestContext<RoleServer>,
+    ) -> Result<DiscoverResult, ErrorData> {
+        traced!(
+            self,
+            "server/discover",
+            context,
+            self.inner.discover(context)
+        )
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, ErrorData> {
+        traced!(
+            self,
+            "completion/complete",
+            context,
+            self.inner.complete(request, context)
+        )
+    }
+
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        traced!(
+            self,
+            "logging/setLevel",
+            context,
+            self.inner.set_level(request, context)
+        )
+    }
+
+    async fn list_prompts(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        traced!(
+            self,
+            "prompts/list",
+            context,
+            self.inner.list_prompts(request, context)
+        )
+    }
+
+    async fn list_resources(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        traced!(
+            self,
+            "resources/list",
+            context,
+            self.inner.list_resources(request, context)
+        )
+    }
+
+    async fn list_resource_templates(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        traced!(
+            self,
+            "resources/templates/list",
+            context,
+            self.inner.list_resource_templates(request, context)
+        )
+    }
+
+    fn accepted_subscription_filter(
+        &self,
+        requested: &SubscriptionFilter,
+    ) -> Option<SubscriptionFilter> {
+        self.inner.accepted_subscription_filter(requested)
+    }
+
+    async fn listen(&self, context: SubscriptionContext) -> Result<(), ErrorData> {
+        self.inner.listen(context).await
+    }
+
+    async fn subscribe(
+        &self,
+        request: SubscribeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        traced!(
+            self,
+            "resources/subscribe",
+            context,
+            self.inner.subscribe(request, context)
+        )
+    }
+
+    async fn unsubscribe(
+        &self,
+        request: UnsubscribeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        traced!(
+            self,
+            "resources/unsubscribe",
+            context,
+            self.inner.unsubscribe(request, context)
+        )
+    }
+
+    async fn list_tools(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        traced!(
+            self,
+            "tools/list",
+            context,
+            self.inner.list_tools(request, context)
+        )
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.inner.get_tool(name)
+    }
+
+    async fn on_custom_request(
+        &self,
+        request: CustomRequest,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CustomResult, ErrorData> {
+        let method = request.method.clone();
+        let scope = self.scope(&context).activate();
+        self.traced_request(
+            &method,
+            None,
+            scope,
+            self.inner.on_custom_request(request, context),
+        )
+        .await
+    }
+
+    async fn on_cancelled(
+        &self,
+        notification: CancelledNotificationParam,
         context: NotificationContext<RoleServer>,
-    ) -> impl Future<Output = Result<(), ErrorData>> + MaybeSendFuture + '_ {
-        Service::handle_notification(&self.inner, notification, context)
+    ) {
+        self.inner.on_cancelled(notification, context).await
     }
 
-    fn get_info(&self) -> <RoleServer as ServiceRole>::Info {
-        Service::get_info(&self.inner)
+    async fn on_progress(
+        &self,
+        notification: ProgressNotificationParam,
+        context: NotificationContext<RoleServer>,
+    ) {
+        self.inner.on_progress(notification, context).await
     }
 
-    fn supported_protocol_versions(&self) -> Cow<'static, [rmcp::model::ProtocolVersion]> {
-        Service::supported_protocol_versions(&self.inner)
+    async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
+        self.inner.on_initialized(context).await
+    }
+
+    async fn on_roots_list_changed(&self, context: NotificationContext<RoleServer>) {
+        self.inner.on_roots_list_changed(context).await
+    }
+
+    async fn on_custom_notification(
+        &self,
+        notification: CustomNotification,
+        context: NotificationContext<RoleServer>,
+    ) {
+        self.inner
+            .on_custom_notification(notification, context)
+            .await
+    }
+
+    fn get_info(&self) -> ServerConfig {
+        self.inner.get_info()
+    }
+
+    async fn get_task(
+        &self,
+        request: GetTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetTaskResult, ErrorData> {
+        traced!(
+            self,
+            "tasks/get",
+            context,
+            self.inner.get_task(request, context)
+        )
+    }
+
+    async fn update_task(
+        &self,
+        request: UpdateTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        traced!(
+            self,
+            "tasks/update",
+            context,
+            self.inner.update_task(request, context)
+        )
+    }
+
+    async fn cancel_task(
+        &self,
+        request: CancelTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        traced!(
+            self,
+            "tasks/cancel",
+            context,
+            self.inner.cancel_task(request, context)
+        )
+    }
+
+    async fn list_skills(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListSkillsResult, ErrorData> {
+        traced!(
+            self,
+            "skills/list",
+            context,
+            self.inner.list_skills(request, context)
+        )
+    }
+
+    async fn get_skill(
+        &self,
+        request: GetSkillRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetSkillResult, ErrorData> {
+        traced!(
+            self,
+            "skills/get",
+            context,
+            self.inner.get_skill(request, context)
+        )
+    }
+
+    async fn read_resource_directory(
+        &self,
+        request: ReadResourceDirectoryRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceDirectoryResult, ErrorData> {
+        traced!(
+            self,
+            "resources/directory/read",
+            context,
+            self.inner.read_resource_directory(request, context)
+        )
     }
 }
