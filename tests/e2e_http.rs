@@ -1,0 +1,167 @@
+//! End to end over streamable HTTP: two concurrent rmcp clients, each its own
+//! `Mcp-Session-Id`, against `examples/http_server` exporting to a receiver started here.
+//! Sessions appear on the spans, and duplicate reads are counted per session, never
+//! across.
+#![cfg(all(feature = "rmcp", feature = "otlp", feature = "read-tracking"))]
+
+mod common;
+
+use common::otlp::{Receiver, attributes, spans};
+use rmcp::ServiceExt;
+use rmcp::model::{
+    CallToolRequestParams, ClientCapabilities, ClientConfig, Implementation, ProtocolVersion,
+    ReadResourceRequestParams, RequestMetaObject,
+};
+use rmcp::transport::StreamableHttpClientTransport;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn example_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
+    profile_dir
+        .join("examples")
+        .join(format!("http_server{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// A traceparent whose trace id names the client (`a` or `b`) and the step.
+fn meta(client: u8, step: u8) -> RequestMetaObject {
+    let trace_id = format!("{client:02x}{:030x}", step);
+    let object = json!({"traceparent": format!("00-{trace_id}-00f067aa0ba902b7-01")});
+    let Value::Object(map) = object else {
+        unreachable!()
+    };
+    RequestMetaObject::from(map)
+}
+
+/// One agent session: reads `intro` twice and `setup` once, and calls a tool.
+async fn agent(url: String, client: u8) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    // A protocol version with sessions (2026-07-28 serves HTTP statelessly).
+    let info = ClientConfig::new(
+        ClientCapabilities::default(),
+        Implementation::new("e2e-http", "1"),
+    )
+    .with_protocol_version(ProtocolVersion::V_2025_11_25);
+    let service = info
+        .serve(StreamableHttpClientTransport::from_uri(url))
+        .await?;
+    for (step, page) in [(1, "intro"), (2, "setup"), (3, "intro")] {
+        let params =
+            ReadResourceRequestParams::new(format!("docs://{page}")).with_meta(meta(client, step));
+        service.read_resource(params).await?;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let Value::Object(arguments) = json!({"query": "setup", "limit": 1}) else {
+        unreachable!()
+    };
+    let mut params = CallToolRequestParams::new("search_documents").with_arguments(arguments);
+    params.meta = Some(meta(client, 4));
+    service.call_tool(params).await?;
+    service.cancel().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_sessions_are_tracked_separately() {
+    let binary = example_binary();
+    assert!(
+        binary.exists(),
+        "build the example first: {}",
+        binary.display()
+    );
+    let receiver = Receiver::start();
+    let mut server = Command::new(&binary)
+        .args(["--listen", "127.0.0.1:0"])
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint())
+        .env("OTEL_SERVICE_NAME", "e2e-http")
+        .env_remove("OTEL_SDK_DISABLED")
+        .env_remove("OTEL_TRACES_EXPORTER")
+        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("http server starts");
+    // The server announces its address on stderr; keep draining it afterwards.
+    let mut stderr = BufReader::new(server.stderr.take().unwrap());
+    let url = loop {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "server exited early"
+        );
+        if let Some(url) = line.trim().strip_prefix("listening on ") {
+            break url.to_owned();
+        }
+    };
+    let drain = std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
+        rest
+    });
+
+    let (a, b) = tokio::join!(agent(url.clone(), 0xa), agent(url.clone(), 0xb));
+    a.expect("client a");
+    b.expect("client b");
+
+    // Stop the server gracefully; it exports every span before exiting.
+    let pid = server.id().to_string();
+    let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    let status = server.wait().expect("server exits");
+    let stderr = drain.join().unwrap();
+    assert!(status.success(), "server status {status}: {stderr}");
+    let received = receiver.stop();
+
+    let spans = spans(&received);
+    let of_client = |client: u8, step: u8| {
+        let trace_id = meta(client, step)["traceparent"].as_str().unwrap()[3..35].to_owned();
+        let found: Vec<_> = spans
+            .iter()
+            .filter(|s| hex(&s.trace_id) == trace_id)
+            .collect();
+        assert_eq!(found.len(), 1, "one span for client {client:x} step {step}");
+        attributes(&found[0].attributes)
+    };
+    let mut sessions = BTreeMap::new();
+    for client in [0xa, 0xb] {
+        let session = of_client(client, 1)["mcp.session.id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(!session.is_empty());
+        for (step, page, count) in [(1, "intro", 1), (2, "setup", 1), (3, "intro", 2)] {
+            let attrs = of_client(client, step);
+            assert_eq!(attrs["mcp.method.name"], json!("resources/read"));
+            assert_eq!(attrs["mcp.resource.uri"], json!(format!("docs://{page}")));
+            assert_eq!(
+                attrs["mcp.session.id"],
+                json!(session),
+                "same session throughout"
+            );
+            assert_eq!(attrs["network.transport"], json!("tcp"));
+            assert_eq!(
+                attrs["mcp.resource.read_count"],
+                json!(count),
+                "client {client:x} {page}"
+            );
+            assert_eq!(attrs["mcp.resource.cache_hit"], json!(count > 1));
+        }
+        let tool = of_client(client, 4);
+        assert_eq!(tool["gen_ai.tool.name"], json!("search_documents"));
+        assert_eq!(tool["mcp.session.id"], json!(session));
+        assert_eq!(tool["mcp.tool.args.query.length"], json!(5));
+        sessions.insert(client, session);
+    }
+    assert_ne!(
+        sessions[&0xa], sessions[&0xb],
+        "each client has its own session"
+    );
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
