@@ -3,20 +3,13 @@
 //! down. The server keeps serving, never panics, and answers without waiting on export.
 #![cfg(all(feature = "rmcp", feature = "otlp"))]
 
+mod common;
+
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
-
-fn example_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    profile_dir
-        .join("examples")
-        .join(format!("stdio_server{}", std::env::consts::EXE_SUFFIX))
-}
 
 struct Server {
     child: Child,
@@ -26,11 +19,8 @@ struct Server {
 
 impl Server {
     fn start(endpoint: &str) -> Self {
-        let mut child = Command::new(example_binary())
-            .env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
-            .env_remove("OTEL_SDK_DISABLED")
-            .env_remove("OTEL_TRACES_EXPORTER")
-            .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        let mut command = Command::new(common::example_binary("stdio_server"));
+        let mut child = common::export_to(&mut command, endpoint)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -16,17 +16,8 @@ use rmcp::transport::StreamableHttpClientTransport;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-
-fn example_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    profile_dir
-        .join("examples")
-        .join(format!("http_server{}", std::env::consts::EXE_SUFFIX))
-}
 
 /// A traceparent whose trace id names the client (`a` or `b`) and the step.
 fn meta(client: u8, step: u8) -> RequestMetaObject {
@@ -67,20 +58,17 @@ async fn agent(url: String, client: u8) -> Result<(), Box<dyn std::error::Error 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_sessions_are_tracked_separately() {
-    let binary = example_binary();
+    let binary = common::example_binary("http_server");
     assert!(
         binary.exists(),
         "build the example first: {}",
         binary.display()
     );
     let receiver = Receiver::start();
-    let mut server = Command::new(&binary)
+    let mut command = Command::new(&binary);
+    let mut server = common::export_to(&mut command, &receiver.endpoint())
         .args(["--listen", "127.0.0.1:0"])
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint())
         .env("OTEL_SERVICE_NAME", "e2e-http")
-        .env_remove("OTEL_SDK_DISABLED")
-        .env_remove("OTEL_TRACES_EXPORTER")
-        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

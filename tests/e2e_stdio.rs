@@ -19,21 +19,11 @@ use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, ReadResourceRequestParams, RequestMetaObject};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::process::Stdio;
 
 /// Sentinels that must never leave the server process.
 const QUERY_SENTINEL: &str = "intro SENTINEL-QUERY-7f3a9c";
 const SQL_SENTINEL: &str = "DELETE FROM SENTINEL_TABLE_52be";
-
-fn example_binary() -> PathBuf {
-    // <target>/<profile>/deps/e2e_stdio-<hash> → <target>/<profile>/examples/stdio_server
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    profile_dir
-        .join("examples")
-        .join(format!("stdio_server{}", std::env::consts::EXE_SUFFIX))
-}
 
 /// A `_meta` carrying a traceparent whose trace id names the call.
 fn meta(trace: u8) -> (RequestMetaObject, String, String) {
@@ -57,19 +47,17 @@ fn call(name: &'static str, arguments: Value, trace: u8) -> CallToolRequestParam
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stdio_server_exports_every_span_with_every_attribute() {
-    let binary = example_binary();
+    let binary = common::example_binary("stdio_server");
     assert!(
         binary.exists(),
         "build the example first: {}",
         binary.display()
     );
     let receiver = Receiver::start();
-    let mut child = tokio::process::Command::new(&binary)
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint())
+    let mut command = tokio::process::Command::new(&binary);
+    common::export_to(command.as_std_mut(), &receiver.endpoint());
+    let mut child = command
         .env("OTEL_SERVICE_NAME", "e2e-stdio")
-        .env_remove("OTEL_SDK_DISABLED")
-        .env_remove("OTEL_TRACES_EXPORTER")
-        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

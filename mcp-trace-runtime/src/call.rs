@@ -331,15 +331,7 @@ where
     if begun.recording || tracked {
         let uri = uri();
         let mut attrs = Vec::with_capacity(10);
-        #[cfg(feature = "read-tracking")]
-        if let Some(session) = session {
-            let count = crate::tracker::global().record(session, &uri, std::time::Instant::now());
-            attrs.push(KeyValue::new(keys::CACHE_HIT, count > 1));
-            attrs.push(KeyValue::new(
-                keys::READ_COUNT,
-                i64::try_from(count).unwrap_or(i64::MAX),
-            ));
-        }
+        track_read(session, &uri, &mut attrs);
         if begun.recording {
             begun.common_attributes(session, &mut attrs);
             attrs.push(KeyValue::new(keys::RESOURCE_URI, uri));
@@ -353,6 +345,20 @@ where
         }
     }
     begun.into_call(true)
+}
+
+/// Counts a read of `uri` by `session` and records `cache_hit` and `read_count`.
+fn track_read(session: Option<&str>, uri: &str, attrs: &mut Vec<KeyValue>) {
+    #[cfg(feature = "read-tracking")]
+    if let Some(session) = session {
+        let count = crate::tracker::global().record(session, uri, std::time::Instant::now());
+        attrs.push(KeyValue::new(keys::CACHE_HIT, count > 1));
+        attrs.push(KeyValue::new(
+            keys::READ_COUNT,
+            i64::try_from(count).unwrap_or(i64::MAX),
+        ));
+    }
+    let _ = (session, uri, attrs);
 }
 
 impl Call {
@@ -555,15 +561,7 @@ pub(crate) mod adapter {
         };
         let session = begun.session(None);
         let mut attrs = Vec::with_capacity(8);
-        #[cfg(feature = "read-tracking")]
-        if let Some(session) = session {
-            let count = crate::tracker::global().record(session, uri, std::time::Instant::now());
-            attrs.push(KeyValue::new(keys::CACHE_HIT, count > 1));
-            attrs.push(KeyValue::new(
-                keys::READ_COUNT,
-                i64::try_from(count).unwrap_or(i64::MAX),
-            ));
-        }
+        track_read(session, uri, &mut attrs);
         if begun.recording {
             begun.common_attributes(session, &mut attrs);
             attrs.push(KeyValue::new(keys::RESOURCE_URI, uri.to_owned()));

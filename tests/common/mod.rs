@@ -104,3 +104,32 @@ pub fn tool_base(name: &'static str) -> Vec<KeyValue> {
 pub fn hash(args: serde_json::Value) -> KeyValue {
     KeyValue::new("mcp.tool.args.hash", mcp_trace::args_hash(&args))
 }
+
+/// A built example binary, found next to the running test binary
+/// (`<target>/<profile>/deps/<test>` → `<target>/<profile>/examples/<name>`).
+pub fn example_binary(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("profile dir");
+    let path = profile_dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(path.exists(), "build the example first: {}", path.display());
+    path
+}
+
+/// Exports to `endpoint` over OTLP/HTTP whatever the calling environment says.
+pub fn export_to<C: std::borrow::BorrowMut<std::process::Command>>(
+    mut command: C,
+    endpoint: &str,
+) -> C {
+    command
+        .borrow_mut()
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+        .env_remove("OTEL_SDK_DISABLED")
+        .env_remove("OTEL_TRACES_EXPORTER")
+        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+    command
+}
