@@ -328,17 +328,17 @@ fn record_closure(model: &Model, p: &TokenStream, switches: Switches) -> TokenSt
             });
         }
     }
-    if let Some((param, _, field)) = args_param(model) {
-        if let Some(binding) = &param.binding.as_ref().filter(|_| switches.shape || json) {
-            let value = if field {
-                quote!(&#binding.0)
-            } else {
-                quote!(&#binding)
-            };
-            body.push(quote! {
-                __mcp_trace_rec.flatten((&&#p::Probe(#value)).__mcp_trace_json());
-            });
-        }
+    if let Some((param, _, field)) = args_param(model)
+        && let Some(binding) = &param.binding.as_ref().filter(|_| switches.shape || json)
+    {
+        let value = if field {
+            quote!(&#binding.0)
+        } else {
+            quote!(&#binding)
+        };
+        body.push(quote! {
+            __mcp_trace_rec.flatten((&&#p::Probe(#value)).__mcp_trace_json());
+        });
     }
     let shape_traits = switches
         .shape

@@ -261,9 +261,8 @@ fn check_schema_file(lit: &LitStr, params: &[ModelParam], errors: &mut Errors) {
     for param in plain() {
         let property = properties.and_then(|p| p.get(&param.name));
         let Some(property) = property else {
-            if closed {
-                if let Some(binding) = &param.binding {
-                    errors.error(
+            if closed && let Some(binding) = &param.binding {
+                errors.error(
                         binding,
                         format!(
                             "parameter `{}` is not declared in `{}`, which forbids additional properties",
@@ -271,7 +270,6 @@ fn check_schema_file(lit: &LitStr, params: &[ModelParam], errors: &mut Errors) {
                             lit.value()
                         ),
                     );
-                }
             }
             continue;
         };
@@ -318,13 +316,12 @@ fn uri_source(
                 }
             };
             for part in &parts {
-                if let Part::Var { name, .. } = part {
-                    if !params
+                if let Part::Var { name, .. } = part
+                    && !params
                         .iter()
                         .any(|p| p.binding.is_some() && !p.renamed && &p.name == name)
-                    {
-                        errors.error(&lit, format!("the URI template names `{{{name}}}`, but there is no parameter `{name}`"));
-                    }
+                {
+                    errors.error(&lit, format!("the URI template names `{{{name}}}`, but there is no parameter `{name}`"));
                 }
             }
             Some(UriSource::Template { lit, parts })

@@ -46,7 +46,7 @@ pub(crate) struct ScopeData {
 }
 
 /// Runs `future` with an already activated scope set on every poll.
-#[cfg_attr(not(feature = "rmcp"), allow(dead_code))]
+#[cfg(feature = "rmcp")]
 pub(crate) fn run_active<F: Future>(scope: Arc<ActiveScope>, future: F) -> Scoped<F> {
     Scoped {
         future,
@@ -62,7 +62,7 @@ pub(crate) struct ActiveScope {
 }
 
 impl ActiveScope {
-    #[cfg_attr(not(feature = "rmcp"), allow(dead_code))]
+    #[cfg(feature = "rmcp")]
     pub(crate) fn is_claimed(&self) -> bool {
         self.claimed.load(Ordering::Acquire)
     }
@@ -152,7 +152,7 @@ impl RequestScope {
     }
 
     /// The scope as run, kept by an adapter to read after the call.
-    #[cfg_attr(not(feature = "rmcp"), allow(dead_code))]
+    #[cfg(feature = "rmcp")]
     pub(crate) fn activate(self) -> Arc<ActiveScope> {
         Arc::new(ActiveScope {
             data: self.data,
@@ -237,7 +237,7 @@ impl Drop for Entered {
 }
 
 /// Whether a request scope is set on this thread (claimed or not).
-#[cfg_attr(not(feature = "rmcp"), allow(dead_code))]
+#[cfg(feature = "rmcp")]
 pub(crate) fn is_set() -> bool {
     CURRENT
         .try_with(|current| current.borrow().is_some())
