@@ -120,12 +120,17 @@ pub use mcp_trace_macros::traced_tool;
 /// `mcp.resource.content.length` of an `Ok` text or bytes result; `error.type`.
 pub use mcp_trace_macros::traced_resource;
 
+#[cfg(all(feature = "enable", feature = "schema-check"))]
+pub use mcp_trace_runtime::MAX_COUNTED_BYTES;
 #[cfg(feature = "args-hash")]
 pub use mcp_trace_runtime::args_hash;
 pub use mcp_trace_runtime::{
-    Builder, ClaimedFlag, Exporter, InitError, RequestScope, Scoped, TelemetryGuard, Transport,
-    default_file_path, dropped_spans, init, scope, session,
+    Builder, ClaimedFlag, DEFAULT_SCHEMA_CHECK_MAX_BYTES, Exporter, InitError, RequestScope,
+    Scoped, SessionIdExport, TelemetryGuard, Transport, UriMode, default_file_path, dropped_spans,
+    init, scope, session,
 };
+#[cfg(feature = "enable")]
+pub use mcp_trace_runtime::{MAX_NAME_BYTES, MAX_URI_BYTES, TRUNCATED_KEY};
 
 /// Generated documentation of every annotated handler linked into the program: what
 /// each tool does, its arguments and constraints, the span attributes it emits, and the

@@ -39,10 +39,11 @@ fn ten_megabyte_argument() {
     let raw = json!({"text": big});
     let (_, spans) = capture(|| with_raw(raw.clone(), || echo(String::new())));
     let mut expected = tool_base("echo");
+    // Over the 1 MiB schema-check budget: shaped and hashed, not validated.
     expected.extend([
         KeyValue::new("mcp.tool.args.text.length", 5 * 1024 * 1024),
         hash(raw),
-        KeyValue::new("mcp.tool.args.schema_valid", true),
+        KeyValue::new("mcp.tool.args.schema_skipped", "too_large"),
     ]);
     assert_eq!(attrs(&only(spans)), expect(expected));
 }
@@ -114,7 +115,9 @@ fn client_chosen_keys_never_become_attribute_names() {
             "mcp.tool.args.hash",
             "mcp.tool.args.query.length",
             "mcp.tool.args.schema_valid",
+            "mcp.tool.args.undeclared_count",
         ]
     );
+    assert_eq!(attributes["mcp.tool.args.undeclared_count"], 3.into());
     assert!(!format!("{span:?}").contains("SENTINEL"));
 }

@@ -32,7 +32,7 @@ fn read_attrs(
         KeyValue::new("mcp.resource.uri", uri.to_owned()),
         KeyValue::new("mcp.resource.name", "docs"),
         KeyValue::new("mcp.resource.template", "docs://{page}"),
-        KeyValue::new("mcp.session.id", session.to_owned()),
+        KeyValue::new("mcp.session.id", mcp_trace::session::exported_id(session)),
         KeyValue::new("mcp.resource.cache_hit", read_count > 1),
         KeyValue::new("mcp.resource.read_count", read_count),
     ];
@@ -144,7 +144,10 @@ fn uri_expression_and_scope_session() {
         expect([
             KeyValue::new("mcp.method.name", "resources/read"),
             KeyValue::new("mcp.resource.uri", "kv://store/7"),
-            KeyValue::new("mcp.session.id", "resource-E"),
+            KeyValue::new(
+                "mcp.session.id",
+                mcp_trace::session::exported_id("resource-E")
+            ),
             KeyValue::new("jsonrpc.request.id", "req-1"),
             KeyValue::new("mcp.resource.cache_hit", false),
             KeyValue::new("mcp.resource.read_count", 1),

@@ -105,7 +105,10 @@ async fn parameters_are_flattened_and_checked_against_the_advertised_schema() {
     assert_eq!(span.name, "tools/call search_documents");
     let mut expected = tool_base("search_documents");
     expected.extend([
-        KeyValue::new("mcp.session.id", "rmcp-session"),
+        KeyValue::new(
+            "mcp.session.id",
+            mcp_trace::session::exported_id("rmcp-session"),
+        ),
         KeyValue::new("jsonrpc.request.id", "3"),
         KeyValue::new("mcp.tool.args.query.length", 4),
         KeyValue::new("mcp.tool.args.limit.present", true),

@@ -354,7 +354,10 @@ async fn scope_raw_arguments_win_over_typed_parameters() {
     assert_eq!(value, 3);
     let mut expected = tool_base("scoped");
     expected.extend([
-        KeyValue::new("mcp.session.id", "session-raw"),
+        KeyValue::new(
+            "mcp.session.id",
+            mcp_trace::session::exported_id("session-raw"),
+        ),
         KeyValue::new("jsonrpc.request.id", "42"),
         KeyValue::new("mcp.protocol.version", "2025-06-18"),
         KeyValue::new("network.transport", "pipe"),
@@ -368,6 +371,8 @@ async fn scope_raw_arguments_win_over_typed_parameters() {
             "value is less than the minimum of 0",
         ),
         KeyValue::new("mcp.tool.args.schema_error_count", 1),
+        // `extra` is neither a parameter nor declared: counted, never named.
+        KeyValue::new("mcp.tool.args.undeclared_count", 1),
     ]);
     assert_eq!(attrs(&only(spans)), expect(expected));
 }

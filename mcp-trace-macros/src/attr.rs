@@ -1,4 +1,5 @@
-//! The attribute's own arguments: `#[traced_tool(name = "…", schema = "…", skip(a), crate = p)]`.
+//! The attribute's own arguments: `#[traced_tool(name = "…", schema = "…", skip(a), crate = p)]`,
+//! `#[traced_resource(uri = …, name = "…", uri_mode = "…", skip(a), crate = p)]`.
 
 use crate::Kind;
 use crate::valid::Errors;
@@ -15,11 +16,20 @@ pub(crate) enum UriArg {
     Expr(Box<Expr>),
 }
 
+/// `uri_mode = "full" | "template" | "digest"`: what the resource's spans export of the URI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum UriModeArg {
+    Full,
+    Template,
+    Digest,
+}
+
 #[derive(Default)]
 pub(crate) struct Args {
     pub(crate) name: Option<LitStr>,
     pub(crate) schema: Option<LitStr>,
     pub(crate) uri: Option<UriArg>,
+    pub(crate) uri_mode: Option<UriModeArg>,
     pub(crate) skip: Vec<Ident>,
     pub(crate) krate: Option<Path>,
 }
@@ -27,7 +37,7 @@ pub(crate) struct Args {
 fn valid_keys(kind: Kind) -> &'static [&'static str] {
     match kind {
         Kind::Tool => &["name", "schema", "skip", "crate"],
-        Kind::Resource => &["uri", "name", "skip", "crate"],
+        Kind::Resource => &["uri", "name", "uri_mode", "skip", "crate"],
     }
 }
 
@@ -68,6 +78,7 @@ pub(crate) fn parse(kind: Kind, tokens: TokenStream, errors: &mut Errors) -> Arg
             "name" => args.name = string_value(&meta, errors),
             "schema" => args.schema = string_value(&meta, errors),
             "uri" => args.uri = uri_value(&meta, errors),
+            "uri_mode" => args.uri_mode = uri_mode_value(&meta, errors),
             "skip" => args.skip = skip_list(&meta, errors),
             "crate" => args.krate = path_value(&meta, errors),
             _ => {}
@@ -105,6 +116,24 @@ fn uri_value(meta: &Meta, errors: &mut Errors) -> Option<UriArg> {
             lit: Lit::Str(s), ..
         }) => Some(UriArg::Template(s.clone())),
         other => Some(UriArg::Expr(Box::new(other.clone()))),
+    }
+}
+
+fn uri_mode_value(meta: &Meta, errors: &mut Errors) -> Option<UriModeArg> {
+    let lit = string_value(meta, errors)?;
+    match lit.value().as_str() {
+        "full" => Some(UriModeArg::Full),
+        "template" => Some(UriModeArg::Template),
+        "digest" => Some(UriModeArg::Digest),
+        other => {
+            errors.error(
+                &lit,
+                format!(
+                    "unknown URI mode `{other}`; expected \"full\", \"template\" or \"digest\""
+                ),
+            );
+            None
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! return type is pinned to the declared one so `?` and type errors behave as written.
 
 use crate::ast::Handler;
+use crate::attr::UriModeArg;
 use crate::template::Part;
 use crate::types;
 use crate::valid::{Model, ModelParam, Role, UriSource};
@@ -476,8 +477,17 @@ fn resource_start(model: &Model, p: &TokenStream) -> TokenStream {
         None => quote!(::std::string::String::new()),
     };
     let session = session_arg(model, p);
+    let mode = model.uri_mode.map(|mode| {
+        let variant = match mode {
+            UriModeArg::Full => quote!(Full),
+            UriModeArg::Template => quote!(Template),
+            UriModeArg::Digest => quote!(TemplateDigest),
+        };
+        quote!(.with_uri_mode(#p::UriMode::#variant))
+    });
     quote! {
-        static __MCP_TRACE_RESOURCE: #p::ResourceMeta = #p::ResourceMeta::new(#name, #template);
+        static __MCP_TRACE_RESOURCE: #p::ResourceMeta =
+            #p::ResourceMeta::new(#name, #template) #mode;
         let __mcp_trace_call = #p::start_resource(&__MCP_TRACE_RESOURCE, #session, || #uri);
     }
 }

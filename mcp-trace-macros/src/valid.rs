@@ -75,6 +75,7 @@ pub(crate) struct Model {
     pub(crate) params: Vec<ModelParam>,
     pub(crate) schema_file: Option<LitStr>,
     pub(crate) uri: Option<UriSource>,
+    pub(crate) uri_mode: Option<crate::attr::UriModeArg>,
 }
 
 impl Model {
@@ -155,6 +156,7 @@ pub(crate) fn validate(
         params,
         schema_file: args.schema,
         uri,
+        uri_mode: args.uri_mode,
     })
 }
 

@@ -4,11 +4,15 @@
 //! ([`Entered`] sees the unwind: `error.type = panic`, and the panic keeps going), or
 //! when the call is dropped unfinished (a cancelled future: `mcp.call.cancelled`).
 
+use crate::bounds;
 use crate::keys;
 use crate::meta::{ResourceMeta, ToolMeta};
 use crate::outcome::{Outcome, ResultSize};
 use crate::scope::{self, ActiveScope};
+use crate::settings::UriMode;
 use crate::shape::ArgsRecorder;
+#[cfg(feature = "args-shape")]
+use crate::shape::KeySource;
 use opentelemetry::global::{self, BoxedSpan};
 use opentelemetry::propagation::{Extractor, TextMapPropagator};
 use opentelemetry::trace::{Span, SpanBuilder, SpanKind, Status, TraceContextExt, Tracer};
@@ -47,16 +51,33 @@ fn tracer() -> global::BoxedTracer {
     global::tracer_with_scope(scope.clone())
 }
 
-/// `_meta` trace context of the request scope, as a propagation carrier.
-struct MetaCarrier<'a>(&'a ActiveScope);
+/// `_meta` trace context of the request scope, as a propagation carrier, each header
+/// bounded as the W3C specifications bound it: a `traceparent` or `baggage` over its
+/// bound is ignored, a long `tracestate` loses its trailing members.
+struct MetaCarrier<'a> {
+    traceparent: Option<&'a str>,
+    tracestate: Option<String>,
+    baggage: Option<&'a str>,
+}
+
+impl<'a> MetaCarrier<'a> {
+    fn new(scope: &'a ActiveScope) -> Self {
+        let data = &scope.data;
+        let within = |v: &'a Option<String>, max: usize| v.as_deref().filter(|v| v.len() <= max);
+        MetaCarrier {
+            traceparent: within(&data.traceparent, bounds::MAX_TRACEPARENT_BYTES),
+            tracestate: data.tracestate.as_deref().and_then(bounds::tracestate),
+            baggage: within(&data.baggage, bounds::MAX_BAGGAGE_BYTES),
+        }
+    }
+}
 
 impl Extractor for MetaCarrier<'_> {
     fn get(&self, key: &str) -> Option<&str> {
-        let data = &self.0.data;
         match key {
-            "traceparent" => data.traceparent.as_deref(),
-            "tracestate" => data.tracestate.as_deref(),
-            "baggage" => data.baggage.as_deref(),
+            "traceparent" => self.traceparent,
+            "tracestate" => self.tracestate.as_deref(),
+            "baggage" => self.baggage,
             _ => None,
         }
     }
@@ -70,7 +91,7 @@ impl Extractor for MetaCarrier<'_> {
 /// ambient current context.
 fn parent_context(scope: Option<&ActiveScope>) -> Context {
     if let Some(scope) = scope.filter(|s| s.data.traceparent.is_some()) {
-        let carrier = MetaCarrier(scope);
+        let carrier = MetaCarrier::new(scope);
         let cx = opentelemetry_sdk::propagation::TraceContextPropagator::new().extract(&carrier);
         if cx.span().span_context().is_valid() {
             return opentelemetry_sdk::propagation::BaggagePropagator::new()
@@ -121,18 +142,22 @@ impl Begun {
         from_param.or_else(|| self.scope.as_ref()?.data.session_id.as_deref())
     }
 
-    /// Session, request id, protocol version and transport, when known.
+    /// Session (its keyed digest by default), request id, protocol version and
+    /// transport, when known; the client-chosen ones bounded.
     fn common_attributes(&self, session: Option<&str>, attrs: &mut Vec<KeyValue>) {
         if let Some(session) = session {
-            attrs.push(KeyValue::new(keys::SESSION, session.to_owned()));
+            attrs.push(KeyValue::new(
+                keys::SESSION,
+                crate::digest::session_attribute(session),
+            ));
         }
         let Some(scope) = &self.scope else { return };
         let data = &scope.data;
         if let Some(id) = &data.request_id {
-            attrs.push(KeyValue::new(keys::REQUEST_ID, id.clone()));
+            bounds::push_bounded(attrs, keys::REQUEST_ID, id, bounds::MAX_NAME_BYTES);
         }
         if let Some(version) = &data.protocol_version {
-            attrs.push(KeyValue::new(keys::PROTOCOL, version.clone()));
+            bounds::push_bounded(attrs, keys::PROTOCOL, version, bounds::MAX_NAME_BYTES);
         }
         if let Some(transport) = data.transport {
             attrs.push(KeyValue::new(keys::TRANSPORT, transport.as_str()));
@@ -210,10 +235,18 @@ where
         let mut attrs = Vec::with_capacity(16);
         begun.common_attributes(begun.session(session), &mut attrs);
         let compiled = compiled();
-        let raw = begun.scope.as_ref().and_then(|s| s.data.arguments.as_ref());
-        match raw {
-            Some(raw) => args_from_raw(meta, compiled, raw, &mut attrs),
-            None => {
+        let data = begun.scope.as_ref().map(|s| &s.data);
+        let raw = data.and_then(|d| d.arguments.as_ref());
+        let oversized = data.and_then(|d| d.oversized.as_ref());
+        match (raw, oversized) {
+            (Some(raw), _) => args_from_raw(meta, compiled, raw, &mut attrs),
+            (None, Some(oversized)) => {
+                // Typed shapes cost no serialization; the hash was taken from the
+                // request; a verdict would cost more than the call.
+                record(&mut ArgsRecorder::new(&mut attrs, false));
+                oversized_signals(compiled, oversized, &mut attrs);
+            }
+            (None, None) => {
                 let mut rec = ArgsRecorder::new(&mut attrs, WANTS_JSON);
                 record(&mut rec);
                 if let Some((rebuilt, unseen)) = finish_rebuilt(meta, compiled, rec) {
@@ -279,6 +312,7 @@ fn finish_rebuilt(
             &mut ArgsRecorder::new(attrs, false),
             fields,
             &field_info(compiled),
+            KeySource::Server,
             named,
         );
     }
@@ -306,13 +340,30 @@ fn hash_and_check(
     #[cfg(feature = "args-hash")]
     attrs.push(KeyValue::new(
         keys::ARGS_HASH,
-        crate::hash::args_hash(arguments),
+        crate::hash::configured_hash(arguments),
     ));
     #[cfg(feature = "schema-check")]
     if let Some(compiled) = compiled {
         compiled.check(arguments, unseen, attrs);
     }
     let _ = (compiled, arguments, unseen, attrs);
+}
+
+/// The hash and the skipped verdict of arguments too large to copy into the scope.
+fn oversized_signals(
+    compiled: Option<&Compiled>,
+    oversized: &crate::scope::Oversized,
+    attrs: &mut Vec<KeyValue>,
+) {
+    #[cfg(feature = "args-hash")]
+    if let Some(hash) = &oversized.hash {
+        attrs.push(KeyValue::new(keys::ARGS_HASH, hash.clone()));
+    }
+    #[cfg(feature = "schema-check")]
+    if compiled.is_some() {
+        attrs.push(KeyValue::new(keys::SCHEMA_SKIPPED, "too_large"));
+    }
+    let _ = (compiled, oversized, attrs);
 }
 
 /// Starts a `resources/read` span. `uri` is called only when the span records or the
@@ -334,7 +385,7 @@ where
         track_read(session, &uri, &mut attrs);
         if begun.recording {
             begun.common_attributes(session, &mut attrs);
-            attrs.push(KeyValue::new(keys::RESOURCE_URI, uri));
+            uri_attributes(&uri, meta.uri_mode, &mut attrs);
             if let Some(name) = meta.name {
                 attrs.push(KeyValue::new(keys::RESOURCE_NAME, name));
             }
@@ -345,6 +396,19 @@ where
         }
     }
     begun.into_call(true)
+}
+
+/// What the read's URI exports under `mode` (the handler's own, else the global one):
+/// the bounded URI, nothing, or its keyed digest.
+fn uri_attributes(uri: &str, mode: Option<UriMode>, attrs: &mut Vec<KeyValue>) {
+    match mode.unwrap_or(crate::settings::get().uri_mode) {
+        UriMode::Template => {}
+        UriMode::TemplateDigest => attrs.push(KeyValue::new(
+            keys::RESOURCE_URI_DIGEST,
+            crate::digest::keyed(uri),
+        )),
+        _ => bounds::push_bounded(attrs, keys::RESOURCE_URI, uri, bounds::MAX_URI_BYTES),
+    }
 }
 
 /// Counts a read of `uri` by `session` and records `cache_hit` and `read_count`.
@@ -368,6 +432,14 @@ impl Call {
         Entered {
             call: self,
             _guard: self.active.as_ref().map(|a| a.cx.clone().attach()),
+        }
+    }
+
+    /// Renames the span (a target found unknown only once the call answered).
+    #[cfg(feature = "rmcp")]
+    pub(crate) fn rename(&self, name: String) {
+        if let Some(active) = self.active.as_ref().filter(|a| a.recording) {
+            active.cx.span().update_name(name);
         }
     }
 
@@ -509,39 +581,52 @@ pub(crate) mod adapter {
 
     /// The one `tools/call {tool}` span of a call that never reached a traced handler:
     /// shapes, hash and verdict from the raw arguments against the advertised schema.
+    /// A tool the server does not know is named `tools/call _OTHER` (cardinality); its
+    /// name, bounded, stays in `gen_ai.tool.name` and `mcp.tool.name`.
     pub(crate) fn tool_span(
         name: &str,
+        known: bool,
         scope: Arc<ActiveScope>,
         compiled: Option<&Compiled>,
         outcome: Outcome,
         start: SystemTime,
     ) {
-        let base = vec![
+        let limit = bounds::limit_for(bounds::MAX_NAME_BYTES);
+        let bounded = bounds::bounded(name, limit);
+        let mut base = vec![
             KeyValue::new(keys::METHOD, keys::TOOLS_CALL),
             KeyValue::new(keys::OPERATION, keys::EXECUTE_TOOL),
-            KeyValue::new(keys::GEN_AI_TOOL, name.to_owned()),
-            KeyValue::new(keys::MCP_TOOL, name.to_owned()),
+            KeyValue::new(keys::GEN_AI_TOOL, bounded.clone().into_owned()),
+            KeyValue::new(keys::MCP_TOOL, bounded.clone().into_owned()),
         ];
-        let span_name = format!("{} {name}", keys::TOOLS_CALL);
+        if bounded.len() < name.len() {
+            bounds::mark_truncated(&mut base, keys::GEN_AI_TOOL);
+            bounds::mark_truncated(&mut base, keys::MCP_TOOL);
+        }
+        let target = if known { &*bounded } else { keys::OTHER };
+        let span_name = format!("{} {target}", keys::TOOLS_CALL);
         let Some(mut begun) = begin(span_name, base, Some(scope), Some(start)) else {
             return;
         };
         if begun.recording {
             let mut attrs = Vec::with_capacity(16);
             begun.common_attributes(begun.session(None), &mut attrs);
-            let raw = begun.scope.as_ref().and_then(|s| s.data.arguments.clone());
-            if let Some(raw) = raw {
+            let data = begun.scope.as_ref().map(|s| &s.data);
+            if let Some(raw) = data.and_then(|d| d.arguments.as_ref()) {
                 #[cfg(feature = "args-shape")]
-                if let serde_json::Value::Object(map) = &raw {
+                if let serde_json::Value::Object(map) = raw {
                     let fields = field_info(compiled);
                     crate::shape::shape_fields(
                         &mut ArgsRecorder::new(&mut attrs, false),
                         map,
                         &fields,
+                        KeySource::Client,
                         |_| false,
                     );
                 }
-                hash_and_check(compiled, &raw, &[], &mut attrs);
+                hash_and_check(compiled, raw, &[], &mut attrs);
+            } else if let Some(oversized) = data.and_then(|d| d.oversized.as_ref()) {
+                oversized_signals(compiled, oversized, &mut attrs);
             }
             begun.span.set_attributes(attrs);
         }
@@ -564,26 +649,29 @@ pub(crate) mod adapter {
         track_read(session, uri, &mut attrs);
         if begun.recording {
             begun.common_attributes(session, &mut attrs);
-            attrs.push(KeyValue::new(keys::RESOURCE_URI, uri.to_owned()));
+            uri_attributes(uri, None, &mut attrs);
             begun.span.set_attributes(attrs);
         }
         begun.into_call(true).finish(|| outcome);
     }
 
     /// A span `{method}` or `{method} {target}` around any other request, current while
-    /// the inner handler runs.
+    /// the inner handler runs; both bounded.
     pub(crate) fn request_span(
         method: &str,
         target: Option<(&'static str, &str)>,
         scope: Arc<ActiveScope>,
     ) -> Call {
-        let mut base = vec![KeyValue::new(keys::METHOD, method.to_owned())];
+        let method =
+            bounds::bounded(method, bounds::limit_for(bounds::MAX_NAME_BYTES)).into_owned();
+        let mut base = vec![KeyValue::new(keys::METHOD, method.clone())];
         let name = match target {
             Some((key, target)) => {
-                base.push(KeyValue::new(key, target.to_owned()));
+                bounds::push_bounded(&mut base, key, target, bounds::MAX_NAME_BYTES);
+                let target = bounds::bounded(target, bounds::limit_for(bounds::MAX_NAME_BYTES));
                 format!("{method} {target}")
             }
-            None => method.to_owned(),
+            None => method,
         };
         let Some(mut begun) = begin(name, base, Some(scope), None) else {
             return Call::default();

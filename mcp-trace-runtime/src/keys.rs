@@ -23,12 +23,17 @@ pub(crate) const SCHEMA_ERROR_PATH: &str = "mcp.tool.args.schema_error_path";
 pub(crate) const SCHEMA_ERROR_MESSAGE: &str = "mcp.tool.args.schema_error_message";
 #[cfg(feature = "schema-check")]
 pub(crate) const SCHEMA_ERROR_COUNT: &str = "mcp.tool.args.schema_error_count";
+#[cfg(feature = "schema-check")]
+pub(crate) const SCHEMA_SKIPPED: &str = "mcp.tool.args.schema_skipped";
+/// Top-level argument keys the schema does not declare: counted, never named.
+pub(crate) const UNDECLARED_COUNT: &str = "mcp.tool.args.undeclared_count";
 pub(crate) const RESULT_COUNT: &str = "mcp.tool.result.count";
 pub(crate) const RESULT_LENGTH: &str = "mcp.tool.result.length";
 
 pub(crate) const RESOURCE_URI: &str = "mcp.resource.uri";
 pub(crate) const RESOURCE_NAME: &str = "mcp.resource.name";
 pub(crate) const RESOURCE_TEMPLATE: &str = "mcp.resource.template";
+pub(crate) const RESOURCE_URI_DIGEST: &str = "mcp.resource.uri_digest";
 #[cfg(feature = "read-tracking")]
 pub(crate) const CACHE_HIT: &str = "mcp.resource.cache_hit";
 #[cfg(feature = "read-tracking")]
@@ -38,3 +43,6 @@ pub(crate) const CONTENT_LENGTH: &str = "mcp.resource.content.length";
 pub(crate) const TOOLS_CALL: &str = "tools/call";
 pub(crate) const RESOURCES_READ: &str = "resources/read";
 pub(crate) const EXECUTE_TOOL: &str = "execute_tool";
+/// The convention's stand-in for a name outside the known set (cardinality).
+#[cfg(feature = "rmcp")]
+pub(crate) const OTHER: &str = "_OTHER";

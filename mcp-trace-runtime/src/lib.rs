@@ -8,7 +8,11 @@
 #![cfg_attr(not(feature = "enable"), allow(dead_code, unused_imports))]
 
 #[cfg(feature = "enable")]
+mod bounds;
+#[cfg(feature = "enable")]
 mod call;
+#[cfg(feature = "enable")]
+mod digest;
 #[cfg(feature = "docs")]
 pub mod docs;
 #[cfg(feature = "enable")]
@@ -32,6 +36,7 @@ mod schema;
 #[cfg(any(all(feature = "enable", feature = "schema-check"), feature = "docs"))]
 mod schema_build;
 mod scope;
+mod settings;
 mod setup;
 #[cfg(feature = "enable")]
 #[cfg_attr(not(feature = "args-shape"), allow(dead_code))]
@@ -44,9 +49,14 @@ mod tracker;
 #[cfg(feature = "enable")]
 mod uri;
 
+#[cfg(feature = "enable")]
+pub use bounds::{MAX_NAME_BYTES, MAX_URI_BYTES, TRUNCATED_KEY};
 #[cfg(feature = "args-hash")]
 pub use hash::args_hash;
+#[cfg(all(feature = "enable", feature = "schema-check"))]
+pub use schema::MAX_COUNTED_BYTES;
 pub use scope::{ClaimedFlag, RequestScope, Scoped, Transport, scope};
+pub use settings::{DEFAULT_SCHEMA_CHECK_MAX_BYTES, SessionIdExport, UriMode};
 pub use setup::{
     Builder, Exporter, InitError, TelemetryGuard, default_file_path, dropped_spans, init,
 };
@@ -54,6 +64,22 @@ pub use setup::{
 /// Sessions of the duplicate-read tracker.
 pub mod session {
     pub use crate::tracker::ReadTrackerLimits;
+
+    /// What `mcp.session.id` carries for session `id`: its keyed digest (the default)
+    /// or, when raw ids were opted in to, the id itself. Use it to find a session's
+    /// spans in a backend from the id in your own logs.
+    ///
+    /// ```
+    /// let exported = mcp_trace_runtime::session::exported_id("0b5c…");
+    /// # #[cfg(feature = "enable")]
+    /// assert_eq!(exported.len(), 32);
+    /// ```
+    pub fn exported_id(id: &str) -> String {
+        #[cfg(feature = "enable")]
+        return crate::digest::session_attribute(id);
+        #[cfg(not(feature = "enable"))]
+        id.to_owned()
+    }
 
     /// Forgets the reads of session `id` now, instead of waiting for them to expire.
     pub fn end(id: &str) {
@@ -88,6 +114,8 @@ pub mod __private {
     pub use crate::rmcp_support::with_context as with_rmcp_context;
     #[cfg(any(all(feature = "enable", feature = "schema-check"), feature = "docs"))]
     pub use crate::schema_build::{SchemaBuilder, TypeProbe};
+    #[cfg(feature = "enable")]
+    pub use crate::settings::UriMode;
     #[cfg(feature = "enable")]
     pub use crate::shape::{ArgsRecorder, TypedShape};
     #[cfg(feature = "enable")]

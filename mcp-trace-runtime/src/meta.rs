@@ -76,10 +76,22 @@ impl ToolMeta {
 pub struct ResourceMeta {
     pub(crate) name: Option<&'static str>,
     pub(crate) template: Option<&'static str>,
+    /// `uri_mode = "…"` of the handler; `None`: the process-wide mode.
+    pub(crate) uri_mode: Option<crate::settings::UriMode>,
 }
 
 impl ResourceMeta {
     pub const fn new(name: Option<&'static str>, template: Option<&'static str>) -> Self {
-        Self { name, template }
+        Self {
+            name,
+            template,
+            uri_mode: None,
+        }
+    }
+
+    /// How this handler's spans export the URI, whatever the process-wide mode.
+    pub const fn with_uri_mode(mut self, mode: crate::settings::UriMode) -> Self {
+        self.uri_mode = Some(mode);
+        self
     }
 }

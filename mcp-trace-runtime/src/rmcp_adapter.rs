@@ -1,6 +1,7 @@
 //! [`TracedServer`]: any rmcp `ServerHandler`, traced by delegation.
 
 use crate::call::{Compiled, Traced, adapter};
+use crate::keys;
 use crate::outcome::{Outcome, SpecialError, SpecialOutcome};
 use crate::rmcp_support::scope_from_context;
 use crate::scope::{self, ActiveScope, Transport};
@@ -132,6 +133,29 @@ fn unclaimed_tool_outcome(result: &Result<CallToolResponse, ErrorData>) -> Outco
     outcome_of(result)
 }
 
+/// Whether `arguments` are over the schema-check budget: then they are not copied
+/// into the request scope (a copy of a huge object would cost more than the call).
+fn oversized(arguments: &JsonObject) -> bool {
+    crate::bounds::object_exceeds(arguments, crate::settings::get().schema_check_max_bytes)
+}
+
+#[cfg(feature = "args-hash")]
+fn hash_of(arguments: &JsonObject) -> Option<String> {
+    Some(crate::hash::configured_hash_object(arguments))
+}
+
+#[cfg(not(feature = "args-hash"))]
+fn hash_of(_arguments: &JsonObject) -> Option<String> {
+    None
+}
+
+/// Whether the call failed because the tool does not exist: rmcp's tool router answers
+/// an unknown name with `-32602` "tool not found".
+fn unknown_tool(result: &Result<CallToolResponse, ErrorData>) -> bool {
+    matches!(result, Err(e) if e.code == ErrorCode::METHOD_NOT_FOUND
+        || (e.code == ErrorCode::INVALID_PARAMS && e.message == "tool not found"))
+}
+
 impl<S: ServerHandler> TracedServer<S> {
     /// The advertised input schema of `tool`, compiled once.
     fn schema_for(&self, tool: &str) -> Option<Arc<Compiled>> {
@@ -184,6 +208,17 @@ impl<S: ServerHandler> TracedServer<S> {
     ) -> Result<T, ErrorData> {
         let call = adapter::request_span(method, target, scope.clone());
         let (result, call) = Traced::new(call, scope::run_active(scope, inner)).await;
+        // An unknown prompt or custom method: the span name must not carry what the
+        // client made up (cardinality); the bounded name stays in its attribute.
+        let unknown = matches!(&result, Err(e) if e.code == ErrorCode::METHOD_NOT_FOUND
+            || (target.is_some() && e.code == ErrorCode::INVALID_PARAMS));
+        if unknown {
+            let name = match target {
+                Some(_) => format!("{method} {}", keys::OTHER),
+                None => keys::OTHER.to_owned(),
+            };
+            call.rename(name);
+        }
         let outcome = outcome_of(&result);
         call.finish(|| outcome);
         result
@@ -209,15 +244,26 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let name = request.name.to_string();
-        let arguments = Value::Object(request.arguments.clone().unwrap_or_default());
-        let active = self.scope(&context).arguments(arguments).activate();
+        let scope = self.scope(&context);
+        let scope = match request.arguments.as_ref() {
+            Some(arguments) if oversized(arguments) => {
+                scope.oversized_arguments(hash_of(arguments))
+            }
+            arguments => scope.arguments(Value::Object(arguments.cloned().unwrap_or_default())),
+        };
+        let active = scope.activate();
         let start = SystemTime::now();
         let result =
             scope::run_active(active.clone(), self.inner.call_tool(request, context)).await;
         if !active.is_claimed() {
             let compiled = self.schema_for(&name);
+            // Known: advertised, or answered without a protocol error (a server that
+            // does not implement `get_tool`).
+            let known = compiled.is_some()
+                || self.inner.get_tool(&name).is_some()
+                || !unknown_tool(&result);
             let outcome = unclaimed_tool_outcome(&result);
-            adapter::tool_span(&name, active, compiled.as_deref(), outcome, start);
+            adapter::tool_span(&name, known, active, compiled.as_deref(), outcome, start);
         }
         result
     }

@@ -2,16 +2,24 @@
 //!
 //! Validation observes, it never rejects: the verdict becomes span attributes whose
 //! messages come from the validator's value-masking display, so no instance value
-//! reaches a span.
+//! reaches a span; messages that would name client-chosen keys are replaced, and
+//! pointer segments the schema does not declare become `*`.
+//!
+//! The cost is bounded on hostile input: validity is decided without collecting errors
+//! (`is_valid`), the first error is fetched alone (`validate` stops at it), errors are
+//! counted only for small arguments, and arguments over the size budget are not
+//! validated at all (`schema_skipped = "too_large"`).
 
 use crate::schema_build::SchemaBuilder;
 use opentelemetry::KeyValue;
 use serde_json::Value;
+use std::collections::HashSet;
 use std::sync::OnceLock;
 
-/// Errors counted past the first, at most: a huge invalid array must not cost a
-/// validation error per element.
-const MAX_COUNTED_ERRORS: usize = 1000;
+/// Errors are counted only for arguments up to this approximate JSON size: counting
+/// materialises every error, which for a large invalid array would cost far more than
+/// the array itself. Larger invalid arguments get the first error and no count.
+pub const MAX_COUNTED_BYTES: usize = 16 * 1024;
 
 /// A handler's schema, as declared, and its compiled form.
 #[derive(Debug)]
@@ -28,6 +36,9 @@ pub(crate) struct Compiled {
     properties: Option<Vec<String>>,
     #[cfg_attr(not(feature = "args-shape"), allow(dead_code))]
     required: Vec<String>,
+    /// Every property name the schema declares, at any depth: the only keys that may
+    /// appear in an exported error pointer.
+    declared: HashSet<String>,
 }
 
 impl HandlerSchema {
@@ -81,10 +92,13 @@ impl Compiled {
                     .collect()
             })
             .unwrap_or_default();
+        let mut declared = HashSet::new();
+        collect_declared(document, &mut declared);
         Some(Compiled {
             validator,
             properties,
             required,
+            declared,
         })
     }
 
@@ -97,29 +111,112 @@ impl Compiled {
     }
 
     /// Pushes `schema_valid`, and for invalid arguments the first error's pointer and
-    /// masked message and the error count. Missing `unseen` properties are not errors:
-    /// they are parameters the rebuilt object could not include.
+    /// masked message and, for small arguments, the error count. Missing `unseen`
+    /// properties are not errors: they are parameters the rebuilt object could not
+    /// include. Arguments over the size budget get `schema_skipped` instead.
     pub(crate) fn check(&self, instance: &Value, unseen: &[&str], attrs: &mut Vec<KeyValue>) {
         use crate::keys;
-        let mut errors = self.validator.iter_errors(instance).filter(|e| {
-            !matches!(e.kind(), jsonschema::error::ValidationErrorKind::Required { property }
-                if property.as_str().is_some_and(|p| unseen.contains(&p)))
-        });
-        let Some(first) = errors.next() else {
-            attrs.push(KeyValue::new(keys::SCHEMA_VALID, true));
+        if crate::bounds::exceeds(instance, crate::settings::get().schema_check_max_bytes) {
+            attrs.push(KeyValue::new(keys::SCHEMA_SKIPPED, "too_large"));
             return;
+        }
+        let small = !crate::bounds::exceeds(instance, MAX_COUNTED_BYTES);
+        let (first, count) = if unseen.is_empty() {
+            if self.validator.is_valid(instance) {
+                attrs.push(KeyValue::new(keys::SCHEMA_VALID, true));
+                return;
+            }
+            let Err(first) = self.validator.validate(instance) else {
+                attrs.push(KeyValue::new(keys::SCHEMA_VALID, true));
+                return;
+            };
+            let count = small.then(|| self.validator.iter_errors(instance).count());
+            (first, count)
+        } else {
+            // Rare (a parameter without `Serialize`) and bounded by the size budget.
+            let mut errors = self.validator.iter_errors(instance).filter(|e| {
+                !matches!(e.kind(), jsonschema::error::ValidationErrorKind::Required { property }
+                    if property.as_str().is_some_and(|p| unseen.contains(&p)))
+            });
+            let Some(first) = errors.next() else {
+                attrs.push(KeyValue::new(keys::SCHEMA_VALID, true));
+                return;
+            };
+            let count = small.then(|| 1 + errors.count());
+            (first, count)
         };
-        let count = 1 + errors.take(MAX_COUNTED_ERRORS).count();
         attrs.push(KeyValue::new(keys::SCHEMA_VALID, false));
-        attrs.push(KeyValue::new(
+        let path = self.exported_pointer(first.instance_path().as_str());
+        crate::bounds::push_bounded(
+            attrs,
             keys::SCHEMA_ERROR_PATH,
-            first.instance_path().as_str().to_owned(),
-        ));
-        attrs.push(KeyValue::new(
+            &path,
+            crate::bounds::MAX_MESSAGE_BYTES,
+        );
+        crate::bounds::push_bounded(
+            attrs,
             keys::SCHEMA_ERROR_MESSAGE,
-            first.masked().to_string(),
-        ));
-        attrs.push(KeyValue::new(keys::SCHEMA_ERROR_COUNT, count as i64));
+            &masked_message(&first),
+            crate::bounds::MAX_MESSAGE_BYTES,
+        );
+        if let Some(count) = count {
+            attrs.push(KeyValue::new(
+                keys::SCHEMA_ERROR_COUNT,
+                i64::try_from(count).unwrap_or(i64::MAX),
+            ));
+        }
+    }
+
+    /// The error's JSON pointer with every segment that is neither an array index nor a
+    /// property the schema declares replaced by `*`: a client-chosen key is not exported.
+    fn exported_pointer(&self, pointer: &str) -> String {
+        let mut out = String::with_capacity(pointer.len());
+        for segment in pointer.split('/').skip(1) {
+            out.push('/');
+            let unescaped = segment.replace("~1", "/").replace("~0", "~");
+            let index = !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit());
+            if index || self.declared.contains(&unescaped) {
+                out.push_str(segment);
+            } else {
+                out.push('*');
+            }
+        }
+        out
+    }
+}
+
+/// The validator's value-masked message, except for the kinds whose message quotes
+/// client-chosen property names: those are described without them.
+fn masked_message(error: &jsonschema::ValidationError<'_>) -> String {
+    use jsonschema::error::ValidationErrorKind as Kind;
+    let unexpected = |what: &str, n: usize| {
+        let verb = if n == 1 { "was" } else { "were" };
+        format!("{what} properties are not allowed ({n} {verb} unexpected)")
+    };
+    match error.kind() {
+        Kind::AdditionalProperties { unexpected: names } => unexpected("Additional", names.len()),
+        Kind::UnevaluatedProperties { unexpected: names } => unexpected("Unevaluated", names.len()),
+        Kind::PropertyNames { .. } => {
+            "A property name is not valid under the 'propertyNames' schema".to_owned()
+        }
+        _ => error.masked().to_string(),
+    }
+}
+
+/// Adds every key of every `properties` object in `schema`, at any depth.
+fn collect_declared(schema: &Value, out: &mut HashSet<String>) {
+    let mut stack = vec![schema];
+    while let Some(value) = stack.pop() {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::Object(properties)) = map.get("properties") {
+                    out.extend(properties.keys().cloned());
+                }
+                stack.extend(map.values());
+            }
+            Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
     }
 }
 

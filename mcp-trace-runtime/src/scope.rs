@@ -36,6 +36,9 @@ impl Transport {
 #[derive(Debug, Default)]
 pub(crate) struct ScopeData {
     pub(crate) arguments: Option<Value>,
+    /// Arguments over the schema-check budget, not copied into the scope: only their
+    /// hash, computed before the request moved on.
+    pub(crate) oversized: Option<Oversized>,
     pub(crate) session_id: Option<String>,
     pub(crate) request_id: Option<String>,
     pub(crate) traceparent: Option<String>,
@@ -43,6 +46,14 @@ pub(crate) struct ScopeData {
     pub(crate) baggage: Option<String>,
     pub(crate) protocol_version: Option<String>,
     pub(crate) transport: Option<Transport>,
+}
+
+/// What the scope keeps of arguments too large to copy.
+#[derive(Debug, Default)]
+pub(crate) struct Oversized {
+    /// `mcp.tool.args.hash` of the arguments as sent, when the hash is on.
+    #[cfg_attr(not(feature = "args-hash"), allow(dead_code))]
+    pub(crate) hash: Option<String>,
 }
 
 /// Runs `future` with an already activated scope set on every poll.
@@ -108,6 +119,16 @@ impl RequestScope {
         self
     }
 
+    /// Arguments too large to copy into the scope: the handler records its typed shapes
+    /// and this hash, and the schema check is skipped (`too_large`).
+    #[cfg(feature = "rmcp")]
+    pub(crate) fn oversized_arguments(mut self, hash: Option<String>) -> Self {
+        self.data.oversized = Some(Oversized { hash });
+        self
+    }
+
+    /// The session the request belongs to. Exported as a keyed digest unless raw ids
+    /// were opted in to (see [`crate::SessionIdExport`]).
     pub fn session_id(mut self, id: impl Into<String>) -> Self {
         self.data.session_id = Some(id.into());
         self

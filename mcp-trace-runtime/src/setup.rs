@@ -3,6 +3,7 @@
 //!
 //! Nothing here writes to stdout: on the stdio transport stdout is the protocol.
 
+use crate::settings::{Overrides, SessionIdExport, UriMode};
 use crate::tracker::ReadTrackerLimits;
 #[cfg(feature = "enable")]
 use opentelemetry::KeyValue;
@@ -84,6 +85,7 @@ pub struct Builder {
     exporter: Exporter,
     shutdown_timeout: Duration,
     read_limits: Option<ReadTrackerLimits>,
+    overrides: Overrides,
 }
 
 impl Default for Builder {
@@ -94,6 +96,7 @@ impl Default for Builder {
             exporter: Exporter::FromEnv,
             shutdown_timeout: Duration::from_secs(5),
             read_limits: None,
+            overrides: Overrides::default(),
         }
     }
 }
@@ -140,6 +143,46 @@ impl Builder {
         self
     }
 
+    /// How `mcp.session.id` is exported (default: a keyed digest; environment:
+    /// `MCP_TRACE_SESSION_ID=raw`). See [`SessionIdExport`].
+    pub fn session_ids(mut self, export: SessionIdExport) -> Self {
+        self.overrides.session_ids = Some(export);
+        self
+    }
+
+    /// The key of the session-id and URI digests, shared by replicas so they agree
+    /// (default: `MCP_TRACE_SESSION_KEY`, else random per process). Use 32 random bytes
+    /// or more.
+    pub fn session_key(mut self, key: impl Into<Vec<u8>>) -> Self {
+        self.overrides.session_key = Some(key.into());
+        self
+    }
+
+    /// Makes `mcp.tool.args.hash` an HMAC-SHA-256 under `key` instead of the
+    /// CPython-compatible plain SHA-256 (default: `MCP_TRACE_ARGS_HASH_KEY`, else
+    /// unkeyed). Low-entropy arguments cannot then be recovered by guessing, at the price
+    /// of the cross-language agreement.
+    pub fn args_hash_key(mut self, key: impl Into<Vec<u8>>) -> Self {
+        self.overrides.args_hash_key = Some(key.into());
+        self
+    }
+
+    /// What resource spans export of the URI (default: the full URI, bounded;
+    /// environment: `MCP_TRACE_RESOURCE_URI=full|template|digest`). A handler's
+    /// `#[traced_resource(uri_mode = "…")]` takes precedence. See [`UriMode`].
+    pub fn resource_uri_mode(mut self, mode: UriMode) -> Self {
+        self.overrides.uri_mode = Some(mode);
+        self
+    }
+
+    /// Arguments whose JSON is larger than this are not schema-checked
+    /// (`mcp.tool.args.schema_skipped = "too_large"`); default 1 MiB, environment:
+    /// `MCP_TRACE_SCHEMA_CHECK_MAX_BYTES`.
+    pub fn schema_check_max_bytes(mut self, bytes: usize) -> Self {
+        self.overrides.schema_check_max_bytes = Some(bytes);
+        self
+    }
+
     /// Like [`Builder::install`], reporting a failure on stderr instead.
     pub fn install_or_warn(self) -> TelemetryGuard {
         self.install().unwrap_or_else(|error| {
@@ -158,6 +201,12 @@ impl Builder {
 
     #[cfg(feature = "enable")]
     fn install_provider(self) -> Result<TelemetryGuard, InitError> {
+        if !crate::settings::configure(self.overrides.clone()) {
+            eprintln!(
+                "mcp-trace: the builder's privacy settings were ignored: traced calls ran \
+                 before install() and fixed them from the environment"
+            );
+        }
         #[cfg(feature = "read-tracking")]
         if let Some(limits) = self.read_limits {
             crate::tracker::global().set_limits(limits);

@@ -168,6 +168,7 @@ pub(crate) struct FieldInfo<'a> {
 }
 
 /// Shapes the raw arguments object as sent, guided by the handler's parameters.
+/// Keys that are neither a parameter nor a declared field are counted, never named.
 pub(crate) fn shape_raw(
     rec: &mut ArgsRecorder<'_>,
     params: &'static [ParamMeta],
@@ -184,22 +185,35 @@ pub(crate) fn shape_raw(
             rec.json(p, value);
         }
     }
-    if let Some(fields) = flattened {
-        let named = |k: &str| params.iter().any(|p| p.name == k);
-        shape_fields(rec, map, fields, named);
+    let named = |k: &str| params.iter().any(|p| p.name == k);
+    match flattened {
+        Some(fields) => shape_fields(rec, map, fields, KeySource::Client, named),
+        None => count_undeclared(rec, map.keys().filter(|k| !named(k)).count()),
     }
 }
 
+/// Who chose the keys of an object being shaped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeySource {
+    /// The server's own `Serialize` output: its field names may name attributes.
+    Server,
+    /// The client, as sent: only names the schema declares may name attributes.
+    Client,
+}
+
 /// Shapes the top-level fields of a flattened object: declared properties when the
-/// schema is known (with `.present` for optional ones), else identifier-like keys.
+/// schema is known (with `.present` for optional ones); without a schema, the
+/// identifier-like keys of the server's own serialization. Client keys the schema does
+/// not declare are only counted (`mcp.tool.args.undeclared_count`).
 pub(crate) fn shape_fields(
     rec: &mut ArgsRecorder<'_>,
     map: &serde_json::Map<String, Value>,
     fields: &FieldInfo<'_>,
+    source: KeySource,
     skip: impl Fn(&str) -> bool,
 ) {
-    match &fields.properties {
-        Some(properties) => {
+    match (&fields.properties, source) {
+        (Some(properties), _) => {
             for name in properties.iter() {
                 let name = name.as_str();
                 if skip(name) || !is_key_safe(name) {
@@ -213,8 +227,15 @@ pub(crate) fn shape_fields(
                     shape_json(rec, Keys::Field(name), value);
                 }
             }
+            if source == KeySource::Client {
+                let undeclared = map
+                    .keys()
+                    .filter(|k| !skip(k) && !properties.iter().any(|p| p == *k))
+                    .count();
+                count_undeclared(rec, undeclared);
+            }
         }
-        None => {
+        (None, KeySource::Server) => {
             let keys = map.iter().filter(|(k, _)| !skip(k) && is_key_safe(k));
             for (name, value) in keys.take(MAX_FLATTENED_KEYS) {
                 if value.is_null() {
@@ -224,6 +245,18 @@ pub(crate) fn shape_fields(
                 }
             }
         }
+        (None, KeySource::Client) => {
+            count_undeclared(rec, map.keys().filter(|k| !skip(k)).count());
+        }
+    }
+}
+
+fn count_undeclared(rec: &mut ArgsRecorder<'_>, n: usize) {
+    if n > 0 {
+        rec.attrs.push(KeyValue::new(
+            crate::keys::UNDECLARED_COUNT,
+            saturating_i64(n),
+        ));
     }
 }
 
@@ -406,6 +439,40 @@ mod tests {
     }
 
     #[test]
+    fn client_keys_never_name_attributes() {
+        let raw = json!({"declared": "abc", "SENTINEL_KEY": 1, "other": [1, 2]});
+        let map = raw.as_object().unwrap();
+        let properties = ["declared".to_owned(), "missing".to_owned()];
+        let required = ["declared".to_owned()];
+        let with_schema = FieldInfo {
+            properties: Some(&properties),
+            required: &required,
+        };
+        let mut attrs = Vec::new();
+        let mut rec = ArgsRecorder::new(&mut attrs, false);
+        shape_fields(&mut rec, map, &with_schema, KeySource::Client, |_| false);
+        assert_eq!(
+            render(&attrs),
+            [
+                "mcp.tool.args.declared.length=3",
+                "mcp.tool.args.missing.present=false",
+                "mcp.tool.args.undeclared_count=2",
+            ]
+        );
+
+        attrs.clear();
+        let mut rec = ArgsRecorder::new(&mut attrs, false);
+        shape_fields(
+            &mut rec,
+            map,
+            &FieldInfo::default(),
+            KeySource::Client,
+            |k| k == "declared",
+        );
+        assert_eq!(render(&attrs), ["mcp.tool.args.undeclared_count=2"]);
+    }
+
+    #[test]
     fn unknown_flattened_keys_are_filtered_and_capped() {
         let mut map = serde_json::Map::new();
         map.insert("ok_key".into(), json!("abc"));
@@ -420,6 +487,7 @@ mod tests {
             &mut ArgsRecorder::new(&mut attrs, false),
             &map,
             &info,
+            KeySource::Server,
             |_| false,
         );
         assert_eq!(attrs.len(), MAX_FLATTENED_KEYS);

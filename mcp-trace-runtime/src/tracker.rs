@@ -1,11 +1,16 @@
 //! Duplicate-read tracking: how often each session has read each resource URI.
 //!
 //! Bounded two ways: at most `max_pairs` (session, URI) pairs, the least recently read
-//! evicted first, and pairs idle longer than `idle` forgotten. Every operation is
+//! evicted first, and pairs idle longer than `idle` forgotten. Neither the session id
+//! nor the URI is kept: each is reduced to a 64-bit SipHash under keys drawn at random
+//! per process, so a pair costs the same few words whatever the URI's length, and a
+//! client cannot aim collisions without knowing the keys. Every operation is
 //! O(log n) under one mutex, held for a few map operations.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::collections::BTreeMap;
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Limits of the read tracker.
@@ -27,26 +32,34 @@ impl Default for ReadTrackerLimits {
     }
 }
 
-#[derive(Debug)]
+/// (session digest, URI digest): ordered by session, so a session's pairs are a range.
+type Pair = (u64, u64);
+
+/// One pair's state: 16 bytes.
+#[derive(Debug, Clone, Copy)]
 struct Slot {
-    count: u64,
+    /// Nanoseconds since the tracker's epoch of the last read, made unique per read so
+    /// it doubles as the recency key.
     tick: u64,
-    last: Instant,
+    count: u32,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Inner {
     limits: ReadTrackerLimits,
-    sessions: HashMap<Arc<str>, HashMap<Arc<str>, Slot>>,
+    pairs: BTreeMap<Pair, Slot>,
     /// Recency order: tick of the last read → pair.
-    lru: BTreeMap<u64, (Arc<str>, Arc<str>)>,
-    next_tick: u64,
+    lru: BTreeMap<u64, Pair>,
+    last_tick: u64,
 }
 
 /// Concurrent, bounded map of read counts.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct ReadTracker {
     inner: Mutex<Inner>,
+    epoch: Instant,
+    sessions: RandomState,
+    uris: RandomState,
 }
 
 impl ReadTracker {
@@ -54,8 +67,13 @@ impl ReadTracker {
         Self {
             inner: Mutex::new(Inner {
                 limits,
-                ..Inner::default()
+                pairs: BTreeMap::new(),
+                lru: BTreeMap::new(),
+                last_tick: 0,
             }),
+            epoch: Instant::now(),
+            sessions: RandomState::new(),
+            uris: RandomState::new(),
         }
     }
 
@@ -66,38 +84,29 @@ impl ReadTracker {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    fn nanos(&self, now: Instant) -> u64 {
+        u64::try_from(now.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX)
+    }
+
     /// Counts one read and returns how many reads of `uri` `session` has made,
-    /// this one included.
+    /// this one included. Hashing happens before the lock is taken.
     pub(crate) fn record(&self, session: &str, uri: &str, now: Instant) -> u64 {
+        let pair = (self.sessions.hash_one(session), self.uris.hash_one(uri));
+        let now = self.nanos(now);
         let mut inner = self.lock();
         inner.expire(now);
-        let tick = inner.next_tick;
-        inner.next_tick += 1;
-        let Inner { sessions, lru, .. } = &mut *inner;
-        if let Some(slot) = sessions.get_mut(session).and_then(|uris| uris.get_mut(uri)) {
-            let previous = std::mem::replace(&mut slot.tick, tick);
-            slot.count += 1;
-            slot.last = now;
-            if let Some(pair) = lru.remove(&previous) {
-                lru.insert(tick, pair);
-            }
-            return slot.count;
+        let tick = now.max(inner.last_tick.saturating_add(1));
+        inner.last_tick = tick;
+        let Inner { pairs, lru, .. } = &mut *inner;
+        if let Some(slot) = pairs.get_mut(&pair) {
+            lru.remove(&slot.tick);
+            lru.insert(tick, pair);
+            slot.tick = tick;
+            slot.count = slot.count.saturating_add(1);
+            return u64::from(slot.count);
         }
-        let session_key: Arc<str> = match sessions.get_key_value(session) {
-            Some((key, _)) => key.clone(),
-            None => Arc::from(session),
-        };
-        let uri_key: Arc<str> = Arc::from(uri);
-        let slot = Slot {
-            count: 1,
-            tick,
-            last: now,
-        };
-        sessions
-            .entry(session_key.clone())
-            .or_default()
-            .insert(uri_key.clone(), slot);
-        lru.insert(tick, (session_key, uri_key));
+        pairs.insert(pair, Slot { tick, count: 1 });
+        lru.insert(tick, pair);
         while inner.lru.len() > inner.limits.max_pairs {
             inner.evict_oldest();
         }
@@ -106,11 +115,16 @@ impl ReadTracker {
 
     /// Forgets everything about `session`.
     pub(crate) fn end(&self, session: &str) {
+        let digest = self.sessions.hash_one(session);
         let mut inner = self.lock();
-        if let Some(uris) = inner.sessions.remove(session) {
-            for slot in uris.values() {
-                inner.lru.remove(&slot.tick);
-            }
+        let Inner { pairs, lru, .. } = &mut *inner;
+        let ended: Vec<(Pair, u64)> = pairs
+            .range((digest, 0)..=(digest, u64::MAX))
+            .map(|(pair, slot)| (*pair, slot.tick))
+            .collect();
+        for (pair, tick) in ended {
+            pairs.remove(&pair);
+            lru.remove(&tick);
         }
     }
 
@@ -129,29 +143,19 @@ impl ReadTracker {
 }
 
 impl Inner {
-    fn expire(&mut self, now: Instant) {
-        while let Some((_, (session, uri))) = self.lru.first_key_value() {
-            let last = self
-                .sessions
-                .get(session)
-                .and_then(|u| u.get(uri))
-                .map(|s| s.last);
-            match last {
-                Some(last) if now.saturating_duration_since(last) <= self.limits.idle => break,
-                _ => self.evict_oldest(),
+    fn expire(&mut self, now: u64) {
+        let idle = u64::try_from(self.limits.idle.as_nanos()).unwrap_or(u64::MAX);
+        while let Some((&tick, _)) = self.lru.first_key_value() {
+            if now.saturating_sub(tick) <= idle {
+                break;
             }
+            self.evict_oldest();
         }
     }
 
     fn evict_oldest(&mut self) {
-        let Some((_, (session, uri))) = self.lru.pop_first() else {
-            return;
-        };
-        if let Some(uris) = self.sessions.get_mut(&session) {
-            uris.remove(&uri);
-            if uris.is_empty() {
-                self.sessions.remove(&session);
-            }
+        if let Some((_, pair)) = self.lru.pop_first() {
+            self.pairs.remove(&pair);
         }
     }
 }

@@ -4,12 +4,53 @@ mod py_json;
 
 use sha2::{Digest, Sha256};
 
+/// Where the canonical bytes go: plain SHA-256 (the CPython recipe) or HMAC-SHA-256.
+enum Hasher {
+    Plain(Sha256),
+    #[cfg(feature = "enable")]
+    Keyed(hmac::Hmac<Sha256>),
+}
+
+impl Hasher {
+    fn update(&mut self, bytes: &[u8]) {
+        match self {
+            Hasher::Plain(h) => h.update(bytes),
+            #[cfg(feature = "enable")]
+            Hasher::Keyed(h) => hmac::Mac::update(h, bytes),
+        }
+    }
+
+    fn finish(self) -> String {
+        let digest = match self {
+            Hasher::Plain(h) => h.finalize().to_vec(),
+            #[cfg(feature = "enable")]
+            Hasher::Keyed(h) => hmac::Mac::finalize(h).into_bytes().to_vec(),
+        };
+        hex16(&digest)
+    }
+}
+
 /// Streams canonical bytes into the hasher with a small buffer, so there is no
 /// intermediate string of the whole document.
 struct HashSink {
-    hasher: Sha256,
+    hasher: Hasher,
     buf: [u8; 256],
     len: usize,
+}
+
+impl HashSink {
+    fn new(hasher: Hasher) -> Self {
+        Self {
+            hasher,
+            buf: [0; 256],
+            len: 0,
+        }
+    }
+
+    fn finish(mut self) -> String {
+        self.hasher.update(&self.buf[..self.len]);
+        self.hasher.finish()
+    }
 }
 
 impl py_json::Sink for HashSink {
@@ -27,30 +68,7 @@ impl py_json::Sink for HashSink {
     }
 }
 
-/// The first 16 lowercase hex characters of SHA-256 over what Python's
-/// `json.dumps(arguments, sort_keys=True)` prints for `arguments`.
-///
-/// A Python server hashing its arguments with
-/// `hashlib.sha256(json.dumps(args, sort_keys=True).encode()).hexdigest()[:16]`
-/// gets the same string for the same call, so repeated calls can be counted across a
-/// mixed fleet. Integers beyond the 64-bit range arrive in `serde_json` as floats and
-/// therefore hash as Python would hash the float.
-///
-/// ```
-/// let args = serde_json::json!({"query": "rust", "limit": 10});
-/// let hash = mcp_trace_runtime::args_hash(&args);
-/// assert_eq!(hash.len(), 16);
-/// assert!(hash.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
-/// ```
-pub fn args_hash(arguments: &serde_json::Value) -> String {
-    let mut sink = HashSink {
-        hasher: Sha256::new(),
-        buf: [0; 256],
-        len: 0,
-    };
-    py_json::write_value(arguments, &mut sink);
-    sink.hasher.update(&sink.buf[..sink.len]);
-    let digest = sink.hasher.finalize();
+fn hex16(digest: &[u8]) -> String {
     let mut out = String::with_capacity(16);
     for byte in &digest[..8] {
         const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -60,10 +78,72 @@ pub fn args_hash(arguments: &serde_json::Value) -> String {
     out
 }
 
+/// The first 16 lowercase hex characters of SHA-256 over what Python's
+/// `json.dumps(arguments, sort_keys=True)` prints for `arguments`.
+///
+/// A Python server hashing its arguments with
+/// `hashlib.sha256(json.dumps(args, sort_keys=True).encode()).hexdigest()[:16]`
+/// gets the same string for the same call, so repeated calls can be counted across a
+/// mixed fleet.
+///
+/// Two inputs hash differently from Python, because `serde_json` has already turned
+/// their text into something else when the hash sees them: the integer `-0` (Python
+/// keeps the integer and prints `0`; `serde_json` reads the float `-0.0` and this
+/// prints `-0.0`), and integers beyond the 64-bit range such as `18446744073709551616`
+/// (Python prints the integer; `serde_json` reads a float, printed as Python prints
+/// that float, `1.8446744073709552e+19`). Numbers past the float range such as
+/// `1e400` are rejected by `serde_json`, so such a request never gets this far.
+///
+/// ```
+/// let args = serde_json::json!({"query": "rust", "limit": 10});
+/// let hash = mcp_trace_runtime::args_hash(&args);
+/// assert_eq!(hash.len(), 16);
+/// assert!(hash.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+/// ```
+pub fn args_hash(arguments: &serde_json::Value) -> String {
+    let mut sink = HashSink::new(Hasher::Plain(Sha256::new()));
+    py_json::write_value(arguments, &mut sink);
+    sink.finish()
+}
+
+/// The hasher `mcp.tool.args.hash` uses: keyed HMAC-SHA-256 when a key is configured
+/// (`MCP_TRACE_ARGS_HASH_KEY`), else the CPython-compatible plain SHA-256.
+#[cfg(feature = "enable")]
+fn configured() -> Hasher {
+    match &crate::settings::get().args_hash_key {
+        Some(key) => Hasher::Keyed(crate::digest::hmac(key)),
+        None => Hasher::Plain(Sha256::new()),
+    }
+}
+
+/// `mcp.tool.args.hash` of `arguments` under the configured hasher.
+#[cfg(feature = "enable")]
+pub(crate) fn configured_hash(arguments: &serde_json::Value) -> String {
+    let mut sink = HashSink::new(configured());
+    py_json::write_value(arguments, &mut sink);
+    sink.finish()
+}
+
+/// [`configured_hash`] of the arguments object `map`.
+#[cfg(all(feature = "enable", feature = "rmcp"))]
+pub(crate) fn configured_hash_object(map: &serde_json::Map<String, serde_json::Value>) -> String {
+    let mut sink = HashSink::new(configured());
+    py_json::write_object(map, &mut sink);
+    sink.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn object_entry_point_agrees_with_value_entry_point() {
+        let value = json!({"b": [1, {"z": null, "a": "é"}], "a": 1.5});
+        let mut sink = HashSink::new(Hasher::Plain(Sha256::new()));
+        py_json::write_object(value.as_object().unwrap(), &mut sink);
+        assert_eq!(sink.finish(), args_hash(&value));
+    }
 
     #[test]
     fn known_python_hashes() {

@@ -26,7 +26,32 @@ enum Step<'a> {
 
 /// Writes `value` as Python would print it.
 pub(crate) fn write_value(value: &Value, out: &mut impl Sink) {
-    let mut stack = vec![Step::Value(value)];
+    walk(vec![Step::Value(value)], out);
+}
+
+/// Writes the object `map` as Python would print it.
+#[cfg_attr(not(feature = "rmcp"), allow(dead_code))]
+pub(crate) fn write_object(map: &Map<String, Value>, out: &mut impl Sink) {
+    let mut stack = Vec::new();
+    out.put(b"{");
+    push_members(map, &mut stack);
+    walk(stack, out);
+}
+
+/// Pushes an object's closing brace and its members, in reverse so they pop in order.
+fn push_members<'a>(map: &'a Map<String, Value>, stack: &mut Vec<Step<'a>>) {
+    stack.push(Step::Raw(b"}"));
+    let keys = sorted_keys(map);
+    for (i, key) in keys.into_iter().enumerate().rev() {
+        stack.push(Step::Value(&map[key]));
+        stack.push(Step::Key(key));
+        if i > 0 {
+            stack.push(Step::Raw(b", "));
+        }
+    }
+}
+
+fn walk<'a>(mut stack: Vec<Step<'a>>, out: &mut impl Sink) {
     while let Some(step) = stack.pop() {
         match step {
             Step::Raw(bytes) => out.put(bytes),
@@ -52,15 +77,7 @@ pub(crate) fn write_value(value: &Value, out: &mut impl Sink) {
             }
             Step::Value(Value::Object(map)) => {
                 out.put(b"{");
-                stack.push(Step::Raw(b"}"));
-                let keys = sorted_keys(map);
-                for (i, key) in keys.into_iter().enumerate().rev() {
-                    stack.push(Step::Value(&map[key]));
-                    stack.push(Step::Key(key));
-                    if i > 0 {
-                        stack.push(Step::Raw(b", "));
-                    }
-                }
+                push_members(map, &mut stack);
             }
         }
     }

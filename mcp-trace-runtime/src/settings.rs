@@ -1,0 +1,260 @@
+//! What leaves the process, and how big it may be: process-wide settings read once.
+//!
+//! The environment is read on first use; [`crate::Builder`] may override it when it is
+//! installed before the first traced call (the usual order: `init()` first thing in
+//! `main`). Settings never change while calls are being traced, so every span of a
+//! process follows the same rules.
+
+use std::sync::OnceLock;
+
+/// How `mcp.session.id` is exported.
+///
+/// An `Mcp-Session-Id` lets whoever holds it act in that session over streamable HTTP:
+/// it is a credential, so by default only a keyed digest of it leaves the process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SessionIdExport {
+    /// 32 hex characters of HMAC-SHA-256 of the id (the default). The key is random per
+    /// process unless `MCP_TRACE_SESSION_KEY` (or [`crate::Builder::session_key`]) gives
+    /// one, so that replicas agree.
+    #[default]
+    Digest,
+    /// The id as the client sent it (at most 256 bytes). Opt in only when your backend
+    /// is as trusted as the server: `MCP_TRACE_SESSION_ID=raw`.
+    Raw,
+}
+
+/// How a resource read exports the URI it read.
+///
+/// URIs often carry values (`users://{email}/profile`); the convention's default is the
+/// full URI, so that stays the default and is the one documented exception to "values
+/// never leave the process".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum UriMode {
+    /// `mcp.resource.uri` as read, at most 2 KiB (the default; `MCP_TRACE_RESOURCE_URI=full`).
+    #[default]
+    Full,
+    /// No `mcp.resource.uri`; only `mcp.resource.template` when the handler declares one
+    /// (`MCP_TRACE_RESOURCE_URI=template`).
+    Template,
+    /// The template plus `mcp.resource.uri_digest`, a keyed digest that tells URIs apart
+    /// without revealing them (`MCP_TRACE_RESOURCE_URI=digest`).
+    TemplateDigest,
+}
+
+impl UriMode {
+    fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "full" => Some(UriMode::Full),
+            "template" => Some(UriMode::Template),
+            "digest" | "template+digest" => Some(UriMode::TemplateDigest),
+            _ => None,
+        }
+    }
+}
+
+/// Default budget of the schema check: arguments whose approximate JSON size is above
+/// it are not validated (`mcp.tool.args.schema_skipped = "too_large"`).
+pub const DEFAULT_SCHEMA_CHECK_MAX_BYTES: usize = 1 << 20;
+
+/// Overrides a [`crate::Builder`] carries; `None` keeps the environment's choice.
+#[derive(Clone, Default)]
+pub(crate) struct Overrides {
+    pub(crate) session_ids: Option<SessionIdExport>,
+    pub(crate) session_key: Option<Vec<u8>>,
+    pub(crate) args_hash_key: Option<Vec<u8>>,
+    pub(crate) uri_mode: Option<UriMode>,
+    pub(crate) schema_check_max_bytes: Option<usize>,
+}
+
+impl Overrides {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.session_ids.is_none()
+            && self.session_key.is_none()
+            && self.args_hash_key.is_none()
+            && self.uri_mode.is_none()
+            && self.schema_check_max_bytes.is_none()
+    }
+}
+
+/// Keys are secrets: debug output shows whether one is set, never its bytes.
+impl std::fmt::Debug for Overrides {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Overrides")
+            .field("session_ids", &self.session_ids)
+            .field("session_key", &self.session_key.as_ref().map(|_| "<set>"))
+            .field(
+                "args_hash_key",
+                &self.args_hash_key.as_ref().map(|_| "<set>"),
+            )
+            .field("uri_mode", &self.uri_mode)
+            .field("schema_check_max_bytes", &self.schema_check_max_bytes)
+            .finish()
+    }
+}
+
+/// The settings in force.
+pub(crate) struct Settings {
+    pub(crate) session_ids: SessionIdExport,
+    /// Key of the session and URI digests.
+    pub(crate) digest_key: Vec<u8>,
+    /// `Some`: the argument hash is HMAC-SHA-256 under this key instead of plain SHA-256.
+    pub(crate) args_hash_key: Option<Vec<u8>>,
+    pub(crate) uri_mode: UriMode,
+    pub(crate) schema_check_max_bytes: usize,
+    /// `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT` / `OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`.
+    pub(crate) value_length_limit: Option<usize>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("session_ids", &self.session_ids)
+            .field("args_hash_keyed", &self.args_hash_key.is_some())
+            .field("uri_mode", &self.uri_mode)
+            .field("schema_check_max_bytes", &self.schema_check_max_bytes)
+            .field("value_length_limit", &self.value_length_limit)
+            .finish_non_exhaustive()
+    }
+}
+
+static SETTINGS: OnceLock<Settings> = OnceLock::new();
+
+/// The settings in force, read from the environment on first use.
+pub(crate) fn get() -> &'static Settings {
+    SETTINGS.get_or_init(|| Settings::from_env(env_nonempty, Overrides::default()))
+}
+
+/// Applies a builder's overrides. `false` when traced calls already fixed the settings
+/// (then the overrides are ignored, and the caller says so).
+pub(crate) fn configure(overrides: Overrides) -> bool {
+    if overrides.is_empty() {
+        get();
+        return true;
+    }
+    let mut applied = false;
+    SETTINGS.get_or_init(|| {
+        applied = true;
+        Settings::from_env(env_nonempty, overrides)
+    });
+    applied
+}
+
+fn env_nonempty(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+impl Settings {
+    pub(crate) fn from_env(env: impl Fn(&str) -> Option<String>, o: Overrides) -> Self {
+        let session_ids = o.session_ids.unwrap_or_else(|| {
+            match env("MCP_TRACE_SESSION_ID").map(|v| v.trim().to_ascii_lowercase()) {
+                Some(v) if v == "raw" => SessionIdExport::Raw,
+                _ => SessionIdExport::Digest,
+            }
+        });
+        let digest_key = o
+            .session_key
+            .or_else(|| env("MCP_TRACE_SESSION_KEY").map(String::into_bytes))
+            .unwrap_or_else(random_key);
+        let args_hash_key = o
+            .args_hash_key
+            .or_else(|| env("MCP_TRACE_ARGS_HASH_KEY").map(String::into_bytes));
+        let uri_mode = o.uri_mode.unwrap_or_else(|| {
+            env("MCP_TRACE_RESOURCE_URI")
+                .and_then(|v| UriMode::parse(&v))
+                .unwrap_or_default()
+        });
+        let schema_check_max_bytes = o.schema_check_max_bytes.unwrap_or_else(|| {
+            env("MCP_TRACE_SCHEMA_CHECK_MAX_BYTES")
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(DEFAULT_SCHEMA_CHECK_MAX_BYTES)
+        });
+        let value_length_limit = env("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT")
+            .or_else(|| env("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT"))
+            .and_then(|v| v.trim().parse().ok());
+        Settings {
+            session_ids,
+            digest_key,
+            args_hash_key,
+            uri_mode,
+            schema_check_max_bytes,
+            value_length_limit,
+        }
+    }
+}
+
+/// 32 bytes from the operating system's generator; should it fail, bytes from the
+/// standard library's randomly seeded hasher keys (never a fixed key).
+fn random_key() -> Vec<u8> {
+    let mut key = vec![0u8; 32];
+    #[cfg(feature = "enable")]
+    let filled = getrandom::fill(&mut key).is_ok();
+    #[cfg(not(feature = "enable"))]
+    let filled = false;
+    if !filled {
+        use std::hash::{BuildHasher, Hasher};
+        for (i, chunk) in key.chunks_mut(8).enumerate() {
+            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+            hasher.write_usize(i);
+            chunk.copy_from_slice(&hasher.finish().to_le_bytes());
+        }
+    }
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn defaults_digest_sessions_with_a_random_key_and_keep_the_full_uri() {
+        let a = Settings::from_env(env(&[]), Overrides::default());
+        let b = Settings::from_env(env(&[]), Overrides::default());
+        assert_eq!(a.session_ids, SessionIdExport::Digest);
+        assert_eq!(a.uri_mode, UriMode::Full);
+        assert_eq!(a.schema_check_max_bytes, DEFAULT_SCHEMA_CHECK_MAX_BYTES);
+        assert_eq!(a.args_hash_key, None);
+        assert_eq!(a.value_length_limit, None);
+        assert_eq!(a.digest_key.len(), 32);
+        assert_ne!(a.digest_key, b.digest_key, "a fresh key per process");
+    }
+
+    #[test]
+    fn environment_and_overrides() {
+        let vars = [
+            ("MCP_TRACE_SESSION_ID", "RAW"),
+            ("MCP_TRACE_SESSION_KEY", "fleet-key"),
+            ("MCP_TRACE_ARGS_HASH_KEY", "hash-key"),
+            ("MCP_TRACE_RESOURCE_URI", "digest"),
+            ("MCP_TRACE_SCHEMA_CHECK_MAX_BYTES", "4096"),
+            ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "100"),
+        ];
+        let s = Settings::from_env(env(&vars), Overrides::default());
+        assert_eq!(s.session_ids, SessionIdExport::Raw);
+        assert_eq!(s.digest_key, b"fleet-key");
+        assert_eq!(s.args_hash_key.as_deref(), Some(&b"hash-key"[..]));
+        assert_eq!(s.uri_mode, UriMode::TemplateDigest);
+        assert_eq!(s.schema_check_max_bytes, 4096);
+        assert_eq!(s.value_length_limit, Some(100));
+
+        let o = Overrides {
+            session_ids: Some(SessionIdExport::Digest),
+            uri_mode: Some(UriMode::Template),
+            schema_check_max_bytes: Some(1),
+            ..Overrides::default()
+        };
+        let s = Settings::from_env(env(&vars), o);
+        assert_eq!(s.session_ids, SessionIdExport::Digest);
+        assert_eq!(s.uri_mode, UriMode::Template);
+        assert_eq!(s.schema_check_max_bytes, 1);
+    }
+}
