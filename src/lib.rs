@@ -130,7 +130,7 @@ pub use mcp_trace_runtime::{
     init, scope, session,
 };
 #[cfg(feature = "enable")]
-pub use mcp_trace_runtime::{MAX_NAME_BYTES, MAX_URI_BYTES, TRUNCATED_KEY};
+pub use mcp_trace_runtime::{MAX_NAME_BYTES, MAX_URI_BYTES, TRUNCATED_KEY, resource_uri_digest};
 
 /// Generated documentation of every annotated handler linked into the program: what
 /// each tool does, its arguments and constraints, the span attributes it emits, and the

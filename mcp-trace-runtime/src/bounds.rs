@@ -140,32 +140,50 @@ pub(crate) fn object_exceeds(map: &serde_json::Map<String, Value>, budget: usize
 }
 
 /// The approximate JSON size of `value`, or `None` once it passes `budget`.
+///
+/// Walks with a stack of iterators, one per open container: memory grows with the
+/// depth reached before the budget is spent, never with a container's length.
 fn size_within(value: &Value, budget: usize) -> Option<usize> {
+    /// The rest of an open container.
+    enum Open<'a> {
+        Items(std::slice::Iter<'a, Value>),
+        Members(serde_json::map::Iter<'a>),
+    }
     let mut spent = 0usize;
-    let mut stack: Vec<&Value> = vec![value];
-    while let Some(value) = stack.pop() {
+    let mut stack: Vec<Open<'_>> = Vec::new();
+    let mut next = Some(value);
+    loop {
+        let value = match next.take() {
+            Some(value) => value,
+            None => {
+                let Some(open) = stack.last_mut() else { break };
+                let item = match open {
+                    Open::Items(items) => items.next(),
+                    Open::Members(members) => members.next().map(|(key, item)| {
+                        spent += key.len() + 4; // quotes, colon, separator
+                        item
+                    }),
+                };
+                match item {
+                    Some(item) => item,
+                    None => {
+                        stack.pop();
+                        continue;
+                    }
+                }
+            }
+        };
         spent += match value {
             Value::Null | Value::Bool(_) => 5,
             Value::Number(_) => 2 + number_digits(value),
             Value::String(s) => s.len() + 3,
             Value::Array(items) => {
-                // Each element costs at least its separator: bail out early on length.
-                if items.len() > budget {
-                    return None;
-                }
-                stack.extend(items.iter());
+                stack.push(Open::Items(items.iter()));
                 2
             }
             Value::Object(map) => {
-                if map.len() > budget {
-                    return None;
-                }
-                let mut keys = 2usize;
-                for (key, item) in map {
-                    keys += key.len() + 4;
-                    stack.push(item);
-                }
-                keys
+                stack.push(Open::Members(map.iter()));
+                2
             }
         };
         if spent > budget {

@@ -146,10 +146,12 @@ impl Begun {
     /// transport, when known; the client-chosen ones bounded.
     fn common_attributes(&self, session: Option<&str>, attrs: &mut Vec<KeyValue>) {
         if let Some(session) = session {
-            attrs.push(KeyValue::new(
-                keys::SESSION,
-                crate::digest::session_attribute(session),
-            ));
+            match crate::settings::get().session_ids {
+                crate::settings::SessionIdExport::Raw => {
+                    bounds::push_bounded(attrs, keys::SESSION, session, bounds::MAX_NAME_BYTES);
+                }
+                _ => attrs.push(KeyValue::new(keys::SESSION, crate::digest::keyed(session))),
+            }
         }
         let Some(scope) = &self.scope else { return };
         let data = &scope.data;

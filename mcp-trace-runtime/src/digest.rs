@@ -37,7 +37,8 @@ pub(crate) fn keyed(value: &str) -> String {
 pub(crate) fn session_attribute(id: &str) -> String {
     match crate::settings::get().session_ids {
         crate::settings::SessionIdExport::Raw => {
-            crate::bounds::bounded(id, crate::bounds::MAX_NAME_BYTES).into_owned()
+            let limit = crate::bounds::limit_for(crate::bounds::MAX_NAME_BYTES);
+            crate::bounds::bounded(id, limit).into_owned()
         }
         _ => keyed(id),
     }

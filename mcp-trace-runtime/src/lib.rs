@@ -12,6 +12,8 @@ mod bounds;
 #[cfg(feature = "enable")]
 mod call;
 #[cfg(feature = "enable")]
+mod depth;
+#[cfg(feature = "enable")]
 mod digest;
 #[cfg(feature = "docs")]
 pub mod docs;
@@ -60,6 +62,20 @@ pub use settings::{DEFAULT_SCHEMA_CHECK_MAX_BYTES, SessionIdExport, UriMode};
 pub use setup::{
     Builder, Exporter, InitError, TelemetryGuard, default_file_path, dropped_spans, init,
 };
+
+/// What `mcp.resource.uri_digest` carries for `uri` when a resource exports
+/// [`UriMode::TemplateDigest`]: a keyed digest (the session key, see
+/// [`Builder::session_key`]). Use it to find the reads of a URI you know.
+///
+/// ```
+/// let digest = mcp_trace_runtime::resource_uri_digest("users://ada@example.com/profile");
+/// assert_eq!(digest.len(), 32);
+/// assert!(!digest.contains("ada"));
+/// ```
+#[cfg(feature = "enable")]
+pub fn resource_uri_digest(uri: &str) -> String {
+    digest::keyed(uri)
+}
 
 /// Sessions of the duplicate-read tracker.
 pub mod session {

@@ -37,7 +37,7 @@ mod shape_levels {
     }
     impl<T: serde::Serialize + ?Sized> ShapeSerde for &Probe<'_, T> {
         fn __mcp_trace_shape(&self, rec: &mut ArgsRecorder<'_>, p: &'static ParamMeta) {
-            if let Ok(value) = serde_json::to_value(self.0) {
+            if let Some(value) = crate::depth::to_value(self.0) {
                 rec.json(p, &value);
             }
         }
@@ -60,7 +60,7 @@ pub trait JsonSerde {
 }
 impl<T: serde::Serialize + ?Sized> JsonSerde for &Probe<'_, T> {
     fn __mcp_trace_json(&self) -> Option<serde_json::Value> {
-        serde_json::to_value(self.0).ok()
+        crate::depth::to_value(self.0)
     }
 }
 

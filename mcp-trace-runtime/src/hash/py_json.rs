@@ -17,68 +17,82 @@ impl Sink for Vec<u8> {
     }
 }
 
-/// One pending step of the walk.
-enum Step<'a> {
-    Value(&'a Value),
-    Raw(&'static [u8]),
-    Key(&'a str),
+/// A container the walk is inside of, with what is left of it.
+enum Open<'a> {
+    /// An array's remaining items; `true` before the first.
+    Items(std::slice::Iter<'a, Value>, bool),
+    /// An object's remaining keys in sorted order; `true` before the first.
+    Members(&'a Map<String, Value>, std::vec::IntoIter<&'a str>, bool),
+}
+
+impl<'a> Open<'a> {
+    fn members(map: &'a Map<String, Value>) -> Self {
+        Open::Members(map, sorted_keys(map).into_iter(), true)
+    }
 }
 
 /// Writes `value` as Python would print it.
 pub(crate) fn write_value(value: &Value, out: &mut impl Sink) {
-    walk(vec![Step::Value(value)], out);
+    walk(Some(value), Vec::new(), out);
 }
 
 /// Writes the object `map` as Python would print it.
 #[cfg_attr(not(feature = "rmcp"), allow(dead_code))]
 pub(crate) fn write_object(map: &Map<String, Value>, out: &mut impl Sink) {
-    let mut stack = Vec::new();
     out.put(b"{");
-    push_members(map, &mut stack);
-    walk(stack, out);
+    walk(None, vec![Open::members(map)], out);
 }
 
-/// Pushes an object's closing brace and its members, in reverse so they pop in order.
-fn push_members<'a>(map: &'a Map<String, Value>, stack: &mut Vec<Step<'a>>) {
-    stack.push(Step::Raw(b"}"));
-    let keys = sorted_keys(map);
-    for (i, key) in keys.into_iter().enumerate().rev() {
-        stack.push(Step::Value(&map[key]));
-        stack.push(Step::Key(key));
-        if i > 0 {
-            stack.push(Step::Raw(b", "));
-        }
-    }
-}
-
-fn walk<'a>(mut stack: Vec<Step<'a>>, out: &mut impl Sink) {
-    while let Some(step) = stack.pop() {
-        match step {
-            Step::Raw(bytes) => out.put(bytes),
-            Step::Key(key) => {
-                write_str(key, out);
-                out.put(b": ");
-            }
-            Step::Value(Value::Null) => out.put(b"null"),
-            Step::Value(Value::Bool(true)) => out.put(b"true"),
-            Step::Value(Value::Bool(false)) => out.put(b"false"),
-            Step::Value(Value::Number(n)) => write_number(n, out),
-            Step::Value(Value::String(s)) => write_str(s, out),
-            Step::Value(Value::Array(items)) => {
-                out.put(b"[");
-                stack.push(Step::Raw(b"]"));
-                // Pushed in reverse so they pop in order.
-                for (i, item) in items.iter().enumerate().rev() {
-                    stack.push(Step::Value(item));
-                    if i > 0 {
-                        stack.push(Step::Raw(b", "));
-                    }
+/// Writes `next`, then closes every container on `stack`. One stack entry per open
+/// container: memory follows the depth, never an array's length.
+fn walk<'a>(mut next: Option<&'a Value>, mut stack: Vec<Open<'a>>, out: &mut impl Sink) {
+    loop {
+        if let Some(value) = next.take() {
+            match value {
+                Value::Null => out.put(b"null"),
+                Value::Bool(true) => out.put(b"true"),
+                Value::Bool(false) => out.put(b"false"),
+                Value::Number(n) => write_number(n, out),
+                Value::String(s) => write_str(s, out),
+                Value::Array(items) => {
+                    out.put(b"[");
+                    stack.push(Open::Items(items.iter(), true));
+                }
+                Value::Object(map) => {
+                    out.put(b"{");
+                    stack.push(Open::members(map));
                 }
             }
-            Step::Value(Value::Object(map)) => {
-                out.put(b"{");
-                push_members(map, &mut stack);
-            }
+            continue;
+        }
+        let Some(open) = stack.last_mut() else { break };
+        match open {
+            Open::Items(items, first) => match items.next() {
+                Some(item) => {
+                    if !std::mem::take(first) {
+                        out.put(b", ");
+                    }
+                    next = Some(item);
+                }
+                None => {
+                    out.put(b"]");
+                    stack.pop();
+                }
+            },
+            Open::Members(map, keys, first) => match keys.next() {
+                Some(key) => {
+                    if !std::mem::take(first) {
+                        out.put(b", ");
+                    }
+                    write_str(key, out);
+                    out.put(b": ");
+                    next = map.get(key);
+                }
+                None => {
+                    out.put(b"}");
+                    stack.pop();
+                }
+            },
         }
     }
 }
@@ -93,11 +107,22 @@ fn sorted_keys(map: &Map<String, Value>) -> Vec<&str> {
 
 fn write_number(n: &Number, out: &mut impl Sink) {
     if let Some(i) = n.as_i64() {
-        out.put(i.to_string().as_bytes());
+        put_integer(i, out);
     } else if let Some(u) = n.as_u64() {
-        out.put(u.to_string().as_bytes());
+        put_integer(u, out);
     } else if let Some(f) = n.as_f64() {
         out.put(float_repr(f).as_bytes());
+    }
+}
+
+/// An integer's decimal digits, formatted on the stack (no allocation per number).
+fn put_integer(n: impl std::fmt::Display, out: &mut impl Sink) {
+    use std::io::Write;
+    let mut buf = [0u8; 24]; // `-9223372036854775808` and `18446744073709551615` fit
+    let mut rest = &mut buf[..];
+    if write!(rest, "{n}").is_ok() {
+        let used = 24 - rest.len();
+        out.put(&buf[..used]);
     }
 }
 
