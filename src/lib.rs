@@ -6,7 +6,11 @@
 //! which tools fire, how long they take, how often they fail, the *shape* of the
 //! arguments the agent sends (lengths, counts, a JSON-Schema verdict, a truncated
 //! SHA-256 hash to spot repeats), and how often a session re-reads the same resource.
-//! Argument values never leave the process.
+//! Argument values never leave the process, with one exception stated plainly: resource
+//! URIs are exported in full by default, and a URI such as `users://{email}/profile`
+//! carries a value; `uri_mode` (per resource) or [`UriMode`] (per process) keeps only
+//! the template or a keyed digest. SECURITY.md lists everything that leaves and every
+//! switch.
 //!
 //! ```
 //! use mcp_trace::traced_tool;
@@ -109,12 +113,17 @@ pub use mcp_trace_macros::traced_tool;
 ///   percent-encoded, `{+p}` keeps reserved characters), only when the span records;
 ///   or `uri = <expression>`; default: a parameter named `uri`.
 /// * `name = "…"`: `mcp.resource.name`.
+/// * `uri_mode = "full" | "template" | "digest"`: what this resource's spans export of
+///   the URI: all of it (cut at [`MAX_URI_BYTES`]), nothing beyond the template, or
+///   `mcp.resource.uri_digest` (see [`resource_uri_digest`]). Without it, the process-wide
+///   [`UriMode`] applies (`full` by default).
 /// * `skip(…)`, `crate = path`: as for [`traced_tool`].
 ///
 /// # Attributes
 ///
-/// `mcp.method.name = resources/read`, `mcp.resource.uri`, `mcp.resource.name`,
-/// `mcp.resource.template`; `mcp.session.id`, `jsonrpc.request.id` when known;
+/// `mcp.method.name = resources/read`, `mcp.resource.uri` or `mcp.resource.uri_digest`
+/// per the URI mode, `mcp.resource.name`, `mcp.resource.template`; `mcp.session.id` (a
+/// keyed digest unless raw ids are opted in to), `jsonrpc.request.id` when known;
 /// `mcp.resource.cache_hit` and `mcp.resource.read_count` (reads of this URI by this
 /// session, this one included) when a session id is known;
 /// `mcp.resource.content.length` of an `Ok` text or bytes result; `error.type`.
@@ -161,6 +170,9 @@ pub mod docs {
 #[cfg(all(feature = "rmcp", feature = "enable"))]
 pub mod rmcp {
     pub use mcp_trace_runtime::rmcp_adapter::TracedServer;
+    pub use mcp_trace_runtime::rmcp_stdio::{
+        MAX_LINE_LENGTH, TracedStdin, TracedStdout, stdio, stdio_with,
+    };
     pub use mcp_trace_runtime::rmcp_support::scope_from_context;
 }
 

@@ -20,6 +20,18 @@ fn dropping_the_guard_writes_every_span() {
         .install()
         .expect("file exporter installs");
     assert_eq!(guard.file_path(), Some(path.as_path()));
+    #[cfg(unix)]
+    {
+        // Private to the user: spans may carry resource URIs.
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600, "span file mode");
+        assert_eq!(
+            mode(path.parent().unwrap()),
+            0o700,
+            "created directory mode"
+        );
+    }
     const CALLS: u32 = 1000;
     for i in 0..CALLS {
         numbered(i);

@@ -595,16 +595,14 @@ pub(crate) mod adapter {
     ) {
         let limit = bounds::limit_for(bounds::MAX_NAME_BYTES);
         let bounded = bounds::bounded(name, limit);
-        let mut base = vec![
+        let base = vec![
             KeyValue::new(keys::METHOD, keys::TOOLS_CALL),
             KeyValue::new(keys::OPERATION, keys::EXECUTE_TOOL),
             KeyValue::new(keys::GEN_AI_TOOL, bounded.clone().into_owned()),
             KeyValue::new(keys::MCP_TOOL, bounded.clone().into_owned()),
         ];
-        if bounded.len() < name.len() {
-            bounds::mark_truncated(&mut base, keys::GEN_AI_TOOL);
-            bounds::mark_truncated(&mut base, keys::MCP_TOOL);
-        }
+        // Marked with the later attributes: one `mcp.trace.truncated` list per span.
+        let name_cut = bounded.len() < name.len();
         let target = if known { &*bounded } else { keys::OTHER };
         let span_name = format!("{} {target}", keys::TOOLS_CALL);
         let Some(mut begun) = begin(span_name, base, Some(scope), Some(start)) else {
@@ -612,6 +610,10 @@ pub(crate) mod adapter {
         };
         if begun.recording {
             let mut attrs = Vec::with_capacity(16);
+            if name_cut {
+                bounds::mark_truncated(&mut attrs, keys::GEN_AI_TOOL);
+                bounds::mark_truncated(&mut attrs, keys::MCP_TOOL);
+            }
             begun.common_attributes(begun.session(None), &mut attrs);
             let data = begun.scope.as_ref().map(|s| &s.data);
             if let Some(raw) = data.and_then(|d| d.arguments.as_ref()) {
@@ -667,11 +669,15 @@ pub(crate) mod adapter {
         let method =
             bounds::bounded(method, bounds::limit_for(bounds::MAX_NAME_BYTES)).into_owned();
         let mut base = vec![KeyValue::new(keys::METHOD, method.clone())];
+        let mut target_cut = None;
         let name = match target {
             Some((key, target)) => {
-                bounds::push_bounded(&mut base, key, target, bounds::MAX_NAME_BYTES);
-                let target = bounds::bounded(target, bounds::limit_for(bounds::MAX_NAME_BYTES));
-                format!("{method} {target}")
+                let bounded = bounds::bounded(target, bounds::limit_for(bounds::MAX_NAME_BYTES));
+                if bounded.len() < target.len() {
+                    target_cut = Some(key);
+                }
+                base.push(KeyValue::new(key, bounded.clone().into_owned()));
+                format!("{method} {bounded}")
             }
             None => method,
         };
@@ -680,9 +686,32 @@ pub(crate) mod adapter {
         };
         if begun.recording {
             let mut attrs = Vec::with_capacity(6);
+            // Marked with the later attributes: one `mcp.trace.truncated` list per span.
+            if let Some(key) = target_cut {
+                bounds::mark_truncated(&mut attrs, key);
+            }
             begun.common_attributes(begun.session(None), &mut attrs);
             begun.span.set_attributes(attrs);
         }
         begun.into_call(false)
+    }
+
+    /// The span of a line on stdin that is not JSON (answered `-32700`): `_OTHER`,
+    /// with the line's size in bytes and nothing of its content. See
+    /// `rmcp_stdio::stdio` for the choice of name and attributes.
+    pub(crate) fn parse_error_span(size: u64) {
+        let attributes = vec![
+            KeyValue::new(keys::METHOD, keys::OTHER),
+            KeyValue::new(keys::ERROR_TYPE, "-32700"),
+            KeyValue::new(keys::RPC_STATUS, "-32700"),
+            KeyValue::new(keys::TRANSPORT, scope::Transport::Pipe.as_str()),
+            KeyValue::new(keys::REQUEST_SIZE, i64::try_from(size).unwrap_or(i64::MAX)),
+        ];
+        let Some(mut begun) = begin(keys::OTHER, attributes, None, None) else {
+            return;
+        };
+        // The reply's message, as the conventions ask of a JSON-RPC error.
+        begun.span.set_status(Status::error("Parse error"));
+        begun.span.end();
     }
 }

@@ -21,12 +21,24 @@ pub(crate) struct JsonLinesExporter {
 }
 
 impl JsonLinesExporter {
-    /// Opens (creating it and its directory) `path` for appending.
+    /// Opens (creating it and its directory) `path` for appending. On Unix what it
+    /// creates is private to the user (directory 0700, file 0600): spans may carry
+    /// resource URIs, and the default path is in the shared temporary directory.
     pub(crate) fn create(path: &Path) -> std::io::Result<Self> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
+        let mut dirs = std::fs::DirBuilder::new();
+        dirs.recursive(true);
+        let mut options = OpenOptions::new();
+        options.create(true).append(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+            dirs.mode(0o700);
+            options.mode(0o600);
         }
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            dirs.create(dir)?;
+        }
+        let file = options.open(path)?;
         Ok(Self {
             path: path.to_owned(),
             file: Mutex::new(file),

@@ -141,6 +141,12 @@ pub(crate) fn configure(overrides: Overrides) -> bool {
     applied
 }
 
+/// Says on stderr (never stdout: on stdio it is the protocol) that a variable's value
+/// was not understood. The value itself is not repeated: it may be a secret.
+fn unrecognised(name: &str, expected: &str, used: &str) {
+    eprintln!("mcp-trace: {name} is not understood (expected {expected}); using {used}");
+}
+
 fn env_nonempty(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
@@ -150,7 +156,12 @@ impl Settings {
         let session_ids = o.session_ids.unwrap_or_else(|| {
             match env("MCP_TRACE_SESSION_ID").map(|v| v.trim().to_ascii_lowercase()) {
                 Some(v) if v == "raw" => SessionIdExport::Raw,
-                _ => SessionIdExport::Digest,
+                Some(v) if v == "digest" => SessionIdExport::Digest,
+                None => SessionIdExport::Digest,
+                Some(_) => {
+                    unrecognised("MCP_TRACE_SESSION_ID", "\"raw\" or \"digest\"", "digest");
+                    SessionIdExport::Digest
+                }
             }
         });
         let digest_key = o
@@ -160,19 +171,45 @@ impl Settings {
         let args_hash_key = o
             .args_hash_key
             .or_else(|| env("MCP_TRACE_ARGS_HASH_KEY").map(String::into_bytes));
+        // A misspelt privacy switch fails closed: a URI mode nobody recognises exports
+        // no URI at all rather than the full one.
         let uri_mode = o.uri_mode.unwrap_or_else(|| {
-            env("MCP_TRACE_RESOURCE_URI")
-                .and_then(|v| UriMode::parse(&v))
-                .unwrap_or_default()
+            env("MCP_TRACE_RESOURCE_URI").map_or(UriMode::default(), |v| {
+                UriMode::parse(&v).unwrap_or_else(|| {
+                    unrecognised(
+                        "MCP_TRACE_RESOURCE_URI",
+                        "\"full\", \"template\" or \"digest\"",
+                        "template",
+                    );
+                    UriMode::Template
+                })
+            })
         });
         let schema_check_max_bytes = o.schema_check_max_bytes.unwrap_or_else(|| {
-            env("MCP_TRACE_SCHEMA_CHECK_MAX_BYTES")
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(DEFAULT_SCHEMA_CHECK_MAX_BYTES)
+            env("MCP_TRACE_SCHEMA_CHECK_MAX_BYTES").map_or(DEFAULT_SCHEMA_CHECK_MAX_BYTES, |v| {
+                v.trim().parse().unwrap_or_else(|_| {
+                    unrecognised(
+                        "MCP_TRACE_SCHEMA_CHECK_MAX_BYTES",
+                        "a number of bytes",
+                        "1048576",
+                    );
+                    DEFAULT_SCHEMA_CHECK_MAX_BYTES
+                })
+            })
         });
-        let value_length_limit = env("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT")
-            .or_else(|| env("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT"))
-            .and_then(|v| v.trim().parse().ok());
+        let value_length_limit = [
+            "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+            "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+        ]
+        .into_iter()
+        .find_map(|name| Some((name, env(name)?)))
+        .and_then(|(name, v)| {
+            let parsed = v.trim().parse().ok();
+            if parsed.is_none() {
+                unrecognised(name, "a number of bytes", "no limit beyond mcp-trace's own");
+            }
+            parsed
+        });
         Settings {
             session_ids,
             digest_key,
@@ -226,6 +263,25 @@ mod tests {
         assert_eq!(a.value_length_limit, None);
         assert_eq!(a.digest_key.len(), 32);
         assert_ne!(a.digest_key, b.digest_key, "a fresh key per process");
+    }
+
+    #[test]
+    fn misspelt_switches_fail_closed() {
+        let vars = [
+            ("MCP_TRACE_SESSION_ID", "rwa"),
+            ("MCP_TRACE_RESOURCE_URI", "templat"),
+            ("MCP_TRACE_SCHEMA_CHECK_MAX_BYTES", "1MB"),
+            ("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "lots"),
+        ];
+        let s = Settings::from_env(env(&vars), Overrides::default());
+        assert_eq!(s.session_ids, SessionIdExport::Digest);
+        assert_eq!(
+            s.uri_mode,
+            UriMode::Template,
+            "no URI rather than the full one"
+        );
+        assert_eq!(s.schema_check_max_bytes, DEFAULT_SCHEMA_CHECK_MAX_BYTES);
+        assert_eq!(s.value_length_limit, None);
     }
 
     #[test]

@@ -203,8 +203,9 @@ impl Builder {
     fn install_provider(self) -> Result<TelemetryGuard, InitError> {
         if !crate::settings::configure(self.overrides.clone()) {
             eprintln!(
-                "mcp-trace: the builder's privacy settings were ignored: traced calls ran \
-                 before install() and fixed them from the environment"
+                "mcp-trace: the builder's privacy settings were ignored: they were already \
+                 fixed from the environment (by an earlier install(), a traced call, or \
+                 session::exported_id / resource_uri_digest); call install() first"
             );
         }
         #[cfg(feature = "read-tracking")]
