@@ -11,7 +11,8 @@ use rmcp::ServiceExt;
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let guard = mcp_trace::init();
     let server = mcp_trace::rmcp::TracedServer::new(rmcp_server::DocsServer)
-        .serve(rmcp::transport::stdio())
+        // rmcp's stdio, plus a reply and a span for every line that is not JSON.
+        .serve(mcp_trace::rmcp::stdio())
         .await?;
     // Returns when the client closes stdin; the guard then exports every span.
     let reason = server.waiting().await;

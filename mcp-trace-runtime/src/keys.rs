@@ -46,3 +46,6 @@ pub(crate) const EXECUTE_TOOL: &str = "execute_tool";
 /// The convention's stand-in for a name outside the known set (cardinality).
 #[cfg(feature = "rmcp")]
 pub(crate) const OTHER: &str = "_OTHER";
+/// Bytes of a message as received, without its line end (as `rpc.server.request.size`).
+#[cfg(feature = "rmcp")]
+pub(crate) const REQUEST_SIZE: &str = "mcp.request.size";

@@ -32,6 +32,8 @@ mod probe;
 #[cfg(all(feature = "enable", feature = "rmcp"))]
 pub mod rmcp_adapter;
 #[cfg(all(feature = "enable", feature = "rmcp"))]
+pub mod rmcp_stdio;
+#[cfg(all(feature = "enable", feature = "rmcp"))]
 pub mod rmcp_support;
 #[cfg(all(feature = "enable", feature = "schema-check"))]
 mod schema;
