@@ -166,7 +166,8 @@ pub mod docs {
 }
 
 /// rmcp (the official Rust MCP SDK) integration: wrap a server in [`rmcp::TracedServer`]
-/// where it is served.
+/// where it is served, and serve it over [`rmcp::stdio()`] to answer and record lines
+/// that are not JSON (`-32700`) rather than drop them silently.
 #[cfg(all(feature = "rmcp", feature = "enable"))]
 pub mod rmcp {
     pub use mcp_trace_runtime::rmcp_adapter::TracedServer;

@@ -31,7 +31,7 @@ use std::time::SystemTime;
 /// use rmcp::ServiceExt;
 /// let _guard = mcp_trace_runtime::init();
 /// let server = mcp_trace_runtime::rmcp_adapter::TracedServer::new(MyServer)
-///     .serve(rmcp::transport::stdio())
+///     .serve(mcp_trace_runtime::rmcp_stdio::stdio())
 ///     .await?;
 /// server.waiting().await?;
 /// # Ok(()) }
