@@ -324,8 +324,18 @@ fn finish_rebuilt(
     }
     let mut json = json?;
     if let Some(Value::Object(fields)) = flattened {
+        // `null` is how an absent optional field serializes: left out, unless the schema
+        // requires the field (then the client sent it).
+        let required = |key: &str| {
+            #[cfg(feature = "schema-check")]
+            if let Some(compiled) = compiled {
+                return compiled.requires(key);
+            }
+            let _ = key;
+            false
+        };
         for (key, value) in fields {
-            if !value.is_null() {
+            if !value.is_null() || required(&key) {
                 json.entry(key).or_insert(value);
             }
         }

@@ -110,6 +110,11 @@ impl Compiled {
         }
     }
 
+    /// Whether the schema lists `key` in its top-level `required`.
+    pub(crate) fn requires(&self, key: &str) -> bool {
+        self.required.iter().any(|r| r == key)
+    }
+
     /// Pushes `schema_valid`, and for invalid arguments the first error's pointer and
     /// masked message and, for small arguments, the error count. Missing `unseen`
     /// properties are not errors: they are parameters the rebuilt object could not

@@ -69,14 +69,15 @@ impl<'a> ArgsRecorder<'a> {
         self.json.is_some()
     }
 
-    /// Adds a parameter's JSON to the rebuilt arguments object (`None` and `null`, an
-    /// absent optional, are left out as a client would leave them out).
+    /// Adds a parameter's JSON to the rebuilt arguments object. An optional parameter's
+    /// `null` (absent) is left out as a client would leave it out; a required
+    /// parameter's `null` is a value the client sent.
     pub fn insert_json(&mut self, p: &'static ParamMeta, value: Option<Value>) {
         let Some(map) = self.json.as_mut() else {
             return;
         };
         match value {
-            Some(Value::Null) => {}
+            Some(Value::Null) if p.optional => {}
             Some(value) => {
                 map.insert(p.name.to_owned(), value);
             }

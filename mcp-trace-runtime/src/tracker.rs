@@ -217,4 +217,186 @@ mod tests {
         assert_eq!(t.pairs(), 0);
         assert_eq!(t.record("s1", "a", start + Duration::from_secs(12)), 1);
     }
+
+    // ---- the tracker against a reference model -------------------------------------
+
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    /// Few sessions and URIs, so pairs repeat, collide with the cap and expire. The
+    /// empty strings and the shared prefixes check that digests keep them apart.
+    const SESSIONS: [&str; 4] = ["s", "s1", "session-2", ""];
+    const URIS: [&str; 5] = ["docs://a", "docs://ab", "", "file:///é/😀", "docs://a?x=1"];
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Read {
+            session: usize,
+            uri: usize,
+        },
+        End {
+            session: usize,
+        },
+        /// The clock moves forward by this many milliseconds.
+        Advance(u64),
+        SetLimits {
+            max_pairs: usize,
+            idle_ms: u64,
+        },
+    }
+
+    fn op(idle_ms: u64) -> impl Strategy<Value = Op> {
+        prop_oneof![
+            10 => (0..SESSIONS.len(), 0..URIS.len())
+                .prop_map(|(session, uri)| Op::Read { session, uri }),
+            2 => (0..SESSIONS.len()).prop_map(|session| Op::End { session }),
+            // Small steps, and the expiry boundary exactly: idle is still alive, idle +
+            // 1 ms is not.
+            4 => prop_oneof![
+                0..=idle_ms / 2,
+                Just(idle_ms),
+                Just(idle_ms + 1),
+                idle_ms..=3 * idle_ms,
+            ]
+            .prop_map(Op::Advance),
+            1 => (0usize..=8, prop_oneof![Just(idle_ms), 1..=2 * idle_ms])
+                .prop_map(|(max_pairs, idle_ms)| Op::SetLimits { max_pairs, idle_ms }),
+        ]
+    }
+
+    /// (max_pairs, idle in ms, operations).
+    fn scenario(max_ops: usize) -> impl Strategy<Value = (usize, u64, Vec<Op>)> {
+        (0usize..=8, prop_oneof![Just(10u64), 1u64..=50]).prop_flat_map(move |(cap, idle)| {
+            (
+                Just(cap),
+                Just(idle),
+                proptest::collection::vec(op(idle), 1..max_ops),
+            )
+        })
+    }
+
+    #[derive(Debug, Clone, Copy)]
+    struct ModelPair {
+        count: u64,
+        /// Time of the last read since the start.
+        last: Duration,
+        /// Order of the last read among all reads: the recency.
+        seq: u64,
+    }
+
+    /// What the tracker promises, written the obvious way: a pair is forgotten when
+    /// idle for more than `idle` (checked when a read comes in), when its session
+    /// ends, or when it is the least recently read pair over the cap.
+    #[derive(Debug)]
+    struct Model {
+        max_pairs: usize,
+        idle: Duration,
+        pairs: HashMap<(usize, usize), ModelPair>,
+        reads: u64,
+    }
+
+    impl Model {
+        fn record(&mut self, pair: (usize, usize), now: Duration) -> u64 {
+            let idle = self.idle;
+            self.pairs.retain(|_, p| now - p.last <= idle);
+            self.reads += 1;
+            let seq = self.reads;
+            if let Some(p) = self.pairs.get_mut(&pair) {
+                p.count += 1;
+                p.last = now;
+                p.seq = seq;
+                return p.count;
+            }
+            let count = 1;
+            self.pairs.insert(
+                pair,
+                ModelPair {
+                    count,
+                    last: now,
+                    seq,
+                },
+            );
+            self.shrink_to_cap();
+            count
+        }
+
+        fn shrink_to_cap(&mut self) {
+            while self.pairs.len() > self.max_pairs {
+                let oldest = *self
+                    .pairs
+                    .iter()
+                    .min_by_key(|(_, p)| p.seq)
+                    .map(|(k, _)| k)
+                    .unwrap();
+                self.pairs.remove(&oldest);
+            }
+        }
+    }
+
+    fn agrees_with_model(cap: usize, idle_ms: u64, ops: &[Op]) -> Result<(), TestCaseError> {
+        let t = ReadTracker::new(ReadTrackerLimits {
+            max_pairs: cap,
+            idle: Duration::from_millis(idle_ms),
+        });
+        // Explicit instants from a start at or after the tracker's epoch.
+        let start = Instant::now();
+        let mut model = Model {
+            max_pairs: cap,
+            idle: Duration::from_millis(idle_ms),
+            pairs: HashMap::new(),
+            reads: 0,
+        };
+        let mut now = Duration::ZERO;
+        for (i, op) in ops.iter().enumerate() {
+            match *op {
+                Op::Read { session, uri } => {
+                    let got = t.record(SESSIONS[session], URIS[uri], start + now);
+                    let want = model.record((session, uri), now);
+                    prop_assert_eq!(got, want, "read count at op {}: {:?}", i, op);
+                }
+                Op::End { session } => {
+                    t.end(SESSIONS[session]);
+                    model.pairs.retain(|(s, _), _| *s != session);
+                }
+                Op::Advance(ms) => now += Duration::from_millis(ms),
+                Op::SetLimits { max_pairs, idle_ms } => {
+                    let limits = ReadTrackerLimits {
+                        max_pairs,
+                        idle: Duration::from_millis(idle_ms),
+                    };
+                    t.set_limits(limits);
+                    model.max_pairs = max_pairs;
+                    model.idle = limits.idle;
+                    model.shrink_to_cap();
+                }
+            }
+            prop_assert_eq!(
+                t.pairs(),
+                model.pairs.len(),
+                "pairs held after op {}: {:?}",
+                i,
+                op
+            );
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn tracker_agrees_with_a_model((cap, idle_ms, ops) in scenario(200)) {
+            agrees_with_model(cap, idle_ms, &ops)?;
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4_000))]
+
+        #[test]
+        #[ignore = "long variant of tracker_agrees_with_a_model (about a minute in debug)"]
+        fn tracker_agrees_with_a_model_long((cap, idle_ms, ops) in scenario(1_000)) {
+            agrees_with_model(cap, idle_ms, &ops)?;
+        }
+    }
 }
