@@ -5,96 +5,9 @@
 
 mod common;
 
-use serde_json::{Value, json};
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
+use common::pipes::{PipeServer, call};
+use serde_json::json;
 use std::time::{Duration, Instant};
-
-struct Server {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    lines: Receiver<String>,
-}
-
-impl Server {
-    fn start(endpoint: &str) -> Self {
-        let mut command = Command::new(common::example_binary("stdio_server"));
-        let mut child = common::export_to(&mut command, endpoint)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("server starts");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let stdin = child.stdin.take();
-        Self {
-            child,
-            stdin,
-            lines,
-        }
-    }
-
-    fn send(&mut self, text: &str) {
-        let stdin = self.stdin.as_mut().unwrap();
-        stdin.write_all(text.as_bytes()).unwrap();
-        stdin.write_all(b"\n").unwrap();
-        stdin.flush().unwrap();
-    }
-
-    /// The response to request `id`, skipping notifications and other responses.
-    fn response(&self, id: u64) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = self
-                .lines
-                .recv_timeout(left)
-                .expect("a response before the deadline");
-            let Ok(message) = serde_json::from_str::<Value>(&line) else {
-                continue;
-            };
-            if message["id"] == json!(id) {
-                return message;
-            }
-        }
-    }
-
-    fn initialize(&mut self) {
-        self.send(
-            &json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-                "protocolVersion": "2025-06-18", "capabilities": {},
-                "clientInfo": {"name": "faults", "version": "1"}}})
-            .to_string(),
-        );
-        assert!(self.response(0)["result"].is_object());
-        self.send(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
-    }
-
-    /// Closes stdin and returns the exit status and everything written to stderr.
-    fn finish(mut self) -> (std::process::ExitStatus, String) {
-        drop(self.stdin.take());
-        let output = self.child.wait_with_output().expect("server exits");
-        (
-            output.status,
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
-    }
-}
-
-fn call(id: u64, name: &str, arguments: Value) -> String {
-    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
-           "params": {"name": name, "arguments": arguments}})
-    .to_string()
-}
 
 /// A loopback port with nothing listening.
 fn closed_port_endpoint() -> String {
@@ -106,7 +19,7 @@ fn closed_port_endpoint() -> String {
 
 #[test]
 fn garbage_non_objects_and_huge_arguments_do_not_stop_the_server() {
-    let mut server = Server::start(&closed_port_endpoint());
+    let mut server = PipeServer::start(&closed_port_endpoint(), |_| {});
     server.send("this is not JSON at all {{{");
     server.send(r#"{"jsonrpc":"2.0","id":"x","method":42}"#);
     server.initialize();
@@ -144,7 +57,7 @@ fn garbage_non_objects_and_huge_arguments_do_not_stop_the_server() {
 
 #[test]
 fn a_receiver_that_is_down_costs_the_handler_nothing() {
-    let mut server = Server::start(&closed_port_endpoint());
+    let mut server = PipeServer::start(&closed_port_endpoint(), |_| {});
     server.initialize();
     let mut slowest = Duration::ZERO;
     for id in 1..=50 {

@@ -5,6 +5,8 @@
 
 #[cfg(feature = "otlp")]
 pub mod otlp;
+#[cfg(all(feature = "rmcp", feature = "otlp"))]
+pub mod pipes;
 
 use opentelemetry::trace::{TraceContextExt, Tracer, TracerProvider as _};
 use opentelemetry::{Context, KeyValue, Value};

@@ -137,6 +137,11 @@ pub fn value(v: &Option<AnyValue>) -> serde_json::Value {
         Some(any_value::Value::BoolValue(b)) => (*b).into(),
         Some(any_value::Value::IntValue(i)) => (*i).into(),
         Some(any_value::Value::DoubleValue(d)) => (*d).into(),
+        Some(any_value::Value::ArrayValue(array)) => array
+            .values
+            .iter()
+            .map(|item| value(&Some(item.clone())))
+            .collect(),
         _ => serde_json::Value::Null,
     }
 }
