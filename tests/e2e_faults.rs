@@ -79,7 +79,7 @@ fn a_receiver_that_is_down_costs_the_handler_nothing() {
         "shutdown is bounded"
     );
     assert!(
-        stderr.contains("spans dropped because their export failed"),
+        stderr.contains("spans were not exported (failed exports"),
         "dropped spans are counted: {stderr}"
     );
 }

@@ -11,45 +11,20 @@
     feature = "args-hash",
     feature = "schema-check"
 ))]
-#![allow(unsafe_code)] // the counting allocator and `set_var` below; the library has none
+#![allow(unsafe_code)] // `set_var` below; the library has none
 
 mod common;
 
+use common::counting::{Counting, net, peak, reset_peak};
 use common::{attrs, capture, expect, hash, only, tool_base};
 use mcp_trace::traced_tool;
 use opentelemetry::KeyValue;
 use serde_json::{Map, Value, json};
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
-
-/// Net bytes allocated now, and the most they reached since the last [`reset_peak`].
-static NET: AtomicIsize = AtomicIsize::new(0);
-static PEAK: AtomicIsize = AtomicIsize::new(0);
-
-struct Counting;
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let now = NET.fetch_add(layout.size() as isize, Ordering::Relaxed) + layout.size() as isize;
-        PEAK.fetch_max(now, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        NET.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
-
-fn reset_peak() -> isize {
-    let now = NET.load(Ordering::SeqCst);
-    PEAK.store(now, Ordering::SeqCst);
-    now
-}
 
 /// One test at a time (the allocation counters are process-wide), settings fixed first.
 fn exclusive() -> MutexGuard<'static, ()> {
@@ -100,13 +75,13 @@ fn two_million_integers_where_strings_are_expected() {
         let raw = json!({"filters": (0..N).collect::<Vec<_>>()});
         hash(raw)
     };
-    let before_parse = NET.load(Ordering::SeqCst);
+    let before_parse = net();
     let raw = json!({"filters": (0..N).collect::<Vec<_>>()});
-    let arguments_bytes = NET.load(Ordering::SeqCst) - before_parse;
+    let arguments_bytes = net() - before_parse;
 
     let before_call = reset_peak();
     let (_, spans) = capture(|| with_raw(raw, || filter(Vec::new())));
-    let extra = PEAK.load(Ordering::SeqCst) - before_call;
+    let extra = peak() - before_call;
     eprintln!(
         "hostile array: arguments take {arguments_bytes} bytes; the traced call peaked \
          {extra} bytes above them ({:.3}×)",

@@ -5,33 +5,17 @@
 //! The long variants (`--ignored`) replay the figures: 1 500 distinct 4 MB URIs,
 //! and 1 M sessions making 10 M reads.
 #![cfg(all(feature = "enable", feature = "read-tracking"))]
-#![allow(unsafe_code)] // the counting allocator below; the library itself has none
 
+mod common;
+
+use common::counting::{Counting, net};
 use mcp_trace::session::{self, ReadTrackerLimits};
 use mcp_trace::traced_resource;
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 /// The target of the reliability work: bytes one remembered pair may cost.
 const MAX_BYTES_PER_PAIR: isize = 96;
-
-/// Net bytes currently allocated by the process.
-static NET: AtomicIsize = AtomicIsize::new(0);
-
-struct Counting;
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        NET.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        NET.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
@@ -89,9 +73,9 @@ fn short_uris_cost_a_fixed_size_freed_on_end() {
     read_pages("warm-up", SESSIONS, PAGES);
     end_sessions("warm-up", SESSIONS);
 
-    let before = NET.load(Ordering::SeqCst);
+    let before = net();
     read_pages("measured", SESSIONS, PAGES);
-    let grown = NET.load(Ordering::SeqCst) - before;
+    let grown = net() - before;
     let per_pair = grown / (SESSIONS * PAGES) as isize;
     eprintln!("read tracker: {per_pair} bytes per (session, URI) pair (URIs of ~14 bytes)");
     assert!(
@@ -100,7 +84,7 @@ fn short_uris_cost_a_fixed_size_freed_on_end() {
     );
 
     end_sessions("measured", SESSIONS);
-    let left = NET.load(Ordering::SeqCst) - before;
+    let left = net() - before;
     // The maps' emptied root nodes may stay; the pairs themselves are gone.
     assert!(
         left < grown / 100,
@@ -111,14 +95,14 @@ fn short_uris_cost_a_fixed_size_freed_on_end() {
 /// Reads `count` distinct URIs of `len` bytes in one session; returns bytes per pair.
 fn long_uri_bytes_per_pair(len: usize, count: usize) -> isize {
     let mut key = "k".repeat(len);
-    let before = NET.load(Ordering::SeqCst);
+    let before = net();
     for i in 0..count {
         // Distinct URIs, same length: rewrite the first digits in place.
         let digits = format!("{i:08}");
         key.replace_range(..digits.len(), &digits);
         read_blob("long-uris", &key);
     }
-    let grown = NET.load(Ordering::SeqCst) - before;
+    let grown = net() - before;
     session::end("long-uris");
     grown / count as isize
 }
@@ -147,7 +131,7 @@ fn four_megabyte_uris_cost_the_same_as_short_ones() {
 fn flood(sessions: u32, reads: u32, cap: usize) {
     let _one = exclusive(cap);
     read_pages("flood-warm-up", 1, cap as u32); // fill to the cap once
-    let before = NET.load(Ordering::SeqCst);
+    let before = net();
     let per_session = reads / sessions;
     for s in 0..sessions {
         let session = format!("flood-{s}");
@@ -155,7 +139,7 @@ fn flood(sessions: u32, reads: u32, cap: usize) {
             read(&session, page);
         }
     }
-    let held = NET.load(Ordering::SeqCst) - before;
+    let held = net() - before;
     eprintln!(
         "read tracker: {sessions} sessions, {reads} reads, cap {cap}: {held} bytes more than at the cap"
     );

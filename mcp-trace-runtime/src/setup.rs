@@ -12,7 +12,9 @@ use opentelemetry_sdk::Resource;
 #[cfg(feature = "enable")]
 use opentelemetry_sdk::error::OTelSdkResult;
 #[cfg(feature = "enable")]
-use opentelemetry_sdk::trace::{BatchSpanProcessor, SdkTracerProvider, SpanData, SpanExporter};
+use opentelemetry_sdk::trace::{
+    BatchSpanProcessor, SdkTracerProvider, SpanData, SpanExporter, SpanProcessor,
+};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -242,7 +244,7 @@ impl Builder {
             }
         };
         let provider = SdkTracerProvider::builder()
-            .with_span_processor(processor)
+            .with_span_processor(Handed(processor))
             .with_resource(resource)
             .build();
         opentelemetry::global::set_tracer_provider(provider.clone());
@@ -352,14 +354,54 @@ pub fn default_file_path(service_name: &str) -> PathBuf {
         .join(format!("{safe}.jsonl"))
 }
 
-/// Spans whose export failed (exporter down, file unwritable), since start.
+/// Spans whose export failed (exporter down, file unwritable), since start. The report
+/// the guard prints at shutdown also counts spans a full queue turned away and spans
+/// still pending when the shutdown timeout ran out.
 pub fn dropped_spans() -> u64 {
     DROPPED.load(Ordering::Relaxed)
 }
 
 static DROPPED: AtomicU64 = AtomicU64::new(0);
 
-/// Counts the spans of failed exports into [`dropped_spans`].
+/// Spans handed to the batch processor, and spans it exported. At shutdown the
+/// difference is every span that never left: failed exports, spans the full queue
+/// turned away, and those still queued or in an export when the timeout ran out.
+#[cfg(feature = "enable")]
+static HANDED: AtomicU64 = AtomicU64::new(0);
+#[cfg(feature = "enable")]
+static EXPORTED: AtomicU64 = AtomicU64::new(0);
+
+/// The batch processor, counting the spans handed to it into `HANDED`.
+#[cfg(feature = "enable")]
+#[derive(Debug)]
+struct Handed(BatchSpanProcessor);
+
+#[cfg(feature = "enable")]
+impl SpanProcessor for Handed {
+    fn on_start(&self, span: &mut opentelemetry_sdk::trace::Span, cx: &opentelemetry::Context) {
+        self.0.on_start(span, cx);
+    }
+
+    fn on_end(&self, span: SpanData) {
+        HANDED.fetch_add(1, Ordering::Relaxed);
+        self.0.on_end(span);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.0.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.0.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.0.set_resource(resource);
+    }
+}
+
+/// Counts the spans of failed exports into [`dropped_spans`], of the others into
+/// `EXPORTED`.
 #[cfg(feature = "enable")]
 #[derive(Debug)]
 struct Counted<E>(E);
@@ -369,14 +411,18 @@ impl<E: SpanExporter> SpanExporter for Counted<E> {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         let spans = batch.len() as u64;
         let result = self.0.export(batch).await;
-        if result.is_err() {
-            DROPPED.fetch_add(spans, Ordering::Relaxed);
-        }
+        let counter = if result.is_err() { &DROPPED } else { &EXPORTED };
+        counter.fetch_add(spans, Ordering::Relaxed);
         result
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
         self.0.shutdown_with_timeout(timeout)
+    }
+
+    // The batch processor calls this one; the OTLP exporter implements only this one.
+    fn shutdown(&self) -> OTelSdkResult {
+        self.0.shutdown()
     }
 
     fn force_flush(&self) -> OTelSdkResult {
@@ -389,7 +435,9 @@ impl<E: SpanExporter> SpanExporter for Counted<E> {
 }
 
 /// Keeps tracing installed; dropping it exports every finished span (waiting at most
-/// the shutdown timeout) and shuts the provider down.
+/// the shutdown timeout), shuts the provider down and reports once on stderr how many
+/// spans never left: failed exports, spans turned away by a full queue, and those
+/// still waiting when the timeout ran out.
 #[derive(Debug)]
 #[must_use = "dropping the guard shuts tracing down"]
 pub struct TelemetryGuard {
@@ -430,9 +478,15 @@ impl Drop for TelemetryGuard {
             if let Err(error) = provider.shutdown_with_timeout(self.timeout) {
                 eprintln!("mcp-trace: flushing spans at shutdown failed: {error}");
             }
-            let dropped = dropped_spans();
+            // Also counts what `dropped_spans` cannot: a stalled export outlives the
+            // timeout, and the spans it holds are lost when the process exits.
+            let handed = HANDED.load(Ordering::Relaxed);
+            let dropped = handed.saturating_sub(EXPORTED.load(Ordering::Relaxed));
             if dropped > 0 {
-                eprintln!("mcp-trace: {dropped} spans dropped because their export failed");
+                eprintln!(
+                    "mcp-trace: {dropped} spans were not exported (failed exports, a full \
+                     queue, or still pending at the shutdown timeout)"
+                );
             }
         }
     }

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod counting;
 #[cfg(feature = "otlp")]
 pub mod otlp;
 #[cfg(all(feature = "rmcp", feature = "otlp"))]
