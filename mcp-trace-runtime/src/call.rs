@@ -224,6 +224,9 @@ fn start_tool_with<F>(
 where
     F: FnOnce(&mut ArgsRecorder<'_>),
 {
+    // Compiled (once per handler) before the span starts: the first call's span must
+    // not carry the validator's compilation, which the handler did not cause.
+    let compiled = compiled();
     let base = vec![
         KeyValue::new(keys::METHOD, keys::TOOLS_CALL),
         KeyValue::new(keys::OPERATION, keys::EXECUTE_TOOL),
@@ -236,7 +239,6 @@ where
     if begun.recording {
         let mut attrs = Vec::with_capacity(16);
         begun.common_attributes(begun.session(session), &mut attrs);
-        let compiled = compiled();
         let data = begun.scope.as_ref().map(|s| &s.data);
         let raw = data.and_then(|d| d.arguments.as_ref());
         let oversized = data.and_then(|d| d.oversized.as_ref());
@@ -461,7 +463,13 @@ impl Call {
     }
 
     /// Ends the span with the call's outcome; `outcome` runs only when recording.
-    pub fn finish(mut self, outcome: impl FnOnce() -> Outcome) {
+    pub fn finish(self, outcome: impl FnOnce() -> Outcome) {
+        self.finish_at(outcome, None);
+    }
+
+    /// [`Call::finish`], ending the span at `end` when given (a call measured before
+    /// its span was built), else now.
+    fn finish_at(mut self, outcome: impl FnOnce() -> Outcome, end: Option<std::time::SystemTime>) {
         let Some(active) = self.active.take() else {
             return;
         };
@@ -507,7 +515,10 @@ impl Call {
                 }
             }
         }
-        span.end();
+        match end {
+            Some(end) => span.end_with_timestamp(end),
+            None => span.end(),
+        }
     }
 }
 
@@ -602,6 +613,7 @@ pub(crate) mod adapter {
         compiled: Option<&Compiled>,
         outcome: Outcome,
         start: SystemTime,
+        end: SystemTime,
     ) {
         let limit = bounds::limit_for(bounds::MAX_NAME_BYTES);
         let bounded = bounds::bounded(name, limit);
@@ -644,7 +656,7 @@ pub(crate) mod adapter {
             }
             begun.span.set_attributes(attrs);
         }
-        begun.into_call(false).finish(|| outcome);
+        begun.into_call(false).finish_at(|| outcome, Some(end));
     }
 
     /// The `resources/read` span of a read no traced handler claimed.
@@ -653,6 +665,7 @@ pub(crate) mod adapter {
         scope: Arc<ActiveScope>,
         outcome: Outcome,
         start: SystemTime,
+        end: SystemTime,
     ) {
         let base = vec![KeyValue::new(keys::METHOD, keys::RESOURCES_READ)];
         let Some(mut begun) = begin(keys::RESOURCES_READ, base, Some(scope), Some(start)) else {
@@ -666,7 +679,7 @@ pub(crate) mod adapter {
             uri_attributes(uri, None, &mut attrs);
             begun.span.set_attributes(attrs);
         }
-        begun.into_call(true).finish(|| outcome);
+        begun.into_call(true).finish_at(|| outcome, Some(end));
     }
 
     /// A span `{method}` or `{method} {target}` around any other request, current while

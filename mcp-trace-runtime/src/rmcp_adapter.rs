@@ -255,6 +255,9 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
         let start = SystemTime::now();
         let result =
             scope::run_active(active.clone(), self.inner.call_tool(request, context)).await;
+        // The span ends here: compiling the advertised schema below (once per tool) is
+        // not the call's time.
+        let end = SystemTime::now();
         if !active.is_claimed() {
             let compiled = self.schema_for(&name);
             // Known: advertised, or answered without a protocol error (a server that
@@ -263,7 +266,15 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
                 || self.inner.get_tool(&name).is_some()
                 || !unknown_tool(&result);
             let outcome = unclaimed_tool_outcome(&result);
-            adapter::tool_span(&name, known, active, compiled.as_deref(), outcome, start);
+            adapter::tool_span(
+                &name,
+                known,
+                active,
+                compiled.as_deref(),
+                outcome,
+                start,
+                end,
+            );
         }
         result
     }
@@ -279,7 +290,8 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
         let result =
             scope::run_active(active.clone(), self.inner.read_resource(request, context)).await;
         if !active.is_claimed() {
-            adapter::resource_span(&uri, active, outcome_of(&result), start);
+            let end = SystemTime::now();
+            adapter::resource_span(&uri, active, outcome_of(&result), start, end);
         }
         result
     }
