@@ -114,8 +114,8 @@ pub use mcp_trace_macros::traced_tool;
 ///   or `uri = <expression>`; default: a parameter named `uri`.
 /// * `name = "…"`: `mcp.resource.name`.
 /// * `uri_mode = "full" | "template" | "digest"`: what this resource's spans export of
-///   the URI: all of it (cut at [`MAX_URI_BYTES`]), nothing beyond the template, or
-///   `mcp.resource.uri_digest` (see [`resource_uri_digest`]). Without it, the process-wide
+///   the URI: all of it (cut at `MAX_URI_BYTES`, 2048), nothing beyond the template, or
+///   `mcp.resource.uri_digest` (see `resource_uri_digest`). Without it, the process-wide
 ///   [`UriMode`] applies (`full` by default).
 /// * `skip(…)`, `crate = path`: as for [`traced_tool`].
 ///

@@ -1,5 +1,5 @@
 //! Generated docs: every annotated handler registers a [`HandlerDoc`] at link time;
-//! [`markdown`] and [`json`] render all of them, ordered by kind, then name.
+//! [`markdown`] and [`json()`] render all of them, ordered by kind, then name.
 //!
 //! The input schema shown is the one the schema check validates against, and the JSON
 //! tool entries are `tools/list` entries (`name`, `description`, `inputSchema`), with
