@@ -743,7 +743,8 @@ mod shapes {
         assert_eq!(typed, expected, "typed parameters");
     }
 
-    // -- a flattened `#[args]` map: its own keys, identifier-like, at most 64
+    // -- a flattened `#[args]` map: its keys counted (with a schema), else named when
+    // identifier-like, at most 64
 
     #[traced_tool]
     fn flat_map(#[args] args: Map<String, Value>) -> bool {
@@ -761,20 +762,31 @@ mod shapes {
     }
 
     fn flat_map_expected(args: &Map<String, Value>) -> Attrs {
-        let identifier = |k: &str| {
-            !k.is_empty()
-                && k.len() <= 64
-                && k.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        };
         let mut attrs = Attrs::new();
         tool_base(&mut attrs, "flat_map");
-        // Sorted (serde_json's map is ordered by key), the first 64 identifier-like.
-        let keys: BTreeSet<&String> = args.keys().filter(|k| identifier(k)).collect();
-        for name in keys.into_iter().take(64) {
-            match &args[name] {
-                Value::Null => put(&mut attrs, format!("mcp.tool.args.{name}.present"), false),
-                value => shape(&mut attrs, name, value),
+        if cfg!(feature = "schema-check") {
+            // The map's schema declares no property: every key is the client's, counted.
+            if !args.is_empty() {
+                put(
+                    &mut attrs,
+                    "mcp.tool.args.undeclared_count".into(),
+                    args.len() as i64,
+                );
+            }
+        } else {
+            let identifier = |k: &str| {
+                !k.is_empty()
+                    && k.len() <= 64
+                    && k.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            };
+            // Sorted (serde_json's map is ordered by key), the first 64 identifier-like.
+            let keys: BTreeSet<&String> = args.keys().filter(|k| identifier(k)).collect();
+            for name in keys.into_iter().take(64) {
+                match &args[name] {
+                    Value::Null => put(&mut attrs, format!("mcp.tool.args.{name}.present"), false),
+                    value => shape(&mut attrs, name, value),
+                }
             }
         }
         hash_and_valid(&mut attrs, &without_nulls(args));

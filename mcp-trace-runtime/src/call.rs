@@ -312,11 +312,18 @@ fn finish_rebuilt(
     #[cfg(feature = "args-shape")]
     if let Some(Value::Object(fields)) = &flattened {
         let named = |k: &str| meta.params.iter().any(|p| p.name == k);
+        // With a schema, it decides which keys are names (a map's keys are the client's,
+        // counted); without one, the serialized type's identifier-like keys are used.
+        let source = if compiled.is_some() {
+            KeySource::Client
+        } else {
+            KeySource::Server
+        };
         crate::shape::shape_fields(
             &mut ArgsRecorder::new(attrs, false),
             fields,
             &field_info(compiled),
-            KeySource::Server,
+            source,
             named,
         );
     }
