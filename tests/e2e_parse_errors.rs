@@ -341,3 +341,25 @@ fn every_line_that_is_not_json_is_answered_and_recorded_without_its_content() {
     assert!(stdout.iter().all(|line| !contains(line, SENTINEL)));
     eprintln!("parse errors end to end in {:?}", started.elapsed());
 }
+
+/// Bad lines sent in one burst right before the client closes stdin: every reply still
+/// goes out before the server exits (end of input waits for owed replies), and a burst
+/// larger than the owed-reply cap is answered in full.
+#[test]
+fn every_reply_is_written_before_exit() {
+    const BAD: usize = 1000;
+    let receiver = Receiver::start();
+    let mut server = Server::start(&receiver.endpoint());
+    server.initialize();
+    server.send(b"x\n".repeat(BAD).as_slice());
+    let (status, stderr, stdout) = server.finish();
+    assert!(status.success(), "{}", String::from_utf8_lossy(&stderr));
+    let replies = stdout.iter().filter(|line| is_parse_error(line)).count();
+    assert_eq!(replies, BAD, "one reply per bad line, none lost at exit");
+    let received = receiver.stop();
+    let recorded = spans(&received)
+        .iter()
+        .filter(|span| span.name == "_OTHER")
+        .count();
+    assert_eq!(recorded, BAD, "one span per bad line");
+}

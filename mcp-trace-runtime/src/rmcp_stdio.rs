@@ -36,6 +36,10 @@ const SHRINK_ABOVE: usize = 1024 * 1024;
 /// Rejected lines handled in one poll before the reader yields to the rest of the task.
 const REJECTS_PER_POLL: usize = 64;
 
+/// Replies owed at once before stdin is read further: a flood of bad lines into a slow
+/// stdout waits for the replies to drain instead of queueing without end.
+const MAX_OWED_REPLIES: u64 = 64;
+
 /// rmcp's stdio transport (`rmcp::transport::stdio()`), answering and recording every
 /// line that is not JSON. A drop-in replacement:
 ///
@@ -61,11 +65,17 @@ const REJECTS_PER_POLL: usize = 64;
 ///   rmcp unchanged. JSON that is not a JSON-RPC message is still rmcp's to answer
 ///   (`-32600`).
 /// * Any other line — invalid JSON or UTF-8, a lone surrogate escape such as
-///   `"\ud800"`, `NaN`, `1e400`, nesting past serde_json's limit of 128 levels, a line
+///   `"\ud800"`, `NaN`, `1e400` (out of `f64` range, unless serde_json's
+///   `arbitrary_precision` is on, for rmcp as well), nesting past serde_json's limit of
+///   128 levels, a line
 ///   longer than [`MAX_LINE_LENGTH`] — never reaches rmcp (which would drop it without a
 ///   reply). Instead the client is answered
 ///   `{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}}`
 ///   and one span is recorded.
+///
+/// When stdin closes, end of input reaches rmcp only once every owed reply is written;
+/// while more than 64 replies are owed (a flood of bad lines into a slow stdout), stdin
+/// is not read further.
 ///
 /// Bytes after the last `\n` when stdin closes are passed on unchanged (rmcp drops an
 /// unterminated tail), or dropped when they are already over the limit: there is no
@@ -146,6 +156,7 @@ fn pair<R, W>(read: R, write: W, max_line: usize) -> (TracedStdin<R, W>, TracedS
         inner: read,
         lines: Lines::new(max_line),
         eof: false,
+        backlogged: false,
         out: out.clone(),
     };
     (reader, TracedStdout { out })
@@ -156,6 +167,8 @@ pub struct TracedStdin<R = tokio::io::Stdin, W = tokio::io::Stdout> {
     inner: R,
     lines: Lines,
     eof: bool,
+    /// `poll_lines` stopped because [`MAX_OWED_REPLIES`] replies are owed.
+    backlogged: bool,
     out: Arc<Shared<W>>,
 }
 
@@ -199,7 +212,10 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> TracedStdin<R, W> {
             match self.lines.next(parses) {
                 Event::Released => continue,
                 Event::Rejected { size } | Event::Oversized { size } => {
-                    self.reject(size);
+                    if self.reject(size) >= MAX_OWED_REPLIES {
+                        self.backlogged = true;
+                        return Poll::Pending;
+                    }
                     rejected += 1;
                     if rejected >= REJECTS_PER_POLL {
                         // A flood of garbage must not hold the task: come back soon.
@@ -228,12 +244,14 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> TracedStdin<R, W> {
         }
     }
 
-    /// One line rmcp will never see: its span, and a reply for the client.
-    fn reject(&mut self, size: u64) {
+    /// One line rmcp will never see: its span, and a reply for the client. Returns
+    /// how many replies are now owed.
+    fn reject(&mut self, size: u64) -> u64 {
         adapter::parse_error_span(size);
         // metrics: issue 9
         let mut state = self.out.lock();
         state.queued = state.queued.saturating_add(1);
+        state.queued
     }
 }
 
@@ -247,9 +265,25 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> AsyncRead for TracedStdin<R, W
         if buf.remaining() == 0 {
             return Poll::Ready(Ok(()));
         }
-        let result = this.poll_lines(cx, buf);
-        // Replies go out from here too, so they never wait on rmcp writing something.
-        this.out.write_replies_from_reader(cx);
+        let before = buf.filled().len();
+        let (result, drained) = loop {
+            let result = this.poll_lines(cx, buf);
+            // Replies go out from here too, so they never wait on rmcp writing something.
+            let drained = this.out.write_replies_from_reader(cx);
+            // Held back by owed replies that are now written: read on. Otherwise the
+            // reader is woken when stdout drains them.
+            if std::mem::take(&mut this.backlogged) && drained {
+                continue;
+            }
+            break (result, drained);
+        };
+        if this.eof
+            && !drained
+            && buf.filled().len() == before
+            && matches!(result, Poll::Ready(Ok(())))
+        {
+            return Poll::Pending;
+        }
         result
     }
 }
@@ -280,7 +314,10 @@ impl<W: AsyncWrite + Unpin> AsyncWrite for TracedStdout<W> {
         let mut cx = Context::from_waker(&shared.waker);
         std::task::ready!(state.poll_replies(&mut cx))?;
         std::task::ready!(Pin::new(&mut state.inner).poll_flush(&mut cx))?;
-        state.unflushed = false;
+        if std::mem::take(&mut state.unflushed) {
+            // A reader holding back end of input for these replies can go on.
+            shared.waker.wake_by_ref();
+        }
         Poll::Ready(Ok(()))
     }
 
@@ -324,23 +361,26 @@ impl<W: AsyncWrite + Unpin> Shared<W> {
     /// Writes and flushes owed replies when stdout is between two of rmcp's messages.
     /// Never waits: what cannot be written now is written by a later poll of either
     /// half (both are woken when stdout can take more).
-    fn write_replies_from_reader(&self, cx: &mut Context<'_>) {
+    fn write_replies_from_reader(&self, cx: &mut Context<'_>) -> bool {
         let mut state = self.lock();
         let owed = state.queued > 0 || state.current.is_some() || state.unflushed;
-        if !owed || !state.at_boundary {
-            return;
+        if !owed {
+            return true;
         }
         self.wakers.register(READER, cx);
+        if !state.at_boundary {
+            return false;
+        }
         let mut cx = Context::from_waker(&self.waker);
         match state.poll_replies(&mut cx) {
-            Poll::Pending => return,
+            Poll::Pending => return false,
             Poll::Ready(Ok(())) => {}
             Poll::Ready(Err(_)) => {
                 // stdout is gone: nobody is left to answer; rmcp sees the error itself.
                 state.queued = 0;
                 state.current = None;
                 state.unflushed = false;
-                return;
+                return true;
             }
         }
         if state.unflushed {
@@ -349,6 +389,7 @@ impl<W: AsyncWrite + Unpin> Shared<W> {
                 Poll::Ready(_) => state.unflushed = false,
             }
         }
+        !state.unflushed
     }
 }
 
