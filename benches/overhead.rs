@@ -58,6 +58,20 @@ fn provider(sampler: Sampler) -> SdkTracerProvider {
     provider
 }
 
+/// A hand-built server span with the attributes every tool span starts with.
+fn start_span(tracer: &opentelemetry_sdk::trace::SdkTracer) -> opentelemetry_sdk::trace::Span {
+    tracer
+        .span_builder("tools/call traced")
+        .with_kind(SpanKind::Server)
+        .with_attributes([
+            KeyValue::new("mcp.method.name", "tools/call"),
+            KeyValue::new("gen_ai.operation.name", "execute_tool"),
+            KeyValue::new("gen_ai.tool.name", "traced"),
+            KeyValue::new("mcp.tool.name", "traced"),
+        ])
+        .start(tracer)
+}
+
 /// About 60 characters, as the handler.
 const QUERY: &str = "how do I trace an MCP server written in Rust with OpenTelemetry";
 
@@ -83,16 +97,7 @@ fn tool_call(c: &mut Criterion) {
     let tracer = provider.tracer("bench");
     group.bench_function("5 hand-built SDK span, same attributes", |b| {
         b.iter(|| {
-            let mut span = tracer
-                .span_builder("tools/call traced")
-                .with_kind(SpanKind::Server)
-                .with_attributes([
-                    KeyValue::new("mcp.method.name", "tools/call"),
-                    KeyValue::new("gen_ai.operation.name", "execute_tool"),
-                    KeyValue::new("gen_ai.tool.name", "traced"),
-                    KeyValue::new("mcp.tool.name", "traced"),
-                ])
-                .start(&tracer);
+            let mut span = start_span(&tracer);
             span.set_attributes([
                 KeyValue::new("mcp.tool.args.query.length", 62),
                 KeyValue::new("mcp.tool.args.limit.present", true),
@@ -128,16 +133,7 @@ fn tool_call(c: &mut Criterion) {
                 let arguments = json!({"query": query, "limit": limit, "filters": &filters});
                 let digest = Sha256::digest(arguments.to_string().as_bytes());
                 let valid = validator.is_valid(&arguments);
-                let mut span = tracer
-                    .span_builder("tools/call traced")
-                    .with_kind(SpanKind::Server)
-                    .with_attributes([
-                        KeyValue::new("mcp.method.name", "tools/call"),
-                        KeyValue::new("gen_ai.operation.name", "execute_tool"),
-                        KeyValue::new("gen_ai.tool.name", "traced"),
-                        KeyValue::new("mcp.tool.name", "traced"),
-                    ])
-                    .start(&tracer);
+                let mut span = start_span(&tracer);
                 span.set_attributes([
                     KeyValue::new("mcp.tool.args.query.length", query.chars().count() as i64),
                     KeyValue::new("mcp.tool.args.limit.present", limit.is_some()),
