@@ -202,33 +202,41 @@ fn decompose(literal: &str) -> (bool, String, i32) {
 fn write_str(s: &str, out: &mut impl Sink) {
     out.put(b"\"");
     let bytes = s.as_bytes();
+    // Scanned byte by byte: printable ASCII other than `"` and `\` is copied in runs;
+    // anything else is escaped, a non-ASCII character as its UTF-16 `\uXXXX` units.
     let mut plain_from = 0;
-    for (i, ch) in s.char_indices() {
-        let short: Option<&[u8]> = match ch {
-            '"' => Some(b"\\\""),
-            '\\' => Some(b"\\\\"),
-            '\n' => Some(b"\\n"),
-            '\r' => Some(b"\\r"),
-            '\t' => Some(b"\\t"),
-            '\u{08}' => Some(b"\\b"),
-            '\u{0c}' => Some(b"\\f"),
-            _ => None,
-        };
-        let printable = (' '..='~').contains(&ch);
-        if short.is_none() && printable {
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if (0x20..=0x7e).contains(&b) && b != b'"' && b != b'\\' {
+            i += 1;
             continue;
         }
         out.put(&bytes[plain_from..i]);
-        plain_from = i + ch.len_utf8();
-        match short {
-            Some(escape) => out.put(escape),
-            None => {
-                let mut units = [0u16; 2];
-                for unit in ch.encode_utf16(&mut units) {
-                    out.put(&hex_escape(*unit));
-                }
+        if b.is_ascii() {
+            match b {
+                b'"' => out.put(b"\\\""),
+                b'\\' => out.put(b"\\\\"),
+                b'\n' => out.put(b"\\n"),
+                b'\r' => out.put(b"\\r"),
+                b'\t' => out.put(b"\\t"),
+                0x08 => out.put(b"\\b"),
+                0x0c => out.put(b"\\f"),
+                _ => out.put(&hex_escape(u16::from(b))),
             }
+            i += 1;
+        } else {
+            // `i` is a character boundary: the scan steps over whole characters.
+            let Some(ch) = s[i..].chars().next() else {
+                break;
+            };
+            let mut units = [0u16; 2];
+            for unit in ch.encode_utf16(&mut units) {
+                out.put(&hex_escape(*unit));
+            }
+            i += ch.len_utf8();
         }
+        plain_from = i;
     }
     out.put(&bytes[plain_from..]);
     out.put(b"\"");
