@@ -26,6 +26,8 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
+//! # // Run as a test: export nowhere rather than into the default span file.
+//! # unsafe { std::env::set_var("OTEL_TRACES_EXPORTER", "none") };
 //! let _guard = mcp_trace::init(); // exports on drop; reads OTEL_* from the environment
 //! let docs = search_documents("rust".into(), Some(2)).await.unwrap();
 //! assert_eq!(docs.len(), 2);
@@ -39,12 +41,26 @@
 //!
 //! # Features
 //!
-//! On by default: `enable` (the master switch: off, the macros emit the function
-//! unchanged and every function here is a no-op), `args-shape`, `args-hash`,
-//! `schema-check`, `read-tracking`, `otlp`. Libraries should depend with
-//! `default-features = false` and let the application choose.
-
+//! Libraries should depend with `default-features = false` and let the application
+//! choose.
+//!
+#![doc = document_features::document_features!()]
 #![warn(missing_docs, missing_debug_implementations)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+/// The README's code blocks, compiled (and run, unless marked `no_run`) as doctests,
+/// so the README cannot drift from the API.
+#[cfg(all(
+    doctest,
+    feature = "enable",
+    feature = "args-shape",
+    feature = "args-hash",
+    feature = "schema-check",
+    feature = "read-tracking",
+    feature = "rmcp"
+))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 
 /// Traces an MCP tool handler: one `tools/call {tool}` span per call.
 ///
@@ -130,8 +146,10 @@ pub use mcp_trace_macros::traced_tool;
 pub use mcp_trace_macros::traced_resource;
 
 #[cfg(all(feature = "enable", feature = "schema-check"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "enable", feature = "schema-check"))))]
 pub use mcp_trace_runtime::MAX_COUNTED_BYTES;
 #[cfg(feature = "args-hash")]
+#[cfg_attr(docsrs, doc(cfg(feature = "args-hash")))]
 pub use mcp_trace_runtime::args_hash;
 pub use mcp_trace_runtime::{
     Builder, ClaimedFlag, DEFAULT_SCHEMA_CHECK_MAX_BYTES, Exporter, InitError, RequestScope,
@@ -139,6 +157,7 @@ pub use mcp_trace_runtime::{
     init, scope, session,
 };
 #[cfg(feature = "enable")]
+#[cfg_attr(docsrs, doc(cfg(feature = "enable")))]
 pub use mcp_trace_runtime::{MAX_NAME_BYTES, MAX_URI_BYTES, TRUNCATED_KEY, resource_uri_digest};
 
 /// Generated documentation of every annotated handler linked into the program: what
@@ -161,6 +180,7 @@ pub use mcp_trace_runtime::{MAX_NAME_BYTES, MAX_URI_BYTES, TRUNCATED_KEY, resour
 /// assert_eq!(tools[0]["inputSchema"]["required"], serde_json::json!(["a", "b"]));
 /// ```
 #[cfg(feature = "docs")]
+#[cfg_attr(docsrs, doc(cfg(feature = "docs")))]
 pub mod docs {
     pub use mcp_trace_runtime::docs::{json, markdown};
 }
@@ -169,6 +189,7 @@ pub mod docs {
 /// where it is served, and serve it over [`rmcp::stdio()`] to answer and record lines
 /// that are not JSON (`-32700`) rather than drop them silently.
 #[cfg(all(feature = "rmcp", feature = "enable"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "rmcp", feature = "enable"))))]
 pub mod rmcp {
     pub use mcp_trace_runtime::rmcp_adapter::TracedServer;
     pub use mcp_trace_runtime::rmcp_stdio::{
