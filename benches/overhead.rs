@@ -55,6 +55,7 @@ fn provider(sampler: Sampler) -> SdkTracerProvider {
         .with_simple_exporter(NullExporter)
         .build();
     opentelemetry::global::set_tracer_provider(provider.clone());
+    mcp_trace::provider_changed();
     provider
 }
 

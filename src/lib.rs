@@ -154,7 +154,7 @@ pub use mcp_trace_runtime::args_hash;
 pub use mcp_trace_runtime::{
     Builder, ClaimedFlag, DEFAULT_SCHEMA_CHECK_MAX_BYTES, Exporter, InitError, RequestScope,
     Scoped, SessionIdExport, TelemetryGuard, Transport, UriMode, default_file_path, dropped_spans,
-    init, scope, session,
+    init, provider_changed, scope, session,
 };
 #[cfg(feature = "enable")]
 #[cfg_attr(docsrs, doc(cfg(feature = "enable")))]

@@ -48,6 +48,9 @@ fn no_provider_and_sampled_out_compute_nothing() {
         .with_simple_exporter(exporter.clone())
         .build();
     opentelemetry::global::set_tracer_provider(provider);
+    // Traced calls already ran: tell them the provider changed (see `tracer_cache.rs`
+    // for what happens without this).
+    mcp_trace::provider_changed();
     assert_eq!(watched(Watched("abc".into()), 1), 4);
     assert_eq!(page("intro"), "intro");
     assert_eq!(SERIALIZED.load(Ordering::SeqCst), 0);
@@ -60,6 +63,7 @@ fn no_provider_and_sampled_out_compute_nothing() {
         .with_simple_exporter(exporter.clone())
         .build();
     opentelemetry::global::set_tracer_provider(provider);
+    mcp_trace::provider_changed();
     watched(Watched("abc".into()), 1);
     page("intro");
     assert!(SERIALIZED.load(Ordering::SeqCst) > 0);

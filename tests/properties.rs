@@ -429,6 +429,7 @@ mod shapes {
                 .with_span_processor(Routing(router.clone()))
                 .build();
             opentelemetry::global::set_tracer_provider(provider);
+            mcp_trace::provider_changed();
             router
         })
     }

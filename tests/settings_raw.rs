@@ -69,8 +69,23 @@ fn opt_ins_and_bounds_come_from_the_environment() {
         )])))
     );
 
-    // Over the 64-byte budget: skipped, and said so.
+    // Over the 64-byte budget, but the parameter types guarantee the derived schema:
+    // nothing to validate, so nothing skipped.
     let (_, spans) = capture(|| search("s1", "q".repeat(100)));
+    let tool = attrs(&only(spans));
+    assert_eq!(
+        tool.get("mcp.tool.args.schema_valid"),
+        Some(&Value::Bool(true))
+    );
+    assert_eq!(tool.get("mcp.tool.args.schema_skipped"), None);
+
+    // Over the budget as sent by the client: the validator would run, and is skipped.
+    let raw = serde_json::json!({"query": "q".repeat(100)});
+    let (_, spans) = capture(|| {
+        mcp_trace::scope()
+            .arguments(raw)
+            .run_sync(|| search("s1", "q".repeat(100)))
+    });
     let tool = attrs(&only(spans));
     assert_eq!(tool.get("mcp.session.id"), Some(&Value::from("s1")));
     assert_eq!(tool.get("mcp.tool.args.schema_valid"), None);

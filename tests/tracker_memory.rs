@@ -43,6 +43,7 @@ fn exclusive(max_pairs: usize) -> MutexGuard<'static, ()> {
         .with_sampler(opentelemetry_sdk::trace::Sampler::AlwaysOff)
         .build();
     opentelemetry::global::set_tracer_provider(provider);
+    mcp_trace::provider_changed();
     session::set_limits(ReadTrackerLimits {
         max_pairs,
         idle: Duration::from_secs(3600),

@@ -324,7 +324,7 @@ fn record_closure(model: &Model, p: &TokenStream, switches: Switches) -> TokenSt
         if json {
             body.push(quote_spanned! {span=>
                 if __mcp_trace_rec.wants_json() {
-                    __mcp_trace_rec.insert_json(#meta, (&&#p::Probe(&#binding)).__mcp_trace_json());
+                    (&&#p::Probe(&#binding)).__mcp_trace_args(__mcp_trace_rec, #meta);
                 }
             });
         }

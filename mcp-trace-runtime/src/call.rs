@@ -10,22 +10,19 @@ use crate::meta::{ResourceMeta, ToolMeta};
 use crate::outcome::{Outcome, ResultSize};
 use crate::scope::{self, ActiveScope};
 use crate::settings::UriMode;
-use crate::shape::ArgsRecorder;
 #[cfg(feature = "args-shape")]
 use crate::shape::KeySource;
+use crate::shape::{ArgsRecorder, Rebuild};
 use opentelemetry::global::{self, BoxedSpan};
 use opentelemetry::propagation::{Extractor, TextMapPropagator};
 use opentelemetry::trace::{Span, SpanBuilder, SpanKind, Status, TraceContextExt, Tracer};
-use opentelemetry::{Context, ContextGuard, InstrumentationScope, KeyValue};
+use opentelemetry::{Context, ContextGuard, KeyValue};
 use serde_json::Value;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
 use std::task::{Poll, ready};
-
-/// Whether the rebuilt arguments object is needed (for the hash or the schema check).
-const WANTS_JSON: bool = cfg!(any(feature = "args-hash", feature = "schema-check"));
 
 /// A handler call's span, or nothing when no SDK would see it.
 #[derive(Debug, Default)]
@@ -39,16 +36,6 @@ struct Active {
     recording: bool,
     resource: bool,
     ended: AtomicBool,
-}
-
-fn tracer() -> global::BoxedTracer {
-    static SCOPE: OnceLock<InstrumentationScope> = OnceLock::new();
-    let scope = SCOPE.get_or_init(|| {
-        InstrumentationScope::builder("mcp-trace")
-            .with_version(env!("CARGO_PKG_VERSION"))
-            .build()
-    });
-    global::tracer_with_scope(scope.clone())
 }
 
 /// `_meta` trace context of the request scope, as a propagation carrier, each header
@@ -110,23 +97,42 @@ struct Begun {
 }
 
 /// Starts the span in `scope`'s context. `None` when the span is neither recording nor
-/// carries a valid context (no SDK installed): nothing to do at all.
+/// carries a valid context (no SDK installed): nothing to do at all. The attributes and
+/// the scope are taken only when a tracer is installed, so a call with no SDK builds
+/// nothing.
 fn begin(
     name: impl Into<std::borrow::Cow<'static, str>>,
-    attributes: Vec<KeyValue>,
-    scope: Option<Arc<ActiveScope>>,
+    attributes: impl FnOnce() -> Vec<KeyValue>,
+    scope: impl FnOnce() -> Option<Arc<ActiveScope>>,
     start_time: Option<std::time::SystemTime>,
 ) -> Option<Begun> {
+    let tracer = crate::tracer::current()?;
+    begin_with(&tracer, name, attributes, scope, start_time)
+}
+
+/// [`begin`] with the tracer already in hand.
+fn begin_with(
+    tracer: &global::BoxedTracer,
+    name: impl Into<std::borrow::Cow<'static, str>>,
+    attributes: impl FnOnce() -> Vec<KeyValue>,
+    scope: impl FnOnce() -> Option<Arc<ActiveScope>>,
+    start_time: Option<std::time::SystemTime>,
+) -> Option<Begun> {
+    let scope = scope();
     let parent = parent_context(scope.as_deref());
     let mut builder = SpanBuilder::from_name(name)
         .with_kind(SpanKind::Server)
-        .with_attributes(attributes);
+        .with_attributes(attributes());
     if let Some(start) = start_time {
         builder = builder.with_start_time(start);
     }
-    let span = tracer().build_with_context(builder, &parent);
+    let span = tracer.build_with_context(builder, &parent);
     let recording = span.is_recording();
     if !recording && !span.span_context().is_valid() {
+        // A no-op or shut-down provider, unless only this context suppresses telemetry.
+        if !parent.is_telemetry_suppressed() {
+            crate::tracer::found_inert();
+        }
         return None;
     }
     Some(Begun {
@@ -224,16 +230,22 @@ fn start_tool_with<F>(
 where
     F: FnOnce(&mut ArgsRecorder<'_>),
 {
+    // Nothing installed: nothing at all to do.
+    let Some(tracer) = crate::tracer::current() else {
+        return Call::default();
+    };
     // Compiled (once per handler) before the span starts: the first call's span must
     // not carry the validator's compilation, which the handler did not cause.
     let compiled = compiled();
-    let base = vec![
-        KeyValue::new(keys::METHOD, keys::TOOLS_CALL),
-        KeyValue::new(keys::OPERATION, keys::EXECUTE_TOOL),
-        KeyValue::new(keys::GEN_AI_TOOL, meta.name),
-        KeyValue::new(keys::MCP_TOOL, meta.name),
-    ];
-    let Some(mut begun) = begin(meta.span_name, base, scope::claim(), None) else {
+    let base = || {
+        vec![
+            KeyValue::new(keys::METHOD, keys::TOOLS_CALL),
+            KeyValue::new(keys::OPERATION, keys::EXECUTE_TOOL),
+            KeyValue::new(keys::GEN_AI_TOOL, meta.name),
+            KeyValue::new(keys::MCP_TOOL, meta.name),
+        ]
+    };
+    let Some(mut begun) = begin_with(&tracer, meta.span_name, base, scope::claim, None) else {
         return Call::default();
     };
     if begun.recording {
@@ -247,14 +259,20 @@ where
             (None, Some(oversized)) => {
                 // Typed shapes cost no serialization; the hash was taken from the
                 // request; a verdict would cost more than the call.
-                record(&mut ArgsRecorder::new(&mut attrs, false));
+                record(&mut ArgsRecorder::new(&mut attrs, Rebuild::Nothing));
                 oversized_signals(compiled, oversized, &mut attrs);
             }
             (None, None) => {
-                let mut rec = ArgsRecorder::new(&mut attrs, WANTS_JSON);
+                let mut rec = ArgsRecorder::new(&mut attrs, rebuild_for(meta, compiled));
                 record(&mut rec);
-                if let Some((rebuilt, unseen)) = finish_rebuilt(meta, compiled, rec) {
-                    hash_and_check(compiled, &rebuilt, &unseen, &mut attrs);
+                match finish_rebuilt(meta, compiled, rec) {
+                    Typed::Json(rebuilt, unseen) => {
+                        hash_and_check(compiled, &rebuilt, true, &unseen, &mut attrs);
+                    }
+                    Typed::Guaranteed(canonical) => {
+                        typed_signals(compiled, canonical, &mut attrs);
+                    }
+                    Typed::Unknown => {}
                 }
             }
         }
@@ -284,27 +302,63 @@ fn args_from_raw(
     {
         let fields = meta.flattened.then(|| field_info(compiled));
         crate::shape::shape_raw(
-            &mut ArgsRecorder::new(attrs, false),
+            &mut ArgsRecorder::new(attrs, Rebuild::Nothing),
             meta.params,
             fields.as_ref(),
             raw,
         );
     }
     let _ = meta;
-    hash_and_check(compiled, raw, &[], attrs);
+    hash_and_check(compiled, raw, false, &[], attrs);
 }
 
-/// Shapes the flattened `#[args]` fields and returns the rebuilt arguments object with
-/// the parameters it could not include; `None` when the arguments object itself could
-/// not be serialized (then no hash or verdict would be honest).
+/// What typed parameters are rebuilt into: JSON only when the validator must read it
+/// (a schema the types do not guarantee) or a flattened `#[args]` object is shaped
+/// from it; else canonical bytes for the hash alone, or nothing.
+fn rebuild_for(meta: &'static ToolMeta, compiled: Option<&Compiled>) -> Rebuild {
+    #[cfg(feature = "schema-check")]
+    let validates = compiled.is_some_and(|c| !c.guaranteed());
+    #[cfg(not(feature = "schema-check"))]
+    let validates = {
+        let _ = compiled;
+        false
+    };
+    let json_needed = validates || meta.flattened;
+    if cfg!(any(feature = "args-hash", feature = "schema-check")) && json_needed {
+        return Rebuild::Json;
+    }
+    #[cfg(feature = "args-hash")]
+    return Rebuild::Canonical;
+    #[cfg(not(feature = "args-hash"))]
+    Rebuild::Nothing
+}
+
+/// The typed parameters, rebuilt.
+enum Typed {
+    /// As a JSON object, with the parameters it could not include.
+    Json(Value, Vec<&'static str>),
+    /// Valid by their types; their canonical bytes when the hash reads them.
+    Guaranteed(Option<CanonicalArgs>),
+    /// The arguments object itself could not be serialized: no honest hash or verdict.
+    Unknown,
+}
+
+#[cfg(feature = "args-hash")]
+type CanonicalArgs = crate::shape::CanonicalArgs;
+#[cfg(not(feature = "args-hash"))]
+type CanonicalArgs = std::convert::Infallible;
+
+/// Shapes the flattened `#[args]` fields and returns the rebuilt arguments.
 fn finish_rebuilt(
     meta: &'static ToolMeta,
     compiled: Option<&'static Compiled>,
     rec: ArgsRecorder<'_>,
-) -> Option<(Value, Vec<&'static str>)> {
+) -> Typed {
     let ArgsRecorder {
         attrs,
         json,
+        #[cfg(feature = "args-hash")]
+        canonical,
         flattened,
         unseen,
         flattened_unseen,
@@ -320,7 +374,7 @@ fn finish_rebuilt(
             KeySource::Server
         };
         crate::shape::shape_fields(
-            &mut ArgsRecorder::new(attrs, false),
+            &mut ArgsRecorder::new(attrs, Rebuild::Nothing),
             fields,
             &field_info(compiled),
             source,
@@ -329,9 +383,14 @@ fn finish_rebuilt(
     }
     let _ = (attrs, meta, compiled);
     if flattened_unseen {
-        return None;
+        return Typed::Unknown;
     }
-    let mut json = json?;
+    let Some(mut json) = json else {
+        #[cfg(feature = "args-hash")]
+        return Typed::Guaranteed(canonical);
+        #[cfg(not(feature = "args-hash"))]
+        return Typed::Guaranteed(None);
+    };
     if let Some(Value::Object(fields)) = flattened {
         // `null` is how an absent optional field serializes: left out, unless the schema
         // requires the field (then the client sent it).
@@ -349,12 +408,35 @@ fn finish_rebuilt(
             }
         }
     }
-    Some((Value::Object(json), unseen))
+    Typed::Json(Value::Object(json), unseen)
 }
 
+/// The hash from canonical bytes and the verdict of arguments valid by their types.
+fn typed_signals(
+    compiled: Option<&Compiled>,
+    canonical: Option<CanonicalArgs>,
+    attrs: &mut Vec<KeyValue>,
+) {
+    #[cfg(feature = "args-hash")]
+    if let Some(canonical) = &canonical {
+        attrs.push(KeyValue::new(
+            keys::ARGS_HASH,
+            crate::hash::configured_hash_members(canonical),
+        ));
+    }
+    #[cfg(feature = "schema-check")]
+    if compiled.is_some() {
+        attrs.push(KeyValue::new(keys::SCHEMA_VALID, true));
+    }
+    let _ = (compiled, canonical, attrs);
+}
+
+/// The hash and the verdict of `arguments`; `typed`: rebuilt from typed parameters
+/// (not the raw arguments as sent), whose types may already guarantee the schema.
 fn hash_and_check(
     compiled: Option<&Compiled>,
     arguments: &Value,
+    typed: bool,
     unseen: &[&str],
     attrs: &mut Vec<KeyValue>,
 ) {
@@ -365,9 +447,9 @@ fn hash_and_check(
     ));
     #[cfg(feature = "schema-check")]
     if let Some(compiled) = compiled {
-        compiled.check(arguments, unseen, attrs);
+        compiled.check(arguments, typed, unseen, attrs);
     }
-    let _ = (compiled, arguments, unseen, attrs);
+    let _ = (compiled, arguments, typed, unseen, attrs);
 }
 
 /// The hash and the skipped verdict of arguments too large to copy into the scope.
@@ -394,8 +476,8 @@ pub fn start_resource<U>(meta: &'static ResourceMeta, session: Option<&str>, uri
 where
     U: FnOnce() -> String,
 {
-    let base = vec![KeyValue::new(keys::METHOD, keys::RESOURCES_READ)];
-    let Some(mut begun) = begin(keys::RESOURCES_READ, base, scope::claim(), None) else {
+    let base = || vec![KeyValue::new(keys::METHOD, keys::RESOURCES_READ)];
+    let Some(mut begun) = begin(keys::RESOURCES_READ, base, scope::claim, None) else {
         return Call::default();
     };
     let session = begun.session(session);
@@ -554,12 +636,12 @@ pub struct Entered<'a> {
 
 impl Drop for Entered<'_> {
     fn drop(&mut self) {
-        if !std::thread::panicking() {
-            return;
-        }
         let Some(active) = &self.call.active else {
             return;
         };
+        if !std::thread::panicking() {
+            return;
+        }
         if active.ended.swap(true, Ordering::AcqRel) {
             return;
         }
@@ -634,7 +716,7 @@ pub(crate) mod adapter {
         let name_cut = bounded.len() < name.len();
         let target = if known { &*bounded } else { keys::OTHER };
         let span_name = format!("{} {target}", keys::TOOLS_CALL);
-        let Some(mut begun) = begin(span_name, base, Some(scope), Some(start)) else {
+        let Some(mut begun) = begin(span_name, || base, || Some(scope), Some(start)) else {
             return;
         };
         if begun.recording {
@@ -650,14 +732,14 @@ pub(crate) mod adapter {
                 if let serde_json::Value::Object(map) = raw {
                     let fields = field_info(compiled);
                     crate::shape::shape_fields(
-                        &mut ArgsRecorder::new(&mut attrs, false),
+                        &mut ArgsRecorder::new(&mut attrs, Rebuild::Nothing),
                         map,
                         &fields,
                         KeySource::Client,
                         |_| false,
                     );
                 }
-                hash_and_check(compiled, raw, &[], &mut attrs);
+                hash_and_check(compiled, raw, false, &[], &mut attrs);
             } else if let Some(oversized) = data.and_then(|d| d.oversized.as_ref()) {
                 oversized_signals(compiled, oversized, &mut attrs);
             }
@@ -674,8 +756,8 @@ pub(crate) mod adapter {
         start: SystemTime,
         end: SystemTime,
     ) {
-        let base = vec![KeyValue::new(keys::METHOD, keys::RESOURCES_READ)];
-        let Some(mut begun) = begin(keys::RESOURCES_READ, base, Some(scope), Some(start)) else {
+        let base = || vec![KeyValue::new(keys::METHOD, keys::RESOURCES_READ)];
+        let Some(mut begun) = begin(keys::RESOURCES_READ, base, || Some(scope), Some(start)) else {
             return;
         };
         let session = begun.session(None);
@@ -711,7 +793,7 @@ pub(crate) mod adapter {
             }
             None => method,
         };
-        let Some(mut begun) = begin(name, base, Some(scope), None) else {
+        let Some(mut begun) = begin(name, || base, || Some(scope), None) else {
             return Call::default();
         };
         if begun.recording {
@@ -737,7 +819,7 @@ pub(crate) mod adapter {
             KeyValue::new(keys::TRANSPORT, scope::Transport::Pipe.as_str()),
             KeyValue::new(keys::REQUEST_SIZE, i64::try_from(size).unwrap_or(i64::MAX)),
         ];
-        let Some(mut begun) = begin(keys::OTHER, attributes, None, None) else {
+        let Some(mut begun) = begin(keys::OTHER, || attributes, || None, None) else {
             return;
         };
         // The reply's message, as the conventions ask of a JSON-RPC error.

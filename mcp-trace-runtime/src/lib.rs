@@ -45,11 +45,15 @@ mod setup;
 #[cfg(feature = "enable")]
 #[cfg_attr(not(feature = "args-shape"), allow(dead_code))]
 mod shape;
+#[cfg(feature = "enable")]
+mod tracer;
 #[cfg_attr(
     not(all(feature = "enable", feature = "read-tracking")),
     allow(dead_code)
 )]
 mod tracker;
+#[cfg(all(feature = "enable", feature = "schema-check"))]
+mod type_guarantee;
 #[cfg(feature = "enable")]
 mod uri;
 
@@ -64,6 +68,13 @@ pub use settings::{DEFAULT_SCHEMA_CHECK_MAX_BYTES, SessionIdExport, UriMode};
 pub use setup::{
     Builder, Exporter, InitError, TelemetryGuard, default_file_path, dropped_spans, init,
 };
+#[cfg(feature = "enable")]
+pub use tracer::provider_changed;
+
+/// Tells traced calls to read the global tracer provider again (with the `enable`
+/// feature off: does nothing).
+#[cfg(not(feature = "enable"))]
+pub fn provider_changed() {}
 
 /// What `mcp.resource.uri_digest` carries for `uri` when a resource exports
 /// [`UriMode::TemplateDigest`]: a keyed digest (the session key, see

@@ -8,7 +8,9 @@
 
 #![allow(missing_debug_implementations)]
 
+use crate::meta::ParamMeta;
 use crate::outcome::{Outcome, ResultShape, SpecialError, SpecialOutcome};
+use crate::shape::ArgsRecorder;
 use std::borrow::Cow;
 use std::convert::Infallible;
 
@@ -57,19 +59,28 @@ pub use shape_levels::{ShapeNone, ShapeSerde, ShapeTyped};
 
 pub trait JsonSerde {
     fn __mcp_trace_json(&self) -> Option<serde_json::Value>;
+    /// Hands the value to the recorder, which serializes it in the form it needs.
+    fn __mcp_trace_args(&self, rec: &mut ArgsRecorder<'_>, p: &'static ParamMeta);
 }
 impl<T: serde::Serialize + ?Sized> JsonSerde for &Probe<'_, T> {
     fn __mcp_trace_json(&self) -> Option<serde_json::Value> {
         crate::depth::to_value(self.0)
     }
+    fn __mcp_trace_args(&self, rec: &mut ArgsRecorder<'_>, p: &'static ParamMeta) {
+        rec.serialized(p, self.0);
+    }
 }
 
 pub trait JsonNone {
     fn __mcp_trace_json(&self) -> Option<serde_json::Value>;
+    fn __mcp_trace_args(&self, rec: &mut ArgsRecorder<'_>, p: &'static ParamMeta);
 }
 impl<T: ?Sized> JsonNone for Probe<'_, T> {
     fn __mcp_trace_json(&self) -> Option<serde_json::Value> {
         None
+    }
+    fn __mcp_trace_args(&self, rec: &mut ArgsRecorder<'_>, p: &'static ParamMeta) {
+        rec.unseen(p);
     }
 }
 

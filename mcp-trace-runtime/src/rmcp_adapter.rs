@@ -243,6 +243,9 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
+        if !crate::tracer::live() {
+            return self.inner.call_tool(request, context).await;
+        }
         let name = request.name.to_string();
         let scope = self.scope(&context);
         let scope = match request.arguments.as_ref() {
@@ -284,6 +287,9 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
+        if !crate::tracer::live() {
+            return self.inner.read_resource(request, context).await;
+        }
         let uri = request.uri.clone();
         let active = self.scope(&context).activate();
         let start = SystemTime::now();

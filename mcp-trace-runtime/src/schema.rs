@@ -39,6 +39,9 @@ pub(crate) struct Compiled {
     /// Every property name the schema declares, at any depth: the only keys that may
     /// appear in an exported error pointer.
     declared: HashSet<String>,
+    /// Derived from the parameter types and constraining nothing they do not
+    /// guarantee: arguments rebuilt from typed parameters are valid without a check.
+    guaranteed: bool,
 }
 
 impl HandlerSchema {
@@ -69,7 +72,13 @@ impl HandlerSchema {
     /// Compiled on first use, once per handler.
     pub(crate) fn compiled(&self, derive: impl FnOnce(&mut SchemaBuilder)) -> Option<&Compiled> {
         self.compiled
-            .get_or_init(|| Compiled::new(&self.document(derive)?))
+            .get_or_init(|| {
+                let document = self.document(derive)?;
+                let mut compiled = Compiled::new(&document)?;
+                compiled.guaranteed =
+                    self.file.is_none() && crate::type_guarantee::guaranteed_by_types(&document);
+                Some(compiled)
+            })
             .as_ref()
     }
 }
@@ -99,6 +108,7 @@ impl Compiled {
             properties,
             required,
             declared,
+            guaranteed: false,
         })
     }
 
@@ -110,6 +120,11 @@ impl Compiled {
         }
     }
 
+    /// Whether the parameter types alone guarantee the schema (see `check`).
+    pub(crate) fn guaranteed(&self) -> bool {
+        self.guaranteed
+    }
+
     /// Whether the schema lists `key` in its top-level `required`.
     pub(crate) fn requires(&self, key: &str) -> bool {
         self.required.iter().any(|r| r == key)
@@ -118,9 +133,21 @@ impl Compiled {
     /// Pushes `schema_valid`, and for invalid arguments the first error's pointer and
     /// masked message and, for small arguments, the error count. Missing `unseen`
     /// properties are not errors: they are parameters the rebuilt object could not
-    /// include. Arguments over the size budget get `schema_skipped` instead.
-    pub(crate) fn check(&self, instance: &Value, unseen: &[&str], attrs: &mut Vec<KeyValue>) {
+    /// include. Arguments over the size budget get `schema_skipped` instead. `typed`:
+    /// the instance was rebuilt from typed parameters, so a schema their types
+    /// guarantee holds without validation.
+    pub(crate) fn check(
+        &self,
+        instance: &Value,
+        typed: bool,
+        unseen: &[&str],
+        attrs: &mut Vec<KeyValue>,
+    ) {
         use crate::keys;
+        if typed && self.guaranteed {
+            attrs.push(KeyValue::new(keys::SCHEMA_VALID, true));
+            return;
+        }
         if crate::bounds::exceeds(instance, crate::settings::get().schema_check_max_bytes) {
             attrs.push(KeyValue::new(keys::SCHEMA_SKIPPED, "too_large"));
             return;
@@ -252,6 +279,7 @@ mod tests {
         let mut attrs = Vec::new();
         compiled.check(
             &json!({"query": "a", "limit": 3, "x": [1]}),
+            false,
             &[],
             &mut attrs,
         );
@@ -260,6 +288,7 @@ mod tests {
         attrs.clear();
         compiled.check(
             &json!({"limit": 300, "x": "SENTINEL-VALUE"}),
+            false,
             &[],
             &mut attrs,
         );
@@ -275,5 +304,13 @@ mod tests {
                 .iter()
                 .all(|a| !a.contains("300") && !a.contains("SENTINEL"))
         );
+
+        // The schema says only what `String` and `Option<u8>` guarantee: arguments
+        // rebuilt from such typed parameters are not validated (this instance could
+        // not come from them, which shows the validator was skipped).
+        assert!(compiled.guaranteed);
+        attrs.clear();
+        compiled.check(&json!({"limit": 300}), true, &[], &mut attrs);
+        assert_eq!(attrs, [KeyValue::new("mcp.tool.args.schema_valid", true)]);
     }
 }

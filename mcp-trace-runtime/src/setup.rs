@@ -248,6 +248,7 @@ impl Builder {
             .with_resource(resource)
             .build();
         opentelemetry::global::set_tracer_provider(provider.clone());
+        crate::tracer::provider_changed();
         Ok(TelemetryGuard {
             provider: Some(provider),
             file,

@@ -37,13 +37,17 @@ impl Keys<'_> {
 }
 
 /// Handed to the macro-generated recording closure: collects shape attributes and,
-/// when the hash or the schema check needs it, the arguments object rebuilt from the
-/// parameters.
+/// when the hash or the schema check needs them, the arguments rebuilt from the
+/// parameters: as a JSON object when it must be validated, else only as the canonical
+/// bytes the hash reads.
 #[derive(Debug)]
 pub struct ArgsRecorder<'a> {
     pub(crate) attrs: &'a mut Vec<KeyValue>,
-    /// `Some` when the arguments object must be rebuilt from typed parameters.
+    /// `Some` when the arguments object must be rebuilt as JSON from typed parameters.
     pub(crate) json: Option<serde_json::Map<String, Value>>,
+    /// `Some` when only the hash reads the arguments: their canonical bytes.
+    #[cfg(feature = "args-hash")]
+    pub(crate) canonical: Option<CanonicalArgs>,
     /// The JSON of a parameter that *is* the arguments object.
     pub(crate) flattened: Option<Value>,
     /// Parameters whose JSON could not be produced (no `Serialize`): absent from the
@@ -53,26 +57,83 @@ pub struct ArgsRecorder<'a> {
     pub(crate) flattened_unseen: bool,
 }
 
+/// What the typed parameters are rebuilt into, when anything reads them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rebuild {
+    Nothing,
+    /// A JSON object: the validator (or a flattened `#[args]` object) needs it.
+    Json,
+    /// Canonical bytes per parameter, for the hash alone.
+    #[cfg(feature = "args-hash")]
+    Canonical,
+}
+
+/// Each parameter's canonical JSON (`hash::canonical`), in one buffer, for the hash.
+#[cfg(feature = "args-hash")]
+#[derive(Debug, Default)]
+pub(crate) struct CanonicalArgs {
+    pub(crate) bytes: Vec<u8>,
+    /// Parameter name and its bytes' range in `bytes`.
+    pub(crate) members: Vec<(&'static str, std::ops::Range<usize>)>,
+}
+
 impl<'a> ArgsRecorder<'a> {
-    pub(crate) fn new(attrs: &'a mut Vec<KeyValue>, wants_json: bool) -> Self {
+    pub(crate) fn new(attrs: &'a mut Vec<KeyValue>, rebuild: Rebuild) -> Self {
         Self {
             attrs,
-            json: wants_json.then(serde_json::Map::new),
+            json: (rebuild == Rebuild::Json).then(serde_json::Map::new),
+            #[cfg(feature = "args-hash")]
+            canonical: (rebuild == Rebuild::Canonical).then(CanonicalArgs::default),
             flattened: None,
             unseen: Vec::new(),
             flattened_unseen: false,
         }
     }
 
-    /// Whether [`ArgsRecorder::insert_json`] is worth calling.
+    /// Whether [`ArgsRecorder::serialized`] is worth calling.
     pub fn wants_json(&self) -> bool {
+        #[cfg(feature = "args-hash")]
+        if self.canonical.is_some() {
+            return true;
+        }
         self.json.is_some()
     }
 
-    /// Adds a parameter's JSON to the rebuilt arguments object. An optional parameter's
+    /// Adds a parameter's value to the rebuilt arguments. An optional parameter's
     /// `null` (absent) is left out as a client would leave it out; a required
     /// parameter's `null` is a value the client sent.
-    pub fn insert_json(&mut self, p: &'static ParamMeta, value: Option<Value>) {
+    pub fn serialized<T: serde::Serialize + ?Sized>(&mut self, p: &'static ParamMeta, value: &T) {
+        #[cfg(feature = "args-hash")]
+        if let Some(canonical) = self.canonical.as_mut() {
+            let start = canonical.bytes.len();
+            match crate::hash::canonical::write(value, &mut canonical.bytes) {
+                Ok(()) if p.optional && &canonical.bytes[start..] == b"null" => {
+                    canonical.bytes.truncate(start);
+                }
+                Ok(()) => {
+                    let end = canonical.bytes.len();
+                    canonical.members.push((p.name, start..end));
+                }
+                Err(_) => {
+                    canonical.bytes.truncate(start);
+                    self.unseen.push(p.name);
+                }
+            }
+            return;
+        }
+        if self.json.is_some() {
+            self.insert_json(p, crate::depth::to_value(value));
+        }
+    }
+
+    /// A parameter with no JSON form (no `Serialize`).
+    pub fn unseen(&mut self, p: &'static ParamMeta) {
+        if self.wants_json() {
+            self.unseen.push(p.name);
+        }
+    }
+
+    fn insert_json(&mut self, p: &'static ParamMeta, value: Option<Value>) {
         let Some(map) = self.json.as_mut() else {
             return;
         };
@@ -397,7 +458,7 @@ mod tests {
     #[test]
     fn typed_shapes_count_scalars_not_bytes() {
         let mut attrs = Vec::new();
-        let mut rec = ArgsRecorder::new(&mut attrs, false);
+        let mut rec = ArgsRecorder::new(&mut attrs, Rebuild::Nothing);
         "héllo😀".record_shape(&mut rec, &P);
         vec![1, 2, 3].record_shape(&mut rec, &P);
         u64::MAX.record_shape(&mut rec, &P);
@@ -430,7 +491,7 @@ mod tests {
         for raw in [json!({}), json!({"limit": null})] {
             let mut attrs = Vec::new();
             shape_raw(
-                &mut ArgsRecorder::new(&mut attrs, false),
+                &mut ArgsRecorder::new(&mut attrs, Rebuild::Nothing),
                 &PARAMS,
                 None,
                 &raw,
@@ -450,7 +511,7 @@ mod tests {
             required: &required,
         };
         let mut attrs = Vec::new();
-        let mut rec = ArgsRecorder::new(&mut attrs, false);
+        let mut rec = ArgsRecorder::new(&mut attrs, Rebuild::Nothing);
         shape_fields(&mut rec, map, &with_schema, KeySource::Client, |_| false);
         assert_eq!(
             render(&attrs),
@@ -462,7 +523,7 @@ mod tests {
         );
 
         attrs.clear();
-        let mut rec = ArgsRecorder::new(&mut attrs, false);
+        let mut rec = ArgsRecorder::new(&mut attrs, Rebuild::Nothing);
         shape_fields(
             &mut rec,
             map,
@@ -485,7 +546,7 @@ mod tests {
         let mut attrs = Vec::new();
         let info = FieldInfo::default();
         shape_fields(
-            &mut ArgsRecorder::new(&mut attrs, false),
+            &mut ArgsRecorder::new(&mut attrs, Rebuild::Nothing),
             &map,
             &info,
             KeySource::Server,

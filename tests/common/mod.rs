@@ -24,6 +24,8 @@ pub fn exporter() -> &'static InMemorySpanExporter {
             .with_simple_exporter(exporter.clone())
             .build();
         opentelemetry::global::set_tracer_provider(provider);
+        // Traced calls may already have run on this thread (and cached "no SDK").
+        mcp_trace::provider_changed();
         exporter
     })
 }

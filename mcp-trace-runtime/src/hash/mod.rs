@@ -1,5 +1,7 @@
 //! `mcp.tool.args.hash`: a truncated SHA-256 of the canonical arguments JSON.
 
+#[cfg(feature = "enable")]
+pub(crate) mod canonical;
 mod py_json;
 
 use sha2::{Digest, Sha256};
@@ -121,6 +123,28 @@ fn configured() -> Hasher {
 pub(crate) fn configured_hash(arguments: &serde_json::Value) -> String {
     let mut sink = HashSink::new(configured());
     py_json::write_value(arguments, &mut sink);
+    sink.finish()
+}
+
+/// [`configured_hash`] of the object whose members are the typed parameters'
+/// canonical bytes, written in sorted key order.
+#[cfg(feature = "enable")]
+pub(crate) fn configured_hash_members(args: &crate::shape::CanonicalArgs) -> String {
+    use py_json::Sink as _;
+    let mut members: Vec<_> = args.members.iter().collect();
+    // Parameter names are distinct; code-point order as Python's `sort_keys`.
+    members.sort_unstable_by_key(|(name, _)| *name);
+    let mut sink = HashSink::new(configured());
+    sink.put(b"{");
+    for (i, (name, range)) in members.into_iter().enumerate() {
+        if i > 0 {
+            sink.put(b", ");
+        }
+        py_json::write_str(name, &mut sink);
+        sink.put(b": ");
+        sink.put(&args.bytes[range.clone()]);
+    }
+    sink.put(b"}");
     sink.finish()
 }
 

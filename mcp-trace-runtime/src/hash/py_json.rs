@@ -199,7 +199,7 @@ fn decompose(literal: &str) -> (bool, String, i32) {
 
 /// A JSON string with `ensure_ascii=True`: everything outside printable ASCII becomes
 /// `\uXXXX` (lowercase hex, surrogate pairs above U+FFFF).
-fn write_str(s: &str, out: &mut impl Sink) {
+pub(crate) fn write_str(s: &str, out: &mut impl Sink) {
     out.put(b"\"");
     let bytes = s.as_bytes();
     // Scanned byte by byte: printable ASCII other than `"` and `\` is copied in runs;
