@@ -24,10 +24,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Poll, ready};
 
-/// A handler call's span, or nothing when no SDK would see it.
+/// A handler call's span, or nothing when no SDK would see it. Boxed, so that a call
+/// with nothing to record moves a null pointer around and nothing else.
 #[derive(Debug, Default)]
 pub struct Call {
-    active: Option<Active>,
+    active: Option<Box<Active>>,
 }
 
 #[derive(Debug)]
@@ -174,12 +175,12 @@ impl Begun {
 
     fn into_call(self, resource: bool) -> Call {
         Call {
-            active: Some(Active {
+            active: Some(Box::new(Active {
                 cx: self.parent.with_span(self.span),
                 recording: self.recording,
                 resource,
                 ended: AtomicBool::new(false),
-            }),
+            })),
         }
     }
 }
@@ -231,9 +232,25 @@ where
     F: FnOnce(&mut ArgsRecorder<'_>),
 {
     // Nothing installed: nothing at all to do.
-    let Some(tracer) = crate::tracer::current() else {
-        return Call::default();
-    };
+    match crate::tracer::current() {
+        None => Call::default(),
+        Some(tracer) => start_tool_traced(&tracer, meta, session, record, compiled),
+    }
+}
+
+/// [`start_tool_with`] once a tracer is installed; out of line, so that a call with
+/// nothing installed stays a few instructions.
+#[inline(never)]
+fn start_tool_traced<F>(
+    tracer: &global::BoxedTracer,
+    meta: &'static ToolMeta,
+    session: Option<&str>,
+    record: F,
+    compiled: impl FnOnce() -> Option<&'static Compiled>,
+) -> Call
+where
+    F: FnOnce(&mut ArgsRecorder<'_>),
+{
     // Compiled (once per handler) before the span starts: the first call's span must
     // not carry the validator's compilation, which the handler did not cause.
     let compiled = compiled();
@@ -245,7 +262,7 @@ where
             KeyValue::new(keys::MCP_TOOL, meta.name),
         ]
     };
-    let Some(mut begun) = begin_with(&tracer, meta.span_name, base, scope::claim, None) else {
+    let Some(mut begun) = begin_with(tracer, meta.span_name, base, scope::claim, None) else {
         return Call::default();
     };
     if begun.recording {
@@ -476,8 +493,25 @@ pub fn start_resource<U>(meta: &'static ResourceMeta, session: Option<&str>, uri
 where
     U: FnOnce() -> String,
 {
+    match crate::tracer::current() {
+        None => Call::default(),
+        Some(tracer) => start_resource_traced(&tracer, meta, session, uri),
+    }
+}
+
+/// [`start_resource`] once a tracer is installed.
+#[inline(never)]
+fn start_resource_traced<U>(
+    tracer: &global::BoxedTracer,
+    meta: &'static ResourceMeta,
+    session: Option<&str>,
+    uri: U,
+) -> Call
+where
+    U: FnOnce() -> String,
+{
     let base = || vec![KeyValue::new(keys::METHOD, keys::RESOURCES_READ)];
-    let Some(mut begun) = begin(keys::RESOURCES_READ, base, scope::claim, None) else {
+    let Some(mut begun) = begin_with(tracer, keys::RESOURCES_READ, base, scope::claim, None) else {
         return Call::default();
     };
     let session = begun.session(session);
@@ -531,6 +565,7 @@ fn track_read(session: Option<&str>, uri: &str, attrs: &mut Vec<KeyValue>) {
 impl Call {
     /// Makes the span current (parent of spans the handler starts) and watches for a
     /// panic until dropped.
+    #[inline]
     pub fn enter(&self) -> Entered<'_> {
         Entered {
             call: self,
@@ -547,21 +582,36 @@ impl Call {
     }
 
     /// Whether the span records, so the outcome is worth classifying.
+    #[inline]
     pub fn is_recording(&self) -> bool {
         self.active.as_ref().is_some_and(|a| a.recording)
     }
 
     /// Ends the span with the call's outcome; `outcome` runs only when recording.
+    #[inline]
     pub fn finish(self, outcome: impl FnOnce() -> Outcome) {
         self.finish_at(outcome, None);
     }
 
     /// [`Call::finish`], ending the span at `end` when given (a call measured before
     /// its span was built), else now.
+    #[inline]
     fn finish_at(mut self, outcome: impl FnOnce() -> Outcome, end: Option<std::time::SystemTime>) {
-        let Some(active) = self.active.take() else {
-            return;
-        };
+        if let Some(active) = self.active.take() {
+            active.finish(outcome, end);
+        }
+    }
+}
+
+impl Active {
+    /// Ends the span with the call's outcome (unless it already ended).
+    #[inline(never)]
+    fn finish(
+        self: Box<Self>,
+        outcome: impl FnOnce() -> Outcome,
+        end: Option<std::time::SystemTime>,
+    ) {
+        let active = self;
         if active.ended.swap(true, Ordering::AcqRel) {
             return;
         }
@@ -612,10 +662,19 @@ impl Call {
 }
 
 impl Drop for Call {
+    #[inline]
     fn drop(&mut self) {
-        let Some(active) = self.active.take() else {
-            return;
-        };
+        if let Some(active) = self.active.take() {
+            active.cancelled();
+        }
+    }
+}
+
+impl Active {
+    /// Ends the span of a call dropped unfinished (unless it already ended).
+    #[cold]
+    fn cancelled(self: Box<Self>) {
+        let active = self;
         if active.ended.swap(true, Ordering::AcqRel) {
             return;
         }
@@ -635,6 +694,7 @@ pub struct Entered<'a> {
 }
 
 impl Drop for Entered<'_> {
+    #[inline]
     fn drop(&mut self) {
         let Some(active) = &self.call.active else {
             return;

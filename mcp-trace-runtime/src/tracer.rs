@@ -23,12 +23,21 @@ pub(crate) const REREAD_AFTER: u32 = 1024;
 /// Bumped whenever the global provider is known to have changed.
 static EPOCH: AtomicU64 = AtomicU64::new(1);
 
-thread_local! {
-    /// The epoch this thread's tracer was read in (0: never).
-    static EPOCH_SEEN: Cell<u64> = const { Cell::new(0) };
+/// This thread's view of the global provider: plain cells, so reading it is one
+/// thread-local access with no lazy initialisation.
+struct State {
+    /// The epoch the tracer was read in (0: never).
+    epoch: Cell<u64>,
     /// Calls left before the global provider is read again.
-    static CALLS_LEFT: Cell<u32> = const { Cell::new(0) };
-    /// `None` after a span showed there is nothing to record into.
+    calls_left: Cell<u32>,
+    /// Whether [`TRACER`] holds a tracer worth starting spans with.
+    live: Cell<bool>,
+}
+
+thread_local! {
+    static STATE: State = const {
+        State { epoch: Cell::new(0), calls_left: Cell::new(0), live: Cell::new(false) }
+    };
     static TRACER: RefCell<Option<Rc<BoxedTracer>>> = const { RefCell::new(None) };
 }
 
@@ -37,14 +46,21 @@ thread_local! {
 #[inline]
 pub(crate) fn current() -> Option<Rc<BoxedTracer>> {
     let epoch = EPOCH.load(Ordering::Acquire);
-    let left = CALLS_LEFT.get();
-    if left > 0 && EPOCH_SEEN.get() == epoch {
-        CALLS_LEFT.set(left - 1);
-        return TRACER
+    let live = STATE.with(|state| {
+        let left = state.calls_left.get();
+        if left == 0 || state.epoch.get() != epoch {
+            return None;
+        }
+        state.calls_left.set(left - 1);
+        Some(state.live.get())
+    });
+    match live {
+        Some(false) => None,
+        Some(true) => TRACER
             .try_with(|t| t.borrow().clone())
-            .unwrap_or_else(|_| Some(Rc::new(read_global())));
+            .unwrap_or_else(|_| Some(Rc::new(read_global()))),
+        None => refresh(epoch),
     }
-    refresh(epoch)
 }
 
 #[cold]
@@ -55,8 +71,11 @@ fn refresh(epoch: u64) -> Option<Rc<BoxedTracer>> {
         .try_with(|t| *t.borrow_mut() = Some(tracer.clone()))
         .is_ok()
     {
-        EPOCH_SEEN.set(epoch);
-        CALLS_LEFT.set(REREAD_AFTER);
+        STATE.with(|state| {
+            state.epoch.set(epoch);
+            state.calls_left.set(REREAD_AFTER);
+            state.live.set(true);
+        });
     }
     Some(tracer)
 }
@@ -72,6 +91,7 @@ pub(crate) fn live() -> bool {
 /// context: the provider is a no-op (or shut down). Skip tracing on this thread until
 /// the next refresh.
 pub(crate) fn found_inert() {
+    STATE.with(|state| state.live.set(false));
     let _ = TRACER.try_with(|t| *t.borrow_mut() = None);
 }
 
