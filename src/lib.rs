@@ -48,20 +48,6 @@
 #![warn(missing_docs, missing_debug_implementations)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-/// The README's code blocks, compiled (and run, unless marked `no_run`) as doctests,
-/// so the README cannot drift from the API.
-#[cfg(all(
-    doctest,
-    feature = "enable",
-    feature = "args-shape",
-    feature = "args-hash",
-    feature = "schema-check",
-    feature = "read-tracking",
-    feature = "rmcp"
-))]
-#[doc = include_str!("../README.md")]
-pub struct ReadmeDoctests;
-
 /// Traces an MCP tool handler: one `tools/call {tool}` span per call.
 ///
 /// ```

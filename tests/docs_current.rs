@@ -7,8 +7,70 @@
 #[path = "../examples/shared/handlers.rs"]
 mod handlers;
 
+/// The spans a call produces, read back from an in-memory exporter (the full harness,
+/// with the heavier test dependencies, is `mcp-trace-tests/tests/common`).
 #[cfg(all(feature = "enable", feature = "args-shape"))]
-mod common;
+mod common {
+    use opentelemetry::trace::{TraceContextExt, Tracer, TracerProvider as _};
+    use opentelemetry::{Context, context::FutureExt};
+    use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
+    use std::future::Future;
+    use std::sync::OnceLock;
+
+    fn exporter() -> &'static InMemorySpanExporter {
+        static EXPORTER: OnceLock<InMemorySpanExporter> = OnceLock::new();
+        EXPORTER.get_or_init(|| {
+            let exporter = InMemorySpanExporter::default();
+            let provider = SdkTracerProvider::builder()
+                .with_simple_exporter(exporter.clone())
+                .build();
+            opentelemetry::global::set_tracer_provider(provider);
+            exporter
+        })
+    }
+
+    /// A fresh root span: the call's spans are those of its trace.
+    fn root() -> Context {
+        exporter();
+        let span = opentelemetry::global::tracer_provider()
+            .tracer("test")
+            .start("test-root");
+        Context::current_with_span(span)
+    }
+
+    fn spans_of(cx: &Context) -> Vec<SpanData> {
+        let trace_id = cx.span().span_context().trace_id();
+        exporter()
+            .get_finished_spans()
+            .expect("in-memory exporter readable")
+            .into_iter()
+            .filter(|s| s.span_context.trace_id() == trace_id && s.name != "test-root")
+            .collect()
+    }
+
+    /// Runs `f` under a fresh root span; returns its value and the spans it produced.
+    pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Vec<SpanData>) {
+        let cx = root();
+        let value = {
+            let _guard = cx.clone().attach();
+            f()
+        };
+        (value, spans_of(&cx))
+    }
+
+    /// Async [`capture`].
+    pub async fn capture_async<F: Future>(future: F) -> (F::Output, Vec<SpanData>) {
+        let cx = root();
+        let value = future.with_context(cx.clone()).await;
+        (value, spans_of(&cx))
+    }
+
+    /// The single span `spans` must hold.
+    pub fn only(spans: Vec<SpanData>) -> SpanData {
+        assert_eq!(spans.len(), 1, "expected exactly one span, got {spans:#?}");
+        spans.into_iter().next().unwrap()
+    }
+}
 
 use std::path::Path;
 

@@ -90,7 +90,7 @@ fn switch_every_signal_off() {
 fn sync_tool_with_schema_file_and_skip() {
     let attr = quote!(
         name = "run_query",
-        schema = "../tests/schemas/run_query.json",
+        schema = "../mcp-trace-tests/tests/schemas/run_query.json",
         skip(pool)
     );
     let item = quote! {

@@ -311,7 +311,73 @@ fn otlp_processor() -> Result<BatchSpanProcessor, InitError> {
         .with_protocol(Protocol::HttpBinary)
         .build()
         .map_err(|e| InitError::Otlp(e.to_string()))?;
+    let exporter = OnTokio::new(exporter).map_err(|e| InitError::Otlp(e.to_string()))?;
     Ok(BatchSpanProcessor::builder(Counted(exporter)).build())
+}
+
+/// Runs an exporter's exports on a Tokio runtime of its own.
+///
+/// The OTLP exporter's HTTP client is hyper's (`hyper-client`: far fewer crates than
+/// reqwest, which brings `url` and the ICU tables), and hyper needs a Tokio runtime for
+/// its connections and timeouts. The batch processor exports on a plain thread of its
+/// own, so each export runs to completion there on this single-threaded runtime: the
+/// application needs no runtime (a plain `fn main` works) and its own runtime, if any,
+/// is never used or blocked. Any other async client feature that dependency
+/// unification may turn on in `opentelemetry-otlp` (`reqwest-client`) works the same.
+#[cfg(all(feature = "enable", feature = "otlp"))]
+#[derive(Debug)]
+struct OnTokio<E> {
+    exporter: E,
+    runtime: tokio::runtime::Runtime,
+}
+
+#[cfg(all(feature = "enable", feature = "otlp"))]
+impl<E: SpanExporter> OnTokio<E> {
+    fn new(exporter: E) -> std::io::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .thread_name("mcp-trace-otlp")
+            .build()?;
+        Ok(Self { exporter, runtime })
+    }
+}
+
+#[cfg(all(feature = "enable", feature = "otlp"))]
+impl<E: SpanExporter> SpanExporter for OnTokio<E> {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let export = self.exporter.export(batch);
+        if tokio::runtime::Handle::try_current().is_err() {
+            // The batch processor's thread: the only caller.
+            return self.runtime.block_on(export);
+        }
+        // Inside another runtime `block_on` would panic: block a scoped thread instead.
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| self.runtime.block_on(export))
+                .join()
+                .unwrap_or_else(|_| {
+                    Err(opentelemetry_sdk::error::OTelSdkError::InternalFailure(
+                        "the OTLP export panicked".into(),
+                    ))
+                })
+        })
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.exporter.shutdown_with_timeout(timeout)
+    }
+
+    fn shutdown(&self) -> OTelSdkResult {
+        self.exporter.shutdown()
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.exporter.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.exporter.set_resource(resource);
+    }
 }
 
 #[cfg(all(feature = "enable", not(feature = "otlp")))]

@@ -1,6 +1,7 @@
-//! `cargo run --features rmcp --example stdio_server`: the example rmcp server over
-//! stdio, traced. Point any MCP host at it; spans go where `OTEL_*` says (by default the
-//! OTLP/JSON lines file announced on stderr). stdout carries only the protocol.
+//! `cargo run -p mcp-trace-tests --features rmcp --example stdio_server`: the example
+//! rmcp server over stdio, traced. Point any MCP host at it; spans go where `OTEL_*`
+//! says (by default the OTLP/JSON lines file announced on stderr). stdout carries only
+//! the protocol.
 
 #[path = "shared/rmcp_server.rs"]
 mod rmcp_server;

@@ -1,6 +1,7 @@
-//! `cargo run --features rmcp --example http_server -- --listen 127.0.0.1:8080`: the
-//! example rmcp server over streamable HTTP at `/mcp`, traced. Sessions are told apart
-//! by their `Mcp-Session-Id`. Stops on Ctrl-C or SIGTERM, exporting every span first.
+//! `cargo run -p mcp-trace-tests --features rmcp --example http_server -- --listen
+//! 127.0.0.1:8080`: the example rmcp server over streamable HTTP at `/mcp`, traced.
+//! Sessions are told apart by their `Mcp-Session-Id`. Stops on Ctrl-C or SIGTERM,
+//! exporting every span first.
 
 #[path = "shared/rmcp_server.rs"]
 mod rmcp_server;

@@ -6,7 +6,7 @@
 //! explicit schema file that must be validated). Then duplicate-read tracking (hits and
 //! misses, one and two threads) and the argument hash's throughput against plain SHA-256.
 //!
-//! `cargo bench --bench overhead`; results and ratios in BENCHMARKS.md.
+//! `cargo bench -p mcp-trace-tests --bench overhead`; results and ratios in BENCHMARKS.md.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use mcp_trace::session::{self, ReadTrackerLimits};

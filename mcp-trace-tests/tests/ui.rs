@@ -4,14 +4,17 @@
 
 use std::path::{Path, PathBuf};
 
-/// trybuild compiles the cases in `<target>/tests/trybuild/mcp-trace`, where
+/// trybuild compiles the cases in `<target>/tests/trybuild/<this package>`, where
 /// `schema = "tests/ui/schemas/…"` resolves: copy the fixtures there first.
 fn stage_schema_fixtures() {
     let exe = std::env::current_exe().expect("test binary path");
     // <target>/<profile>/deps/ui-<hash>
     let target: PathBuf = exe.ancestors().nth(3).expect("target dir").to_path_buf();
     let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ui/schemas");
-    let to = target.join("tests/trybuild/mcp-trace/tests/ui/schemas");
+    let to = target
+        .join("tests/trybuild")
+        .join(env!("CARGO_PKG_NAME"))
+        .join("tests/ui/schemas");
     std::fs::create_dir_all(&to).expect("fixture dir");
     for entry in std::fs::read_dir(&from).expect("fixtures") {
         let entry = entry.expect("fixture entry");

@@ -121,7 +121,11 @@ pub fn example_binary(name: &str) -> std::path::PathBuf {
     let path = profile_dir
         .join("examples")
         .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(path.exists(), "build the example first: {}", path.display());
+    assert!(
+        path.exists(),
+        "build the example first (`cargo test -p mcp-trace-tests --features rmcp` does): {}",
+        path.display()
+    );
     path
 }
 

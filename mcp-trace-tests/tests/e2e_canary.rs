@@ -24,9 +24,9 @@
 //! is a `\n`-terminated JSON-RPC 2.0 message, one per request (and one `-32700` reply
 //! for the malformed line when the example uses `mcp_trace::rmcp::stdio()`).
 //!
-//! `examples/demo` takes no input (a scripted agent with fixed values), so it has no
-//! place to put a canary and is not driven here. No example handler panics on any
-//! input, so there is no panic-message location either.
+//! The root package's `examples/demo` takes no input (a scripted agent with fixed
+//! values), so it has no place to put a canary and is not driven here. No example
+//! handler panics on any input, so there is no panic-message location either.
 #![cfg(all(feature = "rmcp", feature = "otlp", feature = "enable"))]
 
 mod common;
