@@ -327,17 +327,18 @@ impl<'a> Members<'a> {
             out: &mut bytes,
             depth: self.depth,
         })?;
-        // A repeated key keeps its last value, as in a `serde_json::Map`.
-        match self.members.iter_mut().find(|(k, _)| *k == key) {
-            Some(existing) => existing.1 = bytes,
-            None => self.members.push((key, bytes)),
-        }
+        self.members.push((key, bytes));
         Ok(())
     }
 
     fn close(mut self) -> Result {
-        // Code-point order, as Python's `sort_keys`: UTF-8 byte order is the same.
-        self.members.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        // Code-point order, as Python's `sort_keys`: UTF-8 byte order is the same. A
+        // repeated key keeps its last value, as in a `serde_json::Map`: the sort is
+        // stable, so the last of equal keys is the one `dedup` must keep.
+        self.members.sort_by(|a, b| a.0.cmp(&b.0));
+        self.members.reverse();
+        self.members.dedup_by(|later, kept| later.0 == kept.0);
+        self.members.reverse();
         if let Some(variant) = self.variant {
             self.out.put(b"{");
             py_json::write_str(variant, self.out);
@@ -617,6 +618,34 @@ mod tests {
         agree(&HashMap::from([(true, 1)]));
         agree(&HashMap::from([(vec![1], 1)]));
         agree(&json!({"b": [1, {"z": null, "a": 1.5}], "a": "x"}));
+    }
+
+    /// A map that repeats a key: the last value wins, as in a `serde_json::Map`.
+    #[derive(Debug)]
+    struct Repeated;
+
+    impl Serialize for Repeated {
+        fn serialize<S: ser::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+            use ser::SerializeMap;
+            let mut map = s.serialize_map(None)?;
+            map.serialize_entry("b", &1)?;
+            map.serialize_entry("a", &2)?;
+            map.serialize_entry("b", &3)?;
+            map.serialize_entry("a", &4)?;
+            map.end()
+        }
+    }
+
+    #[test]
+    fn a_repeated_key_keeps_its_last_value() {
+        agree(&Repeated);
+        assert_eq!(direct(&Repeated).unwrap(), br#"{"a": 4, "b": 3}"#);
+    }
+
+    #[test]
+    fn a_hundred_thousand_keys_sort_in_n_log_n() {
+        let map: HashMap<String, u32> = (0..100_000).map(|i| (format!("k{i}"), i)).collect();
+        agree(&map);
     }
 
     fn serde_bytes_like() -> Vec<u8> {

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Compile cost of #[traced_tool] against #[tracing::instrument], in one run.
+#
+# Generates two crates with the same 100 three-argument handlers, one annotated with
+# `#[mcp_trace::traced_tool]`, the other with `#[tracing::instrument]`, builds their
+# dependencies once, then times rebuilding only each crate (its own code: the macro
+# expansion and what it generates), alternating A/B so the machine's noise hits both,
+# and prints the median of each and their ratio.
+#
+#   bash mcp-trace-tests/benches/compile_cost.sh [HANDLERS] [ROUNDS]
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/../.." && pwd)"
+handlers="${1:-100}"
+rounds="${2:-5}"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+# Kept between runs, so only the first run builds the dependencies.
+export CARGO_TARGET_DIR="$repo/target/compile-cost"
+
+generate() { # name dependency-line attribute
+    local dir="$work/$1"
+    mkdir -p "$dir/src"
+    cat > "$dir/Cargo.toml" <<TOML
+[package]
+name = "$1"
+version = "0.0.0"
+edition = "2024"
+publish = false
+
+[dependencies]
+$2
+
+[workspace]
+TOML
+    cp "$repo/Cargo.lock" "$dir/Cargo.lock"
+    {
+        echo "#![allow(dead_code)]"
+        for i in $(seq 1 "$handlers"); do
+            cat <<RS
+/// Search documents by query string ($i).
+$3
+pub fn tool_$i(query: String, limit: Option<u32>, filters: Vec<String>) -> usize {
+    query.len() + limit.unwrap_or(10) as usize + filters.len() + $i
+}
+RS
+        done
+    } > "$dir/src/lib.rs"
+}
+
+generate traced "mcp-trace = { path = \"$repo\" }" "#[mcp_trace::traced_tool]"
+generate instrumented 'tracing = { version = "0.1", default-features = false, features = ["attributes", "std"] }' "#[tracing::instrument]"
+
+build() { (cd "$work/$1" && cargo build --quiet 2>&1); }
+echo "building dependencies once..." >&2
+build traced
+build instrumented
+
+time_one() { # crate -> seconds, rebuilding only the crate itself
+    touch "$work/$1/src/lib.rs"
+    local start end
+    start=$(date +%s.%N)
+    build "$1"
+    end=$(date +%s.%N)
+    awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f\n", b - a }' 
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+a=(); b=()
+for _ in $(seq 1 "$rounds"); do
+    a+=("$(time_one traced)")
+    b+=("$(time_one instrumented)")
+done
+ma=$(printf '%s\n' "${a[@]}" | median)
+mb=$(printf '%s\n' "${b[@]}" | median)
+printf '%d handlers, %d rounds, median rebuild of the crate alone:\n' "$handlers" "$rounds"
+printf '  #[mcp_trace::traced_tool]   %.2f s\n' "$ma"
+printf '  #[tracing::instrument]      %.2f s\n' "$mb"
+awk -v a="$ma" -v b="$mb" 'BEGIN { printf "  ratio                       %.2fx\n", a / b }'
