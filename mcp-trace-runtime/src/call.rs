@@ -100,7 +100,8 @@ struct Begun {
 /// Starts the span in `scope`'s context. `None` when the span is neither recording nor
 /// carries a valid context (no SDK installed): nothing to do at all. The attributes and
 /// the scope are taken only when a tracer is installed, so a call with no SDK builds
-/// nothing.
+/// nothing. (Handlers fetch the tracer first themselves; adapters start here.)
+#[cfg(feature = "rmcp")]
 fn begin(
     name: impl Into<std::borrow::Cow<'static, str>>,
     attributes: impl FnOnce() -> Vec<KeyValue>,
