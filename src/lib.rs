@@ -177,11 +177,11 @@ pub mod docs {
 #[cfg(all(feature = "rmcp", feature = "enable"))]
 #[cfg_attr(docsrs, doc(cfg(all(feature = "rmcp", feature = "enable"))))]
 pub mod rmcp {
-    pub use mcp_trace_runtime::rmcp_adapter::TracedServer;
-    pub use mcp_trace_runtime::rmcp_stdio::{
+    pub use mcp_trace_runtime::rmcp::adapter::TracedServer;
+    pub use mcp_trace_runtime::rmcp::stdio::{
         MAX_LINE_LENGTH, TracedStdin, TracedStdout, stdio, stdio_with,
     };
-    pub use mcp_trace_runtime::rmcp_support::scope_from_context;
+    pub use mcp_trace_runtime::rmcp::support::scope_from_context;
 }
 
 /// What generated code calls. Not a stable API: use the macros.

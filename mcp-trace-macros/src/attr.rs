@@ -1,12 +1,18 @@
 //! The attribute's own arguments: `#[traced_tool(name = "…", schema = "…", skip(a), crate = p)]`,
 //! `#[traced_resource(uri = …, name = "…", uri_mode = "…", skip(a), crate = p)]`.
 
-use crate::Kind;
-use crate::valid::Errors;
+use crate::ctxt::Errors;
 use proc_macro2::TokenStream;
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 use syn::{Expr, ExprLit, Ident, Lit, LitStr, Meta, Path, Token};
+
+/// Which attribute is being expanded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Tool,
+    Resource,
+}
 
 /// Where a resource's URI comes from.
 pub(crate) enum UriArg {

@@ -1,37 +1,13 @@
 //! Link-time registration of a handler's description for generated docs (`docs`).
 
-use crate::Kind;
 use crate::ast::Handler;
+use crate::attr::Kind;
 use crate::template::Part;
+use crate::types;
 use crate::valid::{Model, Role, UriSource};
 use proc_macro2::TokenStream;
-use quote::{ToTokens, quote};
+use quote::quote;
 use syn::ext::IdentExt;
-
-/// A type as a reader writes it: `Option<Vec<String>>`, `&'a str`.
-pub(crate) fn type_text(ty: &impl ToTokens) -> String {
-    let raw = ty.to_token_stream().to_string();
-    let mut text = raw;
-    for (from, to) in [
-        (" < ", "<"),
-        ("< ", "<"),
-        (" <", "<"),
-        (" >", ">"),
-        (" :: ", "::"),
-        (":: ", "::"),
-        (" ::", "::"),
-        ("& ", "&"),
-        (" ,", ","),
-        (" ;", ";"),
-        ("[ ", "["),
-        (" ]", "]"),
-        ("( ", "("),
-        (" )", ")"),
-    ] {
-        text = text.replace(from, to);
-    }
-    text
-}
 
 /// The doc comment, one line per `///` line, without rustdoc's leading space.
 fn description(handler: &Handler) -> String {
@@ -63,7 +39,7 @@ pub(crate) fn registration(
             Role::Ignored => return None,
         };
         let name = &param.name;
-        let rust_type = type_text(&ty);
+        let rust_type = types::type_text(&ty);
         Some(quote!(#p::ParamDoc::new(#name, #rust_type, #role)))
     });
     let params: Vec<TokenStream> = params.collect();

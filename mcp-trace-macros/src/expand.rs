@@ -6,15 +6,39 @@
 //! return type is pinned to the declared one so `?` and type errors behave as written.
 
 use crate::ast::Handler;
-use crate::attr::UriModeArg;
+use crate::attr::{Kind, UriModeArg};
 use crate::template::Part;
 use crate::types;
 use crate::valid::{Model, ModelParam, Role, UriSource};
-use crate::{Kind, Switches};
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{AttrStyle, FnArg, Pat, PatIdent, ReturnType, Type};
+
+/// The crate features, as seen by the expansion (a value, so tests can expand every
+/// combination in one run).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Switches {
+    pub(crate) enable: bool,
+    pub(crate) shape: bool,
+    pub(crate) hash: bool,
+    pub(crate) schema: bool,
+    pub(crate) docs: bool,
+    pub(crate) rmcp: bool,
+}
+
+impl Switches {
+    pub(crate) fn from_features() -> Self {
+        Self {
+            enable: cfg!(feature = "enable"),
+            shape: cfg!(feature = "args-shape"),
+            hash: cfg!(feature = "args-hash"),
+            schema: cfg!(feature = "schema-check"),
+            docs: cfg!(feature = "docs"),
+            rmcp: cfg!(feature = "rmcp"),
+        }
+    }
+}
 
 pub(crate) fn expand(model: &Model, handler: &Handler, switches: Switches) -> TokenStream {
     let krate = &model.krate;

@@ -1,12 +1,15 @@
 //! Attribute macros of [mcp-trace](https://docs.rs/mcp-trace). Use them through the
 //! `mcp-trace` crate, which documents them.
 //!
-//! Parse (`attr`, `ast`) → validate (`valid`) → expand (`expand`). Every error is
-//! collected and reported at once, spanned on the offending token; on error the item is
-//! emitted untouched (but for the parameter markers) so no follow-on errors appear.
+//! Parse (`attr`, `ast`) → validate (`valid`) → expand (`expand`, `docs`), each stage
+//! depending only on the ones before it and on the leaves they share (`ctxt`, `types`,
+//! `template`, `schema_file`). Every error is collected in `ctxt` and reported at once,
+//! spanned on the offending token; on error the item is emitted untouched (but for the
+//! parameter markers) so no follow-on errors appear.
 
 mod ast;
 mod attr;
+mod ctxt;
 mod docs;
 mod expand;
 mod schema_file;
@@ -19,37 +22,8 @@ mod valid;
 use proc_macro::TokenStream;
 use proc_macro2::TokenStream as TokenStream2;
 
-/// Which attribute is being expanded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Tool,
-    Resource,
-}
-
-/// The crate features, as seen by the expansion (a value, so tests can expand every
-/// combination in one run).
-#[derive(Debug, Clone, Copy)]
-struct Switches {
-    enable: bool,
-    shape: bool,
-    hash: bool,
-    schema: bool,
-    docs: bool,
-    rmcp: bool,
-}
-
-impl Switches {
-    fn from_features() -> Self {
-        Self {
-            enable: cfg!(feature = "enable"),
-            shape: cfg!(feature = "args-shape"),
-            hash: cfg!(feature = "args-hash"),
-            schema: cfg!(feature = "schema-check"),
-            docs: cfg!(feature = "docs"),
-            rmcp: cfg!(feature = "rmcp"),
-        }
-    }
-}
+use attr::Kind;
+use expand::Switches;
 
 /// Traces an MCP tool handler: one `tools/call {tool}` span per call.
 #[proc_macro_attribute]
@@ -76,7 +50,7 @@ pub fn traced_resource(attr: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 fn handler(kind: Kind, attr: TokenStream2, item: TokenStream2, switches: Switches) -> TokenStream2 {
-    let mut errors = valid::Errors::default();
+    let mut errors = ctxt::Errors::default();
     let args = attr::parse(kind, attr, &mut errors);
     let handler = match ast::Handler::parse(item.clone()) {
         Ok(handler) => handler,

@@ -1,7 +1,9 @@
 //! Expansion snapshots (prettyplease + insta): representative handlers, and one
 //! expansion per feature switch showing exactly what that switch removes.
 
-use crate::{Kind, Switches, handler};
+use crate::attr::Kind;
+use crate::expand::Switches;
+use crate::handler;
 use proc_macro2::TokenStream;
 use quote::quote;
 

@@ -1,5 +1,6 @@
 //! What the macro can tell from a parameter's type by syntax alone.
 
+use quote::ToTokens;
 use syn::{GenericArgument, PathArguments, Type};
 
 /// The last path segment's name and its generic type arguments.
@@ -259,6 +260,31 @@ pub(crate) fn closed(ty: &Type, generics: &syn::Generics) -> Option<Type> {
     };
     close.visit_type_mut(&mut ty);
     (!close.open).then_some(ty)
+}
+
+/// A type as a reader writes it: `Option<Vec<String>>`, `&'a str`.
+pub(crate) fn type_text(ty: &impl ToTokens) -> String {
+    let raw = ty.to_token_stream().to_string();
+    let mut text = raw;
+    for (from, to) in [
+        (" < ", "<"),
+        ("< ", "<"),
+        (" <", "<"),
+        (" >", ">"),
+        (" :: ", "::"),
+        (":: ", "::"),
+        (" ::", "::"),
+        ("& ", "&"),
+        (" ,", ","),
+        (" ;", ";"),
+        ("[ ", "["),
+        (" ]", "]"),
+        ("( ", "("),
+        (" )", ")"),
+    ] {
+        text = text.replace(from, to);
+    }
+    text
 }
 
 #[cfg(test)]

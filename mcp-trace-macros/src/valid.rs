@@ -1,41 +1,14 @@
 //! Cross-cutting checks, and the resolved model the expansion works from.
 
-use crate::Kind;
 use crate::ast::{Handler, Param};
+use crate::attr::Kind;
 use crate::attr::{Args, UriArg};
+use crate::ctxt::Errors;
 use crate::template::{self, Part};
 use crate::types;
-use proc_macro2::TokenStream;
-use quote::{ToTokens, format_ident, quote};
+use quote::format_ident;
 use syn::ext::IdentExt;
 use syn::{Expr, Ident, LitStr, Path, Type};
-
-/// Every error found, combined into one.
-#[derive(Default)]
-pub(crate) struct Errors(Option<syn::Error>);
-
-impl Errors {
-    pub(crate) fn push(&mut self, error: syn::Error) {
-        match &mut self.0 {
-            Some(all) => all.combine(error),
-            None => self.0 = Some(error),
-        }
-    }
-
-    pub(crate) fn error(&mut self, at: impl ToTokens, message: impl std::fmt::Display) {
-        self.push(syn::Error::new_spanned(at, message));
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.0.is_none()
-    }
-
-    /// The errors, then the item, so the item still exists for the rest of the crate.
-    pub(crate) fn with_item(self, item: TokenStream) -> TokenStream {
-        let errors = self.0.map(|e| e.to_compile_error());
-        quote!(#errors #item)
-    }
-}
 
 /// What a parameter is to the span.
 pub(crate) enum Role {
@@ -288,7 +261,7 @@ fn check_schema_file(lit: &LitStr, params: &[ModelParam], errors: &mut Errors) {
                 format!(
                     "`{}` is `{}` here, but `{}` declares it as {}",
                     param.name,
-                    crate::docs::type_text(ty),
+                    types::type_text(ty),
                     lit.value(),
                     declared
                         .iter()

@@ -5,14 +5,14 @@
 //! when the call is dropped unfinished (a cancelled future: `mcp.call.cancelled`).
 
 use crate::bounds;
+use crate::handler::meta::{ResourceMeta, ToolMeta};
+use crate::handler::outcome::{Outcome, ResultSize};
 use crate::keys;
-use crate::meta::{ResourceMeta, ToolMeta};
-use crate::outcome::{Outcome, ResultSize};
 use crate::scope::{self, ActiveScope};
 use crate::settings::UriMode;
 #[cfg(feature = "args-shape")]
-use crate::shape::KeySource;
-use crate::shape::{ArgsRecorder, Rebuild};
+use crate::signals::shape::KeySource;
+use crate::signals::shape::{ArgsRecorder, Rebuild};
 use opentelemetry::global::{self, BoxedSpan};
 use opentelemetry::propagation::{Extractor, TextMapPropagator};
 use opentelemetry::trace::{Span, SpanBuilder, SpanKind, Status, TraceContextExt, Tracer};
@@ -187,7 +187,7 @@ impl Begun {
 }
 
 #[cfg(feature = "schema-check")]
-pub(crate) type Compiled = crate::schema::Compiled;
+pub(crate) type Compiled = crate::signals::schema::Compiled;
 /// Without the schema check there is never a compiled schema.
 #[cfg(not(feature = "schema-check"))]
 #[derive(Debug)]
@@ -206,7 +206,7 @@ pub fn start_tool<F, S>(
 ) -> Call
 where
     F: FnOnce(&mut ArgsRecorder<'_>),
-    S: FnOnce(&mut crate::schema_build::SchemaBuilder),
+    S: FnOnce(&mut crate::signals::schema_build::SchemaBuilder),
 {
     start_tool_with(meta, session, record, || meta.schema.compiled(schema))
 }
@@ -300,13 +300,13 @@ where
 }
 
 #[cfg(feature = "args-shape")]
-pub(crate) fn field_info(compiled: Option<&Compiled>) -> crate::shape::FieldInfo<'_> {
+pub(crate) fn field_info(compiled: Option<&Compiled>) -> crate::signals::fields::FieldInfo<'_> {
     #[cfg(feature = "schema-check")]
     if let Some(compiled) = compiled {
         return compiled.fields();
     }
     let _ = compiled;
-    crate::shape::FieldInfo::default()
+    crate::signals::fields::FieldInfo::default()
 }
 
 /// Shapes, hash and verdict from the arguments exactly as sent.
@@ -319,7 +319,7 @@ fn args_from_raw(
     #[cfg(feature = "args-shape")]
     {
         let fields = meta.flattened.then(|| field_info(compiled));
-        crate::shape::shape_raw(
+        crate::signals::shape::shape_raw(
             &mut ArgsRecorder::new(attrs, Rebuild::Nothing),
             meta.params,
             fields.as_ref(),
@@ -362,7 +362,7 @@ enum Typed {
 }
 
 #[cfg(feature = "args-hash")]
-type CanonicalArgs = crate::shape::CanonicalArgs;
+type CanonicalArgs = crate::signals::shape::CanonicalArgs;
 #[cfg(not(feature = "args-hash"))]
 type CanonicalArgs = std::convert::Infallible;
 
@@ -391,7 +391,7 @@ fn finish_rebuilt(
         } else {
             KeySource::Server
         };
-        crate::shape::shape_fields(
+        crate::signals::shape::shape_fields(
             &mut ArgsRecorder::new(attrs, Rebuild::Nothing),
             fields,
             &field_info(compiled),
@@ -439,7 +439,7 @@ fn typed_signals(
     if let Some(canonical) = &canonical {
         attrs.push(KeyValue::new(
             keys::ARGS_HASH,
-            crate::hash::configured_hash_members(canonical),
+            crate::signals::hash::configured_hash_members(canonical),
         ));
     }
     #[cfg(feature = "schema-check")]
@@ -461,7 +461,7 @@ fn hash_and_check(
     #[cfg(feature = "args-hash")]
     attrs.push(KeyValue::new(
         keys::ARGS_HASH,
-        crate::hash::configured_hash(arguments),
+        crate::signals::hash::configured_hash(arguments),
     ));
     #[cfg(feature = "schema-check")]
     if let Some(compiled) = compiled {
@@ -553,7 +553,8 @@ fn uri_attributes(uri: &str, mode: Option<UriMode>, attrs: &mut Vec<KeyValue>) {
 fn track_read(session: Option<&str>, uri: &str, attrs: &mut Vec<KeyValue>) {
     #[cfg(feature = "read-tracking")]
     if let Some(session) = session {
-        let count = crate::tracker::global().record(session, uri, std::time::Instant::now());
+        let count =
+            crate::signals::tracker::global().record(session, uri, std::time::Instant::now());
         attrs.push(KeyValue::new(keys::CACHE_HIT, count > 1));
         attrs.push(KeyValue::new(
             keys::READ_COUNT,
@@ -792,7 +793,7 @@ pub(crate) mod adapter {
                 #[cfg(feature = "args-shape")]
                 if let serde_json::Value::Object(map) = raw {
                     let fields = field_info(compiled);
-                    crate::shape::shape_fields(
+                    crate::signals::shape::shape_fields(
                         &mut ArgsRecorder::new(&mut attrs, Rebuild::Nothing),
                         map,
                         &fields,
@@ -871,7 +872,7 @@ pub(crate) mod adapter {
 
     /// The span of a line on stdin that is not JSON (answered `-32700`): `_OTHER`,
     /// with the line's size in bytes and nothing of its content. See
-    /// `rmcp_stdio::stdio` for the choice of name and attributes.
+    /// `rmcp::stdio::stdio` for the choice of name and attributes.
     pub(crate) fn parse_error_span(size: u64) {
         let attributes = vec![
             KeyValue::new(keys::METHOD, keys::OTHER),

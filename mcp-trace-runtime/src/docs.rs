@@ -5,7 +5,7 @@
 //! tool entries are `tools/list` entries (`name`, `description`, `inputSchema`), with
 //! the telemetry description under `_meta`.
 
-use crate::schema_build::SchemaBuilder;
+use crate::signals::schema_build::SchemaBuilder;
 use serde_json::{Map, Value, json};
 use std::fmt::Write;
 

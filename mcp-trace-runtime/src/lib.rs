@@ -12,62 +12,33 @@ mod bounds;
 #[cfg(feature = "enable")]
 mod call;
 #[cfg(feature = "enable")]
-mod depth;
-#[cfg(feature = "enable")]
 mod digest;
 #[cfg(feature = "docs")]
 pub mod docs;
+mod export;
 #[cfg(feature = "enable")]
-mod file_export;
-#[cfg(feature = "args-hash")]
-mod hash;
+mod handler;
 #[cfg(feature = "enable")]
 mod keys;
-#[cfg(feature = "enable")]
-mod meta;
-#[cfg(feature = "enable")]
-mod outcome;
-#[cfg(feature = "enable")]
-mod probe;
 #[cfg(all(feature = "enable", feature = "rmcp"))]
-pub mod rmcp_adapter;
-#[cfg(all(feature = "enable", feature = "rmcp"))]
-pub mod rmcp_stdio;
-#[cfg(all(feature = "enable", feature = "rmcp"))]
-pub mod rmcp_support;
-#[cfg(all(feature = "enable", feature = "schema-check"))]
-mod schema;
-#[cfg(any(all(feature = "enable", feature = "schema-check"), feature = "docs"))]
-mod schema_build;
+pub mod rmcp;
 mod scope;
 mod settings;
-mod setup;
-#[cfg(feature = "enable")]
-#[cfg_attr(not(feature = "args-shape"), allow(dead_code))]
-mod shape;
+mod signals;
 #[cfg(feature = "enable")]
 mod tracer;
-#[cfg_attr(
-    not(all(feature = "enable", feature = "read-tracking")),
-    allow(dead_code)
-)]
-mod tracker;
-#[cfg(all(feature = "enable", feature = "schema-check"))]
-mod type_guarantee;
-#[cfg(feature = "enable")]
-mod uri;
 
 #[cfg(feature = "enable")]
 pub use bounds::{MAX_NAME_BYTES, MAX_URI_BYTES, TRUNCATED_KEY};
-#[cfg(feature = "args-hash")]
-pub use hash::args_hash;
-#[cfg(all(feature = "enable", feature = "schema-check"))]
-pub use schema::MAX_COUNTED_BYTES;
-pub use scope::{ClaimedFlag, RequestScope, Scoped, Transport, scope};
-pub use settings::{DEFAULT_SCHEMA_CHECK_MAX_BYTES, SessionIdExport, UriMode};
-pub use setup::{
+pub use export::setup::{
     Builder, Exporter, InitError, TelemetryGuard, default_file_path, dropped_spans, init,
 };
+pub use scope::{ClaimedFlag, RequestScope, Scoped, Transport, scope};
+pub use settings::{DEFAULT_SCHEMA_CHECK_MAX_BYTES, SessionIdExport, UriMode};
+#[cfg(feature = "args-hash")]
+pub use signals::hash::args_hash;
+#[cfg(all(feature = "enable", feature = "schema-check"))]
+pub use signals::schema::MAX_COUNTED_BYTES;
 #[cfg(feature = "enable")]
 pub use tracer::provider_changed;
 
@@ -92,7 +63,7 @@ pub fn resource_uri_digest(uri: &str) -> String {
 
 /// Sessions of the duplicate-read tracker.
 pub mod session {
-    pub use crate::tracker::ReadTrackerLimits;
+    pub use crate::signals::tracker::ReadTrackerLimits;
 
     /// What `mcp.session.id` carries for session `id`: its keyed digest (the default)
     /// or, when raw ids were opted in to, the id itself. Use it to find a session's
@@ -113,14 +84,14 @@ pub mod session {
     /// Forgets the reads of session `id` now, instead of waiting for them to expire.
     pub fn end(id: &str) {
         #[cfg(all(feature = "enable", feature = "read-tracking"))]
-        crate::tracker::global().end(id);
+        crate::signals::tracker::global().end(id);
         let _ = id;
     }
 
     /// Changes the tracker's bounds; pairs over the new cap are evicted at once.
     pub fn set_limits(limits: ReadTrackerLimits) {
         #[cfg(all(feature = "enable", feature = "read-tracking"))]
-        crate::tracker::global().set_limits(limits);
+        crate::signals::tracker::global().set_limits(limits);
         let _ = limits;
     }
 }
@@ -134,34 +105,38 @@ pub mod __private {
     #[cfg(feature = "docs")]
     pub use crate::docs::{DocSchema, HandlerDoc, ParamDoc, ParamRole};
     #[cfg(feature = "enable")]
-    pub use crate::meta::{ParamMeta, ResourceMeta, ToolMeta};
+    pub use crate::handler::meta::{ResourceMeta, ToolMeta};
     #[cfg(feature = "enable")]
-    pub use crate::outcome::{Outcome, ResultShape, ResultSize, SpecialError, SpecialOutcome};
+    pub use crate::handler::outcome::{
+        Outcome, ResultShape, ResultSize, SpecialError, SpecialOutcome,
+    };
     #[cfg(feature = "enable")]
-    pub use crate::probe::{Probe, Split};
+    pub use crate::handler::probe::{Probe, Split};
+    #[cfg(feature = "enable")]
+    pub use crate::handler::uri::UriBuilder;
     #[cfg(all(feature = "enable", feature = "rmcp"))]
-    pub use crate::rmcp_support::with_context as with_rmcp_context;
-    #[cfg(any(all(feature = "enable", feature = "schema-check"), feature = "docs"))]
-    pub use crate::schema_build::{SchemaBuilder, TypeProbe};
+    pub use crate::rmcp::support::with_context as with_rmcp_context;
     #[cfg(feature = "enable")]
     pub use crate::settings::UriMode;
     #[cfg(feature = "enable")]
-    pub use crate::shape::{ArgsRecorder, TypedShape};
+    pub use crate::signals::fields::ParamMeta;
+    #[cfg(any(all(feature = "enable", feature = "schema-check"), feature = "docs"))]
+    pub use crate::signals::schema_build::{SchemaBuilder, TypeProbe};
     #[cfg(feature = "enable")]
-    pub use crate::uri::UriBuilder;
+    pub use crate::signals::shape::{ArgsRecorder, TypedShape};
     #[cfg(feature = "docs")]
     pub use inventory;
 
     /// The autoref-specialization traits, imported as `_` by generated code.
     pub mod probe {
         #[cfg(feature = "enable")]
-        pub use crate::probe::{
+        pub use crate::handler::probe::{
             ErrSpecial, ErrTyped, JsonNone, JsonSerde, OkPlain, OkSized, OkSpecial,
             SessionBorrowed, SessionDisplay, SplitResult, SplitValue,
         };
         #[cfg(all(feature = "enable", feature = "args-shape"))]
-        pub use crate::probe::{ShapeNone, ShapeSerde, ShapeTyped};
+        pub use crate::handler::probe::{ShapeNone, ShapeSerde, ShapeTyped};
         #[cfg(any(all(feature = "enable", feature = "schema-check"), feature = "docs"))]
-        pub use crate::schema_build::{SchemaAny, SchemaOf};
+        pub use crate::signals::schema_build::{SchemaAny, SchemaOf};
     }
 }

@@ -4,7 +4,7 @@
 //! Nothing here writes to stdout: on the stdio transport stdout is the protocol.
 
 use crate::settings::{Overrides, SessionIdExport, UriMode};
-use crate::tracker::ReadTrackerLimits;
+use crate::signals::tracker::ReadTrackerLimits;
 #[cfg(feature = "enable")]
 use opentelemetry::KeyValue;
 #[cfg(feature = "enable")]
@@ -212,7 +212,7 @@ impl Builder {
         }
         #[cfg(feature = "read-tracking")]
         if let Some(limits) = self.read_limits {
-            crate::tracker::global().set_limits(limits);
+            crate::signals::tracker::global().set_limits(limits);
         }
         let exporter = match self.exporter.clone() {
             Exporter::FromEnv => exporter_from_env(),
@@ -227,7 +227,7 @@ impl Builder {
                     .or_else(|| env_nonempty("MCP_TRACE_FILE").map(PathBuf::from))
                     .unwrap_or_else(|| default_file_path(&service_name_of(&resource)));
                 let exporter =
-                    crate::file_export::JsonLinesExporter::create(&path).map_err(|source| {
+                    crate::export::file::JsonLinesExporter::create(&path).map_err(|source| {
                         InitError::File {
                             path: path.clone(),
                             source,

@@ -10,7 +10,7 @@
 //! counted only for small arguments, and arguments over the size budget are not
 //! validated at all (`schema_skipped = "too_large"`).
 
-use crate::schema_build::SchemaBuilder;
+use crate::signals::schema_build::SchemaBuilder;
 use opentelemetry::KeyValue;
 use serde_json::Value;
 use std::collections::HashSet;
@@ -75,8 +75,8 @@ impl HandlerSchema {
             .get_or_init(|| {
                 let document = self.document(derive)?;
                 let mut compiled = Compiled::new(&document)?;
-                compiled.guaranteed =
-                    self.file.is_none() && crate::type_guarantee::guaranteed_by_types(&document);
+                compiled.guaranteed = self.file.is_none()
+                    && crate::signals::type_guarantee::guaranteed_by_types(&document);
                 Some(compiled)
             })
             .as_ref()
@@ -113,8 +113,8 @@ impl Compiled {
     }
 
     #[cfg(feature = "args-shape")]
-    pub(crate) fn fields(&self) -> crate::shape::FieldInfo<'_> {
-        crate::shape::FieldInfo {
+    pub(crate) fn fields(&self) -> crate::signals::fields::FieldInfo<'_> {
+        crate::signals::fields::FieldInfo {
             properties: self.properties.as_deref(),
             required: &self.required,
         }
@@ -256,7 +256,7 @@ fn collect_declared(schema: &Value, out: &mut HashSet<String>) {
 #[allow(clippy::needless_borrow)] // the probes need their exact reference depth
 mod tests {
     use super::*;
-    use crate::schema_build::{SchemaAny as _, SchemaOf as _, TypeProbe};
+    use crate::signals::schema_build::{SchemaAny as _, SchemaOf as _, TypeProbe};
     use serde_json::json;
 
     fn build(b: &mut SchemaBuilder) {

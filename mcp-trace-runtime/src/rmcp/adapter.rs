@@ -1,9 +1,9 @@
 //! [`TracedServer`]: any rmcp `ServerHandler`, traced by delegation.
 
 use crate::call::{Compiled, Traced, adapter};
+use crate::handler::outcome::{Outcome, SpecialError, SpecialOutcome};
 use crate::keys;
-use crate::outcome::{Outcome, SpecialError, SpecialOutcome};
-use crate::rmcp_support::scope_from_context;
+use crate::rmcp::support::scope_from_context;
 use crate::scope::{self, ActiveScope, Transport};
 use rmcp::model::*;
 use rmcp::service::{NotificationContext, RequestContext, RoleServer, SubscriptionContext};
@@ -30,8 +30,8 @@ use std::time::SystemTime;
 /// # async fn serve() -> Result<(), Box<dyn std::error::Error>> {
 /// use rmcp::ServiceExt;
 /// let _guard = mcp_trace_runtime::init();
-/// let server = mcp_trace_runtime::rmcp_adapter::TracedServer::new(MyServer)
-///     .serve(mcp_trace_runtime::rmcp_stdio::stdio())
+/// let server = mcp_trace_runtime::rmcp::adapter::TracedServer::new(MyServer)
+///     .serve(mcp_trace_runtime::rmcp::stdio::stdio())
 ///     .await?;
 /// server.waiting().await?;
 /// # Ok(()) }
@@ -141,7 +141,7 @@ fn oversized(arguments: &JsonObject) -> bool {
 
 #[cfg(feature = "args-hash")]
 fn hash_of(arguments: &JsonObject) -> Option<String> {
-    Some(crate::hash::configured_hash_object(arguments))
+    Some(crate::signals::hash::configured_hash_object(arguments))
 }
 
 #[cfg(not(feature = "args-hash"))]
@@ -183,8 +183,8 @@ impl<S: ServerHandler> TracedServer<S> {
         None
     }
 
-    fn scope(&self, context: &RequestContext<RoleServer>) -> crate::RequestScope {
-        let over_http = crate::rmcp_support::http_session(context).is_some();
+    fn scope(&self, context: &RequestContext<RoleServer>) -> scope::RequestScope {
+        let over_http = crate::rmcp::support::http_session(context).is_some();
         let scope = scope_from_context(context);
         if over_http {
             scope

@@ -1,31 +1,6 @@
 //! Static descriptors the macros emit once per handler.
 
-/// One argument-carrying parameter: its JSON name and the attribute keys built from it
-/// at compile time, so recording a typed shape allocates no key.
-#[derive(Debug)]
-pub struct ParamMeta {
-    pub(crate) name: &'static str,
-    pub(crate) value_key: &'static str,
-    pub(crate) length_key: &'static str,
-    pub(crate) count_key: &'static str,
-    pub(crate) present_key: &'static str,
-    pub(crate) optional: bool,
-}
-
-impl ParamMeta {
-    /// `keys` are `[value, .length, .count, .present]`.
-    pub const fn new(name: &'static str, keys: [&'static str; 4], optional: bool) -> Self {
-        let [value_key, length_key, count_key, present_key] = keys;
-        Self {
-            name,
-            value_key,
-            length_key,
-            count_key,
-            present_key,
-            optional,
-        }
-    }
-}
+use crate::signals::fields::ParamMeta;
 
 /// Everything a `#[traced_tool]` knows at compile time.
 #[derive(Debug)]
@@ -39,7 +14,7 @@ pub struct ToolMeta {
     #[cfg_attr(not(feature = "args-shape"), allow(dead_code))]
     pub(crate) flattened: bool,
     #[cfg(feature = "schema-check")]
-    pub(crate) schema: crate::schema::HandlerSchema,
+    pub(crate) schema: crate::signals::schema::HandlerSchema,
 }
 
 impl ToolMeta {
@@ -55,7 +30,7 @@ impl ToolMeta {
             params,
             flattened,
             #[cfg(feature = "schema-check")]
-            schema: crate::schema::HandlerSchema::derived(),
+            schema: crate::signals::schema::HandlerSchema::derived(),
         }
     }
 
@@ -65,7 +40,7 @@ impl ToolMeta {
         // `const fn` cannot drop the placeholder (it owns a `OnceLock`): forget it.
         std::mem::forget(std::mem::replace(
             &mut self.schema,
-            crate::schema::HandlerSchema::file(text),
+            crate::signals::schema::HandlerSchema::file(text),
         ));
         self
     }

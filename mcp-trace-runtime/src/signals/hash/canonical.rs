@@ -4,12 +4,12 @@
 //! The bytes are exactly those [`super::py_json::write_value`] prints for
 //! `serde_json::to_value(value)`: the same number forms, escapes and sorted keys, and
 //! the same failures (a map key that is not a string or a number, an integer outside
-//! 64 bits, nesting past [`crate::depth::MAX_DEPTH`]), so the typed path and the JSON
+//! 64 bits, nesting past [`crate::signals::depth::MAX_DEPTH`]), so the typed path and the JSON
 //! path agree on every hash. Maps and structs are buffered per level to sort their
 //! keys; everything else is written in order.
 
 use super::py_json::{self, Sink};
-use crate::depth::MAX_DEPTH;
+use crate::signals::depth::MAX_DEPTH;
 use serde::ser::{self, Serialize};
 use std::fmt;
 
@@ -47,7 +47,7 @@ struct Canonical<'a> {
 impl Canonical<'_> {
     /// The depth of a container's contents: one level (`levels = 1`), or two for
     /// `{"Variant": [..]}` and `{"Variant": {..}}`; an error past [`MAX_DEPTH`], counted
-    /// exactly as [`crate::depth::to_value`] counts.
+    /// exactly as [`crate::signals::depth::to_value`] counts.
     fn nested(&self, levels: usize) -> Result<usize> {
         if self.depth + levels > MAX_DEPTH {
             return Err(Unrepresentable);
@@ -543,7 +543,7 @@ mod tests {
 
     /// The canonical bytes through `serde_json::Value`, the reference.
     fn via_value<T: Serialize + ?Sized>(value: &T) -> Option<Vec<u8>> {
-        let value = crate::depth::to_value(value)?;
+        let value = crate::signals::depth::to_value(value)?;
         let mut out = Vec::new();
         py_json::write_value(&value, &mut out);
         Some(out)

@@ -1,7 +1,7 @@
 //! rmcp (the official Rust MCP SDK) support: outcomes of its result and error types,
 //! and the request scope read from its `RequestContext`.
 
-use crate::outcome::{Outcome, ResultSize, SpecialError, SpecialOutcome};
+use crate::handler::outcome::{Outcome, ResultSize, SpecialError, SpecialOutcome};
 use crate::scope::{RequestScope, Transport};
 use rmcp::model::{
     CallToolResponse, CallToolResult, ErrorData, ReadResourceResponse, ReadResourceResult,

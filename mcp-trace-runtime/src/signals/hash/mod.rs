@@ -129,7 +129,7 @@ pub(crate) fn configured_hash(arguments: &serde_json::Value) -> String {
 /// [`configured_hash`] of the object whose members are the typed parameters'
 /// canonical bytes, written in sorted key order.
 #[cfg(feature = "enable")]
-pub(crate) fn configured_hash_members(args: &crate::shape::CanonicalArgs) -> String {
+pub(crate) fn configured_hash_members(args: &crate::signals::shape::CanonicalArgs) -> String {
     use py_json::Sink as _;
     let mut members: Vec<_> = args.members.iter().collect();
     // Parameter names are distinct; code-point order as Python's `sort_keys`.

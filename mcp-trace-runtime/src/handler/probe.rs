@@ -8,9 +8,9 @@
 
 #![allow(missing_debug_implementations)]
 
-use crate::meta::ParamMeta;
-use crate::outcome::{Outcome, ResultShape, SpecialError, SpecialOutcome};
-use crate::shape::ArgsRecorder;
+use crate::handler::outcome::{Outcome, ResultShape, SpecialError, SpecialOutcome};
+use crate::signals::fields::ParamMeta;
+use crate::signals::shape::ArgsRecorder;
 use std::borrow::Cow;
 use std::convert::Infallible;
 
@@ -22,8 +22,8 @@ pub struct Probe<'a, T: ?Sized>(pub &'a T);
 #[cfg(feature = "args-shape")]
 mod shape_levels {
     use super::Probe;
-    use crate::meta::ParamMeta;
-    use crate::shape::{ArgsRecorder, TypedShape};
+    use crate::signals::fields::ParamMeta;
+    use crate::signals::shape::{ArgsRecorder, TypedShape};
 
     pub trait ShapeTyped {
         fn __mcp_trace_shape(&self, rec: &mut ArgsRecorder<'_>, p: &'static ParamMeta);
@@ -39,7 +39,7 @@ mod shape_levels {
     }
     impl<T: serde::Serialize + ?Sized> ShapeSerde for &Probe<'_, T> {
         fn __mcp_trace_shape(&self, rec: &mut ArgsRecorder<'_>, p: &'static ParamMeta) {
-            if let Some(value) = crate::depth::to_value(self.0) {
+            if let Some(value) = crate::signals::depth::to_value(self.0) {
                 rec.json(p, &value);
             }
         }
@@ -64,7 +64,7 @@ pub trait JsonSerde {
 }
 impl<T: serde::Serialize + ?Sized> JsonSerde for &Probe<'_, T> {
     fn __mcp_trace_json(&self) -> Option<serde_json::Value> {
-        crate::depth::to_value(self.0)
+        crate::signals::depth::to_value(self.0)
     }
     fn __mcp_trace_args(&self, rec: &mut ArgsRecorder<'_>, p: &'static ParamMeta) {
         rec.serialized(p, self.0);
@@ -241,7 +241,7 @@ mod tests {
         };
         assert_eq!(
             outcome,
-            Outcome::Ok(Some(crate::outcome::ResultSize::Count(2)))
+            Outcome::Ok(Some(crate::handler::outcome::ResultSize::Count(2)))
         );
 
         let r: Result<Opaque, MyError> = Err(MyError);

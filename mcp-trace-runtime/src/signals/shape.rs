@@ -4,7 +4,8 @@
 //! (raw scope arguments, `serde_json::Value` parameters, the `Serialize` fallback and
 //! flattened `#[args]` objects) through [`shape_json`].
 
-use crate::meta::ParamMeta;
+use crate::signals::fields::FieldInfo;
+use crate::signals::fields::ParamMeta;
 use opentelemetry::{Key, KeyValue};
 use serde_json::Value;
 
@@ -106,7 +107,7 @@ impl<'a> ArgsRecorder<'a> {
         #[cfg(feature = "args-hash")]
         if let Some(canonical) = self.canonical.as_mut() {
             let start = canonical.bytes.len();
-            match crate::hash::canonical::write(value, &mut canonical.bytes) {
+            match crate::signals::hash::canonical::write(value, &mut canonical.bytes) {
                 Ok(()) if p.optional && &canonical.bytes[start..] == b"null" => {
                     canonical.bytes.truncate(start);
                 }
@@ -122,7 +123,7 @@ impl<'a> ArgsRecorder<'a> {
             return;
         }
         if self.json.is_some() {
-            self.insert_json(p, crate::depth::to_value(value));
+            self.insert_json(p, crate::signals::depth::to_value(value));
         }
     }
 
@@ -219,14 +220,6 @@ pub(crate) fn shape_json(rec: &mut ArgsRecorder<'_>, keys: Keys<'_>, value: &Val
         Value::Array(items) => rec.push(keys, ".count", saturating_i64(items.len())),
         Value::Object(map) => rec.push(keys, ".count", saturating_i64(map.len())),
     }
-}
-
-/// What is known of a flattened arguments object's fields from its schema.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct FieldInfo<'a> {
-    /// Declared properties; `None` when no schema is known.
-    pub(crate) properties: Option<&'a [String]>,
-    pub(crate) required: &'a [String],
 }
 
 /// Shapes the raw arguments object as sent, guided by the handler's parameters.

@@ -49,8 +49,8 @@ const MAX_OWED_REPLIES: u64 = 64;
 /// # async fn serve() -> Result<(), Box<dyn std::error::Error>> {
 /// use rmcp::ServiceExt;
 /// let _guard = mcp_trace_runtime::init();
-/// let server = mcp_trace_runtime::rmcp_adapter::TracedServer::new(MyServer)
-///     .serve(mcp_trace_runtime::rmcp_stdio::stdio())
+/// let server = mcp_trace_runtime::rmcp::adapter::TracedServer::new(MyServer)
+///     .serve(mcp_trace_runtime::rmcp::stdio::stdio())
 ///     .await?;
 /// server.waiting().await?;
 /// # Ok(()) }

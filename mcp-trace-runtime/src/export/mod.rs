@@ -1,0 +1,8 @@
+//! Where spans go: `init()` and its [`Builder`](crate::Builder) install the global
+//! tracer provider with the exporter the `OTEL_*` environment chooses (OTLP/HTTP, the
+//! console, nothing, or by default the embedded OTLP/JSON-lines file exporter), and the
+//! guard that flushes it on drop.
+
+#[cfg(feature = "enable")]
+mod file;
+pub(crate) mod setup;

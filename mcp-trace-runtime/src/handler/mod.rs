@@ -1,0 +1,10 @@
+//! The handler as generated code describes it: the static descriptors the macros emit
+//! once per handler (`meta`), the autoref probes that pick how each argument, result
+//! and session value is read (`probe`), how a call ended (`outcome`), and resource URI
+//! templates filled from parameters (`uri`). Everything here is reached only through
+//! `__private`.
+
+pub(crate) mod meta;
+pub(crate) mod outcome;
+pub(crate) mod probe;
+pub(crate) mod uri;
