@@ -3,12 +3,13 @@
 //! criterion's times are not.
 //!
 //! `call_cost <case> <n>`, case one of: bare, no-sdk, sampled-out, hand-built-span,
-//! recording, raw-scope, schema-file.
+//! recipe, recording, raw-scope, schema-file.
 
 use opentelemetry::KeyValue;
 use opentelemetry::trace::{Span, SpanKind, Tracer, TracerProvider};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanData, SpanExporter};
+use sha2::{Digest, Sha256};
 use std::hint::black_box;
 
 fn bare(query: &str, limit: Option<u32>, filters: &[String]) -> usize {
@@ -33,6 +34,25 @@ impl SpanExporter for NullExporter {
         drop(black_box(batch));
         std::future::ready(Ok(()))
     }
+}
+
+/// The hand-built span, started with the four attributes every tool span carries.
+fn start_span(tracer: &opentelemetry_sdk::trace::SdkTracer) -> opentelemetry_sdk::trace::Span {
+    tracer
+        .span_builder("tools/call traced")
+        .with_kind(SpanKind::Server)
+        .with_attributes([
+            KeyValue::new("mcp.method.name", "tools/call"),
+            KeyValue::new("gen_ai.operation.name", "execute_tool"),
+            KeyValue::new("gen_ai.tool.name", "traced"),
+            KeyValue::new("mcp.tool.name", "traced"),
+        ])
+        .start(tracer)
+}
+
+/// The first 16 hex digits, as a user would write it.
+fn hex16(digest: &[u8]) -> String {
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn install(sampler: Sampler) -> SdkTracerProvider {
@@ -63,6 +83,16 @@ fn main() {
     };
     let tracer = _provider.as_ref().map(|p| p.tracer("bench"));
     let raw = serde_json::json!({"query": QUERY, "limit": 5, "filters": &filters});
+    let validator = jsonschema::validator_for(&serde_json::json!({
+        "type": "object",
+        "properties": {
+            "query": {"type": "string"},
+            "limit": {"type": ["integer", "null"], "minimum": 0},
+            "filters": {"type": "array", "items": {"type": "string"}}
+        },
+        "required": ["query", "filters"]
+    }))
+    .expect("schema compiles");
     for _ in 0..n {
         total += match case.as_str() {
             "bare" => call(bare),
@@ -71,18 +101,30 @@ fn main() {
             "raw-scope" => mcp_trace::scope()
                 .arguments(raw.clone())
                 .run_sync(|| call(traced)),
+            "recipe" => {
+                // What a user would write by hand: the span, the arguments as JSON,
+                // SHA-256 of their text, and a validator compiled once.
+                let query = black_box(QUERY);
+                let limit = black_box(Some(5u32));
+                let arguments =
+                    serde_json::json!({"query": query, "limit": limit, "filters": &filters});
+                let digest = Sha256::digest(arguments.to_string().as_bytes());
+                let valid = validator.is_valid(&arguments);
+                let mut span = start_span(tracer.as_ref().expect("installed"));
+                span.set_attributes([
+                    KeyValue::new("mcp.tool.args.query.length", query.chars().count() as i64),
+                    KeyValue::new("mcp.tool.args.limit.present", limit.is_some()),
+                    KeyValue::new("mcp.tool.args.limit", i64::from(limit.unwrap_or(0))),
+                    KeyValue::new("mcp.tool.args.filters.count", filters.len() as i64),
+                    KeyValue::new("mcp.tool.args.hash", hex16(&digest)),
+                    KeyValue::new("mcp.tool.args.schema_valid", valid),
+                ]);
+                let result = bare(query, limit, &filters);
+                span.end();
+                result
+            }
             "hand-built-span" => {
-                let tracer = tracer.as_ref().expect("installed");
-                let mut span = tracer
-                    .span_builder("tools/call traced")
-                    .with_kind(SpanKind::Server)
-                    .with_attributes([
-                        KeyValue::new("mcp.method.name", "tools/call"),
-                        KeyValue::new("gen_ai.operation.name", "execute_tool"),
-                        KeyValue::new("gen_ai.tool.name", "traced"),
-                        KeyValue::new("mcp.tool.name", "traced"),
-                    ])
-                    .start(tracer);
+                let mut span = start_span(tracer.as_ref().expect("installed"));
                 span.set_attributes([
                     KeyValue::new("mcp.tool.args.query.length", 62),
                     KeyValue::new("mcp.tool.args.limit.present", true),
