@@ -158,7 +158,10 @@ impl Begun {
                 crate::settings::SessionIdExport::Raw => {
                     bounds::push_bounded(attrs, keys::SESSION, session, bounds::MAX_NAME_BYTES);
                 }
-                _ => attrs.push(KeyValue::new(keys::SESSION, crate::digest::keyed(session))),
+                _ => attrs.push(KeyValue::new(
+                    keys::SESSION,
+                    crate::digest::keyed_session(session),
+                )),
             }
         }
         let Some(scope) = &self.scope else { return };
