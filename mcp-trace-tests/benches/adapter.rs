@@ -7,16 +7,17 @@
 //!
 //! `cargo bench -p mcp-trace-tests --features rmcp --bench adapter`
 
+mod common;
+
+use common::{QUERY, install};
 use criterion::{Criterion, criterion_group, criterion_main};
 use mcp_trace::traced_tool;
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
+use opentelemetry_sdk::trace::Sampler;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolRequestParams, CallToolResult, ContentBlock, NumberOrString};
 use rmcp::service::{RequestContext, RoleServer};
 use rmcp::{ErrorData, ServerHandler, schemars, tool, tool_handler, tool_router};
 use serde::Deserialize;
-use std::hint::black_box;
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 struct SearchArgs {
@@ -48,20 +49,6 @@ impl Docs {
 #[tool_handler]
 impl ServerHandler for Docs {}
 
-/// Accepts and discards: measures instrumentation, not I/O.
-#[derive(Debug)]
-struct NullExporter;
-
-impl SpanExporter for NullExporter {
-    fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
-        drop(black_box(batch));
-        std::future::ready(Ok(()))
-    }
-}
-
-/// About 60 characters, as in the overhead bench.
-const QUERY: &str = "how do I trace an MCP server written in Rust with OpenTelemetry";
-
 fn request() -> CallToolRequestParams {
     let arguments = serde_json::json!({
         "query": QUERY, "limit": 5, "filters": ["lang:rust", "year:2026"]
@@ -73,11 +60,7 @@ fn request() -> CallToolRequestParams {
 }
 
 fn adapter(c: &mut Criterion) {
-    let provider = SdkTracerProvider::builder()
-        .with_simple_exporter(NullExporter)
-        .build();
-    opentelemetry::global::set_tracer_provider(provider.clone());
-    mcp_trace::provider_changed();
+    let provider = install(Sampler::AlwaysOn);
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

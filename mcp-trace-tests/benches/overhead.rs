@@ -8,76 +8,24 @@
 //!
 //! `cargo bench -p mcp-trace-tests --bench overhead`; results and ratios in BENCHMARKS.md.
 
+mod common;
+
+use common::{
+    QUERY, bare, filters, hand_built_span, install as provider, recipe, recipe_validator, traced,
+    traced_with_schema_file,
+};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use mcp_trace::session::{self, ReadTrackerLimits};
-use opentelemetry::KeyValue;
-use opentelemetry::trace::{Span, SpanKind, Tracer, TracerProvider};
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanData, SpanExporter};
+use opentelemetry::trace::TracerProvider;
+use opentelemetry_sdk::trace::Sampler;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-fn bare(query: &str, limit: Option<u32>, filters: &[String]) -> usize {
-    query.len() + limit.unwrap_or(10) as usize + filters.len()
-}
-
-#[mcp_trace::traced_tool]
-fn traced(query: &str, limit: Option<u32>, filters: &[String]) -> usize {
-    query.len() + limit.unwrap_or(10) as usize + filters.len()
-}
-
-#[mcp_trace::traced_tool(schema = "benches/schemas/search.json")]
-fn traced_with_schema_file(query: &str, limit: Option<u32>, filters: &[String]) -> usize {
-    query.len() + limit.unwrap_or(10) as usize + filters.len()
-}
-
 #[mcp_trace::traced_resource(uri = "docs://{page}")]
 fn read(#[session] session: &str, page: u32) -> usize {
     session.len() + page as usize
-}
-
-/// Accepts and discards: measures instrumentation, not I/O.
-#[derive(Debug)]
-struct NullExporter;
-
-impl SpanExporter for NullExporter {
-    fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
-        drop(black_box(batch));
-        std::future::ready(Ok(()))
-    }
-}
-
-fn provider(sampler: Sampler) -> SdkTracerProvider {
-    let provider = SdkTracerProvider::builder()
-        .with_sampler(sampler)
-        .with_simple_exporter(NullExporter)
-        .build();
-    opentelemetry::global::set_tracer_provider(provider.clone());
-    mcp_trace::provider_changed();
-    provider
-}
-
-/// A hand-built server span with the attributes every tool span starts with.
-fn start_span(tracer: &opentelemetry_sdk::trace::SdkTracer) -> opentelemetry_sdk::trace::Span {
-    tracer
-        .span_builder("tools/call traced")
-        .with_kind(SpanKind::Server)
-        .with_attributes([
-            KeyValue::new("mcp.method.name", "tools/call"),
-            KeyValue::new("gen_ai.operation.name", "execute_tool"),
-            KeyValue::new("gen_ai.tool.name", "traced"),
-            KeyValue::new("mcp.tool.name", "traced"),
-        ])
-        .start(tracer)
-}
-
-/// About 60 characters, as the handler.
-const QUERY: &str = "how do I trace an MCP server written in Rust with OpenTelemetry";
-
-fn filters() -> Vec<String> {
-    vec!["lang:rust".to_owned(), "year:2026".to_owned()]
 }
 
 fn tool_call(c: &mut Criterion) {
@@ -97,57 +45,13 @@ fn tool_call(c: &mut Criterion) {
     let provider = provider(Sampler::AlwaysOn);
     let tracer = provider.tracer("bench");
     group.bench_function("5 hand-built SDK span, same attributes", |b| {
-        b.iter(|| {
-            let mut span = start_span(&tracer);
-            span.set_attributes([
-                KeyValue::new("mcp.tool.args.query.length", 62),
-                KeyValue::new("mcp.tool.args.limit.present", true),
-                KeyValue::new("mcp.tool.args.limit", 5),
-                KeyValue::new("mcp.tool.args.filters.count", 2),
-                KeyValue::new("mcp.tool.args.hash", "0123456789abcdef"),
-                KeyValue::new("mcp.tool.args.schema_valid", true),
-            ]);
-            let result = call(bare);
-            span.end();
-            result
-        })
+        b.iter(|| hand_built_span(&tracer, &filters))
     });
 
-    // What a user would write by hand: the span, the arguments as JSON, SHA-256 of
-    // their text, and a validator compiled once.
-    let validator = jsonschema::validator_for(&json!({
-        "type": "object",
-        "properties": {
-            "query": {"type": "string"},
-            "limit": {"type": ["integer", "null"], "minimum": 0},
-            "filters": {"type": "array", "items": {"type": "string"}}
-        },
-        "required": ["query", "filters"]
-    }))
-    .expect("schema compiles");
+    let validator = recipe_validator();
     group.bench_function(
         "6 hand-written recipe (span + json! + SHA-256 + is_valid)",
-        |b| {
-            b.iter(|| {
-                let query = black_box(QUERY);
-                let limit = black_box(Some(5u32));
-                let arguments = json!({"query": query, "limit": limit, "filters": &filters});
-                let digest = Sha256::digest(arguments.to_string().as_bytes());
-                let valid = validator.is_valid(&arguments);
-                let mut span = start_span(&tracer);
-                span.set_attributes([
-                    KeyValue::new("mcp.tool.args.query.length", query.chars().count() as i64),
-                    KeyValue::new("mcp.tool.args.limit.present", limit.is_some()),
-                    KeyValue::new("mcp.tool.args.limit", i64::from(limit.unwrap_or(0))),
-                    KeyValue::new("mcp.tool.args.filters.count", filters.len() as i64),
-                    KeyValue::new("mcp.tool.args.hash", hex16(&digest)),
-                    KeyValue::new("mcp.tool.args.schema_valid", valid),
-                ]);
-                let result = bare(query, limit, &filters);
-                span.end();
-                result
-            })
-        },
+        |b| b.iter(|| recipe(&tracer, &validator, &filters)),
     );
 
     group.bench_function("7 traced, recording", |b| b.iter(|| call(traced)));
@@ -200,11 +104,6 @@ fn resource_read(c: &mut Criterion) {
         })
     });
     group.finish();
-}
-
-/// The first 16 hex digits, as a user would write it.
-fn hex16(digest: &[u8]) -> String {
-    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// An arguments object whose JSON text is about `bytes` long.

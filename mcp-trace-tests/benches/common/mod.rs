@@ -1,0 +1,127 @@
+//! What the overhead cases share between the criterion benches and the
+//! instruction-count example (`examples/call_cost.rs`): the handler bare and traced,
+//! a null exporter, the hand-built span and the hand-written recipe.
+
+#![allow(dead_code)] // each bench uses its part
+
+use opentelemetry::KeyValue;
+use opentelemetry::trace::{Span, SpanKind, Tracer};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider, SpanData, SpanExporter};
+use sha2::{Digest, Sha256};
+use std::hint::black_box;
+
+/// The benchmarked handler, with nothing around it.
+pub fn bare(query: &str, limit: Option<u32>, filters: &[String]) -> usize {
+    query.len() + limit.unwrap_or(10) as usize + filters.len()
+}
+
+#[mcp_trace::traced_tool]
+pub fn traced(query: &str, limit: Option<u32>, filters: &[String]) -> usize {
+    query.len() + limit.unwrap_or(10) as usize + filters.len()
+}
+
+#[mcp_trace::traced_tool(schema = "benches/schemas/search.json")]
+pub fn traced_with_schema_file(query: &str, limit: Option<u32>, filters: &[String]) -> usize {
+    query.len() + limit.unwrap_or(10) as usize + filters.len()
+}
+
+/// About 60 characters, as the handler.
+pub const QUERY: &str = "how do I trace an MCP server written in Rust with OpenTelemetry";
+
+pub fn filters() -> Vec<String> {
+    vec!["lang:rust".to_owned(), "year:2026".to_owned()]
+}
+
+/// Accepts and discards: measures instrumentation, not I/O.
+#[derive(Debug)]
+pub struct NullExporter;
+
+impl SpanExporter for NullExporter {
+    fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
+        drop(black_box(batch));
+        std::future::ready(Ok(()))
+    }
+}
+
+/// Installs a global provider exporting to [`NullExporter`], and says so to the cache.
+pub fn install(sampler: Sampler) -> SdkTracerProvider {
+    let provider = SdkTracerProvider::builder()
+        .with_sampler(sampler)
+        .with_simple_exporter(NullExporter)
+        .build();
+    opentelemetry::global::set_tracer_provider(provider.clone());
+    mcp_trace::provider_changed();
+    provider
+}
+
+/// A hand-built server span with the attributes every tool span starts with.
+pub fn start_span(tracer: &SdkTracer) -> opentelemetry_sdk::trace::Span {
+    tracer
+        .span_builder("tools/call traced")
+        .with_kind(SpanKind::Server)
+        .with_attributes([
+            KeyValue::new("mcp.method.name", "tools/call"),
+            KeyValue::new("gen_ai.operation.name", "execute_tool"),
+            KeyValue::new("gen_ai.tool.name", "traced"),
+            KeyValue::new("mcp.tool.name", "traced"),
+        ])
+        .start(tracer)
+}
+
+/// Case 5: the span with the same attributes as constants, nothing computed.
+pub fn hand_built_span(tracer: &SdkTracer, filters: &[String]) -> usize {
+    let mut span = start_span(tracer);
+    span.set_attributes([
+        KeyValue::new("mcp.tool.args.query.length", 62),
+        KeyValue::new("mcp.tool.args.limit.present", true),
+        KeyValue::new("mcp.tool.args.limit", 5),
+        KeyValue::new("mcp.tool.args.filters.count", 2),
+        KeyValue::new("mcp.tool.args.hash", "0123456789abcdef"),
+        KeyValue::new("mcp.tool.args.schema_valid", true),
+    ]);
+    let result = bare(black_box(QUERY), black_box(Some(5)), black_box(filters));
+    span.end();
+    result
+}
+
+/// The validator a user would compile once for the recipe.
+pub fn recipe_validator() -> jsonschema::Validator {
+    jsonschema::validator_for(&serde_json::json!({
+        "type": "object",
+        "properties": {
+            "query": {"type": "string"},
+            "limit": {"type": ["integer", "null"], "minimum": 0},
+            "filters": {"type": "array", "items": {"type": "string"}}
+        },
+        "required": ["query", "filters"]
+    }))
+    .expect("schema compiles")
+}
+
+/// Case 6, what a user would write by hand: the span, the arguments as JSON, SHA-256
+/// of their text, and the validator's `is_valid`.
+pub fn recipe(tracer: &SdkTracer, validator: &jsonschema::Validator, filters: &[String]) -> usize {
+    let query = black_box(QUERY);
+    let limit = black_box(Some(5u32));
+    let arguments = serde_json::json!({"query": query, "limit": limit, "filters": filters});
+    let digest = Sha256::digest(arguments.to_string().as_bytes());
+    let valid = validator.is_valid(&arguments);
+    let mut span = start_span(tracer);
+    span.set_attributes([
+        KeyValue::new("mcp.tool.args.query.length", query.chars().count() as i64),
+        KeyValue::new("mcp.tool.args.limit.present", limit.is_some()),
+        KeyValue::new("mcp.tool.args.limit", i64::from(limit.unwrap_or(0))),
+        KeyValue::new("mcp.tool.args.filters.count", filters.len() as i64),
+        KeyValue::new("mcp.tool.args.hash", hex16(&digest)),
+        KeyValue::new("mcp.tool.args.schema_valid", valid),
+    ]);
+    let result = bare(query, limit, filters);
+    span.end();
+    result
+}
+
+/// The first 16 hex digits, as a user would write it.
+pub fn hex16(digest: &[u8]) -> String {
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
