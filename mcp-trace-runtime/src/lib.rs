@@ -100,6 +100,12 @@ pub mod session {
 #[cfg(any(feature = "enable", feature = "docs"))]
 #[doc(hidden)]
 pub mod __private {
+    /// Counts a read in the global read tracker, as a traced resource read does, and
+    /// returns the reads so far: for measuring the tracker alone (benchmark 10).
+    #[cfg(all(feature = "enable", feature = "read-tracking"))]
+    pub fn record_read(session: &str, uri: &str) -> u64 {
+        crate::signals::tracker::global().record(session, uri, std::time::Instant::now())
+    }
     #[cfg(feature = "enable")]
     pub use crate::call::{Call, Entered, Traced, start_resource, start_tool};
     #[cfg(feature = "docs")]

@@ -104,6 +104,43 @@ fn resource_read(c: &mut Criterion) {
         })
     });
     group.finish();
+
+    // The tracker alone, without the span around it: reads per second are the
+    // element throughput; "2 threads" counts the reads of both threads.
+    let mut group = c.benchmark_group("read tracker alone");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("hit", |b| {
+        b.iter(|| mcp_trace::__private::record_read(black_box("s"), black_box("docs://7")))
+    });
+    let mut page = 0u32;
+    group.bench_function("miss (oldest evicted)", |b| {
+        b.iter(|| {
+            page = page.wrapping_add(1);
+            let uri = format!("docs://{page}");
+            mcp_trace::__private::record_read(black_box("s"), black_box(&uri))
+        })
+    });
+    group.throughput(Throughput::Elements(2));
+    group.bench_function("hit, 2 threads", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            std::thread::scope(|s| {
+                for t in 0..2 {
+                    s.spawn(move || {
+                        let session = format!("bench-thread-{t}");
+                        for _ in 0..iters {
+                            mcp_trace::__private::record_read(
+                                black_box(&session),
+                                black_box("docs://7"),
+                            );
+                        }
+                    });
+                }
+            });
+            start.elapsed()
+        })
+    });
+    group.finish();
 }
 
 /// An arguments object whose JSON text is about `bytes` long.
