@@ -89,18 +89,9 @@ fn resource_read(c: &mut Criterion) {
     });
     group.bench_function("hit, 2 threads", |b| {
         b.iter_custom(|iters| {
-            let start = Instant::now();
-            std::thread::scope(|s| {
-                for t in 0..2 {
-                    s.spawn(move || {
-                        let session = format!("bench-thread-{t}");
-                        for _ in 0..iters {
-                            read(black_box(&session), black_box(7));
-                        }
-                    });
-                }
-            });
-            start.elapsed()
+            on_two_threads(iters, |session| {
+                read(black_box(session), black_box(7));
+            })
         })
     });
     group.finish();
@@ -123,24 +114,30 @@ fn resource_read(c: &mut Criterion) {
     group.throughput(Throughput::Elements(2));
     group.bench_function("hit, 2 threads", |b| {
         b.iter_custom(|iters| {
-            let start = Instant::now();
-            std::thread::scope(|s| {
-                for t in 0..2 {
-                    s.spawn(move || {
-                        let session = format!("bench-thread-{t}");
-                        for _ in 0..iters {
-                            mcp_trace::__private::record_read(
-                                black_box(&session),
-                                black_box("docs://7"),
-                            );
-                        }
-                    });
-                }
-            });
-            start.elapsed()
+            on_two_threads(iters, |session| {
+                mcp_trace::__private::record_read(black_box(session), black_box("docs://7"));
+            })
         })
     });
     group.finish();
+}
+
+/// Runs `read` `iters` times on each of two threads at once, each thread with its own
+/// session, and returns the wall time.
+fn on_two_threads(iters: u64, read: impl Fn(&str) + Sync) -> Duration {
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for t in 0..2 {
+            let read = &read;
+            s.spawn(move || {
+                let session = format!("bench-thread-{t}");
+                for _ in 0..iters {
+                    read(&session);
+                }
+            });
+        }
+    });
+    start.elapsed()
 }
 
 /// An arguments object whose JSON text is about `bytes` long.
