@@ -104,7 +104,7 @@ struct Begun {
 #[cfg(feature = "rmcp")]
 fn begin(
     name: impl Into<std::borrow::Cow<'static, str>>,
-    attributes: impl FnOnce() -> Vec<KeyValue>,
+    attributes: impl FnOnce(&mut Vec<KeyValue>),
     scope: impl FnOnce() -> Option<Arc<ActiveScope>>,
     start_time: Option<std::time::SystemTime>,
 ) -> Option<Begun> {
@@ -112,19 +112,26 @@ fn begin(
     begin_with(&tracer, name, attributes, scope, start_time)
 }
 
+/// Room for every attribute a recording span of ours carries (at most 20 today).
+const SPAN_ATTRIBUTES: usize = 24;
+
 /// [`begin`] with the tracer already in hand.
 fn begin_with(
     tracer: &global::BoxedTracer,
     name: impl Into<std::borrow::Cow<'static, str>>,
-    attributes: impl FnOnce() -> Vec<KeyValue>,
+    attributes: impl FnOnce(&mut Vec<KeyValue>),
     scope: impl FnOnce() -> Option<Arc<ActiveScope>>,
     start_time: Option<std::time::SystemTime>,
 ) -> Option<Begun> {
     let scope = scope();
     let parent = parent_context(scope.as_deref());
+    // The SDK keeps this vector as the span's attributes: sized for all of them, so
+    // that the attributes added once the span records never regrow it.
+    let mut all = Vec::with_capacity(SPAN_ATTRIBUTES);
+    attributes(&mut all);
     let mut builder = SpanBuilder::from_name(name)
         .with_kind(SpanKind::Server)
-        .with_attributes(attributes());
+        .with_attributes(all);
     if let Some(start) = start_time {
         builder = builder.with_start_time(start);
     }
@@ -258,13 +265,13 @@ where
     // Compiled (once per handler) before the span starts: the first call's span must
     // not carry the validator's compilation, which the handler did not cause.
     let compiled = compiled();
-    let base = || {
-        vec![
+    let base = |attrs: &mut Vec<KeyValue>| {
+        attrs.extend([
             KeyValue::new(keys::METHOD, keys::TOOLS_CALL),
             KeyValue::new(keys::OPERATION, keys::EXECUTE_TOOL),
             KeyValue::new(keys::GEN_AI_TOOL, meta.name),
             KeyValue::new(keys::MCP_TOOL, meta.name),
-        ]
+        ]);
     };
     let Some(mut begun) = begin_with(tracer, meta.span_name, base, scope::claim, None) else {
         return Call::default();
@@ -439,7 +446,7 @@ fn typed_signals(
     attrs: &mut Vec<KeyValue>,
 ) {
     #[cfg(feature = "args-hash")]
-    if let Some(canonical) = &canonical {
+    if let Some(canonical) = canonical {
         attrs.push(KeyValue::new(
             keys::ARGS_HASH,
             crate::signals::hash::configured_hash_members(canonical),
@@ -449,7 +456,9 @@ fn typed_signals(
     if compiled.is_some() {
         attrs.push(KeyValue::new(keys::SCHEMA_VALID, true));
     }
-    let _ = (compiled, canonical, attrs);
+    #[cfg(not(feature = "args-hash"))]
+    let _ = canonical;
+    let _ = (compiled, attrs);
 }
 
 /// The hash and the verdict of `arguments`; `typed`: rebuilt from typed parameters
@@ -514,7 +523,9 @@ fn start_resource_traced<U>(
 where
     U: FnOnce() -> String,
 {
-    let base = || vec![KeyValue::new(keys::METHOD, keys::RESOURCES_READ)];
+    let base = |attrs: &mut Vec<KeyValue>| {
+        attrs.push(KeyValue::new(keys::METHOD, keys::RESOURCES_READ));
+    };
     let Some(mut begun) = begin_with(tracer, keys::RESOURCES_READ, base, scope::claim, None) else {
         return Call::default();
     };
@@ -771,7 +782,7 @@ pub(crate) mod adapter {
     ) {
         let limit = bounds::limit_for(bounds::MAX_NAME_BYTES);
         let bounded = bounds::bounded(name, limit);
-        let base = vec![
+        let base = [
             KeyValue::new(keys::METHOD, keys::TOOLS_CALL),
             KeyValue::new(keys::OPERATION, keys::EXECUTE_TOOL),
             KeyValue::new(keys::GEN_AI_TOOL, bounded.clone().into_owned()),
@@ -781,7 +792,8 @@ pub(crate) mod adapter {
         let name_cut = bounded.len() < name.len();
         let target = if known { &*bounded } else { keys::OTHER };
         let span_name = format!("{} {target}", keys::TOOLS_CALL);
-        let Some(mut begun) = begin(span_name, || base, || Some(scope), Some(start)) else {
+        let base = move |attrs: &mut Vec<KeyValue>| attrs.extend(base);
+        let Some(mut begun) = begin(span_name, base, || Some(scope), Some(start)) else {
             return;
         };
         if begun.recording {
@@ -821,7 +833,9 @@ pub(crate) mod adapter {
         start: SystemTime,
         end: SystemTime,
     ) {
-        let base = || vec![KeyValue::new(keys::METHOD, keys::RESOURCES_READ)];
+        let base = |attrs: &mut Vec<KeyValue>| {
+            attrs.push(KeyValue::new(keys::METHOD, keys::RESOURCES_READ));
+        };
         let Some(mut begun) = begin(keys::RESOURCES_READ, base, || Some(scope), Some(start)) else {
             return;
         };
@@ -845,7 +859,7 @@ pub(crate) mod adapter {
     ) -> Call {
         let method =
             bounds::bounded(method, bounds::limit_for(bounds::MAX_NAME_BYTES)).into_owned();
-        let mut base = vec![KeyValue::new(keys::METHOD, method.clone())];
+        let mut base = [Some(KeyValue::new(keys::METHOD, method.clone())), None];
         let mut target_cut = None;
         let name = match target {
             Some((key, target)) => {
@@ -853,12 +867,13 @@ pub(crate) mod adapter {
                 if bounded.len() < target.len() {
                     target_cut = Some(key);
                 }
-                base.push(KeyValue::new(key, bounded.clone().into_owned()));
+                base[1] = Some(KeyValue::new(key, bounded.clone().into_owned()));
                 format!("{method} {bounded}")
             }
             None => method,
         };
-        let Some(mut begun) = begin(name, || base, || Some(scope), None) else {
+        let base = move |attrs: &mut Vec<KeyValue>| attrs.extend(base.into_iter().flatten());
+        let Some(mut begun) = begin(name, base, || Some(scope), None) else {
             return Call::default();
         };
         if begun.recording {
@@ -877,14 +892,15 @@ pub(crate) mod adapter {
     /// with the line's size in bytes and nothing of its content. See
     /// `rmcp::stdio::stdio` for the choice of name and attributes.
     pub(crate) fn parse_error_span(size: u64) {
-        let attributes = vec![
+        let attributes = [
             KeyValue::new(keys::METHOD, keys::OTHER),
             KeyValue::new(keys::ERROR_TYPE, "-32700"),
             KeyValue::new(keys::RPC_STATUS, "-32700"),
             KeyValue::new(keys::TRANSPORT, scope::Transport::Pipe.as_str()),
             KeyValue::new(keys::REQUEST_SIZE, i64::try_from(size).unwrap_or(i64::MAX)),
         ];
-        let Some(mut begun) = begin(keys::OTHER, || attributes, || None, None) else {
+        let attributes = move |attrs: &mut Vec<KeyValue>| attrs.extend(attributes);
+        let Some(mut begun) = begin(keys::OTHER, attributes, || None, None) else {
             return;
         };
         // The reply's message, as the conventions ask of a JSON-RPC error.

@@ -71,11 +71,22 @@ pub(crate) enum Rebuild {
 
 /// Each parameter's canonical JSON (`hash::canonical`), in one buffer, for the hash.
 #[cfg(feature = "args-hash")]
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct CanonicalArgs {
     pub(crate) bytes: Vec<u8>,
     /// Parameter name and its bytes' range in `bytes`.
     pub(crate) members: Vec<(&'static str, std::ops::Range<usize>)>,
+}
+
+#[cfg(feature = "args-hash")]
+impl CanonicalArgs {
+    /// Sized for a typical call's arguments, so that they are written without regrowing.
+    fn new() -> Self {
+        Self {
+            bytes: Vec::with_capacity(256),
+            members: Vec::with_capacity(4),
+        }
+    }
 }
 
 impl<'a> ArgsRecorder<'a> {
@@ -84,7 +95,7 @@ impl<'a> ArgsRecorder<'a> {
             attrs,
             json: (rebuild == Rebuild::Json).then(serde_json::Map::new),
             #[cfg(feature = "args-hash")]
-            canonical: (rebuild == Rebuild::Canonical).then(CanonicalArgs::default),
+            canonical: (rebuild == Rebuild::Canonical).then(CanonicalArgs::new),
             flattened: None,
             unseen: Vec::new(),
             flattened_unseen: false,

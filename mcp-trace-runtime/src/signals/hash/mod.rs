@@ -32,19 +32,24 @@ impl Hasher {
     }
 }
 
-/// Streams canonical bytes into the hasher with a small buffer, so there is no
-/// intermediate string of the whole document.
+/// Streams canonical bytes into the hasher through a buffer of whole SHA-256 blocks.
+/// There is no intermediate string of the whole document, and the hasher only ever
+/// sees whole blocks until the end, so it never copies into its own buffer.
 struct HashSink {
     hasher: Hasher,
-    buf: [u8; 256],
+    buf: [u8; SINK_BYTES],
     len: usize,
 }
+
+/// Eight SHA-256 blocks.
+const SINK_BYTES: usize = 512;
+const BLOCK: usize = 64;
 
 impl HashSink {
     fn new(hasher: Hasher) -> Self {
         Self {
             hasher,
-            buf: [0; 256],
+            buf: [0; SINK_BYTES],
             len: 0,
         }
     }
@@ -56,17 +61,23 @@ impl HashSink {
 }
 
 impl py_json::Sink for HashSink {
-    fn put(&mut self, bytes: &[u8]) {
-        if self.len + bytes.len() > self.buf.len() {
-            self.hasher.update(&self.buf[..self.len]);
-            self.len = 0;
-            if bytes.len() > self.buf.len() {
-                self.hasher.update(bytes);
-                return;
-            }
+    fn put(&mut self, mut bytes: &[u8]) {
+        let room = SINK_BYTES - self.len;
+        if bytes.len() < room {
+            self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+            self.len += bytes.len();
+            return;
         }
-        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
-        self.len += bytes.len();
+        // Fill the buffer, hash it, then hash the whole blocks of the rest in place.
+        let (head, rest) = bytes.split_at(room);
+        self.buf[self.len..].copy_from_slice(head);
+        self.hasher.update(&self.buf);
+        bytes = rest;
+        let whole = bytes.len() / BLOCK * BLOCK;
+        self.hasher.update(&bytes[..whole]);
+        bytes = &bytes[whole..];
+        self.buf[..bytes.len()].copy_from_slice(bytes);
+        self.len = bytes.len();
     }
 }
 
@@ -129,14 +140,13 @@ pub(crate) fn configured_hash(arguments: &serde_json::Value) -> String {
 /// [`configured_hash`] of the object whose members are the typed parameters'
 /// canonical bytes, written in sorted key order.
 #[cfg(feature = "enable")]
-pub(crate) fn configured_hash_members(args: &crate::signals::shape::CanonicalArgs) -> String {
+pub(crate) fn configured_hash_members(mut args: crate::signals::shape::CanonicalArgs) -> String {
     use py_json::Sink as _;
-    let mut members: Vec<_> = args.members.iter().collect();
     // Parameter names are distinct; code-point order as Python's `sort_keys`.
-    members.sort_unstable_by_key(|(name, _)| *name);
+    args.members.sort_unstable_by_key(|(name, _)| *name);
     let mut sink = HashSink::new(configured());
     sink.put(b"{");
-    for (i, (name, range)) in members.into_iter().enumerate() {
+    for (i, (name, range)) in args.members.iter().enumerate() {
         if i > 0 {
             sink.put(b", ");
         }

@@ -202,13 +202,33 @@ fn decompose(literal: &str) -> (bool, String, i32) {
 pub(crate) fn write_str(s: &str, out: &mut impl Sink) {
     out.put(b"\"");
     let bytes = s.as_bytes();
-    // Scanned byte by byte: printable ASCII other than `"` and `\` is copied in runs;
-    // anything else is escaped, a non-ASCII character as its UTF-16 `\uXXXX` units.
+    // Printable ASCII other than `"` and `\` is copied in runs, found eight bytes at a
+    // time; anything else is escaped, a non-ASCII character as its UTF-16 `\uXXXX` units.
     let mut plain_from = 0;
     let mut i = 0;
     while i < bytes.len() {
+        if let Some(block) = bytes.get(i..i + BLOCK) {
+            if block_is_plain(block) {
+                i += BLOCK;
+                continue;
+            }
+        } else if let Some(last) = bytes.len().checked_sub(BLOCK).map(|at| &bytes[at..]) {
+            // The tail, as the last whole block: it may overlap bytes already passed,
+            // which only ever makes it fall back to the finer scans below.
+            if block_is_plain(last) {
+                i = bytes.len();
+                continue;
+            }
+        }
+        if let Some(chunk) = bytes.get(i..i + 8) {
+            let word = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+            if all_plain(word) {
+                i += 8;
+                continue;
+            }
+        }
         let b = bytes[i];
-        if (0x20..=0x7e).contains(&b) && b != b'"' && b != b'\\' {
+        if is_plain(b) {
             i += 1;
             continue;
         }
@@ -240,6 +260,42 @@ pub(crate) fn write_str(s: &str, out: &mut impl Sink) {
     }
     out.put(&bytes[plain_from..]);
     out.put(b"\"");
+}
+
+/// Bytes checked at once by [`block_is_plain`].
+const BLOCK: usize = 32;
+
+/// Whether every byte of a [`BLOCK`]-byte slice is [plain](is_plain). Written without
+/// branches, so that the compiler checks the block with vector instructions.
+#[inline(always)]
+fn block_is_plain(block: &[u8]) -> bool {
+    let Ok(block): Result<&[u8; BLOCK], _> = block.try_into() else {
+        return false;
+    };
+    let mut escaped = false;
+    for &b in block {
+        escaped |= (b < 0x20) | (b >= 0x7f) | (b == b'"') | (b == b'\\');
+    }
+    !escaped
+}
+
+/// A byte `ensure_ascii` copies as it is.
+fn is_plain(b: u8) -> bool {
+    (0x20..=0x7e).contains(&b) && b != b'"' && b != b'\\'
+}
+
+/// Whether all eight bytes of `word` are [plain](is_plain), with the classic
+/// bit tricks: a byte below 0x20, equal to `"`, `\` or 0x7f, or with its high bit set
+/// leaves a high bit in the result. Exact for "is there any such byte".
+fn all_plain(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
+    let special = has_zero(word ^ (ONES * u64::from(b'"')))
+        | has_zero(word ^ (ONES * u64::from(b'\\')))
+        | has_zero(word ^ (ONES * 0x7f));
+    (below_space | special | (word & HIGH)) == 0
 }
 
 fn hex_escape(unit: u16) -> [u8; 6] {
@@ -302,6 +358,60 @@ mod tests {
             dumps(&v),
             r#""q\"\\\n\r\t\b\f\u0001\u007f\u00e9\ud83d\ude00~ ""#
         );
+    }
+
+    #[test]
+    fn word_scan_agrees_with_byte_scan() {
+        // Every byte value at every position of a word, among plain neighbours.
+        for b in 0..=255u8 {
+            for at in 0..8 {
+                let mut word = *b"abcdefgh";
+                word[at] = b;
+                assert_eq!(
+                    all_plain(u64::from_le_bytes(word)),
+                    word.iter().all(|b| is_plain(*b)),
+                    "byte {b:#04x} at {at}"
+                );
+            }
+        }
+        // Words mixing the bytes at the edges of each class, in every combination a
+        // small generator reaches.
+        let edges = [
+            0x00, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x5b, 0x5c, 0x5d, 0x7e, 0x7f, 0x80, 0xff,
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..200_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let word: [u8; 8] =
+                std::array::from_fn(|k| edges[((state >> (k * 6)) % edges.len() as u64) as usize]);
+            assert_eq!(
+                all_plain(u64::from_le_bytes(word)),
+                word.iter().all(|b| is_plain(*b)),
+                "{word:02x?}"
+            );
+        }
+        // Every special byte at the end of long plain runs, and split across words
+        // and blocks.
+        for len in 0..100 {
+            for special in ["\"", "\\", "\n", "\u{7f}", "é", "\u{1f}"] {
+                let s = format!("{}{special}{}", "x".repeat(len), "y".repeat(len % 9));
+                let mut fast = Vec::new();
+                write_str(&s, &mut fast);
+                let expected: String = std::iter::once("\"".to_owned())
+                    .chain(s.chars().map(|c| match c {
+                        '"' => "\\\"".to_owned(),
+                        '\\' => "\\\\".to_owned(),
+                        '\n' => "\\n".to_owned(),
+                        ' '..='~' => c.to_string(),
+                        _ => format!("\\u{:04x}", u32::from(c)),
+                    }))
+                    .chain(std::iter::once("\"".to_owned()))
+                    .collect();
+                assert_eq!(String::from_utf8(fast).unwrap(), expected, "{s:?}");
+            }
+        }
     }
 
     #[test]
