@@ -4,20 +4,29 @@
 //! evicted first, and pairs idle longer than `idle` forgotten. Neither the session id
 //! nor the URI is kept: each is reduced to a 64-bit SipHash under keys drawn at random
 //! per process, so a pair costs the same few words whatever the URI's length, and a
-//! client cannot aim collisions without knowing the keys. Every operation is
-//! O(log n) under one mutex, held for a few map operations.
+//! client cannot aim collisions without knowing the keys.
+//!
+//! The pairs are split by their digests into up to [`MAX_SHARDS`] shards, each behind
+//! its own mutex on its own cache line, so that reads on different threads rarely
+//! meet. Each shard holds its share of `max_pairs` and evicts its own least recently
+//! read pair: recency is per shard, which over thousands of pairs is the same thing
+//! in practice. A cap below [`MIN_PAIRS_PER_SHARD`] × 2 keeps one shard, and with it
+//! exact least-recently-read eviction. Every operation is O(log n) in its shard.
 
 use std::collections::BTreeMap;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
-use std::sync::{Mutex, OnceLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Limits of the read tracker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReadTrackerLimits {
     /// Most (session, URI) pairs remembered at once; past it the least recently read
-    /// pair is forgotten.
+    /// pair is forgotten. From 512 pairs on, the pairs are split into up to 16 shards
+    /// with a lock and a share of the cap each, and "least recently read" holds within
+    /// a shard.
     pub max_pairs: usize,
     /// A pair not read for this long is forgotten.
     pub idle: Duration,
@@ -32,6 +41,11 @@ impl Default for ReadTrackerLimits {
     }
 }
 
+/// Most shards: enough that a few threads rarely wait on one another.
+const MAX_SHARDS: usize = 16;
+/// Fewest pairs a shard holds, so that per-shard recency stays close to the global one.
+const MIN_PAIRS_PER_SHARD: usize = 256;
+
 /// (session digest, URI digest): ordered by session, so a session's pairs are a range.
 type Pair = (u64, u64);
 
@@ -40,50 +54,102 @@ type Pair = (u64, u64);
 #[derive(Debug, Clone, Copy)]
 #[repr(C, packed(4))]
 struct Slot {
-    /// Nanoseconds since the tracker's epoch of the last read, made unique per read so
-    /// it doubles as the recency key.
+    /// Nanoseconds since the tracker's epoch of the last read, made unique per read
+    /// within the shard so it doubles as the recency key.
     tick: u64,
     count: u32,
 }
 
 #[derive(Debug)]
 struct Inner {
-    limits: ReadTrackerLimits,
+    /// This shard's share of the pair cap.
+    max_pairs: usize,
+    idle: Duration,
     pairs: BTreeMap<Pair, Slot>,
     /// Recency order: tick of the last read → pair.
     lru: BTreeMap<u64, Pair>,
     last_tick: u64,
 }
 
+/// A shard on a cache line of its own, so that two threads locking neighbouring
+/// shards do not pass the line back and forth.
+#[derive(Debug)]
+#[repr(align(128))]
+struct Shard(Mutex<Inner>);
+
 /// Concurrent, bounded map of read counts.
 #[derive(Debug)]
 pub(crate) struct ReadTracker {
-    inner: Mutex<Inner>,
+    shards: Box<[Shard]>,
+    /// How many of the shards are in use (a power of two); changed only by
+    /// [`ReadTracker::set_limits`] while it holds every shard's lock.
+    in_use: AtomicUsize,
     epoch: Instant,
     sessions: RandomState,
     uris: RandomState,
 }
 
+/// Shards for a cap: a power of two, each holding at least [`MIN_PAIRS_PER_SHARD`].
+fn shards_for(max_pairs: usize) -> usize {
+    let wanted = (max_pairs / MIN_PAIRS_PER_SHARD).clamp(1, MAX_SHARDS);
+    // The largest power of two not above `wanted`.
+    1 << wanted.ilog2()
+}
+
+/// The `index`th of `shards` equal shares of `max_pairs` (the first ones take the
+/// remainder), so that the shares add up to the cap exactly.
+fn share(max_pairs: usize, shards: usize, index: usize) -> usize {
+    max_pairs / shards + usize::from(index < max_pairs % shards)
+}
+
 impl ReadTracker {
     pub(crate) fn new(limits: ReadTrackerLimits) -> Self {
+        let in_use = shards_for(limits.max_pairs);
+        let shards = (0..MAX_SHARDS)
+            .map(|i| {
+                Shard(Mutex::new(Inner {
+                    max_pairs: if i < in_use {
+                        share(limits.max_pairs, in_use, i)
+                    } else {
+                        0
+                    },
+                    idle: limits.idle,
+                    pairs: BTreeMap::new(),
+                    lru: BTreeMap::new(),
+                    last_tick: 0,
+                }))
+            })
+            .collect();
         Self {
-            inner: Mutex::new(Inner {
-                limits,
-                pairs: BTreeMap::new(),
-                lru: BTreeMap::new(),
-                last_tick: 0,
-            }),
+            shards,
+            in_use: AtomicUsize::new(in_use),
             epoch: Instant::now(),
             sessions: RandomState::new(),
             uris: RandomState::new(),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+    fn lock(&self, index: usize) -> MutexGuard<'_, Inner> {
         // A panic elsewhere while holding the lock leaves consistent maps: keep going.
-        self.inner
+        self.shards[index]
+            .0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The locked shard `pair` belongs to.
+    fn shard_of(&self, pair: Pair) -> MutexGuard<'_, Inner> {
+        // The digests are uniform: their low bits spread the pairs evenly.
+        let mix = (pair.0 ^ pair.1.rotate_left(32)) as usize;
+        loop {
+            let in_use = self.in_use.load(Ordering::Acquire);
+            let guard = self.lock(mix & (in_use - 1));
+            // `set_limits` changes the count only under every lock: if it is unchanged
+            // now that this lock is held, the shard is the right one.
+            if self.in_use.load(Ordering::Acquire) == in_use {
+                return guard;
+            }
+        }
     }
 
     fn nanos(&self, now: Instant) -> u64 {
@@ -95,11 +161,69 @@ impl ReadTracker {
     pub(crate) fn record(&self, session: &str, uri: &str, now: Instant) -> u64 {
         let pair = (self.sessions.hash_one(session), self.uris.hash_one(uri));
         let now = self.nanos(now);
-        let mut inner = self.lock();
-        inner.expire(now);
-        let tick = now.max(inner.last_tick.saturating_add(1));
-        inner.last_tick = tick;
-        let Inner { pairs, lru, .. } = &mut *inner;
+        self.shard_of(pair).record(pair, now)
+    }
+
+    /// Forgets everything about `session`, in every shard.
+    pub(crate) fn end(&self, session: &str) {
+        let digest = self.sessions.hash_one(session);
+        for index in 0..self.shards.len() {
+            self.lock(index).end(digest);
+        }
+    }
+
+    pub(crate) fn set_limits(&self, limits: ReadTrackerLimits) {
+        // Every shard locked, in order, while the pairs move to their new shards.
+        let mut guards: Vec<_> = (0..self.shards.len()).map(|i| self.lock(i)).collect();
+        let mut all: Vec<(Pair, Slot)> = Vec::new();
+        let mut last_tick = 0;
+        for inner in &mut guards {
+            inner.lru.clear();
+            all.extend(std::mem::take(&mut inner.pairs));
+            last_tick = last_tick.max(std::mem::take(&mut inner.last_tick));
+        }
+        let in_use = shards_for(limits.max_pairs);
+        for (i, inner) in guards.iter_mut().enumerate() {
+            inner.idle = limits.idle;
+            inner.max_pairs = if i < in_use {
+                share(limits.max_pairs, in_use, i)
+            } else {
+                0
+            };
+        }
+        self.in_use.store(in_use, Ordering::Release);
+        // Oldest first; ticks from different shards may be equal, so a merged shard
+        // renumbers them to stay unique (by at most a few nanoseconds).
+        all.sort_by_key(|(pair, slot)| (slot.tick, *pair));
+        for (pair, mut slot) in all {
+            let mix = (pair.0 ^ pair.1.rotate_left(32)) as usize;
+            let inner = &mut guards[mix & (in_use - 1)];
+            slot.tick = slot.tick.max(inner.last_tick.saturating_add(1));
+            inner.last_tick = slot.tick;
+            inner.pairs.insert(pair, slot);
+            inner.lru.insert(slot.tick, pair);
+        }
+        for inner in &mut guards {
+            // Later reads tick after every read so far, in whichever shard it was.
+            inner.last_tick = inner.last_tick.max(last_tick);
+            while inner.lru.len() > inner.max_pairs {
+                inner.evict_oldest();
+            }
+        }
+    }
+
+    #[cfg(test)]
+    fn pairs(&self) -> usize {
+        (0..self.shards.len()).map(|i| self.lock(i).lru.len()).sum()
+    }
+}
+
+impl Inner {
+    fn record(&mut self, pair: Pair, now: u64) -> u64 {
+        self.expire(now);
+        let tick = now.max(self.last_tick.saturating_add(1));
+        self.last_tick = tick;
+        let Inner { pairs, lru, .. } = self;
         if let Some(slot) = pairs.get_mut(&pair) {
             let last = slot.tick;
             lru.remove(&last);
@@ -110,19 +234,16 @@ impl ReadTracker {
         }
         pairs.insert(pair, Slot { tick, count: 1 });
         lru.insert(tick, pair);
-        while inner.lru.len() > inner.limits.max_pairs {
-            inner.evict_oldest();
+        while self.lru.len() > self.max_pairs {
+            self.evict_oldest();
         }
         1
     }
 
-    /// Forgets everything about `session`.
-    pub(crate) fn end(&self, session: &str) {
-        let digest = self.sessions.hash_one(session);
-        let mut inner = self.lock();
-        let Inner { pairs, lru, .. } = &mut *inner;
+    fn end(&mut self, session: u64) {
+        let Inner { pairs, lru, .. } = self;
         let ended: Vec<(Pair, u64)> = pairs
-            .range((digest, 0)..=(digest, u64::MAX))
+            .range((session, 0)..=(session, u64::MAX))
             .map(|(pair, slot)| (*pair, slot.tick))
             .collect();
         for (pair, tick) in ended {
@@ -131,23 +252,8 @@ impl ReadTracker {
         }
     }
 
-    pub(crate) fn set_limits(&self, limits: ReadTrackerLimits) {
-        let mut inner = self.lock();
-        inner.limits = limits;
-        while inner.lru.len() > inner.limits.max_pairs {
-            inner.evict_oldest();
-        }
-    }
-
-    #[cfg(test)]
-    fn pairs(&self) -> usize {
-        self.lock().lru.len()
-    }
-}
-
-impl Inner {
     fn expire(&mut self, now: u64) {
-        let idle = u64::try_from(self.limits.idle.as_nanos()).unwrap_or(u64::MAX);
+        let idle = u64::try_from(self.idle.as_nanos()).unwrap_or(u64::MAX);
         while let Some((&tick, _)) = self.lru.first_key_value() {
             if now.saturating_sub(tick) <= idle {
                 break;
@@ -216,6 +322,137 @@ mod tests {
         t.end("s1");
         assert_eq!(t.pairs(), 0);
         assert_eq!(t.record("s1", "a", start + Duration::from_secs(12)), 1);
+    }
+
+    // ---- shards -----------------------------------------------------------------------
+
+    #[test]
+    fn shard_count_follows_the_cap() {
+        let cases = [(0, 1), (8, 1), (511, 1), (512, 2), (1_024, 4), (4_095, 8)];
+        for (cap, shards) in cases.into_iter().chain([(4_096, 16), (100_000, 16)]) {
+            assert_eq!(shards_for(cap), shards, "cap {cap}");
+            let total: usize = (0..shards).map(|i| share(cap, shards, i)).sum();
+            assert_eq!(total, cap, "shares of {cap} over {shards} shards");
+        }
+    }
+
+    #[test]
+    fn sharded_cap_holds_and_keeps_the_recent_pairs() {
+        let t = tracker(4_096, 3_600);
+        assert_eq!(t.in_use.load(Ordering::Relaxed), 16);
+        let now = Instant::now();
+        for page in 0..20_000 {
+            t.record("s", &format!("docs://{page}"), now);
+            // One pair read all along is never the oldest of its shard.
+            t.record("s", "docs://hot", now);
+        }
+        assert!(t.pairs() <= 4_096, "{} pairs held", t.pairs());
+        assert!(
+            t.pairs() > 4_000,
+            "shards fill evenly: {} pairs held",
+            t.pairs()
+        );
+        assert_eq!(t.record("s", "docs://hot", now), 20_001);
+        assert_eq!(t.record("s", "docs://19999", now), 2);
+        t.end("s");
+        assert_eq!(t.pairs(), 0);
+    }
+
+    #[test]
+    fn new_limits_move_the_pairs_between_shards() {
+        let t = tracker(8, 3_600);
+        // Recency across shards is the read times' order: one microsecond apart.
+        let start = Instant::now();
+        let mut clock = 0;
+        let mut now = || {
+            clock += 1;
+            start + Duration::from_micros(clock)
+        };
+        for page in 0..8 {
+            t.record("s", &format!("docs://{page}"), now());
+        }
+        // One shard to sixteen: every pair and its count survive.
+        t.set_limits(ReadTrackerLimits {
+            max_pairs: 100_000,
+            idle: Duration::from_secs(3_600),
+        });
+        assert_eq!(t.pairs(), 8);
+        for page in 0..8 {
+            assert_eq!(t.record("s", &format!("docs://{page}"), now()), 2);
+        }
+        // Back to one shard of four: the four most recently read pairs stay.
+        t.set_limits(ReadTrackerLimits {
+            max_pairs: 4,
+            idle: Duration::from_secs(3_600),
+        });
+        assert_eq!(t.pairs(), 4);
+        for page in 4..8 {
+            assert_eq!(t.record("s", &format!("docs://{page}"), now()), 3);
+        }
+        assert_eq!(t.record("s", "docs://0", now()), 1);
+    }
+
+    #[test]
+    fn reads_racing_new_limits_lose_nothing() {
+        let t = tracker(8, 3_600);
+        let reads = 20_000;
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                for i in 0..reads {
+                    assert_eq!(t.record("s", "docs://a", Instant::now()), i + 1);
+                }
+            });
+            s.spawn(|| {
+                for i in 0..2_000 {
+                    t.set_limits(ReadTrackerLimits {
+                        max_pairs: if i % 2 == 0 { 100_000 } else { 8 },
+                        idle: Duration::from_secs(3_600),
+                    });
+                }
+            });
+        });
+        assert_eq!(t.pairs(), 1);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// With sixteen shards and a cap that never binds, every read count is the
+        /// model's (idle expiry and session ends included).
+        #[test]
+        fn sharded_counts_agree_with_the_model((_, idle_ms, ops) in scenario(300)) {
+            let ops: Vec<Op> = ops
+                .into_iter()
+                .filter(|op| !matches!(op, Op::SetLimits { .. }))
+                .collect();
+            let t = ReadTracker::new(ReadTrackerLimits {
+                max_pairs: 100_000,
+                idle: Duration::from_millis(idle_ms),
+            });
+            prop_assert_eq!(t.in_use.load(Ordering::Relaxed), MAX_SHARDS);
+            let start = Instant::now();
+            let mut model = Model {
+                max_pairs: 100_000,
+                idle: Duration::from_millis(idle_ms),
+                pairs: HashMap::new(),
+                reads: 0,
+            };
+            let mut now = Duration::ZERO;
+            for op in &ops {
+                match *op {
+                    Op::Read { session, uri } => {
+                        let got = t.record(SESSIONS[session], URIS[uri], start + now);
+                        prop_assert_eq!(got, model.record((session, uri), now), "{:?}", op);
+                    }
+                    Op::End { session } => {
+                        t.end(SESSIONS[session]);
+                        model.pairs.retain(|(s, _), _| *s != session);
+                    }
+                    Op::Advance(ms) => now += Duration::from_millis(ms),
+                    Op::SetLimits { .. } => {}
+                }
+            }
+        }
     }
 
     // ---- the tracker against a reference model -------------------------------------
