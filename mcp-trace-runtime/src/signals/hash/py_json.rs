@@ -274,7 +274,7 @@ fn block_is_plain(block: &[u8]) -> bool {
     };
     let mut escaped = false;
     for &b in block {
-        escaped |= (b < 0x20) | (b >= 0x7f) | (b == b'"') | (b == b'\\');
+        escaped |= !(0x20..0x7f).contains(&b) | (b == b'"') | (b == b'\\');
     }
     !escaped
 }
