@@ -203,22 +203,38 @@ pub(crate) type Compiled = crate::signals::schema::Compiled;
 #[derive(Debug)]
 pub(crate) enum Compiled {}
 
+/// Describes a handler's parameter types to the schema builder: a plain function, so
+/// that the code compiling the schema exists once, not once per handler.
+#[cfg(feature = "schema-check")]
+pub(crate) type DescribeSchema = fn(&mut crate::signals::schema_build::SchemaBuilder);
+
 /// Starts a `tools/call {tool}` span. `record` shapes the typed parameters; it runs
 /// only when the span records and the request scope has no raw arguments. `schema`
 /// describes the parameter types; it runs once per handler, when the schema is built.
 #[cfg(feature = "schema-check")]
 #[inline]
-pub fn start_tool<F, S>(
+pub fn start_tool<F>(
     meta: &'static ToolMeta,
     session: Option<&str>,
     record: F,
-    schema: S,
+    schema: DescribeSchema,
 ) -> Call
 where
     F: FnOnce(&mut ArgsRecorder<'_>),
-    S: FnOnce(&mut crate::signals::schema_build::SchemaBuilder),
 {
-    start_tool_with(meta, session, record, || meta.schema.compiled(schema))
+    // Nothing installed: nothing at all to do.
+    match crate::tracer::current() {
+        None => Call::default(),
+        Some(tracer) => {
+            let mut record = Some(record);
+            let mut record = |rec: &mut ArgsRecorder<'_>| {
+                if let Some(record) = record.take() {
+                    record(rec);
+                }
+            };
+            start_tool_traced(&tracer, meta, session, &mut record, schema)
+        }
+    }
 }
 
 /// Starts a `tools/call {tool}` span. `record` shapes the typed parameters; it runs
@@ -229,42 +245,38 @@ pub fn start_tool<F>(meta: &'static ToolMeta, session: Option<&str>, record: F) 
 where
     F: FnOnce(&mut ArgsRecorder<'_>),
 {
-    start_tool_with(meta, session, record, || None)
-}
-
-#[inline]
-fn start_tool_with<F>(
-    meta: &'static ToolMeta,
-    session: Option<&str>,
-    record: F,
-    compiled: impl FnOnce() -> Option<&'static Compiled>,
-) -> Call
-where
-    F: FnOnce(&mut ArgsRecorder<'_>),
-{
     // Nothing installed: nothing at all to do.
     match crate::tracer::current() {
         None => Call::default(),
-        Some(tracer) => start_tool_traced(&tracer, meta, session, record, compiled),
+        Some(tracer) => {
+            let mut record = Some(record);
+            let mut record = |rec: &mut ArgsRecorder<'_>| {
+                if let Some(record) = record.take() {
+                    record(rec);
+                }
+            };
+            start_tool_traced(&tracer, meta, session, &mut record)
+        }
     }
 }
 
-/// [`start_tool_with`] once a tracer is installed; out of line, so that a call with
-/// nothing installed stays a few instructions.
+/// [`start_tool`] once a tracer is installed; out of line, so that a call with nothing
+/// installed stays a few instructions, and not generic, so that its code exists once
+/// however many handlers there are.
 #[inline(never)]
-fn start_tool_traced<F>(
+fn start_tool_traced(
     tracer: &global::BoxedTracer,
     meta: &'static ToolMeta,
     session: Option<&str>,
-    record: F,
-    compiled: impl FnOnce() -> Option<&'static Compiled>,
-) -> Call
-where
-    F: FnOnce(&mut ArgsRecorder<'_>),
-{
+    record: &mut dyn FnMut(&mut ArgsRecorder<'_>),
+    #[cfg(feature = "schema-check")] schema: DescribeSchema,
+) -> Call {
     // Compiled (once per handler) before the span starts: the first call's span must
     // not carry the validator's compilation, which the handler did not cause.
-    let compiled = compiled();
+    #[cfg(feature = "schema-check")]
+    let compiled = meta.schema.compiled(schema);
+    #[cfg(not(feature = "schema-check"))]
+    let compiled: Option<&'static Compiled> = None;
     let base = |attrs: &mut Vec<KeyValue>| {
         attrs.extend([
             KeyValue::new(keys::METHOD, keys::TOOLS_CALL),
@@ -508,21 +520,22 @@ where
 {
     match crate::tracer::current() {
         None => Call::default(),
-        Some(tracer) => start_resource_traced(&tracer, meta, session, uri),
+        Some(tracer) => {
+            let mut uri = Some(uri);
+            let mut uri = || uri.take().map(|uri| uri()).unwrap_or_default();
+            start_resource_traced(&tracer, meta, session, &mut uri)
+        }
     }
 }
 
 /// [`start_resource`] once a tracer is installed.
 #[inline(never)]
-fn start_resource_traced<U>(
+fn start_resource_traced(
     tracer: &global::BoxedTracer,
     meta: &'static ResourceMeta,
     session: Option<&str>,
-    uri: U,
-) -> Call
-where
-    U: FnOnce() -> String,
-{
+    uri: &mut dyn FnMut() -> String,
+) -> Call {
     let base = |attrs: &mut Vec<KeyValue>| {
         attrs.push(KeyValue::new(keys::METHOD, keys::RESOURCES_READ));
     };
@@ -614,6 +627,7 @@ impl Call {
     #[inline]
     fn finish_at(mut self, outcome: impl FnOnce() -> Outcome, end: Option<std::time::SystemTime>) {
         if let Some(active) = self.active.take() {
+            let outcome = active.recording.then(outcome);
             active.finish(outcome, end);
         }
     }
@@ -622,18 +636,14 @@ impl Call {
 impl Active {
     /// Ends the span with the call's outcome (unless it already ended).
     #[inline(never)]
-    fn finish(
-        self: Box<Self>,
-        outcome: impl FnOnce() -> Outcome,
-        end: Option<std::time::SystemTime>,
-    ) {
+    fn finish(self: Box<Self>, outcome: Option<Outcome>, end: Option<std::time::SystemTime>) {
         let active = self;
         if active.ended.swap(true, Ordering::AcqRel) {
             return;
         }
         let span = active.cx.span();
-        if active.recording {
-            match outcome() {
+        if let Some(outcome) = outcome {
+            match outcome {
                 Outcome::Ok(size) => {
                     let attr = match (active.resource, size) {
                         // Text length, or the byte count of a blob.

@@ -33,7 +33,7 @@ pub(crate) struct HandlerSchema {
 pub(crate) struct Compiled {
     validator: jsonschema::Validator,
     #[cfg_attr(not(feature = "args-shape"), allow(dead_code))]
-    properties: Option<Vec<String>>,
+    properties: Option<Vec<crate::signals::fields::DeclaredField>>,
     #[cfg_attr(not(feature = "args-shape"), allow(dead_code))]
     required: Vec<String>,
     /// Every property name the schema declares, at any depth: the only keys that may
@@ -61,7 +61,7 @@ impl HandlerSchema {
 
     /// The schema document. `derive` describes the parameter types; generated code
     /// passes it at the call site, where the handler's generics are in scope.
-    pub(crate) fn document(&self, derive: impl FnOnce(&mut SchemaBuilder)) -> Option<Value> {
+    pub(crate) fn document(&self, derive: fn(&mut SchemaBuilder)) -> Option<Value> {
         match self.file {
             // Checked at compile time; a parse failure here just means no schema.
             Some(text) => serde_json::from_str(text).ok(),
@@ -70,7 +70,7 @@ impl HandlerSchema {
     }
 
     /// Compiled on first use, once per handler.
-    pub(crate) fn compiled(&self, derive: impl FnOnce(&mut SchemaBuilder)) -> Option<&Compiled> {
+    pub(crate) fn compiled(&self, derive: fn(&mut SchemaBuilder)) -> Option<&Compiled> {
         self.compiled
             .get_or_init(|| {
                 let document = self.document(derive)?;
@@ -87,11 +87,7 @@ impl Compiled {
     /// `None` for a document that is not a valid schema: then there is no check.
     pub(crate) fn new(document: &Value) -> Option<Self> {
         let validator = jsonschema::validator_for(document).ok()?;
-        let properties = document
-            .get("properties")
-            .and_then(Value::as_object)
-            .map(|p| p.keys().cloned().collect());
-        let required = document
+        let required: Vec<String> = document
             .get("required")
             .and_then(Value::as_array)
             .map(|r| {
@@ -101,6 +97,17 @@ impl Compiled {
                     .collect()
             })
             .unwrap_or_default();
+        let properties = document
+            .get("properties")
+            .and_then(Value::as_object)
+            .map(|p| {
+                p.keys()
+                    .map(|name| {
+                        let optional = !required.contains(name);
+                        crate::signals::fields::DeclaredField::new(name.clone(), optional)
+                    })
+                    .collect()
+            });
         let mut declared = HashSet::new();
         collect_declared(document, &mut declared);
         Some(Compiled {
@@ -116,7 +123,6 @@ impl Compiled {
     pub(crate) fn fields(&self) -> crate::signals::fields::FieldInfo<'_> {
         crate::signals::fields::FieldInfo {
             properties: self.properties.as_deref(),
-            required: &self.required,
         }
     }
 

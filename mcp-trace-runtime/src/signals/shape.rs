@@ -4,22 +4,22 @@
 //! (raw scope arguments, `serde_json::Value` parameters, the `Serialize` fallback and
 //! flattened `#[args]` objects) through [`shape_json`].
 
-use crate::signals::fields::FieldInfo;
-use crate::signals::fields::ParamMeta;
+use crate::signals::fields::{DeclaredField, FieldInfo, ParamMeta, is_key_safe};
 use opentelemetry::{Key, KeyValue};
 use serde_json::Value;
 
 /// Most top-level keys shaped from one flattened object whose schema is unknown, and
 /// the longest key accepted: client-chosen keys must not explode attribute cardinality.
 const MAX_FLATTENED_KEYS: usize = 64;
-const MAX_KEY_LEN: usize = 64;
 
 /// Where a parameter's attribute keys come from.
 #[derive(Clone, Copy)]
 pub(crate) enum Keys<'a> {
     /// Built by the macro at compile time.
     Static(&'static ParamMeta),
-    /// A top-level field of a flattened arguments object.
+    /// A declared top-level field of a flattened arguments object, keys prebuilt.
+    Declared(&'a [Key; 4]),
+    /// A top-level field of the server's own serialization, with no schema.
     Field(&'a str),
 }
 
@@ -32,6 +32,12 @@ impl Keys<'_> {
                 ".count" => p.count_key,
                 _ => p.present_key,
             }),
+            Keys::Declared([value, length, count, present]) => match suffix {
+                "" => value.clone(),
+                ".length" => length.clone(),
+                ".count" => count.clone(),
+                _ => present.clone(),
+            },
             Keys::Field(name) => Key::new(format!("{}{name}{suffix}", crate::keys::ARGS_PREFIX)),
         }
     }
@@ -280,23 +286,30 @@ pub(crate) fn shape_fields(
 ) {
     match (&fields.properties, source) {
         (Some(properties), _) => {
-            for name in properties.iter() {
-                let name = name.as_str();
-                if skip(name) || !is_key_safe(name) {
+            for field in properties.iter() {
+                let DeclaredField {
+                    name,
+                    optional,
+                    keys: Some(keys),
+                } = field
+                else {
+                    continue;
+                };
+                if skip(name) {
                     continue;
                 }
                 let value = map.get(name).filter(|v| !v.is_null());
-                if !fields.required.iter().any(|r| r == name) {
-                    rec.push(Keys::Field(name), ".present", value.is_some());
+                if *optional {
+                    rec.push(Keys::Declared(keys), ".present", value.is_some());
                 }
                 if let Some(value) = value {
-                    shape_json(rec, Keys::Field(name), value);
+                    shape_json(rec, Keys::Declared(keys), value);
                 }
             }
             if source == KeySource::Client {
                 let undeclared = map
                     .keys()
-                    .filter(|k| !skip(k) && !properties.iter().any(|p| p == *k))
+                    .filter(|k| !skip(k) && !properties.iter().any(|p| p.name == **k))
                     .count();
                 count_undeclared(rec, undeclared);
             }
@@ -327,14 +340,6 @@ fn count_undeclared(rec: &mut ArgsRecorder<'_>, n: usize) {
 }
 
 /// Keys that may become part of an attribute name.
-fn is_key_safe(key: &str) -> bool {
-    !key.is_empty()
-        && key.len() <= MAX_KEY_LEN
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-}
-
 /// Types whose shape is known from the type itself, with no serialization.
 pub trait TypedShape {
     fn record_shape(&self, rec: &mut ArgsRecorder<'_>, p: &'static ParamMeta);
@@ -508,11 +513,12 @@ mod tests {
     fn client_keys_never_name_attributes() {
         let raw = json!({"declared": "abc", "SENTINEL_KEY": 1, "other": [1, 2]});
         let map = raw.as_object().unwrap();
-        let properties = ["declared".to_owned(), "missing".to_owned()];
-        let required = ["declared".to_owned()];
+        let properties = [
+            DeclaredField::new("declared".to_owned(), false),
+            DeclaredField::new("missing".to_owned(), true),
+        ];
         let with_schema = FieldInfo {
             properties: Some(&properties),
-            required: &required,
         };
         let mut attrs = Vec::new();
         let mut rec = ArgsRecorder::new(&mut attrs, Rebuild::Nothing);

@@ -23,10 +23,10 @@ impl Hasher {
     }
 
     fn finish(self) -> String {
-        let digest = match self {
-            Hasher::Plain(h) => h.finalize().to_vec(),
+        let digest: [u8; 32] = match self {
+            Hasher::Plain(h) => h.finalize().into(),
             #[cfg(feature = "enable")]
-            Hasher::Keyed(h) => hmac::Mac::finalize(h).into_bytes().to_vec(),
+            Hasher::Keyed(h) => hmac::Mac::finalize(h).into_bytes().into(),
         };
         hex16(&digest)
     }
@@ -45,7 +45,9 @@ struct HashSink {
 const SINK_BYTES: usize = 512;
 const BLOCK: usize = 64;
 
+// Inlined so that the sink is built where it is used, not copied there.
 impl HashSink {
+    #[inline(always)]
     fn new(hasher: Hasher) -> Self {
         Self {
             hasher,
@@ -54,6 +56,7 @@ impl HashSink {
         }
     }
 
+    #[inline(always)]
     fn finish(mut self) -> String {
         self.hasher.update(&self.buf[..self.len]);
         self.hasher.finish()
@@ -144,18 +147,23 @@ pub(crate) fn configured_hash_members(mut args: crate::signals::shape::Canonical
     use py_json::Sink as _;
     // Parameter names are distinct; code-point order as Python's `sort_keys`.
     args.members.sort_unstable_by_key(|(name, _)| *name);
-    let mut sink = HashSink::new(configured());
-    sink.put(b"{");
+    // The document is written after the members in the same buffer (typed arguments
+    // are small: it rarely grows), then hashed in one pass.
+    let bytes = &mut args.bytes;
+    let start = bytes.len();
+    bytes.put(b"{");
     for (i, (name, range)) in args.members.iter().enumerate() {
         if i > 0 {
-            sink.put(b", ");
+            bytes.put(b", ");
         }
-        py_json::write_str(name, &mut sink);
-        sink.put(b": ");
-        sink.put(&args.bytes[range.clone()]);
+        py_json::write_str(name, bytes);
+        bytes.put(b": ");
+        bytes.extend_from_within(range.clone());
     }
-    sink.put(b"}");
-    sink.finish()
+    bytes.put(b"}");
+    let mut hasher = configured();
+    hasher.update(&bytes[start..]);
+    hasher.finish()
 }
 
 /// [`configured_hash`] of the arguments object `map`.

@@ -21,13 +21,31 @@ impl Sink for Vec<u8> {
 enum Open<'a> {
     /// An array's remaining items; `true` before the first.
     Items(std::slice::Iter<'a, Value>, bool),
-    /// An object's remaining keys in sorted order; `true` before the first.
+    /// An object's remaining members, the map already in key order; `true` before
+    /// the first.
+    Sorted(serde_json::map::Iter<'a>, bool),
+    /// An object's remaining keys, sorted here; `true` before the first.
     Members(&'a Map<String, Value>, std::vec::IntoIter<&'a str>, bool),
 }
 
 impl<'a> Open<'a> {
     fn members(map: &'a Map<String, Value>) -> Self {
-        Open::Members(map, sorted_keys(map).into_iter(), true)
+        // A `serde_json::Map` is a B-tree, in key order, unless some crate in the build
+        // turns on `preserve_order`: then the keys are sorted here.
+        let mut keys = map.keys();
+        let in_order = match keys.next() {
+            Some(mut last) => keys.all(|key| {
+                let ordered = last.as_str() < key.as_str();
+                last = key;
+                ordered
+            }),
+            None => true,
+        };
+        if in_order {
+            Open::Sorted(map.iter(), true)
+        } else {
+            Open::Members(map, sorted_keys(map).into_iter(), true)
+        }
     }
 }
 
@@ -76,6 +94,20 @@ fn walk<'a>(mut next: Option<&'a Value>, mut stack: Vec<Open<'a>>, out: &mut imp
                 }
                 None => {
                     out.put(b"]");
+                    stack.pop();
+                }
+            },
+            Open::Sorted(members, first) => match members.next() {
+                Some((key, value)) => {
+                    if !std::mem::take(first) {
+                        out.put(b", ");
+                    }
+                    write_str(key, out);
+                    out.put(b": ");
+                    next = Some(value);
+                }
+                None => {
+                    out.put(b"}");
                     stack.pop();
                 }
             },
