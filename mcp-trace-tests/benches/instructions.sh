@@ -2,9 +2,10 @@
 # Instructions per call of each overhead case, counted by callgrind: repeatable on a
 # noisy machine, where times are not. Each case runs 1 000 calls (warm-up: the first
 # call compiles the schema validator), then 1 000 + N; the difference over N is its
-# cost per call, and the ratios are against the hand-built span (5) and the
-# hand-written recipe (6). Under valgrind SHA-256 runs without the CPU's SHA
-# extensions, so the hashing cases count more than they cost natively.
+# cost per call, and the ratios are against the hand-built span (5), the same span
+# through the global tracer and made current (5g), and the hand-written recipe (6).
+# Under valgrind SHA-256 runs without the CPU's SHA extensions, so the hashing cases
+# count more than they cost natively.
 #
 #   bash mcp-trace-tests/benches/instructions.sh [N]
 set -euo pipefail
@@ -18,17 +19,18 @@ count() { # case calls -> instructions
         | awk '/Collected/ { gsub(",", "", $4); print $4 }'
 }
 declare -A per
-cases="bare no-sdk sampled-out hand-built-span recipe recording raw-scope schema-file"
+cases="bare no-sdk sampled-out global-span-sampled-out hand-built-span global-span recipe recording raw-scope schema-file"
 for case in $cases; do
     base=$(count "$case" 1000)
     full=$(count "$case" $((1000 + n)))
     per[$case]=$(( (full - base) / n ))
 done
 span=${per[hand-built-span]}
+global=${per[global-span]}
 recipe=${per[recipe]}
-printf '%-18s %14s %12s %12s\n' case "instr./call" "vs span (5)" "vs recipe (6)"
+printf '%-24s %12s %12s %12s %12s\n' case "instr./call" "vs span (5)" "vs 5g" "vs recipe (6)"
 for case in $cases; do
-    awk -v c="$case" -v i="${per[$case]}" -v s="$span" -v r="$recipe" \
-        'BEGIN { printf "%-18s %14d %11.2fx %11.2fx\n", c, i, i / s, i / r }'
+    awk -v c="$case" -v i="${per[$case]}" -v s="$span" -v g="$global" -v r="$recipe" \
+        'BEGIN { printf "%-24s %12d %11.2fx %11.2fx %11.2fx\n", c, i, i / s, i / g, i / r }'
 done
 printf 'no SDK over bare: %d instructions per call\n' $(( ${per[no-sdk]} - ${per[bare]} ))

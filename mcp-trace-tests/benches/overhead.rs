@@ -11,8 +11,8 @@
 mod common;
 
 use common::{
-    QUERY, bare, filters, hand_built_span, install as provider, recipe, recipe_validator, traced,
-    traced_with_schema_file,
+    QUERY, bare, filters, hand_built_current, hand_built_span, install as provider, recipe,
+    recipe_validator, traced, traced_with_schema_file,
 };
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use mcp_trace::session::{self, ReadTrackerLimits};
@@ -41,11 +41,19 @@ fn tool_call(c: &mut Criterion) {
 
     provider(Sampler::AlwaysOff);
     group.bench_function("4 traced, sampled out", |b| b.iter(|| call(traced)));
+    let global = opentelemetry::global::tracer("bench");
+    group.bench_function("4f global-tracer span made current, sampled out", |b| {
+        b.iter(|| hand_built_current(&global, &filters))
+    });
 
     let provider = provider(Sampler::AlwaysOn);
     let tracer = provider.tracer("bench");
     group.bench_function("5 hand-built SDK span, same attributes", |b| {
         b.iter(|| hand_built_span(&tracer, &filters))
+    });
+    let global = opentelemetry::global::tracer("bench");
+    group.bench_function("5g global-tracer span made current, same attributes", |b| {
+        b.iter(|| hand_built_current(&global, &filters))
     });
 
     let validator = recipe_validator();

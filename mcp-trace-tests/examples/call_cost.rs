@@ -2,15 +2,16 @@
 //! callgrind (`benches/instructions.sh`), which are repeatable on noisy machines where
 //! criterion's times are not.
 //!
-//! `call_cost <case> <n>`, case one of: bare, no-sdk, sampled-out, hand-built-span,
-//! recipe, recording, raw-scope, schema-file.
+//! `call_cost <case> <n>`, case one of: bare, no-sdk, sampled-out,
+//! global-span-sampled-out, hand-built-span, global-span, recipe, recording, raw-scope,
+//! schema-file.
 
 #[path = "../benches/common/mod.rs"]
 mod common;
 
 use common::{
-    QUERY, bare, filters, hand_built_span, install, recipe, recipe_validator, traced,
-    traced_with_schema_file,
+    QUERY, bare, filters, hand_built_current, hand_built_span, install, recipe, recipe_validator,
+    traced, traced_with_schema_file,
 };
 use opentelemetry::trace::TracerProvider;
 use opentelemetry_sdk::trace::Sampler;
@@ -26,11 +27,12 @@ fn main() {
     };
     let mut total = 0;
     let provider = match case.as_str() {
-        "sampled-out" => Some(install(Sampler::AlwaysOff)),
+        "sampled-out" | "global-span-sampled-out" => Some(install(Sampler::AlwaysOff)),
         "bare" | "no-sdk" => None,
         _ => Some(install(Sampler::AlwaysOn)),
     };
     let tracer = provider.as_ref().map(|p| p.tracer("bench"));
+    let global = opentelemetry::global::tracer("bench");
     let raw = serde_json::json!({"query": QUERY, "limit": 5, "filters": &filters});
     let validator = recipe_validator();
     for _ in 0..n {
@@ -43,6 +45,7 @@ fn main() {
                 .run_sync(|| call(traced)),
             "recipe" => recipe(tracer.as_ref().expect("installed"), &validator, &filters),
             "hand-built-span" => hand_built_span(tracer.as_ref().expect("installed"), &filters),
+            "global-span" | "global-span-sampled-out" => hand_built_current(&global, &filters),
             other => panic!("unknown case {other}"),
         };
     }

@@ -4,8 +4,9 @@
 
 #![allow(dead_code)] // each bench uses its part
 
-use opentelemetry::KeyValue;
-use opentelemetry::trace::{Span, SpanKind, Tracer};
+use opentelemetry::global::BoxedTracer;
+use opentelemetry::trace::{Span, SpanKind, TraceContextExt, Tracer};
+use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider, SpanData, SpanExporter};
 use sha2::{Digest, Sha256};
@@ -118,6 +119,41 @@ pub fn recipe(tracer: &SdkTracer, validator: &jsonschema::Validator, filters: &[
     ]);
     let result = bare(query, limit, filters);
     span.end();
+    result
+}
+
+/// Cases 4f and 5g: what any library pays that builds its spans through the global
+/// tracer provider, as the OpenTelemetry API asks of libraries, and makes the span
+/// current while the handler runs, so that the handler's own spans are its children:
+/// the boxed global tracer, a boxed span, and the context attached and detached. Same
+/// attributes as [`hand_built_span`], nothing computed.
+pub fn hand_built_current(tracer: &BoxedTracer, filters: &[String]) -> usize {
+    let mut span = tracer
+        .span_builder("tools/call traced")
+        .with_kind(SpanKind::Server)
+        .with_attributes([
+            KeyValue::new("mcp.method.name", "tools/call"),
+            KeyValue::new("gen_ai.operation.name", "execute_tool"),
+            KeyValue::new("gen_ai.tool.name", "traced"),
+            KeyValue::new("mcp.tool.name", "traced"),
+        ])
+        .start(tracer);
+    if span.is_recording() {
+        span.set_attributes([
+            KeyValue::new("mcp.tool.args.query.length", 62),
+            KeyValue::new("mcp.tool.args.limit.present", true),
+            KeyValue::new("mcp.tool.args.limit", 5),
+            KeyValue::new("mcp.tool.args.filters.count", 2),
+            KeyValue::new("mcp.tool.args.hash", "0123456789abcdef"),
+            KeyValue::new("mcp.tool.args.schema_valid", true),
+        ]);
+    }
+    let cx = Context::current_with_span(span);
+    let result = {
+        let _current = cx.clone().attach();
+        bare(black_box(QUERY), black_box(Some(5)), black_box(filters))
+    };
+    cx.span().end();
     result
 }
 
