@@ -5,6 +5,11 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde_json::{Map, Value};
 use std::marker::PhantomData;
 
+/// One parameter type's schema, or `None` for a type with no `JsonSchema`: a plain
+/// function (the generated closures capture nothing), so that the builder's code exists
+/// once rather than once per parameter of every handler.
+pub(crate) type DescribeType = fn(&mut SchemaGenerator) -> Option<Schema>;
+
 /// Builds a handler schema from its parameter types; driven by generated code.
 #[derive(Debug)]
 pub struct SchemaBuilder {
@@ -17,7 +22,7 @@ pub struct SchemaBuilder {
 impl SchemaBuilder {
     /// Runs `describe` (generated code naming each parameter type) and returns the
     /// schema document.
-    pub fn build(describe: impl FnOnce(&mut SchemaBuilder)) -> Value {
+    pub fn build(describe: fn(&mut SchemaBuilder)) -> Value {
         let mut builder = SchemaBuilder::new();
         describe(&mut builder);
         builder.finish()
@@ -34,12 +39,7 @@ impl SchemaBuilder {
 
     /// A plain parameter; `schema` is `None` for types with no `JsonSchema`, which then
     /// accept anything.
-    pub fn param(
-        &mut self,
-        name: &str,
-        required: bool,
-        schema: impl FnOnce(&mut SchemaGenerator) -> Option<Schema>,
-    ) {
+    pub fn param(&mut self, name: &str, required: bool, schema: DescribeType) {
         // A type with no `JsonSchema` says nothing: any value, and not required.
         let Some(schema) = schema(&mut self.generator) else {
             return;
@@ -51,7 +51,7 @@ impl SchemaBuilder {
     }
 
     /// A parameter that is the arguments object: its root schema's fields are merged.
-    pub fn flatten(&mut self, schema: impl FnOnce(&mut SchemaGenerator) -> Option<Schema>) {
+    pub fn flatten(&mut self, schema: DescribeType) {
         self.flattened =
             Some(schema(&mut self.generator).map_or(Value::Object(Map::new()), Value::from));
     }
