@@ -126,8 +126,15 @@ pub fn args_hash(arguments: &serde_json::Value) -> String {
 /// (`MCP_TRACE_ARGS_HASH_KEY`), else the CPython-compatible plain SHA-256.
 #[cfg(feature = "enable")]
 fn configured() -> Hasher {
-    match &crate::settings::get().args_hash_key {
-        Some(key) => Hasher::Keyed(crate::digest::hmac(key)),
+    // The key's inner and outer blocks are hashed once per process (settings are fixed
+    // once read); each hash clones that state.
+    static PREPARED: std::sync::OnceLock<Option<hmac::Hmac<Sha256>>> = std::sync::OnceLock::new();
+    let prepared = PREPARED.get_or_init(|| {
+        let key = crate::settings::get().args_hash_key.as_ref()?;
+        Some(crate::digest::hmac(key))
+    });
+    match prepared {
+        Some(mac) => Hasher::Keyed(mac.clone()),
         None => Hasher::Plain(Sha256::new()),
     }
 }
