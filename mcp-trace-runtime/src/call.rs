@@ -37,7 +37,16 @@ struct Active {
     recording: bool,
     resource: bool,
     ended: AtomicBool,
+    /// The call's `mcp.server.operation.duration` record, made by whoever ends it.
+    #[cfg(feature = "metrics")]
+    metric: Option<crate::metrics::Operation>,
 }
+
+/// What a call records on the operation-duration metric.
+#[cfg(feature = "metrics")]
+type Metric = Option<crate::metrics::Operation>;
+#[cfg(not(feature = "metrics"))]
+type Metric = ();
 
 /// `_meta` trace context of the request scope, as a propagation carrier, each header
 /// bounded as the W3C specifications bound it: a `traceparent` or `baggage` over its
@@ -95,6 +104,9 @@ struct Begun {
     parent: Context,
     span: BoxedSpan,
     recording: bool,
+    /// The span's start time, read once for the span and the metric.
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    start: std::time::SystemTime,
 }
 
 /// Starts the span in `scope`'s context. `None` when the span is neither recording nor
@@ -129,12 +141,11 @@ fn begin_with(
     // that the attributes added once the span records never regrow it.
     let mut all = Vec::with_capacity(SPAN_ATTRIBUTES);
     attributes(&mut all);
-    let mut builder = SpanBuilder::from_name(name)
+    let start = start_time.unwrap_or_else(std::time::SystemTime::now);
+    let builder = SpanBuilder::from_name(name)
         .with_kind(SpanKind::Server)
-        .with_attributes(all);
-    if let Some(start) = start_time {
-        builder = builder.with_start_time(start);
-    }
+        .with_attributes(all)
+        .with_start_time(start);
     let span = tracer.build_with_context(builder, &parent);
     let recording = span.is_recording();
     if !recording && !span.span_context().is_valid() {
@@ -149,6 +160,7 @@ fn begin_with(
         parent,
         span,
         recording,
+        start,
     })
 }
 
@@ -184,15 +196,36 @@ impl Begun {
         }
     }
 
-    fn into_call(self, resource: bool) -> Call {
+    fn into_call(self, resource: bool, metric: Metric) -> Call {
+        #[cfg(not(feature = "metrics"))]
+        let () = metric;
         Call {
             active: Some(Box::new(Active {
                 cx: self.parent.with_span(self.span),
                 recording: self.recording,
                 resource,
                 ended: AtomicBool::new(false),
+                #[cfg(feature = "metrics")]
+                metric,
             })),
         }
+    }
+
+    /// The metric record of an operation `method` in this span's scope: the protocol
+    /// version and transport when known.
+    #[cfg(feature = "metrics")]
+    fn operation(&self, method: &'static str) -> crate::metrics::Operation {
+        let mut operation = crate::metrics::Operation::new(method, self.start);
+        if let Some(scope) = &self.scope {
+            let data = &scope.data;
+            if let Some(version) = data.protocol_version.as_deref() {
+                operation.protocol(version);
+            }
+            if let Some(transport) = data.transport {
+                operation.transport(transport.as_str());
+            }
+        }
+        operation
     }
 }
 
@@ -316,9 +349,53 @@ fn start_tool_traced(
                 }
             }
         }
+        #[cfg(feature = "metrics")]
+        let verdict = bool_attribute(&attrs, keys::SCHEMA_VALID);
         begun.span.set_attributes(attrs);
+        #[cfg(feature = "metrics")]
+        return begun_tool_call(begun, meta.name, verdict);
     }
-    begun.into_call(false)
+    #[cfg(feature = "metrics")]
+    {
+        // Not recording: a verdict only where the types give it for free.
+        let raw = begun
+            .scope
+            .as_ref()
+            .is_some_and(|s| s.data.arguments.is_some());
+        let verdict = (!raw && guaranteed(compiled)).then_some(true);
+        begun_tool_call(begun, meta.name, verdict)
+    }
+    #[cfg(not(feature = "metrics"))]
+    begun.into_call(false, ())
+}
+
+/// The call of a begun `tools/call` span, with its metric record.
+#[cfg(feature = "metrics")]
+fn begun_tool_call(begun: Begun, tool: &'static str, verdict: Option<bool>) -> Call {
+    let mut operation = begun.operation(keys::TOOLS_CALL).tool(tool);
+    operation.schema_valid(verdict);
+    begun.into_call(false, Some(operation))
+}
+
+/// Whether the parameter types alone guarantee the schema (see `Compiled::check`).
+#[cfg(feature = "metrics")]
+fn guaranteed(compiled: Option<&Compiled>) -> bool {
+    #[cfg(feature = "schema-check")]
+    return compiled.is_some_and(Compiled::guaranteed);
+    #[cfg(not(feature = "schema-check"))]
+    {
+        let _ = compiled;
+        false
+    }
+}
+
+/// The boolean attribute `key` among `attrs`, if there is one.
+#[cfg(feature = "metrics")]
+fn bool_attribute(attrs: &[KeyValue], key: &str) -> Option<bool> {
+    attrs.iter().find_map(|kv| match &kv.value {
+        opentelemetry::Value::Bool(b) if kv.key.as_str() == key => Some(*b),
+        _ => None,
+    })
 }
 
 #[cfg(feature = "args-shape")]
@@ -544,10 +621,16 @@ fn start_resource_traced(
     };
     let session = begun.session(session);
     let tracked = cfg!(feature = "read-tracking") && session.is_some();
+    #[cfg_attr(not(feature = "metrics"), allow(unused_mut))]
+    let mut cache_hit: Option<bool> = None;
     if begun.recording || tracked {
         let uri = uri();
         let mut attrs = Vec::with_capacity(10);
         track_read(session, &uri, &mut attrs);
+        #[cfg(feature = "metrics")]
+        {
+            cache_hit = bool_attribute(&attrs, keys::CACHE_HIT);
+        }
         if begun.recording {
             begun.common_attributes(session, &mut attrs);
             uri_attributes(&uri, meta.uri_mode, &mut attrs);
@@ -560,7 +643,17 @@ fn start_resource_traced(
             begun.span.set_attributes(attrs);
         }
     }
-    begun.into_call(true)
+    #[cfg(feature = "metrics")]
+    {
+        let mut operation = begun.operation(keys::RESOURCES_READ);
+        operation.cache_hit(cache_hit);
+        begun.into_call(true, Some(operation))
+    }
+    #[cfg(not(feature = "metrics"))]
+    {
+        let _ = cache_hit;
+        begun.into_call(true, ())
+    }
 }
 
 /// What the read's URI exports under `mode` (the handler's own, else the global one):
@@ -627,63 +720,84 @@ impl Call {
     #[inline]
     fn finish_at(mut self, outcome: impl FnOnce() -> Outcome, end: Option<std::time::SystemTime>) {
         if let Some(active) = self.active.take() {
-            let outcome = active.recording.then(outcome);
+            let outcome = (active.recording || active.has_metric()).then(outcome);
             active.finish(outcome, end);
         }
     }
 }
 
 impl Active {
-    /// Ends the span with the call's outcome (unless it already ended).
+    /// Ends the span with the call's outcome (unless it already ended), and records
+    /// the call on the operation-duration metric. `outcome` is `Some` when the span
+    /// records or the metric is kept.
     #[inline(never)]
     fn finish(self: Box<Self>, outcome: Option<Outcome>, end: Option<std::time::SystemTime>) {
         let active = self;
         if active.ended.swap(true, Ordering::AcqRel) {
             return;
         }
+        // One clock read for the span's end and the metric's duration.
+        let end = end.unwrap_or_else(std::time::SystemTime::now);
         let span = active.cx.span();
-        if let Some(outcome) = outcome {
-            match outcome {
-                Outcome::Ok(size) => {
-                    let attr = match (active.resource, size) {
-                        // Text length, or the byte count of a blob.
-                        (true, Some(ResultSize::Length(n) | ResultSize::Count(n))) => {
-                            Some((keys::CONTENT_LENGTH, n))
-                        }
-                        (false, Some(ResultSize::Length(n))) => Some((keys::RESULT_LENGTH, n)),
-                        (false, Some(ResultSize::Count(n))) => Some((keys::RESULT_COUNT, n)),
-                        (false, None) | (true, None) => None,
-                    };
-                    if let Some((key, n)) = attr {
-                        span.set_attribute(KeyValue::new(
-                            key,
-                            i64::try_from(n).unwrap_or(i64::MAX),
-                        ));
+        // The metric's error type and status code, from the same outcome.
+        let mut failure: (Option<opentelemetry::StringValue>, Option<String>) = (None, None);
+        match outcome {
+            None => {}
+            Some(Outcome::Ok(size)) => {
+                let attr = match (active.resource, size) {
+                    // Text length, or the byte count of a blob.
+                    (true, Some(ResultSize::Length(n) | ResultSize::Count(n))) => {
+                        Some((keys::CONTENT_LENGTH, n))
                     }
+                    (false, Some(ResultSize::Length(n))) => Some((keys::RESULT_LENGTH, n)),
+                    (false, Some(ResultSize::Count(n))) => Some((keys::RESULT_COUNT, n)),
+                    (false, None) | (true, None) => None,
+                };
+                if let (true, Some((key, n))) = (active.recording, attr) {
+                    span.set_attribute(KeyValue::new(key, i64::try_from(n).unwrap_or(i64::MAX)));
                 }
-                Outcome::ToolError => {
+            }
+            Some(Outcome::ToolError) => {
+                if active.recording {
                     span.set_attribute(KeyValue::new(keys::ERROR_TYPE, "tool_error"));
                     span.set_status(Status::error("tool_error"));
                 }
-                Outcome::Error {
-                    error_type,
-                    rpc_code,
-                } => {
+                failure.0 = Some("tool_error".into());
+            }
+            Some(Outcome::Error {
+                error_type,
+                rpc_code,
+            }) => {
+                let code = rpc_code.map(|code| code.to_string());
+                if active.recording {
                     let mut attrs = Vec::with_capacity(2);
-                    if let Some(code) = rpc_code {
-                        attrs.push(KeyValue::new(keys::RPC_STATUS, code.to_string()));
+                    if let Some(code) = &code {
+                        attrs.push(KeyValue::new(keys::RPC_STATUS, code.clone()));
                     }
                     // The type, never the error's message: it may quote argument values.
                     span.set_status(Status::error(error_type.clone()));
-                    attrs.push(KeyValue::new(keys::ERROR_TYPE, error_type));
+                    attrs.push(KeyValue::new(keys::ERROR_TYPE, error_type.clone()));
                     span.set_attributes(attrs);
                 }
+                failure = (Some(error_type.into()), code);
             }
         }
-        match end {
-            Some(end) => span.end_with_timestamp(end),
-            None => span.end(),
+        span.end_with_timestamp(end);
+        #[cfg(feature = "metrics")]
+        if let Some(operation) = &active.metric {
+            operation.record(end, failure.0, failure.1);
         }
+        #[cfg(not(feature = "metrics"))]
+        let _ = failure;
+    }
+
+    /// Whether the call is recorded on the operation-duration metric.
+    #[inline]
+    fn has_metric(&self) -> bool {
+        #[cfg(feature = "metrics")]
+        return self.metric.is_some();
+        #[cfg(not(feature = "metrics"))]
+        false
     }
 }
 
@@ -704,11 +818,17 @@ impl Active {
         if active.ended.swap(true, Ordering::AcqRel) {
             return;
         }
+        let end = std::time::SystemTime::now();
         let span = active.cx.span();
         if active.recording {
             span.set_attribute(KeyValue::new(keys::CANCELLED, true));
         }
-        span.end();
+        span.end_with_timestamp(end);
+        // A call the caller gave up on: its duration, with no error of the server's.
+        #[cfg(feature = "metrics")]
+        if let Some(operation) = &active.metric {
+            operation.record(end, None, None);
+        }
     }
 }
 
@@ -731,12 +851,17 @@ impl Drop for Entered<'_> {
         if active.ended.swap(true, Ordering::AcqRel) {
             return;
         }
+        let end = std::time::SystemTime::now();
         let span = active.cx.span();
         if active.recording {
             span.set_attribute(KeyValue::new(keys::ERROR_TYPE, "panic"));
             span.set_status(Status::error("panic"));
         }
-        span.end();
+        span.end_with_timestamp(end);
+        #[cfg(feature = "metrics")]
+        if let Some(operation) = &active.metric {
+            operation.record(end, Some("panic".into()), None);
+        }
     }
 }
 
@@ -806,6 +931,8 @@ pub(crate) mod adapter {
         let Some(mut begun) = begin(span_name, base, || Some(scope), Some(start)) else {
             return;
         };
+        #[cfg(feature = "metrics")]
+        let mut verdict = None;
         if begun.recording {
             let mut attrs = Vec::with_capacity(16);
             if name_cut {
@@ -830,9 +957,30 @@ pub(crate) mod adapter {
             } else if let Some(oversized) = data.and_then(|d| d.oversized.as_ref()) {
                 oversized_signals(compiled, oversized, &mut attrs);
             }
+            #[cfg(feature = "metrics")]
+            {
+                verdict = bool_attribute(&attrs, keys::SCHEMA_VALID);
+            }
             begun.span.set_attributes(attrs);
         }
-        begun.into_call(false).finish_at(|| outcome, Some(end));
+        // Only a name the server knows goes on the metric: an unknown one is the
+        // client's (cardinality).
+        #[cfg(feature = "metrics")]
+        let metric = {
+            let tool = if known {
+                opentelemetry::StringValue::from(bounded.into_owned())
+            } else {
+                keys::OTHER.into()
+            };
+            let mut operation = begun.operation(keys::TOOLS_CALL).tool(tool);
+            operation.schema_valid(verdict);
+            Some(operation)
+        };
+        #[cfg(not(feature = "metrics"))]
+        let metric = ();
+        begun
+            .into_call(false, metric)
+            .finish_at(|| outcome, Some(end));
     }
 
     /// The `resources/read` span of a read no traced handler claimed.
@@ -852,12 +1000,22 @@ pub(crate) mod adapter {
         let session = begun.session(None);
         let mut attrs = Vec::with_capacity(8);
         track_read(session, uri, &mut attrs);
+        #[cfg(feature = "metrics")]
+        let metric = {
+            let mut operation = begun.operation(keys::RESOURCES_READ);
+            operation.cache_hit(bool_attribute(&attrs, keys::CACHE_HIT));
+            Some(operation)
+        };
+        #[cfg(not(feature = "metrics"))]
+        let metric = ();
         if begun.recording {
             begun.common_attributes(session, &mut attrs);
             uri_attributes(uri, None, &mut attrs);
             begun.span.set_attributes(attrs);
         }
-        begun.into_call(true).finish_at(|| outcome, Some(end));
+        begun
+            .into_call(true, metric)
+            .finish_at(|| outcome, Some(end));
     }
 
     /// A span `{method}` or `{method} {target}` around any other request, current while
@@ -867,6 +1025,10 @@ pub(crate) mod adapter {
         target: Option<(&'static str, &str)>,
         scope: Arc<ActiveScope>,
     ) -> Call {
+        // On the metric, a method outside the convention's set is `_OTHER`: the raw
+        // string is the client's (cardinality).
+        #[cfg(feature = "metrics")]
+        let metric_method = crate::metrics::known_method(method);
         let method =
             bounds::bounded(method, bounds::limit_for(bounds::MAX_NAME_BYTES)).into_owned();
         let mut base = [Some(KeyValue::new(keys::METHOD, method.clone())), None];
@@ -895,7 +1057,11 @@ pub(crate) mod adapter {
             begun.common_attributes(begun.session(None), &mut attrs);
             begun.span.set_attributes(attrs);
         }
-        begun.into_call(false)
+        #[cfg(feature = "metrics")]
+        let metric = Some(begun.operation(metric_method));
+        #[cfg(not(feature = "metrics"))]
+        let metric = ();
+        begun.into_call(false, metric)
     }
 
     /// The span of a line on stdin that is not JSON (answered `-32700`): `_OTHER`,

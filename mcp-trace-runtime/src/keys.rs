@@ -15,7 +15,7 @@ pub(crate) const CANCELLED: &str = "mcp.call.cancelled";
 pub(crate) const ARGS_PREFIX: &str = "mcp.tool.args.";
 #[cfg(feature = "args-hash")]
 pub(crate) const ARGS_HASH: &str = "mcp.tool.args.hash";
-#[cfg(feature = "schema-check")]
+#[cfg(any(feature = "schema-check", feature = "metrics"))]
 pub(crate) const SCHEMA_VALID: &str = "mcp.tool.args.schema_valid";
 #[cfg(feature = "schema-check")]
 pub(crate) const SCHEMA_ERROR_PATH: &str = "mcp.tool.args.schema_error_path";
@@ -34,7 +34,7 @@ pub(crate) const RESOURCE_URI: &str = "mcp.resource.uri";
 pub(crate) const RESOURCE_NAME: &str = "mcp.resource.name";
 pub(crate) const RESOURCE_TEMPLATE: &str = "mcp.resource.template";
 pub(crate) const RESOURCE_URI_DIGEST: &str = "mcp.resource.uri_digest";
-#[cfg(feature = "read-tracking")]
+#[cfg(any(feature = "read-tracking", feature = "metrics"))]
 pub(crate) const CACHE_HIT: &str = "mcp.resource.cache_hit";
 #[cfg(feature = "read-tracking")]
 pub(crate) const READ_COUNT: &str = "mcp.resource.read_count";
@@ -44,7 +44,7 @@ pub(crate) const TOOLS_CALL: &str = "tools/call";
 pub(crate) const RESOURCES_READ: &str = "resources/read";
 pub(crate) const EXECUTE_TOOL: &str = "execute_tool";
 /// The convention's stand-in for a name outside the known set (cardinality).
-#[cfg(feature = "rmcp")]
+#[cfg(any(feature = "rmcp", feature = "metrics"))]
 pub(crate) const OTHER: &str = "_OTHER";
 /// Bytes of a message as received, without its line end (as `rpc.server.request.size`).
 #[cfg(feature = "rmcp")]

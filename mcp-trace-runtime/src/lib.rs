@@ -20,6 +20,8 @@ mod export;
 mod handler;
 #[cfg(feature = "enable")]
 mod keys;
+#[cfg(all(feature = "enable", feature = "metrics"))]
+mod metrics;
 #[cfg(all(feature = "enable", feature = "rmcp"))]
 pub mod rmcp;
 mod scope;

@@ -104,6 +104,12 @@ pub fn provider_changed() {
     EPOCH.fetch_add(1, Ordering::AcqRel);
 }
 
+/// The provider generation: changes with every [`provider_changed`].
+#[cfg(feature = "metrics")]
+pub(crate) fn epoch() -> u64 {
+    EPOCH.load(Ordering::Acquire)
+}
+
 fn read_global() -> BoxedTracer {
     static SCOPE: OnceLock<InstrumentationScope> = OnceLock::new();
     let scope = SCOPE.get_or_init(|| {

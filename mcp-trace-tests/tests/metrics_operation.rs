@@ -1,0 +1,252 @@
+//! `mcp.server.operation.duration` against the SDK's in-memory metric exporter: the
+//! exact name, unit, bucket boundaries and attribute sets, and counts that match the
+//! calls made even when every span is sampled out.
+#![cfg(all(
+    feature = "enable",
+    feature = "metrics",
+    feature = "schema-check",
+    feature = "read-tracking"
+))]
+
+use mcp_trace::{traced_resource, traced_tool};
+use opentelemetry::Value;
+use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
+use opentelemetry_sdk::metrics::{
+    InMemoryMetricExporter, InMemoryMetricExporterBuilder, SdkMeterProvider, Temporality,
+};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, Sampler, SdkTracerProvider};
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+const BOUNDARIES: [f64; 14] = [
+    0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+];
+
+#[derive(Debug)]
+pub struct SearchError;
+
+#[traced_tool]
+fn search(query: String, limit: Option<u32>) -> Result<usize, SearchError> {
+    if query.is_empty() {
+        return Err(SearchError);
+    }
+    Ok(query.len() + limit.unwrap_or(0) as usize)
+}
+
+#[derive(Debug)]
+pub struct QueryError;
+
+#[traced_tool(name = "run_query", schema = "tests/schemas/run_query.json")]
+fn run_query(sql: &str) -> Result<String, QueryError> {
+    if sql.starts_with("SELECT") {
+        Ok("ok".to_owned())
+    } else {
+        Err(QueryError)
+    }
+}
+
+#[traced_tool]
+fn explode(n: u32) -> u32 {
+    assert!(n < 10, "too big");
+    n
+}
+
+#[traced_resource(uri = "docs://{page}")]
+fn read_page(#[session] session: &str, page: u32) -> String {
+    format!("{session}:{page}")
+}
+
+/// The test binary's providers: spans to an in-memory exporter with the sampler of
+/// the test, metrics (delta) to an in-memory metric exporter.
+struct Harness {
+    meters: SdkMeterProvider,
+    metrics: InMemoryMetricExporter,
+    spans: InMemorySpanExporter,
+}
+
+fn harness() -> &'static Harness {
+    static HARNESS: OnceLock<Harness> = OnceLock::new();
+    HARNESS.get_or_init(|| {
+        let metrics = InMemoryMetricExporterBuilder::new()
+            .with_temporality(Temporality::Delta)
+            .build();
+        let meters = SdkMeterProvider::builder()
+            .with_periodic_exporter(metrics.clone())
+            .build();
+        opentelemetry::global::set_meter_provider(meters.clone());
+        Harness {
+            meters,
+            metrics,
+            spans: InMemorySpanExporter::default(),
+        }
+    })
+}
+
+/// One test at a time, under a tracer provider with `sampler`, metrics and spans
+/// cleared.
+fn exclusive(sampler: Sampler) -> MutexGuard<'static, ()> {
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let guard = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let h = harness();
+    let provider = SdkTracerProvider::builder()
+        .with_sampler(sampler)
+        .with_simple_exporter(h.spans.clone())
+        .build();
+    opentelemetry::global::set_tracer_provider(provider);
+    mcp_trace::provider_changed();
+    h.meters.force_flush().expect("flush");
+    h.metrics.reset();
+    h.spans.reset();
+    guard
+}
+
+/// A data point of `mcp.server.operation.duration`: its attributes and count.
+type Point = (BTreeMap<String, Value>, u64);
+
+/// The operation-duration points recorded since the test began, checking the
+/// metric's name, unit and buckets on the way.
+fn points() -> Vec<Point> {
+    let h = harness();
+    h.meters.force_flush().expect("flush");
+    let exported = h.metrics.get_finished_metrics().expect("metrics readable");
+    let mut points = Vec::new();
+    for resource in &exported {
+        for scope in resource.scope_metrics() {
+            for metric in scope.metrics() {
+                assert_eq!(metric.name(), "mcp.server.operation.duration");
+                assert_eq!(metric.unit(), "s");
+                assert_eq!(scope.scope().name(), "mcp-trace");
+                let AggregatedMetrics::F64(MetricData::Histogram(histogram)) = metric.data() else {
+                    panic!("not an f64 histogram: {:?}", metric.data());
+                };
+                for point in histogram.data_points() {
+                    assert_eq!(point.bounds().collect::<Vec<_>>(), BOUNDARIES);
+                    let attrs = point
+                        .attributes()
+                        .map(|kv| (kv.key.to_string(), kv.value.clone()))
+                        .collect();
+                    points.push((attrs, point.count()));
+                }
+            }
+        }
+    }
+    sorted(points)
+}
+
+/// Points in a fixed order: by their attributes, written `key=value`.
+fn sorted(mut points: Vec<Point>) -> Vec<Point> {
+    let text = |attrs: &BTreeMap<String, Value>| {
+        attrs
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    points.sort_by_key(|(attrs, _)| text(attrs));
+    points
+}
+
+fn attributes<const N: usize>(pairs: [(&str, Value); N]) -> BTreeMap<String, Value> {
+    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+fn search_attributes<const N: usize>(extra: [(&str, Value); N]) -> BTreeMap<String, Value> {
+    let mut all = attributes([
+        ("mcp.method.name", "tools/call".into()),
+        ("gen_ai.operation.name", "execute_tool".into()),
+        ("gen_ai.tool.name", "search".into()),
+        ("mcp.tool.args.schema_valid", true.into()),
+    ]);
+    all.extend(attributes(extra));
+    all
+}
+
+#[test]
+fn every_call_is_counted_with_spans_sampled_out() {
+    let _one = exclusive(Sampler::AlwaysOff);
+    for i in 0..7 {
+        search(format!("query {i}"), Some(i)).unwrap();
+    }
+    search(String::new(), None).unwrap_err();
+    assert_eq!(
+        points(),
+        sorted(vec![
+            (search_attributes([]), 7),
+            (search_attributes([("error.type", "SearchError".into())]), 1),
+        ])
+    );
+    assert!(
+        harness().spans.get_finished_spans().unwrap().is_empty(),
+        "no span was sampled"
+    );
+}
+
+#[test]
+fn outcomes_each_have_their_attribute_set() {
+    let _one = exclusive(Sampler::AlwaysOn);
+    search("rust".to_owned(), None).unwrap();
+    search(String::new(), None).unwrap_err();
+    explode(1);
+    let panicked = std::panic::catch_unwind(|| explode(99));
+    assert!(panicked.is_err());
+    let explode_attributes = |extra: Option<&'static str>| {
+        let mut all = attributes([
+            ("mcp.method.name", "tools/call".into()),
+            ("gen_ai.operation.name", "execute_tool".into()),
+            ("gen_ai.tool.name", "explode".into()),
+            ("mcp.tool.args.schema_valid", true.into()),
+        ]);
+        if let Some(error) = extra {
+            all.insert("error.type".to_owned(), error.into());
+        }
+        all
+    };
+    let expected = vec![
+        (explode_attributes(None), 1),
+        (explode_attributes(Some("panic")), 1),
+        (search_attributes([]), 1),
+        (search_attributes([("error.type", "SearchError".into())]), 1),
+    ];
+    assert_eq!(points(), sorted(expected));
+    // The spans carry the same outcome.
+    assert_eq!(harness().spans.get_finished_spans().unwrap().len(), 4);
+}
+
+#[test]
+fn schema_invalid_calls_carry_the_verdict() {
+    let _one = exclusive(Sampler::AlwaysOn);
+    run_query("SELECT 1").unwrap();
+    run_query("DROP TABLE users").unwrap_err();
+    let base = |valid: bool| {
+        attributes([
+            ("mcp.method.name", "tools/call".into()),
+            ("gen_ai.operation.name", "execute_tool".into()),
+            ("gen_ai.tool.name", "run_query".into()),
+            ("mcp.tool.args.schema_valid", valid.into()),
+        ])
+    };
+    let mut invalid = base(false);
+    invalid.insert("error.type".to_owned(), "QueryError".into());
+    assert_eq!(points(), sorted(vec![(base(true), 1), (invalid, 1)]));
+}
+
+#[test]
+fn reads_carry_the_cache_hit_bit_and_never_the_uri() {
+    for sampler in [Sampler::AlwaysOn, Sampler::AlwaysOff] {
+        let _one = exclusive(sampler);
+        read_page("metrics-session", 1);
+        read_page("metrics-session", 1);
+        read_page("metrics-session", 1);
+        read_page("metrics-session", 2);
+        mcp_trace::session::end("metrics-session");
+        let read = |hit: bool| {
+            attributes([
+                ("mcp.method.name", "resources/read".into()),
+                ("mcp.resource.cache_hit", hit.into()),
+            ])
+        };
+        assert_eq!(points(), sorted(vec![(read(false), 2), (read(true), 2)]));
+    }
+}
