@@ -145,6 +145,9 @@ pub use mcp_trace_runtime::{
 #[cfg(feature = "enable")]
 #[cfg_attr(docsrs, doc(cfg(feature = "enable")))]
 pub use mcp_trace_runtime::{MAX_NAME_BYTES, MAX_URI_BYTES, TRUNCATED_KEY, resource_uri_digest};
+#[cfg(all(feature = "enable", feature = "metrics"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub use mcp_trace_runtime::{MetricsExporter, default_metrics_path};
 
 /// Generated documentation of every annotated handler linked into the program: what
 /// each tool does, its arguments and constraints, the span attributes it emits, and the

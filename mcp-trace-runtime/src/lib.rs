@@ -32,6 +32,8 @@ mod tracer;
 
 #[cfg(feature = "enable")]
 pub use bounds::{MAX_NAME_BYTES, MAX_URI_BYTES, TRUNCATED_KEY};
+#[cfg(all(feature = "enable", feature = "metrics"))]
+pub use export::meters::{MetricsExporter, default_metrics_path};
 pub use export::setup::{
     Builder, Exporter, InitError, TelemetryGuard, default_file_path, dropped_spans, init,
 };

@@ -553,6 +553,8 @@ impl Sink {
             }
             Sink::File(path) => {
                 command.env("MCP_TRACE_FILE", path);
+                // Spans are what this test searches; metrics carry no client string.
+                command.env("OTEL_METRICS_EXPORTER", "none");
             }
         }
     }

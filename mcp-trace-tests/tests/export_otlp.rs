@@ -38,6 +38,8 @@ fn otlp_http_receives_every_span_as_protobuf() {
         .stdout(std::process::Stdio::null())
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint())
         .env("OTEL_SERVICE_NAME", "otlp-child")
+        // The receiver decodes traces only.
+        .env("OTEL_METRICS_EXPORTER", "none")
         .env_remove("OTEL_SDK_DISABLED")
         .env_remove("OTEL_TRACES_EXPORTER")
         .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")

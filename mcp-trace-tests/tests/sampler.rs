@@ -95,7 +95,9 @@ fn run_child(case: &str, sampler: &[(&str, &str)]) -> BTreeMap<u64, Exported> {
         .env("MCP_TRACE_FILE", &file)
         // Room for every span of the child in the batch queue (default 2 048), so
         // none is dropped however slowly the file is written.
-        .env("OTEL_BSP_MAX_QUEUE_SIZE", "16384");
+        .env("OTEL_BSP_MAX_QUEUE_SIZE", "16384")
+        // Spans only: this test counts what the sampler keeps.
+        .env("OTEL_METRICS_EXPORTER", "none");
     for name in [
         "OTEL_SDK_DISABLED",
         "OTEL_TRACES_EXPORTER",

@@ -13,6 +13,26 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+/// Opens (creating it and its directory) `path` for appending. On Unix what it creates
+/// is private to the user (directory 0700, file 0600): spans may carry resource URIs,
+/// and the default path is in the shared temporary directory.
+pub(crate) fn open_private(path: &Path) -> std::io::Result<File> {
+    let mut dirs = std::fs::DirBuilder::new();
+    dirs.recursive(true);
+    let mut options = OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+        dirs.mode(0o700);
+        options.mode(0o600);
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        dirs.create(dir)?;
+    }
+    options.open(path)
+}
+
 #[derive(Debug)]
 pub(crate) struct JsonLinesExporter {
     path: PathBuf,
@@ -21,24 +41,9 @@ pub(crate) struct JsonLinesExporter {
 }
 
 impl JsonLinesExporter {
-    /// Opens (creating it and its directory) `path` for appending. On Unix what it
-    /// creates is private to the user (directory 0700, file 0600): spans may carry
-    /// resource URIs, and the default path is in the shared temporary directory.
+    /// Opens `path` for appending, see [`open_private`].
     pub(crate) fn create(path: &Path) -> std::io::Result<Self> {
-        let mut dirs = std::fs::DirBuilder::new();
-        dirs.recursive(true);
-        let mut options = OpenOptions::new();
-        options.create(true).append(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-            dirs.mode(0o700);
-            options.mode(0o600);
-        }
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            dirs.create(dir)?;
-        }
-        let file = options.open(path)?;
+        let file = open_private(path)?;
         Ok(Self {
             path: path.to_owned(),
             file: Mutex::new(file),

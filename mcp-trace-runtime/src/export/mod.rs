@@ -5,4 +5,6 @@
 
 #[cfg(feature = "enable")]
 mod file;
+#[cfg(all(feature = "enable", feature = "metrics"))]
+pub(crate) mod meters;
 pub(crate) mod setup;

@@ -85,6 +85,8 @@ pub struct Builder {
     service_name: Option<String>,
     server_name: Option<String>,
     exporter: Exporter,
+    #[cfg(all(feature = "enable", feature = "metrics"))]
+    metrics_exporter: crate::export::meters::MetricsExporter,
     shutdown_timeout: Duration,
     read_limits: Option<ReadTrackerLimits>,
     overrides: Overrides,
@@ -96,6 +98,8 @@ impl Default for Builder {
             service_name: None,
             server_name: None,
             exporter: Exporter::FromEnv,
+            #[cfg(all(feature = "enable", feature = "metrics"))]
+            metrics_exporter: crate::export::meters::MetricsExporter::FromEnv,
             shutdown_timeout: Duration::from_secs(5),
             read_limits: None,
             overrides: Overrides::default(),
@@ -134,6 +138,14 @@ impl Builder {
     }
 
     /// How long dropping the guard may wait for the last spans to export (default 5 s).
+    /// Where metrics go (default: from the environment, see
+    /// [`MetricsExporter::FromEnv`](crate::MetricsExporter::FromEnv)).
+    #[cfg(all(feature = "enable", feature = "metrics"))]
+    pub fn metrics_exporter(mut self, exporter: crate::export::meters::MetricsExporter) -> Self {
+        self.metrics_exporter = exporter;
+        self
+    }
+
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
         self
@@ -219,13 +231,35 @@ impl Builder {
             chosen => chosen,
         };
         let resource = self.resource();
+        let span_file = |path: Option<PathBuf>| {
+            path.or_else(|| env_nonempty("MCP_TRACE_FILE").map(PathBuf::from))
+                .unwrap_or_else(|| default_file_path(&service_name_of(&resource)))
+        };
+        #[cfg(feature = "metrics")]
+        let meters = {
+            use crate::export::meters::{self, MetricsExporter};
+            let chosen = match self.metrics_exporter.clone() {
+                MetricsExporter::FromEnv => meters::from_env(env_nonempty),
+                chosen => chosen,
+            };
+            let beside = match &exporter {
+                Exporter::File(path) => span_file(path.clone()),
+                _ => span_file(None),
+            };
+            meters::provider(chosen, resource.clone(), &beside)?
+        };
+        #[cfg(feature = "metrics")]
+        let metrics_only = meters.is_some();
+        #[cfg(not(feature = "metrics"))]
+        let metrics_only = false;
         let (processor, file) = match exporter {
+            // Metrics without spans still need a tracer provider: its spans are never
+            // sampled, but they carry the calls the histogram records.
+            Exporter::None | Exporter::FromEnv if metrics_only => (None, None),
             Exporter::None | Exporter::FromEnv => return Ok(TelemetryGuard::inactive()),
-            Exporter::Otlp => (otlp_processor()?, None),
+            Exporter::Otlp => (Some(otlp_processor()?), None),
             Exporter::File(path) => {
-                let path = path
-                    .or_else(|| env_nonempty("MCP_TRACE_FILE").map(PathBuf::from))
-                    .unwrap_or_else(|| default_file_path(&service_name_of(&resource)));
+                let path = span_file(path);
                 let exporter =
                     crate::export::file::JsonLinesExporter::create(&path).map_err(|source| {
                         InitError::File {
@@ -238,19 +272,30 @@ impl Builder {
                     path.display()
                 );
                 (
-                    BatchSpanProcessor::builder(Counted(exporter)).build(),
+                    Some(BatchSpanProcessor::builder(Counted(exporter)).build()),
                     Some(path),
                 )
             }
         };
-        let provider = SdkTracerProvider::builder()
-            .with_span_processor(Handed(processor))
-            .with_resource(resource)
-            .build();
+        let provider = match processor {
+            Some(processor) => SdkTracerProvider::builder().with_span_processor(Handed(processor)),
+            None => SdkTracerProvider::builder()
+                .with_sampler(opentelemetry_sdk::trace::Sampler::AlwaysOff),
+        }
+        .with_resource(resource)
+        .build();
         opentelemetry::global::set_tracer_provider(provider.clone());
+        #[cfg(feature = "metrics")]
+        if let Some(meters) = &meters {
+            opentelemetry::global::set_meter_provider(meters.provider.clone());
+        }
         crate::tracer::provider_changed();
         Ok(TelemetryGuard {
             provider: Some(provider),
+            #[cfg(feature = "metrics")]
+            metrics_file: meters.as_ref().and_then(|m| m.file.clone()),
+            #[cfg(feature = "metrics")]
+            meters: meters.map(|m| m.provider),
             file,
             timeout: self.shutdown_timeout,
         })
@@ -274,7 +319,7 @@ impl Builder {
 }
 
 #[cfg(feature = "enable")]
-fn env_nonempty(name: &str) -> Option<String> {
+pub(crate) fn env_nonempty(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
@@ -326,14 +371,14 @@ fn otlp_processor() -> Result<BatchSpanProcessor, InitError> {
 /// unification may turn on in `opentelemetry-otlp` (`reqwest-client`) works the same.
 #[cfg(all(feature = "enable", feature = "otlp"))]
 #[derive(Debug)]
-struct OnTokio<E> {
+pub(crate) struct OnTokio<E> {
     exporter: E,
     runtime: tokio::runtime::Runtime,
 }
 
 #[cfg(all(feature = "enable", feature = "otlp"))]
-impl<E: SpanExporter> OnTokio<E> {
-    fn new(exporter: E) -> std::io::Result<Self> {
+impl<E> OnTokio<E> {
+    pub(crate) fn new(exporter: E) -> std::io::Result<Self> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .thread_name("mcp-trace-otlp")
@@ -343,11 +388,11 @@ impl<E: SpanExporter> OnTokio<E> {
 }
 
 #[cfg(all(feature = "enable", feature = "otlp"))]
-impl<E: SpanExporter> SpanExporter for OnTokio<E> {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        let export = self.exporter.export(batch);
+impl<E: Sync> OnTokio<E> {
+    /// Runs one export to completion on this runtime.
+    fn run(&self, export: impl Future<Output = OTelSdkResult> + Send) -> OTelSdkResult {
         if tokio::runtime::Handle::try_current().is_err() {
-            // The batch processor's thread: the only caller.
+            // The processor's or reader's own thread: the only caller.
             return self.runtime.block_on(export);
         }
         // Inside another runtime `block_on` would panic: block a scoped thread instead.
@@ -361,6 +406,37 @@ impl<E: SpanExporter> SpanExporter for OnTokio<E> {
                     ))
                 })
         })
+    }
+}
+
+#[cfg(all(feature = "enable", feature = "otlp", feature = "metrics"))]
+impl<E: opentelemetry_sdk::metrics::exporter::PushMetricExporter>
+    opentelemetry_sdk::metrics::exporter::PushMetricExporter for OnTokio<E>
+{
+    async fn export(
+        &self,
+        metrics: &opentelemetry_sdk::metrics::data::ResourceMetrics,
+    ) -> OTelSdkResult {
+        self.run(self.exporter.export(metrics))
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.exporter.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.exporter.shutdown_with_timeout(timeout)
+    }
+
+    fn temporality(&self) -> opentelemetry_sdk::metrics::Temporality {
+        self.exporter.temporality()
+    }
+}
+
+#[cfg(all(feature = "enable", feature = "otlp"))]
+impl<E: SpanExporter> SpanExporter for OnTokio<E> {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        self.run(self.exporter.export(batch))
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
@@ -510,6 +586,10 @@ impl<E: SpanExporter> SpanExporter for Counted<E> {
 pub struct TelemetryGuard {
     #[cfg(feature = "enable")]
     provider: Option<SdkTracerProvider>,
+    #[cfg(all(feature = "enable", feature = "metrics"))]
+    meters: Option<opentelemetry_sdk::metrics::SdkMeterProvider>,
+    #[cfg(all(feature = "enable", feature = "metrics"))]
+    metrics_file: Option<PathBuf>,
     file: Option<PathBuf>,
     timeout: Duration,
 }
@@ -519,6 +599,10 @@ impl TelemetryGuard {
         Self {
             #[cfg(feature = "enable")]
             provider: None,
+            #[cfg(all(feature = "enable", feature = "metrics"))]
+            meters: None,
+            #[cfg(all(feature = "enable", feature = "metrics"))]
+            metrics_file: None,
             file: None,
             timeout: Duration::ZERO,
         }
@@ -527,6 +611,12 @@ impl TelemetryGuard {
     /// The OTLP/JSON lines file spans are written to, when that exporter is in use.
     pub fn file_path(&self) -> Option<&Path> {
         self.file.as_deref()
+    }
+
+    /// The OTLP/JSON lines file metrics are written to, when that exporter is in use.
+    #[cfg(all(feature = "enable", feature = "metrics"))]
+    pub fn metrics_file_path(&self) -> Option<&Path> {
+        self.metrics_file.as_deref()
     }
 
     /// Whether a provider was installed.
@@ -540,6 +630,13 @@ impl TelemetryGuard {
 
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
+        // Metrics first: their last export includes the calls whose spans flush below.
+        #[cfg(all(feature = "enable", feature = "metrics"))]
+        if let Some(meters) = self.meters.take()
+            && let Err(error) = meters.shutdown_with_timeout(self.timeout)
+        {
+            eprintln!("mcp-trace: flushing metrics at shutdown failed: {error}");
+        }
         #[cfg(feature = "enable")]
         if let Some(provider) = self.provider.take() {
             if let Err(error) = provider.shutdown_with_timeout(self.timeout) {

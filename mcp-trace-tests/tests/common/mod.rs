@@ -129,7 +129,8 @@ pub fn example_binary(name: &str) -> std::path::PathBuf {
     path
 }
 
-/// Exports to `endpoint` over OTLP/HTTP whatever the calling environment says.
+/// Exports spans to `endpoint` over OTLP/HTTP whatever the calling environment says,
+/// and no metrics (the receiver decodes traces only).
 pub fn export_to<C: std::borrow::BorrowMut<std::process::Command>>(
     mut command: C,
     endpoint: &str,
@@ -137,6 +138,7 @@ pub fn export_to<C: std::borrow::BorrowMut<std::process::Command>>(
     command
         .borrow_mut()
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+        .env("OTEL_METRICS_EXPORTER", "none")
         .env_remove("OTEL_SDK_DISABLED")
         .env_remove("OTEL_TRACES_EXPORTER")
         .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
