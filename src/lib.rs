@@ -26,8 +26,9 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
-//! # // Run as a test: export nowhere rather than into the default span file.
+//! # // Run as a test: export nowhere rather than into the default files.
 //! # unsafe { std::env::set_var("OTEL_TRACES_EXPORTER", "none") };
+//! # unsafe { std::env::set_var("OTEL_METRICS_EXPORTER", "none") };
 //! let _guard = mcp_trace::init(); // exports on drop; reads OTEL_* from the environment
 //! let docs = search_documents("rust".into(), Some(2)).await.unwrap();
 //! assert_eq!(docs.len(), 2);
