@@ -1,6 +1,7 @@
-//! A loopback OTLP/HTTP receiver: decodes `POST /v1/traces` protobuf bodies. Started
-//! and stopped by the test that uses it.
+//! A loopback OTLP/HTTP receiver: decodes `POST /v1/traces` and `POST /v1/metrics`
+//! protobuf bodies. Started and stopped by the test that uses it.
 
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1::Span;
@@ -12,11 +13,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-/// One received request: its path, raw body and decoded form.
+/// One received request: its path, raw body and decoded form (`request` is empty for
+/// a metrics export, which is in `metrics`).
 pub struct Received {
     pub path: String,
     pub body: Vec<u8>,
     pub request: ExportTraceServiceRequest,
+    pub metrics: Option<ExportMetricsServiceRequest>,
 }
 
 pub struct Receiver {
@@ -109,11 +112,18 @@ fn serve(stream: TcpStream, received: &Mutex<Vec<Received>>) {
     let mut reader = BufReader::new(read_half);
     let mut writer = stream;
     while let Some((path, body)) = read_request(&mut reader) {
-        let request = ExportTraceServiceRequest::decode(body.as_slice()).expect("protobuf body");
+        let (request, metrics) = if path == "/v1/metrics" {
+            let metrics = ExportMetricsServiceRequest::decode(body.as_slice()).expect("protobuf");
+            (ExportTraceServiceRequest::default(), Some(metrics))
+        } else {
+            let request = ExportTraceServiceRequest::decode(body.as_slice()).expect("protobuf");
+            (request, None)
+        };
         received.lock().unwrap().push(Received {
             path,
             body,
             request,
+            metrics,
         });
         let response =
             "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";

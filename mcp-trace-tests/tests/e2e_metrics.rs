@@ -1,0 +1,181 @@
+//! Metrics end to end: rmcp's client drives `examples/stdio_server`, which exports
+//! spans and metrics over OTLP/HTTP to a receiver started here. When the client closes,
+//! the server's last metrics export (`POST /v1/metrics`, decoded as
+//! `ExportMetricsServiceRequest`) must count every call, with the attributes each
+//! call's span carries, and nothing of a call's identity (session, request id, URI,
+//! hash) or of its arguments.
+#![cfg(all(
+    feature = "rmcp",
+    feature = "otlp",
+    feature = "metrics",
+    feature = "schema-check",
+    feature = "read-tracking"
+))]
+
+mod common;
+
+use common::otlp::{Receiver, attributes, spans};
+use opentelemetry_proto::tonic::common::v1::KeyValue;
+use opentelemetry_proto::tonic::metrics::v1::metric;
+use rmcp::ServiceExt;
+use rmcp::model::{CallToolRequestParams, ReadResourceRequestParams};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::process::Stdio;
+
+/// What a call's metric point may carry, taken from its span.
+const METRIC_KEYS: [&str; 9] = [
+    "mcp.method.name",
+    "gen_ai.operation.name",
+    "gen_ai.tool.name",
+    "mcp.protocol.version",
+    "network.transport",
+    "error.type",
+    "rpc.response.status_code",
+    "mcp.tool.args.schema_valid",
+    "mcp.resource.cache_hit",
+];
+
+fn call(name: &'static str, arguments: Value) -> CallToolRequestParams {
+    let Value::Object(arguments) = arguments else {
+        panic!("arguments are an object")
+    };
+    CallToolRequestParams::new(name).with_arguments(arguments)
+}
+
+/// Attributes as sorted `key=value` text, for grouping.
+fn text(attributes: &BTreeMap<String, Value>) -> String {
+    attributes
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn plain(kvs: &[KeyValue]) -> BTreeMap<String, Value> {
+    attributes(kvs)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_call_is_counted_over_otlp_with_its_spans_attributes() {
+    let binary = common::example_binary("stdio_server");
+    let receiver = Receiver::start();
+    let mut command = tokio::process::Command::new(&binary);
+    for var in [
+        "OTEL_SDK_DISABLED",
+        "OTEL_TRACES_EXPORTER",
+        "OTEL_METRICS_EXPORTER",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+        "MCP_TRACE_FILE",
+        "MCP_TRACE_METRICS_FILE",
+    ] {
+        command.env_remove(var);
+    }
+    let mut child = command
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint())
+        .env("OTEL_SERVICE_NAME", "e2e-metrics")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("example server starts");
+    let stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let client = ().serve((stdout, stdin)).await.expect("initialize");
+
+    const VALID: usize = 5;
+    for i in 0..VALID {
+        let result = client
+            .call_tool(call(
+                "search_documents",
+                json!({"query": format!("q{i}"), "limit": 2}),
+            ))
+            .await
+            .expect("valid call");
+        assert_eq!(result.is_error, Some(false));
+    }
+    client
+        .call_tool(call(
+            "search_documents",
+            json!({"query": "q", "limit": 500}),
+        ))
+        .await
+        .expect("out-of-range limit is served");
+    let rpc_error = client
+        .call_tool(call("run_query", json!({"sql": "DELETE FROM t"})))
+        .await;
+    assert!(rpc_error.is_err());
+    for _ in 0..3 {
+        client
+            .read_resource(ReadResourceRequestParams::new("docs://intro"))
+            .await
+            .expect("resources/read");
+    }
+    client.cancel().await.expect("client closes");
+    let status = tokio::time::timeout(std::time::Duration::from_secs(20), child.wait())
+        .await
+        .expect("server exits after the client closes")
+        .expect("server status");
+    assert!(status.success(), "server exit status {status}");
+    let received = receiver.stop();
+
+    // What each call's span says, reduced to the metric's attributes and counted.
+    let mut expected: BTreeMap<String, (BTreeMap<String, Value>, u64)> = BTreeMap::new();
+    for span in spans(&received) {
+        let attrs = plain(&span.attributes);
+        let method = attrs.get("mcp.method.name").and_then(Value::as_str);
+        if !matches!(method, Some("tools/call" | "resources/read")) {
+            continue;
+        }
+        let kept: BTreeMap<String, Value> = attrs
+            .into_iter()
+            .filter(|(k, _)| METRIC_KEYS.contains(&k.as_str()))
+            .collect();
+        expected.entry(text(&kept)).or_insert((kept, 0)).1 += 1;
+    }
+    assert_eq!(
+        expected.values().map(|(_, n)| n).sum::<u64>(),
+        (VALID + 2 + 3) as u64,
+        "one span per call: {expected:#?}"
+    );
+
+    // The last metrics export: cumulative, so it counts every call.
+    let last = received
+        .iter()
+        .rev()
+        .find_map(|r| r.metrics.as_ref())
+        .expect("metrics were exported to /v1/metrics");
+    let mut got: BTreeMap<String, (BTreeMap<String, Value>, u64)> = BTreeMap::new();
+    for resource in &last.resource_metrics {
+        for scope in &resource.scope_metrics {
+            for m in &scope.metrics {
+                assert_eq!(m.name, "mcp.server.operation.duration");
+                assert_eq!(m.unit, "s");
+                let Some(metric::Data::Histogram(histogram)) = &m.data else {
+                    panic!("not a histogram: {:?}", m.data);
+                };
+                for point in &histogram.data_points {
+                    let attrs = plain(&point.attributes);
+                    for key in attrs.keys() {
+                        assert!(
+                            METRIC_KEYS.contains(&key.as_str()),
+                            "unexpected metric attribute {key}"
+                        );
+                    }
+                    let method = attrs.get("mcp.method.name").and_then(Value::as_str);
+                    if matches!(method, Some("tools/call" | "resources/read")) {
+                        got.insert(text(&attrs), (attrs, point.count));
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(got, expected);
+    // The three kinds of call each carry their own signal.
+    let has = |key: &str, value: Value| got.values().any(|(a, _)| a.get(key) == Some(&value));
+    assert!(has("mcp.tool.args.schema_valid", json!(false)));
+    assert!(has("mcp.resource.cache_hit", json!(true)));
+    assert!(has("network.transport", json!("pipe")));
+}
