@@ -357,12 +357,9 @@ fn start_tool_traced(
     }
     #[cfg(feature = "metrics")]
     {
-        // Not recording: a verdict only where the types give it for free.
-        let raw = begun
-            .scope
-            .as_ref()
-            .is_some_and(|s| s.data.arguments.is_some());
-        let verdict = (!raw && guaranteed(compiled)).then_some(true);
+        // Not recording: the metric still carries the verdict, and nothing else of the
+        // arguments is computed.
+        let verdict = unsampled_verdict(meta, compiled, begun.scope.as_deref(), record);
         begun_tool_call(begun, meta.name, verdict)
     }
     #[cfg(not(feature = "metrics"))]
@@ -377,15 +374,48 @@ fn begun_tool_call(begun: Begun, tool: &'static str, verdict: Option<bool>) -> C
     begun.into_call(false, Some(operation))
 }
 
-/// Whether the parameter types alone guarantee the schema (see `Compiled::check`).
+/// The schema verdict of a call whose span does not record, for the metric alone: the
+/// raw arguments validated, or the typed ones rebuilt (shapes skipped, no hash) and
+/// validated unless the types guarantee them. `None` with no schema, or arguments over
+/// the schema-check budget.
 #[cfg(feature = "metrics")]
-fn guaranteed(compiled: Option<&Compiled>) -> bool {
+fn unsampled_verdict(
+    meta: &'static ToolMeta,
+    compiled: Option<&'static Compiled>,
+    scope: Option<&ActiveScope>,
+    record: &mut dyn FnMut(&mut ArgsRecorder<'_>),
+) -> Option<bool> {
     #[cfg(feature = "schema-check")]
-    return compiled.is_some_and(Compiled::guaranteed);
+    {
+        let compiled = compiled?;
+        let data = scope.map(|s| &s.data);
+        if data.is_some_and(|d| d.oversized.is_some()) {
+            return None;
+        }
+        let mut scratch = Vec::new();
+        if let Some(raw) = data.and_then(|d| d.arguments.as_ref()) {
+            compiled.check(raw, false, &[], &mut scratch);
+            return bool_attribute(&scratch, keys::SCHEMA_VALID);
+        }
+        if compiled.guaranteed() {
+            return Some(true);
+        }
+        let mut rec = ArgsRecorder::new(&mut scratch, Rebuild::Json).without_shapes();
+        record(&mut rec);
+        match finish_rebuilt(meta, Some(compiled), rec) {
+            Typed::Json(rebuilt, unseen) => {
+                scratch.clear();
+                compiled.check(&rebuilt, true, &unseen, &mut scratch);
+                bool_attribute(&scratch, keys::SCHEMA_VALID)
+            }
+            Typed::Guaranteed(_) => Some(true),
+            Typed::Unknown => None,
+        }
+    }
     #[cfg(not(feature = "schema-check"))]
     {
-        let _ = compiled;
-        false
+        let _ = (meta, compiled, scope, record);
+        None
     }
 }
 
@@ -479,6 +509,7 @@ fn finish_rebuilt(
         flattened,
         unseen,
         flattened_unseen,
+        shapes: _,
     } = rec;
     #[cfg(feature = "args-shape")]
     if let Some(Value::Object(fields)) = &flattened {
@@ -1081,6 +1112,14 @@ pub(crate) mod adapter {
         };
         // The reply's message, as the conventions ask of a JSON-RPC error.
         begun.span.set_status(Status::error("Parse error"));
-        begun.span.end();
+        let end = SystemTime::now();
+        begun.span.end_with_timestamp(end);
+        // Counted on the metric too: a client sending garbage shows in the error rate.
+        #[cfg(feature = "metrics")]
+        {
+            let mut operation = crate::metrics::Operation::new(keys::OTHER, begun.start);
+            operation.transport(scope::Transport::Pipe.as_str());
+            operation.record(end, Some("-32700".into()), Some("-32700".to_owned()));
+        }
     }
 }

@@ -179,3 +179,75 @@ async fn every_call_is_counted_over_otlp_with_its_spans_attributes() {
     assert!(has("mcp.resource.cache_hit", json!(true)));
     assert!(has("network.transport", json!("pipe")));
 }
+
+/// A line on stdin that is not JSON is answered `-32700` and counted: `_OTHER`, with
+/// the code as its error type and status, over the pipe.
+#[test]
+fn parse_errors_are_counted() {
+    use std::io::{Read, Write};
+    let receiver = Receiver::start();
+    let mut command = std::process::Command::new(common::example_binary("stdio_server"));
+    for var in [
+        "OTEL_SDK_DISABLED",
+        "OTEL_TRACES_EXPORTER",
+        "OTEL_METRICS_EXPORTER",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+    ] {
+        command.env_remove(var);
+    }
+    let mut child = command
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint())
+        .env("OTEL_SERVICE_NAME", "e2e-metrics-parse")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("server starts");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"this is not json\n{\"also\": \n").unwrap();
+    drop(stdin);
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    assert!(
+        stdout.contains("-32700"),
+        "answered with a parse error: {stdout}"
+    );
+    // With no `initialize` before stdin closed, the server exits with an error, after
+    // its guard exported what it had.
+    child.wait().expect("server exits");
+    let received = receiver.stop();
+
+    let last = received
+        .iter()
+        .rev()
+        .find_map(|r| r.metrics.as_ref())
+        .expect("metrics were exported to /v1/metrics");
+    let points: Vec<(BTreeMap<String, Value>, u64)> = last
+        .resource_metrics
+        .iter()
+        .flat_map(|r| &r.scope_metrics)
+        .flat_map(|s| &s.metrics)
+        .filter_map(|m| match &m.data {
+            Some(metric::Data::Histogram(h)) => Some(&h.data_points),
+            _ => None,
+        })
+        .flatten()
+        .map(|p| (plain(&p.attributes), p.count))
+        .collect();
+    let parse_error: BTreeMap<String, Value> = [
+        ("mcp.method.name", json!("_OTHER")),
+        ("error.type", json!("-32700")),
+        ("rpc.response.status_code", json!("-32700")),
+        ("network.transport", json!("pipe")),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    assert_eq!(points, [(parse_error, 2)]);
+}

@@ -233,6 +233,43 @@ fn schema_invalid_calls_carry_the_verdict() {
 }
 
 #[test]
+fn sampled_out_calls_still_carry_the_verdict() {
+    let _one = exclusive(Sampler::AlwaysOff);
+    // A schema file the types cannot guarantee: the typed arguments are rebuilt and
+    // validated for the metric alone.
+    run_query("SELECT 1").unwrap();
+    run_query("SELECT * FROM a_table_name_longer_than_twelve").unwrap();
+    run_query("DROP TABLE users").unwrap_err();
+    // Raw arguments in the request scope are validated as sent.
+    let raw = serde_json::json!({"sql": "DELETE"});
+    mcp_trace::scope()
+        .arguments(raw)
+        .run_sync(|| run_query("DELETE"))
+        .unwrap_err();
+    let base = |valid: bool, error: bool| {
+        let mut all = attributes([
+            ("mcp.method.name", "tools/call".into()),
+            ("gen_ai.operation.name", "execute_tool".into()),
+            ("gen_ai.tool.name", "run_query".into()),
+            ("mcp.tool.args.schema_valid", valid.into()),
+        ]);
+        if error {
+            all.insert("error.type".to_owned(), "QueryError".into());
+        }
+        all
+    };
+    assert_eq!(
+        points(),
+        sorted(vec![
+            (base(true, false), 1),
+            (base(false, false), 1),
+            (base(false, true), 2),
+        ])
+    );
+    assert!(harness().spans.get_finished_spans().unwrap().is_empty());
+}
+
+#[test]
 fn reads_carry_the_cache_hit_bit_and_never_the_uri() {
     for sampler in [Sampler::AlwaysOn, Sampler::AlwaysOff] {
         let _one = exclusive(sampler);

@@ -62,6 +62,8 @@ pub struct ArgsRecorder<'a> {
     pub(crate) unseen: Vec<&'static str>,
     /// The arguments-object parameter could not be serialized.
     pub(crate) flattened_unseen: bool,
+    /// Shape attributes are wanted (not when only a metric's verdict is).
+    pub(crate) shapes: bool,
 }
 
 /// What the typed parameters are rebuilt into, when anything reads them.
@@ -105,7 +107,15 @@ impl<'a> ArgsRecorder<'a> {
             flattened: None,
             unseen: Vec::new(),
             flattened_unseen: false,
+            shapes: true,
         }
+    }
+
+    /// The same recorder, rebuilding the arguments only: no shape attribute is kept.
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    pub(crate) fn without_shapes(mut self) -> Self {
+        self.shapes = false;
+        self
     }
 
     /// Whether [`ArgsRecorder::serialized`] is worth calling.
@@ -176,7 +186,9 @@ impl<'a> ArgsRecorder<'a> {
         suffix: &'static str,
         value: impl Into<opentelemetry::Value>,
     ) {
-        self.attrs.push(KeyValue::new(keys.key(suffix), value));
+        if self.shapes {
+            self.attrs.push(KeyValue::new(keys.key(suffix), value));
+        }
     }
 
     /// `.length` in Unicode scalar values.
