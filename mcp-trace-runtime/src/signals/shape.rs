@@ -112,7 +112,10 @@ impl<'a> ArgsRecorder<'a> {
     }
 
     /// The same recorder, rebuilding the arguments only: no shape attribute is kept.
-    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    #[cfg_attr(
+        not(all(feature = "metrics", feature = "schema-check")),
+        allow(dead_code)
+    )]
     pub(crate) fn without_shapes(mut self) -> Self {
         self.shapes = false;
         self
