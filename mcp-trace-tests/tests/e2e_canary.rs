@@ -552,8 +552,11 @@ impl Sink {
                 common::export_to(command, &receiver.endpoint());
             }
             Sink::File(path) => {
+                // Metrics go beside, to the default `<name>.metrics.jsonl`, searched too.
                 command.env("MCP_TRACE_FILE", path);
-                // Spans are what this test searches; metrics carry no client string.
+                command.env_remove("MCP_TRACE_METRICS_FILE");
+                command.env_remove("OTEL_METRICS_EXPORTER");
+                #[cfg(not(feature = "metrics"))]
                 command.env("OTEL_METRICS_EXPORTER", "none");
             }
         }
@@ -594,6 +597,29 @@ impl Sink {
                     leaves,
                     spans: true,
                 });
+                #[cfg(feature = "metrics")]
+                {
+                    let metrics = mcp_trace::default_metrics_path(&path);
+                    let raw = std::fs::read(&metrics).expect("the metrics file was written");
+                    let _ = std::fs::remove_file(&metrics);
+                    let text = std::str::from_utf8(&raw).expect("the metrics file is UTF-8");
+                    assert!(
+                        text.contains("mcp.server.operation.duration"),
+                        "the metrics file holds the operation duration"
+                    );
+                    let mut leaves = Vec::new();
+                    for (i, line) in text.lines().enumerate() {
+                        let document: Value =
+                            serde_json::from_str(line).expect("each line of the file is JSON");
+                        json_leaves(&document, &format!("line {}", i + 1), None, &mut leaves);
+                    }
+                    exports.push(Export {
+                        what: "the OTLP/JSON metrics file".into(),
+                        raw,
+                        leaves,
+                        spans: false,
+                    });
+                }
             }
         }
         assert!(!spans.is_empty(), "the server exported no span");
