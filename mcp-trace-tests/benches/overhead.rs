@@ -175,5 +175,51 @@ fn args_hash(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, tool_call, resource_read, args_hash);
+/// The operation-duration metric on top of the span path: each case with no meter
+/// provider (the API's no-op) and with the SDK's, recording into a cumulative
+/// histogram (the in-memory exporter, never read).
+#[cfg(feature = "metrics")]
+fn metric_recording(c: &mut Criterion) {
+    use opentelemetry::metrics::NoopMeterProvider;
+    use opentelemetry_sdk::metrics::{InMemoryMetricExporter, SdkMeterProvider};
+    let filters = filters();
+    let call = |f: fn(&str, Option<u32>, &[String]) -> usize| {
+        f(black_box(QUERY), black_box(Some(5)), black_box(&filters))
+    };
+    let sdk = SdkMeterProvider::builder()
+        .with_periodic_exporter(InMemoryMetricExporter::default())
+        .build();
+    let mut group = c.benchmark_group("metric recording");
+    for (sampler, label) in [
+        (Sampler::AlwaysOff, "sampled out"),
+        (Sampler::AlwaysOn, "recording"),
+    ] {
+        provider(sampler);
+        opentelemetry::global::set_meter_provider(NoopMeterProvider::new());
+        mcp_trace::provider_changed();
+        group.bench_function(format!("{label}, no meter provider"), |b| {
+            b.iter(|| call(traced))
+        });
+        opentelemetry::global::set_meter_provider(sdk.clone());
+        mcp_trace::provider_changed();
+        group.bench_function(format!("{label}, SDK meter provider"), |b| {
+            b.iter(|| call(traced))
+        });
+    }
+    group.finish();
+    opentelemetry::global::set_meter_provider(NoopMeterProvider::new());
+    mcp_trace::provider_changed();
+    let _ = sdk.shutdown();
+}
+
+#[cfg(not(feature = "metrics"))]
+fn metric_recording(_: &mut Criterion) {}
+
+criterion_group!(
+    benches,
+    tool_call,
+    metric_recording,
+    resource_read,
+    args_hash
+);
 criterion_main!(benches);
