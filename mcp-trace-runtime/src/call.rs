@@ -258,15 +258,7 @@ where
     // Nothing installed: nothing at all to do.
     match crate::tracer::current() {
         None => Call::default(),
-        Some(tracer) => {
-            let mut record = Some(record);
-            let mut record = |rec: &mut ArgsRecorder<'_>| {
-                if let Some(record) = record.take() {
-                    record(rec);
-                }
-            };
-            start_tool_traced(&tracer, meta, session, &mut record, schema)
-        }
+        Some(tracer) => start_tool_traced(&tracer, meta, session, &mut once(record), schema),
     }
 }
 
@@ -281,14 +273,20 @@ where
     // Nothing installed: nothing at all to do.
     match crate::tracer::current() {
         None => Call::default(),
-        Some(tracer) => {
-            let mut record = Some(record);
-            let mut record = |rec: &mut ArgsRecorder<'_>| {
-                if let Some(record) = record.take() {
-                    record(rec);
-                }
-            };
-            start_tool_traced(&tracer, meta, session, &mut record)
+        Some(tracer) => start_tool_traced(&tracer, meta, session, &mut once(record)),
+    }
+}
+
+/// `record` as the `FnMut` the non-generic [`start_tool_traced`] takes; it runs once.
+#[inline]
+fn once<F>(record: F) -> impl FnMut(&mut ArgsRecorder<'_>)
+where
+    F: FnOnce(&mut ArgsRecorder<'_>),
+{
+    let mut record = Some(record);
+    move |rec| {
+        if let Some(record) = record.take() {
+            record(rec);
         }
     }
 }

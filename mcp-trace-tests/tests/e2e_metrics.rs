@@ -36,6 +36,30 @@ const METRIC_KEYS: [&str; 9] = [
     "mcp.resource.cache_hit",
 ];
 
+/// The stdio example, exporting spans and metrics to `receiver` whatever the calling
+/// environment says.
+fn stdio_server(receiver: &Receiver, service: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(common::example_binary("stdio_server"));
+    for var in [
+        "OTEL_SDK_DISABLED",
+        "OTEL_TRACES_EXPORTER",
+        "OTEL_METRICS_EXPORTER",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+        "MCP_TRACE_FILE",
+        "MCP_TRACE_METRICS_FILE",
+    ] {
+        command.env_remove(var);
+    }
+    command
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint())
+        .env("OTEL_SERVICE_NAME", service)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    command
+}
+
 fn call(name: &'static str, arguments: Value) -> CallToolRequestParams {
     let Value::Object(arguments) = arguments else {
         panic!("arguments are an object")
@@ -58,26 +82,8 @@ fn plain(kvs: &[KeyValue]) -> BTreeMap<String, Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_call_is_counted_over_otlp_with_its_spans_attributes() {
-    let binary = common::example_binary("stdio_server");
     let receiver = Receiver::start();
-    let mut command = tokio::process::Command::new(&binary);
-    for var in [
-        "OTEL_SDK_DISABLED",
-        "OTEL_TRACES_EXPORTER",
-        "OTEL_METRICS_EXPORTER",
-        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
-        "MCP_TRACE_FILE",
-        "MCP_TRACE_METRICS_FILE",
-    ] {
-        command.env_remove(var);
-    }
-    let mut child = command
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint())
-        .env("OTEL_SERVICE_NAME", "e2e-metrics")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+    let mut child = tokio::process::Command::from(stdio_server(&receiver, "e2e-metrics"))
         .kill_on_drop(true)
         .spawn()
         .expect("example server starts");
@@ -186,22 +192,7 @@ async fn every_call_is_counted_over_otlp_with_its_spans_attributes() {
 fn parse_errors_are_counted() {
     use std::io::{Read, Write};
     let receiver = Receiver::start();
-    let mut command = std::process::Command::new(common::example_binary("stdio_server"));
-    for var in [
-        "OTEL_SDK_DISABLED",
-        "OTEL_TRACES_EXPORTER",
-        "OTEL_METRICS_EXPORTER",
-        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
-    ] {
-        command.env_remove(var);
-    }
-    let mut child = command
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint())
-        .env("OTEL_SERVICE_NAME", "e2e-metrics-parse")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+    let mut child = stdio_server(&receiver, "e2e-metrics-parse")
         .spawn()
         .expect("server starts");
     let mut stdin = child.stdin.take().unwrap();

@@ -56,8 +56,9 @@ pub fn install(sampler: Sampler) -> SdkTracerProvider {
     provider
 }
 
-/// A hand-built server span with the attributes every tool span starts with.
-pub fn start_span(tracer: &SdkTracer) -> opentelemetry_sdk::trace::Span {
+/// A hand-built server span with the attributes every tool span starts with, from the
+/// SDK's tracer (case 5) or the global one (5g).
+pub fn start_span<T: Tracer>(tracer: &T) -> T::Span {
     tracer
         .span_builder("tools/call traced")
         .with_kind(SpanKind::Server)
@@ -70,17 +71,22 @@ pub fn start_span(tracer: &SdkTracer) -> opentelemetry_sdk::trace::Span {
         .start(tracer)
 }
 
-/// Case 5: the span with the same attributes as constants, nothing computed.
-pub fn hand_built_span(tracer: &SdkTracer, filters: &[String]) -> usize {
-    let mut span = start_span(tracer);
-    span.set_attributes([
+/// The argument attributes of a recorded call, as constants.
+fn constant_arguments() -> [KeyValue; 6] {
+    [
         KeyValue::new("mcp.tool.args.query.length", 62),
         KeyValue::new("mcp.tool.args.limit.present", true),
         KeyValue::new("mcp.tool.args.limit", 5),
         KeyValue::new("mcp.tool.args.filters.count", 2),
         KeyValue::new("mcp.tool.args.hash", "0123456789abcdef"),
         KeyValue::new("mcp.tool.args.schema_valid", true),
-    ]);
+    ]
+}
+
+/// Case 5: the span with the same attributes as constants, nothing computed.
+pub fn hand_built_span(tracer: &SdkTracer, filters: &[String]) -> usize {
+    let mut span = start_span(tracer);
+    span.set_attributes(constant_arguments());
     let result = bare(black_box(QUERY), black_box(Some(5)), black_box(filters));
     span.end();
     result
@@ -128,25 +134,9 @@ pub fn recipe(tracer: &SdkTracer, validator: &jsonschema::Validator, filters: &[
 /// the boxed global tracer, a boxed span, and the context attached and detached. Same
 /// attributes as [`hand_built_span`], nothing computed.
 pub fn hand_built_current(tracer: &BoxedTracer, filters: &[String]) -> usize {
-    let mut span = tracer
-        .span_builder("tools/call traced")
-        .with_kind(SpanKind::Server)
-        .with_attributes([
-            KeyValue::new("mcp.method.name", "tools/call"),
-            KeyValue::new("gen_ai.operation.name", "execute_tool"),
-            KeyValue::new("gen_ai.tool.name", "traced"),
-            KeyValue::new("mcp.tool.name", "traced"),
-        ])
-        .start(tracer);
+    let mut span = start_span(tracer);
     if span.is_recording() {
-        span.set_attributes([
-            KeyValue::new("mcp.tool.args.query.length", 62),
-            KeyValue::new("mcp.tool.args.limit.present", true),
-            KeyValue::new("mcp.tool.args.limit", 5),
-            KeyValue::new("mcp.tool.args.filters.count", 2),
-            KeyValue::new("mcp.tool.args.hash", "0123456789abcdef"),
-            KeyValue::new("mcp.tool.args.schema_valid", true),
-        ]);
+        span.set_attributes(constant_arguments());
     }
     let cx = Context::current_with_span(span);
     let result = {
