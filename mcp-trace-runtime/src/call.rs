@@ -104,9 +104,10 @@ struct Begun {
     parent: Context,
     span: BoxedSpan,
     recording: bool,
-    /// The span's start time, read once for the span and the metric.
+    /// The start time, read once for the span and the metric; read only for the
+    /// metric (else the SDK reads it when the span records).
     #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
-    start: std::time::SystemTime,
+    start: Option<std::time::SystemTime>,
 }
 
 /// Starts the span in `scope`'s context. `None` when the span is neither recording nor
@@ -141,11 +142,11 @@ fn begin_with(
     // that the attributes added once the span records never regrow it.
     let mut all = Vec::with_capacity(SPAN_ATTRIBUTES);
     attributes(&mut all);
-    let start = start_time.unwrap_or_else(std::time::SystemTime::now);
-    let builder = SpanBuilder::from_name(name)
+    let start = start_time.or_else(|| metric_wanted().then(std::time::SystemTime::now));
+    let mut builder = SpanBuilder::from_name(name)
         .with_kind(SpanKind::Server)
-        .with_attributes(all)
-        .with_start_time(start);
+        .with_attributes(all);
+    builder.start_time = start;
     let span = tracer.build_with_context(builder, &parent);
     let recording = span.is_recording();
     if !recording && !span.span_context().is_valid() {
@@ -162,6 +163,16 @@ fn begin_with(
         recording,
         start,
     })
+}
+
+/// Whether calls record the operation-duration metric (the feature on, and `init`
+/// did not choose to go without).
+#[inline]
+fn metric_wanted() -> bool {
+    #[cfg(feature = "metrics")]
+    return crate::metrics::enabled();
+    #[cfg(not(feature = "metrics"))]
+    false
 }
 
 impl Begun {
@@ -212,10 +223,10 @@ impl Begun {
     }
 
     /// The metric record of an operation `method` in this span's scope: the protocol
-    /// version and transport when known.
+    /// version and transport when known. `None` when metrics are off.
     #[cfg(feature = "metrics")]
-    fn operation(&self, method: &'static str) -> crate::metrics::Operation {
-        let mut operation = crate::metrics::Operation::new(method, self.start);
+    fn operation(&self, method: &'static str) -> Option<crate::metrics::Operation> {
+        let mut operation = crate::metrics::Operation::new(method, self.start?);
         if let Some(scope) = &self.scope {
             let data = &scope.data;
             if let Some(version) = data.protocol_version.as_deref() {
@@ -225,7 +236,7 @@ impl Begun {
                 operation.transport(transport.as_str());
             }
         }
-        operation
+        Some(operation)
     }
 }
 
@@ -355,6 +366,9 @@ fn start_tool_traced(
     }
     #[cfg(feature = "metrics")]
     {
+        if begun.start.is_none() {
+            return begun.into_call(false, None);
+        }
         // Not recording: the metric still carries the verdict, and nothing else of the
         // arguments is computed.
         let verdict = unsampled_verdict(meta, compiled, begun.scope.as_deref(), record);
@@ -367,9 +381,12 @@ fn start_tool_traced(
 /// The call of a begun `tools/call` span, with its metric record.
 #[cfg(feature = "metrics")]
 fn begun_tool_call(begun: Begun, tool: &'static str, verdict: Option<bool>) -> Call {
-    let mut operation = begun.operation(keys::TOOLS_CALL).tool(tool);
-    operation.schema_valid(verdict);
-    begun.into_call(false, Some(operation))
+    let operation = begun.operation(keys::TOOLS_CALL).map(|operation| {
+        let mut operation = operation.tool(tool);
+        operation.schema_valid(verdict);
+        operation
+    });
+    begun.into_call(false, operation)
 }
 
 /// The schema verdict of a call whose span does not record, for the metric alone: the
@@ -674,9 +691,11 @@ fn start_resource_traced(
     }
     #[cfg(feature = "metrics")]
     {
-        let mut operation = begun.operation(keys::RESOURCES_READ);
-        operation.cache_hit(cache_hit);
-        begun.into_call(true, Some(operation))
+        let operation = begun.operation(keys::RESOURCES_READ).map(|mut operation| {
+            operation.cache_hit(cache_hit);
+            operation
+        });
+        begun.into_call(true, operation)
     }
     #[cfg(not(feature = "metrics"))]
     {
@@ -765,8 +784,10 @@ impl Active {
         if active.ended.swap(true, Ordering::AcqRel) {
             return;
         }
-        // One clock read for the span's end and the metric's duration.
-        let end = end.unwrap_or_else(std::time::SystemTime::now);
+        // One clock read for the span's end and the metric's duration, and none for a
+        // span that does not record with no metric.
+        let end = end
+            .or_else(|| (active.recording || active.has_metric()).then(std::time::SystemTime::now));
         let span = active.cx.span();
         // The metric's error type and status code, from the same outcome.
         let mut failure: (Option<opentelemetry::StringValue>, Option<String>) = (None, None);
@@ -811,9 +832,12 @@ impl Active {
                 failure = (Some(error_type.into()), code);
             }
         }
-        span.end_with_timestamp(end);
+        match end {
+            Some(end) => span.end_with_timestamp(end),
+            None => span.end(),
+        }
         #[cfg(feature = "metrics")]
-        if let Some(operation) = &active.metric {
+        if let (Some(operation), Some(end)) = (active.metric, end) {
             operation.record(end, failure.0, failure.1);
         }
         #[cfg(not(feature = "metrics"))]
@@ -855,7 +879,7 @@ impl Active {
         span.end_with_timestamp(end);
         // A call the caller gave up on: its duration, with no error of the server's.
         #[cfg(feature = "metrics")]
-        if let Some(operation) = &active.metric {
+        if let Some(operation) = active.metric {
             operation.record(end, None, None);
         }
     }
@@ -888,7 +912,8 @@ impl Drop for Entered<'_> {
         }
         span.end_with_timestamp(end);
         #[cfg(feature = "metrics")]
-        if let Some(operation) = &active.metric {
+        // Only borrowed here: the operation's values are cloned, on a panic alone.
+        if let Some(operation) = active.metric.clone() {
             operation.record(end, Some("panic".into()), None);
         }
     }
@@ -1001,9 +1026,11 @@ pub(crate) mod adapter {
             } else {
                 keys::OTHER.into()
             };
-            let mut operation = begun.operation(keys::TOOLS_CALL).tool(tool);
-            operation.schema_valid(verdict);
-            Some(operation)
+            begun.operation(keys::TOOLS_CALL).map(|operation| {
+                let mut operation = operation.tool(tool);
+                operation.schema_valid(verdict);
+                operation
+            })
         };
         #[cfg(not(feature = "metrics"))]
         let metric = ();
@@ -1031,9 +1058,10 @@ pub(crate) mod adapter {
         track_read(session, uri, &mut attrs);
         #[cfg(feature = "metrics")]
         let metric = {
-            let mut operation = begun.operation(keys::RESOURCES_READ);
-            operation.cache_hit(bool_attribute(&attrs, keys::CACHE_HIT));
-            Some(operation)
+            begun.operation(keys::RESOURCES_READ).map(|mut operation| {
+                operation.cache_hit(bool_attribute(&attrs, keys::CACHE_HIT));
+                operation
+            })
         };
         #[cfg(not(feature = "metrics"))]
         let metric = ();
@@ -1087,7 +1115,7 @@ pub(crate) mod adapter {
             begun.span.set_attributes(attrs);
         }
         #[cfg(feature = "metrics")]
-        let metric = Some(begun.operation(metric_method));
+        let metric = begun.operation(metric_method);
         #[cfg(not(feature = "metrics"))]
         let metric = ();
         begun.into_call(false, metric)
@@ -1114,8 +1142,7 @@ pub(crate) mod adapter {
         begun.span.end_with_timestamp(end);
         // Counted on the metric too: a client sending garbage shows in the error rate.
         #[cfg(feature = "metrics")]
-        {
-            let mut operation = crate::metrics::Operation::new(keys::OTHER, begun.start);
+        if let Some(mut operation) = begun.operation(keys::OTHER) {
             operation.transport(scope::Transport::Pipe.as_str());
             operation.record(end, Some("-32700".into()), Some("-32700".to_owned()));
         }

@@ -7,10 +7,13 @@
 //! session id, request id, URI or hash: each would give every call its own series.
 
 use crate::keys;
-use opentelemetry::metrics::Histogram;
+use opentelemetry::metrics::{BoundHistogram, Histogram};
 use opentelemetry::{InstrumentationScope, KeyValue, StringValue, global};
 use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 
 /// The metric's name, as the MCP semantic conventions give it.
@@ -25,11 +28,25 @@ pub(crate) const DURATION_BOUNDARIES: [f64; 14] = [
 /// transport, the verdict or the cache-hit bit, error type and status code.
 const MAX_ATTRIBUTES: usize = 8;
 
+/// Most series one thread keeps bound; past it, a record looks its series up in the
+/// SDK's own map, as an unbound record does. Series are few (tools × outcomes), and
+/// every value in them is the server's, never the client's.
+const MAX_BOUND_SERIES: usize = 256;
+
 /// The metric side of one traced call: when it started and what is known of it before
-/// it ends. Plain values only; the attributes are built when the call is recorded.
+/// it ends. Plain values only; the attributes are built once per series and thread.
 #[derive(Debug, Clone)]
 pub(crate) struct Operation {
     start: SystemTime,
+    series: Series,
+}
+
+/// The attribute values of one series of the histogram, as plain values: compared and
+/// hashed to find the series' bound handle without building its attribute list.
+/// The `&'static str` fields are the crate's own constants, compared by address: two
+/// copies of one text at two addresses only bind the same series twice.
+#[derive(Debug, Clone)]
+struct Series {
     method: &'static str,
     /// `gen_ai.tool.name` of a tool call (which also sets `gen_ai.operation.name`).
     tool: Option<StringValue>,
@@ -37,6 +54,8 @@ pub(crate) struct Operation {
     transport: Option<&'static str>,
     schema_valid: Option<bool>,
     cache_hit: Option<bool>,
+    error_type: Option<StringValue>,
+    rpc_code: Option<String>,
 }
 
 impl Operation {
@@ -44,92 +63,173 @@ impl Operation {
     pub(crate) fn new(method: &'static str, start: SystemTime) -> Self {
         Self {
             start,
-            method,
-            tool: None,
-            protocol: None,
-            transport: None,
-            schema_valid: None,
-            cache_hit: None,
+            series: Series {
+                method,
+                tool: None,
+                protocol: None,
+                transport: None,
+                schema_valid: None,
+                cache_hit: None,
+                error_type: None,
+                rpc_code: None,
+            },
         }
     }
 
     /// A `tools/call` of `tool`.
     pub(crate) fn tool(mut self, tool: impl Into<StringValue>) -> Self {
-        self.tool = Some(tool.into());
+        self.series.tool = Some(tool.into());
         self
     }
 
     /// The protocol version, if it is a published revision (else `_OTHER`).
     pub(crate) fn protocol(&mut self, version: &str) {
-        self.protocol = Some(known_protocol(version));
+        self.series.protocol = Some(known_protocol(version));
     }
 
     pub(crate) fn transport(&mut self, transport: &'static str) {
-        self.transport = Some(transport);
+        self.series.transport = Some(transport);
     }
 
     pub(crate) fn schema_valid(&mut self, valid: Option<bool>) {
-        self.schema_valid = valid;
+        self.series.schema_valid = valid;
     }
 
     pub(crate) fn cache_hit(&mut self, hit: Option<bool>) {
-        self.cache_hit = hit;
+        self.series.cache_hit = hit;
     }
 
     /// Records the duration up to `end` (the span's own end time), with the error
     /// type and status code of a failed call.
     pub(crate) fn record(
-        &self,
+        self,
         end: SystemTime,
         error_type: Option<StringValue>,
         rpc_code: Option<String>,
     ) {
-        let mut attrs = Attributes::new();
-        attrs.push(keys::METHOD, self.method);
-        if let Some(tool) = &self.tool {
-            attrs.push(keys::OPERATION, keys::EXECUTE_TOOL);
-            attrs.push(keys::GEN_AI_TOOL, tool.clone());
-        }
-        if let Some(version) = self.protocol {
-            attrs.push(keys::PROTOCOL, version);
-        }
-        if let Some(transport) = self.transport {
-            attrs.push(keys::TRANSPORT, transport);
-        }
-        if let Some(valid) = self.schema_valid {
-            attrs.push(keys::SCHEMA_VALID, valid);
-        }
-        if let Some(hit) = self.cache_hit {
-            attrs.push(keys::CACHE_HIT, hit);
-        }
-        if let Some(error_type) = error_type {
-            attrs.push(keys::ERROR_TYPE, error_type);
-        }
-        if let Some(code) = rpc_code {
-            attrs.push(keys::RPC_STATUS, code);
-        }
+        let Self { start, mut series } = self;
+        series.error_type = error_type;
+        series.rpc_code = rpc_code;
         // A clock stepped back between the two reads reads as zero, not as an error.
-        let seconds = end
-            .duration_since(self.start)
-            .map_or(0.0, |d| d.as_secs_f64());
-        with_operation_duration(|histogram| histogram.record(seconds, attrs.as_slice()));
+        let seconds = end.duration_since(start).map_or(0.0, |d| d.as_secs_f64());
+        record(seconds, &series);
     }
 }
 
-/// The attributes of one record, in one allocation sized for all of them.
-struct Attributes(Vec<KeyValue>);
+impl PartialEq for Series {
+    fn eq(&self, other: &Self) -> bool {
+        let same = |a: &'static str, b: &'static str| std::ptr::eq(a, b);
+        let same_opt = |a: Option<&'static str>, b: Option<&'static str>| match (a, b) {
+            (Some(a), Some(b)) => same(a, b),
+            (a, b) => a.is_none() && b.is_none(),
+        };
+        // A handler's name is one `&'static str`: equal at the address, no bytes read.
+        let same_value = |a: &Option<StringValue>, b: &Option<StringValue>| match (a, b) {
+            (Some(a), Some(b)) => {
+                let (a, b) = (a.as_str(), b.as_str());
+                std::ptr::eq(a, b) || a == b
+            }
+            (a, b) => a.is_none() && b.is_none(),
+        };
+        same(self.method, other.method)
+            && same_opt(self.protocol, other.protocol)
+            && same_opt(self.transport, other.transport)
+            && self.schema_valid == other.schema_valid
+            && self.cache_hit == other.cache_hit
+            && same_value(&self.tool, &other.tool)
+            && same_value(&self.error_type, &other.error_type)
+            && self.rpc_code == other.rpc_code
+    }
+}
 
-impl Attributes {
-    fn new() -> Self {
-        Self(Vec::with_capacity(MAX_ATTRIBUTES))
+impl Eq for Series {}
+
+impl Hash for Series {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let address = |text: Option<&'static str>| text.map_or(0, |t| t.as_ptr() as usize);
+        state.write_usize(address(Some(self.method)));
+        state.write_usize(address(self.protocol));
+        state.write_usize(address(self.transport));
+        // Each of the two bits with its own "unset": 0, 1 or 2.
+        let bit = |b: Option<bool>| b.map_or(0, |b| 1 + usize::from(b));
+        state.write_usize(bit(self.schema_valid) | bit(self.cache_hit) << 2);
+        self.tool.hash(state);
+        self.error_type.hash(state);
+        self.rpc_code.hash(state);
+    }
+}
+
+/// A multiply-rotate hasher (the rustc compiler's "Fx" scheme) for [`Series`] keys:
+/// a few instructions per word where SipHash takes dozens. The keys are the server's
+/// own names, never the client's, so there is no flooding to defend against.
+#[derive(Default)]
+struct SeriesHasher(u64);
+
+impl SeriesHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for SeriesHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            self.add(u64::from_le_bytes(word.try_into().unwrap_or_default()));
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(last));
+        }
     }
 
-    fn push(&mut self, key: &'static str, value: impl Into<opentelemetry::Value>) {
-        self.0.push(KeyValue::new(key, value));
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
     }
 
-    fn as_slice(&self) -> &[KeyValue] {
-        &self.0
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl Series {
+    /// The series' attribute list, in one allocation sized for all of them.
+    fn attributes(&self) -> Vec<KeyValue> {
+        let mut attrs = Vec::with_capacity(MAX_ATTRIBUTES);
+        attrs.push(KeyValue::new(keys::METHOD, self.method));
+        if let Some(tool) = &self.tool {
+            attrs.push(KeyValue::new(keys::OPERATION, keys::EXECUTE_TOOL));
+            attrs.push(KeyValue::new(keys::GEN_AI_TOOL, tool.clone()));
+        }
+        if let Some(version) = self.protocol {
+            attrs.push(KeyValue::new(keys::PROTOCOL, version));
+        }
+        if let Some(transport) = self.transport {
+            attrs.push(KeyValue::new(keys::TRANSPORT, transport));
+        }
+        if let Some(valid) = self.schema_valid {
+            attrs.push(KeyValue::new(keys::SCHEMA_VALID, valid));
+        }
+        if let Some(hit) = self.cache_hit {
+            attrs.push(KeyValue::new(keys::CACHE_HIT, hit));
+        }
+        if let Some(error_type) = &self.error_type {
+            attrs.push(KeyValue::new(keys::ERROR_TYPE, error_type.clone()));
+        }
+        if let Some(code) = &self.rpc_code {
+            attrs.push(KeyValue::new(keys::RPC_STATUS, code.clone()));
+        }
+        attrs
     }
 }
 
@@ -196,6 +296,25 @@ pub(crate) fn known_protocol(version: &str) -> &'static str {
         .unwrap_or(keys::OTHER)
 }
 
+/// Set when [`crate::init`] chose no metrics exporter: calls then skip the metric
+/// altogether (no clock read, verdict or lookup for it). Cleared by
+/// [`crate::provider_changed`], which may announce a meter provider of the user's.
+static OFF: AtomicBool = AtomicBool::new(false);
+
+/// Whether calls record the metric.
+#[inline]
+pub(crate) fn enabled() -> bool {
+    !OFF.load(Ordering::Relaxed)
+}
+
+pub(crate) fn switch_off() {
+    OFF.store(true, Ordering::Relaxed);
+}
+
+pub(crate) fn switch_on() {
+    OFF.store(false, Ordering::Relaxed);
+}
+
 thread_local! {
     /// The histogram, read from the global meter provider once per provider change
     /// (`crate::provider_changed`) on each thread: an instrument made before a provider
@@ -205,30 +324,42 @@ thread_local! {
     static OPERATION: RefCell<Option<Cached>> = const { RefCell::new(None) };
 }
 
+/// One thread's histogram and its bound series. A bound handle writes straight to its
+/// series' buckets: no attribute list built, sorted and hashed per record.
 struct Cached {
     epoch: u64,
     records_left: u32,
     histogram: Histogram<f64>,
+    bound: HashMap<Series, BoundHistogram<f64>, BuildHasherDefault<SeriesHasher>>,
 }
 
-fn with_operation_duration(f: impl FnOnce(&Histogram<f64>)) {
+/// Records `seconds` on `series`, through the thread's bound handle for it.
+fn record(seconds: f64, series: &Series) {
     let epoch = crate::tracer::epoch();
     let _ = OPERATION.try_with(|cell| {
         let mut cell = cell.borrow_mut();
-        match &mut *cell {
+        let cached = match &mut *cell {
             Some(cached) if cached.epoch == epoch && cached.records_left > 0 => {
                 cached.records_left -= 1;
-                f(&cached.histogram);
+                cached
             }
-            _ => {
-                let histogram = operation_histogram();
-                f(&histogram);
-                *cell = Some(Cached {
-                    epoch,
-                    records_left: crate::tracer::REREAD_AFTER,
-                    histogram,
-                });
-            }
+            // A new provider, or time to look again: the old handles go with the old
+            // histogram.
+            stale => stale.insert(Cached {
+                epoch,
+                records_left: crate::tracer::REREAD_AFTER,
+                histogram: operation_histogram(),
+                bound: HashMap::default(),
+            }),
+        };
+        if let Some(bound) = cached.bound.get(series) {
+            bound.record(seconds);
+        } else if cached.bound.len() < MAX_BOUND_SERIES {
+            let bound = cached.histogram.bind(&series.attributes());
+            bound.record(seconds);
+            cached.bound.insert(series.clone(), bound);
+        } else {
+            cached.histogram.record(seconds, &series.attributes());
         }
     });
 }

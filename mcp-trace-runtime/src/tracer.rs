@@ -101,6 +101,8 @@ pub(crate) fn found_inert() {
 /// traced calls have already run, or the change is seen only within
 /// 1 024 calls per thread.
 pub fn provider_changed() {
+    #[cfg(feature = "metrics")]
+    crate::metrics::switch_on();
     EPOCH.fetch_add(1, Ordering::AcqRel);
 }
 

@@ -19,7 +19,7 @@ count() { # case calls -> instructions
         | awk '/Collected/ { gsub(",", "", $4); print $4 }'
 }
 declare -A per
-cases="bare no-sdk sampled-out global-span-sampled-out hand-built-span global-span recipe recording raw-scope schema-file"
+cases="bare no-sdk sampled-out-metrics-off sampled-out sampled-out-metrics global-span-sampled-out hand-built-span global-span recipe recording-metrics-off recording recording-metrics raw-scope schema-file"
 for case in $cases; do
     base=$(count "$case" 1000)
     full=$(count "$case" $((1000 + n)))
@@ -34,3 +34,6 @@ for case in $cases; do
         'BEGIN { printf "%-24s %12d %11.2fx %11.2fx %11.2fx\n", c, i, i / s, i / g, i / r }'
 done
 printf 'no SDK over bare: %d instructions per call\n' $(( ${per[no-sdk]} - ${per[bare]} ))
+printf 'metric with the SDK over metrics off: +%d sampled out, +%d recording\n' \
+    $(( ${per[sampled-out-metrics]} - ${per[sampled-out-metrics-off]} )) \
+    $(( ${per[recording-metrics]} - ${per[recording-metrics-off]} ))

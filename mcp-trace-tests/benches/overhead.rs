@@ -175,9 +175,10 @@ fn args_hash(c: &mut Criterion) {
     group.finish();
 }
 
-/// The operation-duration metric on top of the span path: each case with no meter
-/// provider (the API's no-op) and with the SDK's, recording into a cumulative
-/// histogram (the in-memory exporter, never read).
+/// The operation-duration metric on top of the span path: each case with metrics off
+/// (`init` chose no metrics exporter: the span path alone), with no meter provider
+/// (the API's no-op), and with the SDK's, recording into a cumulative histogram (the
+/// in-memory exporter, never read).
 #[cfg(feature = "metrics")]
 fn metric_recording(c: &mut Criterion) {
     use opentelemetry::metrics::NoopMeterProvider;
@@ -195,6 +196,8 @@ fn metric_recording(c: &mut Criterion) {
         (Sampler::AlwaysOn, "recording"),
     ] {
         provider(sampler);
+        common::metrics_off();
+        group.bench_function(format!("{label}, metrics off"), |b| b.iter(|| call(traced)));
         opentelemetry::global::set_meter_provider(NoopMeterProvider::new());
         mcp_trace::provider_changed();
         group.bench_function(format!("{label}, no meter provider"), |b| {

@@ -4,7 +4,9 @@
 //!
 //! `call_cost <case> <n>`, case one of: bare, no-sdk, sampled-out,
 //! global-span-sampled-out, hand-built-span, global-span, recipe, recording, raw-scope,
-//! schema-file.
+//! schema-file; and with the `metrics` feature, sampled-out-metrics and
+//! recording-metrics (the SDK's meter provider installed), sampled-out-metrics-off and
+//! recording-metrics-off (`init` chose no metrics).
 
 #[path = "../benches/common/mod.rs"]
 mod common;
@@ -27,10 +29,26 @@ fn main() {
     };
     let mut total = 0;
     let provider = match case.as_str() {
-        "sampled-out" | "global-span-sampled-out" => Some(install(Sampler::AlwaysOff)),
+        "sampled-out"
+        | "global-span-sampled-out"
+        | "sampled-out-metrics"
+        | "sampled-out-metrics-off" => Some(install(Sampler::AlwaysOff)),
         "bare" | "no-sdk" => None,
         _ => Some(install(Sampler::AlwaysOn)),
     };
+    #[cfg(feature = "metrics")]
+    let meters = case.ends_with("-metrics").then(|| {
+        let sdk = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+            .with_periodic_exporter(opentelemetry_sdk::metrics::InMemoryMetricExporter::default())
+            .build();
+        opentelemetry::global::set_meter_provider(sdk.clone());
+        mcp_trace::provider_changed();
+        sdk
+    });
+    #[cfg(feature = "metrics")]
+    if case.ends_with("-metrics-off") {
+        common::metrics_off();
+    }
     let tracer = provider.as_ref().map(|p| p.tracer("bench"));
     let global = opentelemetry::global::tracer("bench");
     let raw = serde_json::json!({"query": QUERY, "limit": 5, "filters": &filters});
@@ -38,7 +56,13 @@ fn main() {
     for _ in 0..n {
         total += match case.as_str() {
             "bare" => call(bare),
-            "no-sdk" | "sampled-out" | "recording" => call(traced),
+            "no-sdk"
+            | "sampled-out"
+            | "recording"
+            | "sampled-out-metrics"
+            | "recording-metrics"
+            | "sampled-out-metrics-off"
+            | "recording-metrics-off" => call(traced),
             "schema-file" => call(traced_with_schema_file),
             "raw-scope" => mcp_trace::scope()
                 .arguments(raw.clone())
@@ -48,6 +72,10 @@ fn main() {
             "global-span" | "global-span-sampled-out" => hand_built_current(&global, &filters),
             other => panic!("unknown case {other}"),
         };
+    }
+    #[cfg(feature = "metrics")]
+    if let Some(sdk) = meters {
+        let _ = sdk.shutdown();
     }
     // Not stdout's business beyond the one number the caller may check.
     eprintln!("{total}");

@@ -113,7 +113,11 @@ fn points() -> Vec<Point> {
     let exported = h.metrics.get_finished_metrics().expect("metrics readable");
     let mut points = Vec::new();
     for resource in &exported {
-        for scope in resource.scope_metrics() {
+        // The SDK's own processor counters (`otel.sdk.*`) share the provider.
+        for scope in resource
+            .scope_metrics()
+            .filter(|scope| scope.scope().name() != "otel.sdk")
+        {
             for metric in scope.metrics() {
                 assert_eq!(metric.name(), "mcp.server.operation.duration");
                 assert_eq!(metric.unit(), "s");
@@ -286,4 +290,26 @@ fn reads_carry_the_cache_hit_bit_and_never_the_uri() {
         };
         assert_eq!(points(), sorted(vec![(read(false), 2), (read(true), 2)]));
     }
+}
+
+#[test]
+fn metrics_off_skips_the_metric_until_a_provider_is_announced() {
+    let _one = exclusive(Sampler::AlwaysOn);
+    // `init` told to export no metrics: the harness's meter provider stays installed,
+    // yet calls record nothing on it (and the spans are unaffected).
+    let guard = mcp_trace::Builder::new()
+        .exporter(mcp_trace::Exporter::None)
+        .metrics_exporter(mcp_trace::MetricsExporter::None)
+        .install()
+        .expect("nothing to set up");
+    search("off".to_owned(), None).unwrap();
+    read_page("metrics-off-session", 1);
+    mcp_trace::session::end("metrics-off-session");
+    assert_eq!(points(), vec![]);
+    assert_eq!(harness().spans.get_finished_spans().unwrap().len(), 2);
+    drop(guard);
+    // Announcing a provider turns the metric back on.
+    mcp_trace::provider_changed();
+    search("on".to_owned(), None).unwrap();
+    assert_eq!(points(), vec![(search_attributes([]), 1)]);
 }

@@ -24,7 +24,8 @@ pub enum MetricsExporter {
     /// `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_METRICS_EXPORTER=otlp`) → OTLP/HTTP;
     /// otherwise the embedded OTLP/JSON lines file.
     FromEnv,
-    /// No meter provider: nothing is recorded.
+    /// No meter provider, and no metric work on the call path at all, until
+    /// [`provider_changed`](crate::provider_changed) says a provider was installed.
     None,
     /// OTLP/JSON lines (one `ExportMetricsServiceRequest` per export) appended to this
     /// file (`None`: `MCP_TRACE_METRICS_FILE`, else beside the span file, see

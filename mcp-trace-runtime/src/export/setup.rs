@@ -137,7 +137,6 @@ impl Builder {
         self
     }
 
-    /// How long dropping the guard may wait for the last spans to export (default 5 s).
     /// Where metrics go (default: from the environment, see
     /// [`MetricsExporter::FromEnv`](crate::MetricsExporter::FromEnv)).
     #[cfg(all(feature = "enable", feature = "metrics"))]
@@ -146,6 +145,7 @@ impl Builder {
         self
     }
 
+    /// How long dropping the guard may wait for the last spans to export (default 5 s).
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
         self
@@ -256,7 +256,11 @@ impl Builder {
             // Metrics without spans still need a tracer provider: its spans are never
             // sampled, but they carry the calls the histogram records.
             Exporter::None | Exporter::FromEnv if metrics_only => (None, None),
-            Exporter::None | Exporter::FromEnv => return Ok(TelemetryGuard::inactive()),
+            Exporter::None | Exporter::FromEnv => {
+                #[cfg(feature = "metrics")]
+                crate::metrics::switch_off();
+                return Ok(TelemetryGuard::inactive());
+            }
             Exporter::Otlp => (Some(otlp_processor()?), None),
             Exporter::File(path) => {
                 let path = span_file(path);
@@ -290,6 +294,10 @@ impl Builder {
             opentelemetry::global::set_meter_provider(meters.provider.clone());
         }
         crate::tracer::provider_changed();
+        #[cfg(feature = "metrics")]
+        if meters.is_none() {
+            crate::metrics::switch_off();
+        }
         Ok(TelemetryGuard {
             provider: Some(provider),
             #[cfg(feature = "metrics")]

@@ -56,6 +56,20 @@ pub fn install(sampler: Sampler) -> SdkTracerProvider {
     provider
 }
 
+/// Metrics off, as `init` leaves them when told to export none: the tracer provider
+/// already installed is kept, and calls skip the metric until the next
+/// `provider_changed`.
+#[cfg(feature = "metrics")]
+#[allow(dead_code)] // Not every bench target turns metrics off.
+pub fn metrics_off() {
+    let guard = mcp_trace::Builder::new()
+        .exporter(mcp_trace::Exporter::None)
+        .metrics_exporter(mcp_trace::MetricsExporter::None)
+        .install()
+        .expect("nothing to set up");
+    drop(guard);
+}
+
 /// A hand-built server span with the attributes every tool span starts with, from the
 /// SDK's tracer (case 5) or the global one (5g).
 pub fn start_span<T: Tracer>(tracer: &T) -> T::Span {
