@@ -25,6 +25,8 @@ mod metrics;
 #[cfg(all(feature = "enable", feature = "rmcp"))]
 pub mod rmcp;
 mod scope;
+#[cfg(all(feature = "enable", feature = "metrics"))]
+mod session_duration;
 mod settings;
 mod signals;
 #[cfg(feature = "enable")]
@@ -85,11 +87,60 @@ pub mod session {
         id.to_owned()
     }
 
-    /// Forgets the reads of session `id` now, instead of waiting for them to expire.
+    /// Session `id` starts now: with the `metrics` feature, its duration goes on
+    /// `mcp.server.session.duration` when it ends ([`end`], [`end_with_error`], or the
+    /// telemetry guard dropped at exit). The protocol version and transport come from
+    /// the current request scope, if one is set. The rmcp adapter calls this itself;
+    /// a server of your own calls it where a session begins, before or inside its
+    /// first request's scope.
+    ///
+    /// ```
+    /// mcp_trace_runtime::scope()
+    ///     .protocol_version("2025-06-18")
+    ///     .transport(mcp_trace_runtime::Transport::Tcp)
+    ///     .run_sync(|| mcp_trace_runtime::session::start("a-session-id"));
+    /// // … the session's requests …
+    /// mcp_trace_runtime::session::end("a-session-id");
+    /// ```
+    pub fn start(id: &str) {
+        #[cfg(all(feature = "enable", feature = "metrics"))]
+        {
+            let (protocol, transport) = crate::scope::peek(|data| {
+                (
+                    data.protocol_version.clone(),
+                    data.transport.map(|t| t.as_str()),
+                )
+            })
+            .unwrap_or_default();
+            crate::session_duration::start(
+                id,
+                std::time::SystemTime::now(),
+                protocol.as_deref(),
+                transport,
+            );
+        }
+        let _ = id;
+    }
+
+    /// Session `id` ended: its reads are forgotten now, instead of waiting for them to
+    /// expire, and its duration is recorded if [`start`] saw it begin.
     pub fn end(id: &str) {
         #[cfg(all(feature = "enable", feature = "read-tracking"))]
         crate::signals::tracker::global().end(id);
+        #[cfg(all(feature = "enable", feature = "metrics"))]
+        crate::session_duration::end(id, None);
         let _ = id;
+    }
+
+    /// As [`end`], for a session that ended in error: `error_type` (a low-cardinality
+    /// name of yours, such as `timeout` or `transport_closed`, never a message) goes on
+    /// the duration as `error.type`.
+    pub fn end_with_error(id: &str, error_type: &'static str) {
+        #[cfg(all(feature = "enable", feature = "read-tracking"))]
+        crate::signals::tracker::global().end(id);
+        #[cfg(all(feature = "enable", feature = "metrics"))]
+        crate::session_duration::end(id, Some(error_type));
+        let _ = (id, error_type);
     }
 
     /// Changes the tracker's bounds; pairs over the new cap are evicted at once.

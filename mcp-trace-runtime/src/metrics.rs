@@ -366,7 +366,7 @@ fn record(seconds: f64, series: &Series) {
 
 /// `mcp.server.operation.duration` on the global meter provider.
 fn operation_histogram() -> Histogram<f64> {
-    global::meter_with_scope(scope().clone())
+    meter()
         .f64_histogram(OPERATION_DURATION)
         .with_unit("s")
         .with_description(
@@ -375,6 +375,11 @@ fn operation_histogram() -> Histogram<f64> {
         )
         .with_boundaries(DURATION_BOUNDARIES.to_vec())
         .build()
+}
+
+/// The crate's meter on the global meter provider.
+pub(crate) fn meter() -> opentelemetry::metrics::Meter {
+    global::meter_with_scope(scope().clone())
 }
 
 fn scope() -> &'static InstrumentationScope {

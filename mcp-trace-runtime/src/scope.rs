@@ -172,6 +172,12 @@ impl RequestScope {
         ClaimedFlag(self.claimed.clone())
     }
 
+    /// What the scope carries so far.
+    #[cfg(all(feature = "enable", feature = "metrics", feature = "rmcp"))]
+    pub(crate) fn data(&self) -> &ScopeData {
+        &self.data
+    }
+
     /// The scope as run, kept by an adapter to read after the call.
     #[cfg(feature = "rmcp")]
     pub(crate) fn activate(self) -> Arc<ActiveScope> {
@@ -263,6 +269,15 @@ pub(crate) fn is_set() -> bool {
     CURRENT
         .try_with(|current| current.borrow().is_some())
         .unwrap_or(false)
+}
+
+/// `f` of the current scope's data, claimed or not, if one is set.
+#[cfg(all(feature = "enable", feature = "metrics"))]
+pub(crate) fn peek<R>(f: impl FnOnce(&ScopeData) -> R) -> Option<R> {
+    CURRENT
+        .try_with(|current| current.borrow().as_ref().map(|scope| f(&scope.data)))
+        .ok()
+        .flatten()
 }
 
 /// The current scope, if one is set and no traced handler has claimed it yet.

@@ -67,6 +67,7 @@ async fn two_sessions_are_tracked_separately() {
     let receiver = Receiver::start();
     let mut command = Command::new(&binary);
     let mut server = common::export_to(&mut command, &receiver.endpoint())
+        .env_remove("OTEL_METRICS_EXPORTER")
         .args(["--listen", "127.0.0.1:0"])
         .env("OTEL_SERVICE_NAME", "e2e-http")
         .stdin(Stdio::null())
@@ -96,6 +97,9 @@ async fn two_sessions_are_tracked_separately() {
     a.expect("client a");
     b.expect("client b");
 
+    // Sessions end when their clients close them, not when the server exits: two
+    // seconds pass in between.
+    tokio::time::sleep(Duration::from_secs(2)).await;
     // Stop the server gracefully; it exports every span before exiting.
     let pid = server.id().to_string();
     let _ = Command::new("kill").args(["-TERM", &pid]).status();
@@ -148,7 +152,46 @@ async fn two_sessions_are_tracked_separately() {
         sessions[&0xa], sessions[&0xb],
         "each client has its own session"
     );
+    session_durations(&received);
 }
+
+/// Both sessions on `mcp.server.session.duration`, each ended when its client closed
+/// it: their durations add up to less than the two seconds the server then ran on.
+#[cfg(feature = "metrics")]
+fn session_durations(received: &[common::otlp::Received]) {
+    use opentelemetry_proto::tonic::metrics::v1::metric;
+    let last = received
+        .iter()
+        .rev()
+        .find_map(|r| r.metrics.as_ref())
+        .expect("metrics were exported");
+    let points: Vec<_> = last
+        .resource_metrics
+        .iter()
+        .flat_map(|r| &r.scope_metrics)
+        .flat_map(|s| &s.metrics)
+        .filter(|m| m.name == "mcp.server.session.duration")
+        .flat_map(|m| match &m.data {
+            Some(metric::Data::Histogram(h)) => h.data_points.clone(),
+            other => panic!("not a histogram: {other:?}"),
+        })
+        .collect();
+    let [point] = &points[..] else {
+        panic!("one series: {points:?}")
+    };
+    assert_eq!(
+        attributes(&point.attributes),
+        BTreeMap::from([
+            ("mcp.protocol.version".to_owned(), json!("2025-11-25")),
+            ("network.transport".to_owned(), json!("tcp")),
+        ])
+    );
+    assert_eq!(point.count, 2);
+    assert!(point.sum.unwrap_or_default() < 2.0, "{:?}", point.sum);
+}
+
+#[cfg(not(feature = "metrics"))]
+fn session_durations(_: &[common::otlp::Received]) {}
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

@@ -3,7 +3,7 @@
 //! the server's last metrics export (`POST /v1/metrics`, decoded as
 //! `ExportMetricsServiceRequest`) must count every call, with the attributes each
 //! call's span carries, and nothing of a call's identity (session, request id, URI,
-//! hash) or of its arguments.
+//! hash) or of its arguments; and the session's duration, ended with the process.
 #![cfg(all(
     feature = "rmcp",
     feature = "otlp",
@@ -154,14 +154,24 @@ async fn every_call_is_counted_over_otlp_with_its_spans_attributes() {
         .find_map(|r| r.metrics.as_ref())
         .expect("metrics were exported to /v1/metrics");
     let mut got: BTreeMap<String, (BTreeMap<String, Value>, u64)> = BTreeMap::new();
+    let mut sessions = Vec::new();
     for resource in &last.resource_metrics {
         for scope in &resource.scope_metrics {
             for m in &scope.metrics {
-                assert_eq!(m.name, "mcp.server.operation.duration");
                 assert_eq!(m.unit, "s");
                 let Some(metric::Data::Histogram(histogram)) = &m.data else {
                     panic!("not a histogram: {:?}", m.data);
                 };
+                if m.name == "mcp.server.session.duration" {
+                    sessions.extend(
+                        histogram
+                            .data_points
+                            .iter()
+                            .map(|p| (plain(&p.attributes), p.count)),
+                    );
+                    continue;
+                }
+                assert_eq!(m.name, "mcp.server.operation.duration");
                 for point in &histogram.data_points {
                     let attrs = plain(&point.attributes);
                     for key in attrs.keys() {
@@ -184,6 +194,18 @@ async fn every_call_is_counted_over_otlp_with_its_spans_attributes() {
     assert!(has("mcp.tool.args.schema_valid", json!(false)));
     assert!(has("mcp.resource.cache_hit", json!(true)));
     assert!(has("network.transport", json!("pipe")));
+    // The one stdio session, ended with the process, with the protocol version the
+    // spans carry.
+    let protocol = expected
+        .values()
+        .find_map(|(a, _)| a.get("mcp.protocol.version").cloned())
+        .expect("the spans carry the negotiated version");
+    let session: BTreeMap<String, Value> = [
+        ("mcp.protocol.version".to_owned(), protocol),
+        ("network.transport".to_owned(), json!("pipe")),
+    ]
+    .into();
+    assert_eq!(sessions, vec![(session, 1)]);
 }
 
 /// A line on stdin that is not JSON is answered `-32700` and counted: `_OTHER`, with

@@ -1,6 +1,8 @@
 //! The embedded metrics exporter: `init()`'s meter provider writes OTLP/JSON lines
 //! beside the span file, the guard flushes them on drop, and the file reads back with
 //! opentelemetry-proto's serde mapping, one `ExportMetricsServiceRequest` per line.
+//! Sessions still open when the guard drops end with the process, on the builder's
+//! session-duration buckets.
 #![cfg(all(feature = "enable", feature = "metrics", feature = "schema-check"))]
 
 use mcp_trace::{Exporter, MetricsExporter, traced_tool};
@@ -14,6 +16,8 @@ fn numbered(i: u32) -> u32 {
     i
 }
 
+const SESSION_BOUNDS: [f64; 5] = [1.0, 60.0, 600.0, 3600.0, 14400.0];
+
 #[test]
 fn dropping_the_guard_writes_every_call_to_the_metrics_file() {
     let dir = std::env::temp_dir().join(format!("mcp-trace-metrics-{}", std::process::id()));
@@ -22,6 +26,7 @@ fn dropping_the_guard_writes_every_call_to_the_metrics_file() {
         .service_name("metrics-file-test")
         .exporter(Exporter::File(Some(spans.clone())))
         .metrics_exporter(MetricsExporter::File(None))
+        .session_duration_boundaries(SESSION_BOUNDS)
         .install()
         .expect("file exporters install");
     // The default metrics file sits beside the span file.
@@ -32,10 +37,14 @@ fn dropping_the_guard_writes_every_call_to_the_metrics_file() {
     for i in 0..CALLS {
         numbered(i);
     }
+    mcp_trace::session::start("ended-session");
+    mcp_trace::session::start("open-at-exit");
+    mcp_trace::session::end("ended-session");
     drop(guard);
 
     let text = std::fs::read_to_string(&metrics).expect("metrics file written");
     let mut last_count = None;
+    let mut last_sessions = None;
     for line in text.lines() {
         let request: ExportMetricsServiceRequest =
             serde_json::from_str(line).expect("each line is one ExportMetricsServiceRequest");
@@ -53,11 +62,20 @@ fn dropping_the_guard_writes_every_call_to_the_metrics_file() {
             assert_eq!(service, ["metrics-file-test"]);
             for scope in &resource.scope_metrics {
                 for m in &scope.metrics {
-                    assert_eq!(m.name, "mcp.server.operation.duration");
                     assert_eq!(m.unit, "s");
                     let Some(metric::Data::Histogram(histogram)) = &m.data else {
                         panic!("not a histogram: {:?}", m.data);
                     };
+                    if m.name == "mcp.server.session.duration" {
+                        let [point] = &histogram.data_points[..] else {
+                            panic!("one series: {:?}", histogram.data_points);
+                        };
+                        assert!(point.attributes.is_empty(), "no scope, no attributes");
+                        assert_eq!(point.explicit_bounds, SESSION_BOUNDS);
+                        last_sessions = Some(point.count);
+                        continue;
+                    }
+                    assert_eq!(m.name, "mcp.server.operation.duration");
                     for point in &histogram.data_points {
                         let attrs: BTreeMap<_, _> = point
                             .attributes
@@ -88,5 +106,7 @@ fn dropping_the_guard_writes_every_call_to_the_metrics_file() {
     }
     // Cumulative: the last export counts every call.
     assert_eq!(last_count, Some(u64::from(CALLS)));
+    // One ended by hand, one by the guard.
+    assert_eq!(last_sessions, Some(2));
     let _ = std::fs::remove_dir_all(&dir);
 }

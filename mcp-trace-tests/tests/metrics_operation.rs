@@ -94,6 +94,12 @@ fn exclusive(sampler: Sampler) -> MutexGuard<'static, ()> {
         .with_sampler(sampler)
         .with_simple_exporter(h.spans.clone())
         .build();
+    // Kept alive: a replaced provider dropped later (the last thread caching its
+    // tracer ends) would shut down and so clear the shared span exporter mid-test.
+    static KEPT: Mutex<Vec<SdkTracerProvider>> = Mutex::new(Vec::new());
+    KEPT.lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .push(provider.clone());
     opentelemetry::global::set_tracer_provider(provider);
     mcp_trace::provider_changed();
     h.meters.force_flush().expect("flush");
@@ -105,37 +111,72 @@ fn exclusive(sampler: Sampler) -> MutexGuard<'static, ()> {
 /// A data point of `mcp.server.operation.duration`: its attributes and count.
 type Point = (BTreeMap<String, Value>, u64);
 
-/// The operation-duration points recorded since the test began, checking the
-/// metric's name, unit and buckets on the way.
-fn points() -> Vec<Point> {
+/// One exported histogram point of ours, whichever metric.
+struct Exported {
+    metric: String,
+    attrs: BTreeMap<String, Value>,
+    count: u64,
+    sum: f64,
+    bounds: Vec<f64>,
+}
+
+/// Every histogram point of ours exported since the test began, checking on the way
+/// that each metric is one of ours, in seconds, under our scope.
+fn exported() -> Vec<Exported> {
     let h = harness();
     h.meters.force_flush().expect("flush");
     let exported = h.metrics.get_finished_metrics().expect("metrics readable");
-    let mut points = Vec::new();
+    let mut all = Vec::new();
     for resource in &exported {
         // The SDK's own processor counters (`otel.sdk.*`) share the provider.
         for scope in resource
             .scope_metrics()
             .filter(|scope| scope.scope().name() != "otel.sdk")
         {
+            assert_eq!(scope.scope().name(), "mcp-trace");
             for metric in scope.metrics() {
-                assert_eq!(metric.name(), "mcp.server.operation.duration");
+                assert!(
+                    [
+                        "mcp.server.operation.duration",
+                        "mcp.server.session.duration"
+                    ]
+                    .contains(&metric.name()),
+                    "unexpected metric {}",
+                    metric.name()
+                );
                 assert_eq!(metric.unit(), "s");
-                assert_eq!(scope.scope().name(), "mcp-trace");
                 let AggregatedMetrics::F64(MetricData::Histogram(histogram)) = metric.data() else {
                     panic!("not an f64 histogram: {:?}", metric.data());
                 };
                 for point in histogram.data_points() {
-                    assert_eq!(point.bounds().collect::<Vec<_>>(), BOUNDARIES);
-                    let attrs = point
-                        .attributes()
-                        .map(|kv| (kv.key.to_string(), kv.value.clone()))
-                        .collect();
-                    points.push((attrs, point.count()));
+                    all.push(Exported {
+                        metric: metric.name().to_owned(),
+                        attrs: point
+                            .attributes()
+                            .map(|kv| (kv.key.to_string(), kv.value.clone()))
+                            .collect(),
+                        count: point.count(),
+                        sum: point.sum(),
+                        bounds: point.bounds().collect(),
+                    });
                 }
             }
         }
     }
+    all
+}
+
+/// The operation-duration points recorded since the test began, checking the
+/// buckets on the way.
+fn points() -> Vec<Point> {
+    let points = exported()
+        .into_iter()
+        .filter(|e| e.metric == "mcp.server.operation.duration")
+        .map(|e| {
+            assert_eq!(e.bounds, BOUNDARIES);
+            (e.attrs, e.count)
+        })
+        .collect();
     sorted(points)
 }
 
@@ -312,4 +353,70 @@ fn metrics_off_skips_the_metric_until_a_provider_is_announced() {
     mcp_trace::provider_changed();
     search("on".to_owned(), None).unwrap();
     assert_eq!(points(), vec![(search_attributes([]), 1)]);
+}
+
+#[test]
+fn a_session_is_timed_from_start_to_end_with_its_scope() {
+    let _one = exclusive(Sampler::AlwaysOff);
+    let scope = || {
+        mcp_trace::scope()
+            .protocol_version("2025-06-18")
+            .transport(mcp_trace::Transport::Tcp)
+    };
+    scope().run_sync(|| mcp_trace::session::start("timed-session"));
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    mcp_trace::session::end("timed-session");
+    // Not started: nothing. Ended twice: once.
+    mcp_trace::session::end("never-started");
+    mcp_trace::session::end("timed-session");
+    scope().run_sync(|| mcp_trace::session::start("failed-session"));
+    mcp_trace::session::end_with_error("failed-session", "timeout");
+    let sessions: Vec<_> = exported()
+        .into_iter()
+        .filter(|e| e.metric == "mcp.server.session.duration")
+        .collect();
+    let base = attributes([
+        ("mcp.protocol.version", "2025-06-18".into()),
+        ("network.transport", "tcp".into()),
+    ]);
+    let mut failed = base.clone();
+    failed.insert("error.type".to_owned(), "timeout".into());
+    let mut seen: Vec<_> = sessions
+        .iter()
+        .map(|e| (e.attrs.clone(), e.count))
+        .collect();
+    seen.sort_by_key(|(attrs, _)| attrs.len());
+    assert_eq!(seen, vec![(base, 1), (failed, 1)]);
+    for session in &sessions {
+        assert_eq!(session.bounds, BOUNDARIES, "the conventions' by default");
+    }
+    let timed = sessions.iter().find(|e| e.attrs.len() == 2).unwrap();
+    assert!(timed.sum >= 0.03 && timed.sum < 10.0, "{}", timed.sum);
+}
+
+#[test]
+fn session_boundaries_are_checked() {
+    let _one = exclusive(Sampler::AlwaysOff);
+    let bad = mcp_trace::Builder::new()
+        .exporter(mcp_trace::Exporter::None)
+        .metrics_exporter(mcp_trace::MetricsExporter::None)
+        .session_duration_boundaries([60.0, 1.0])
+        .install();
+    let Err(error) = bad else {
+        panic!("decreasing boundaries accepted")
+    };
+    assert_eq!(
+        error.to_string(),
+        "invalid session-duration bucket boundaries: boundaries not strictly increasing"
+    );
+    // Refused before anything was set up: metrics still on.
+    mcp_trace::session::start("after-refusal");
+    mcp_trace::session::end("after-refusal");
+    assert_eq!(
+        exported()
+            .iter()
+            .filter(|e| e.metric == "mcp.server.session.duration")
+            .count(),
+        1
+    );
 }

@@ -49,6 +49,9 @@ pub enum InitError {
     },
     /// The OTLP exporter could not be built.
     Otlp(String),
+    /// [`Builder::session_duration_boundaries`] were not finite and strictly
+    /// increasing.
+    Boundaries(&'static str),
 }
 
 impl std::fmt::Display for InitError {
@@ -58,6 +61,9 @@ impl std::fmt::Display for InitError {
                 write!(f, "cannot open trace file {}: {source}", path.display())
             }
             InitError::Otlp(reason) => write!(f, "cannot build the OTLP exporter: {reason}"),
+            InitError::Boundaries(problem) => {
+                write!(f, "invalid session-duration bucket boundaries: {problem}")
+            }
         }
     }
 }
@@ -66,7 +72,7 @@ impl std::error::Error for InitError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             InitError::File { source, .. } => Some(source),
-            InitError::Otlp(_) => None,
+            InitError::Otlp(_) | InitError::Boundaries(_) => None,
         }
     }
 }
@@ -87,6 +93,8 @@ pub struct Builder {
     exporter: Exporter,
     #[cfg(all(feature = "enable", feature = "metrics"))]
     metrics_exporter: crate::export::meters::MetricsExporter,
+    #[cfg(all(feature = "enable", feature = "metrics"))]
+    session_boundaries: Option<Vec<f64>>,
     shutdown_timeout: Duration,
     read_limits: Option<ReadTrackerLimits>,
     overrides: Overrides,
@@ -100,6 +108,8 @@ impl Default for Builder {
             exporter: Exporter::FromEnv,
             #[cfg(all(feature = "enable", feature = "metrics"))]
             metrics_exporter: crate::export::meters::MetricsExporter::FromEnv,
+            #[cfg(all(feature = "enable", feature = "metrics"))]
+            session_boundaries: None,
             shutdown_timeout: Duration::from_secs(5),
             read_limits: None,
             overrides: Overrides::default(),
@@ -142,6 +152,17 @@ impl Builder {
     #[cfg(all(feature = "enable", feature = "metrics"))]
     pub fn metrics_exporter(mut self, exporter: crate::export::meters::MetricsExporter) -> Self {
         self.metrics_exporter = exporter;
+        self
+    }
+
+    /// Bucket boundaries, in seconds, of `mcp.server.session.duration` (default: the
+    /// conventions', `0.01` to `300`). Sessions often last hours, past the last of
+    /// those; for example `[1, 10, 60, 300, 900, 1800, 3600, 7200, 14400, 28800]`.
+    /// They must be finite and strictly increasing, or [`install`](Self::install)
+    /// fails with [`InitError::Boundaries`].
+    #[cfg(all(feature = "enable", feature = "metrics"))]
+    pub fn session_duration_boundaries(mut self, boundaries: impl Into<Vec<f64>>) -> Self {
+        self.session_boundaries = Some(boundaries.into());
         self
     }
 
@@ -215,6 +236,16 @@ impl Builder {
 
     #[cfg(feature = "enable")]
     fn install_provider(self) -> Result<TelemetryGuard, InitError> {
+        #[cfg(feature = "metrics")]
+        if let Some(problem) = self
+            .session_boundaries
+            .as_deref()
+            .and_then(crate::session_duration::boundaries_problem)
+        {
+            return Err(InitError::Boundaries(problem));
+        }
+        #[cfg(feature = "metrics")]
+        crate::session_duration::set_boundaries(self.session_boundaries.clone());
         if !crate::settings::configure(self.overrides.clone()) {
             eprintln!(
                 "mcp-trace: the builder's privacy settings were ignored: they were already \
@@ -638,7 +669,12 @@ impl TelemetryGuard {
 
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
-        // Metrics first: their last export includes the calls whose spans flush below.
+        // Metrics first: their last export includes the calls whose spans flush below,
+        // and the sessions still open, which end with the process.
+        #[cfg(all(feature = "enable", feature = "metrics"))]
+        if self.meters.is_some() {
+            crate::session_duration::end_all();
+        }
         #[cfg(all(feature = "enable", feature = "metrics"))]
         if let Some(meters) = self.meters.take()
             && let Err(error) = meters.shutdown_with_timeout(self.timeout)

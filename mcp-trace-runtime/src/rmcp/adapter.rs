@@ -42,6 +42,74 @@ pub struct TracedServer<S> {
     /// stdio serves one client per process: one session id for all of it.
     process_session: String,
     schemas: Mutex<HashMap<String, Option<Arc<Compiled>>>>,
+    /// The session this server serves, timed on `mcp.server.session.duration`.
+    #[cfg(feature = "metrics")]
+    session: SessionTimer,
+}
+
+/// One server per session (rmcp's HTTP transport builds one for each, stdio one per
+/// process): its session starts when the server is built and ends when it is dropped.
+/// A server that never sees a session id (stateless HTTP) times nothing.
+#[cfg(feature = "metrics")]
+#[derive(Debug)]
+struct SessionTimer {
+    created: SystemTime,
+    id: std::sync::OnceLock<String>,
+    protocol_known: std::sync::atomic::AtomicBool,
+}
+
+#[cfg(feature = "metrics")]
+impl SessionTimer {
+    fn new() -> Self {
+        Self {
+            created: SystemTime::now(),
+            id: std::sync::OnceLock::new(),
+            protocol_known: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// Notes what a request tells of the session: its id the first time one is seen,
+    /// its negotiated protocol version the first time that is known. Two atomic loads
+    /// per request once both are.
+    /// The version an `initialize` request's scope carries is not yet the negotiated
+    /// one: `initialize` notes the session alone.
+    fn note(&self, scope: &scope::ScopeData, initialize: bool) {
+        use std::sync::atomic::Ordering;
+        let Some(session) = scope.session_id.as_deref() else {
+            return;
+        };
+        let protocol = scope.protocol_version.as_deref().filter(|_| !initialize);
+        if self.id.get().is_none() {
+            let mut started = false;
+            let id = self.id.get_or_init(|| {
+                started = true;
+                session.to_owned()
+            });
+            if started {
+                crate::session_duration::start(
+                    id,
+                    self.created,
+                    protocol,
+                    scope.transport.map(Transport::as_str),
+                );
+            }
+        }
+        if !self.protocol_known.load(Ordering::Relaxed)
+            && let (Some(id), Some(version)) = (self.id.get(), protocol)
+        {
+            self.protocol_known.store(true, Ordering::Relaxed);
+            crate::session_duration::negotiated(id, version);
+        }
+    }
+}
+
+#[cfg(feature = "metrics")]
+impl Drop for SessionTimer {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.get() {
+            crate::session_duration::end(id, None);
+        }
+    }
 }
 
 impl<S> TracedServer<S> {
@@ -50,6 +118,8 @@ impl<S> TracedServer<S> {
             inner,
             process_session: process_session_id(),
             schemas: Mutex::new(HashMap::new()),
+            #[cfg(feature = "metrics")]
+            session: SessionTimer::new(),
         }
     }
 
@@ -184,15 +254,29 @@ impl<S: ServerHandler> TracedServer<S> {
     }
 
     fn scope(&self, context: &RequestContext<RoleServer>) -> scope::RequestScope {
+        self.scope_of(context, false)
+    }
+
+    /// [`Self::scope`] of an `initialize` request (`initialize`) or any other.
+    fn scope_of(
+        &self,
+        context: &RequestContext<RoleServer>,
+        initialize: bool,
+    ) -> scope::RequestScope {
         let over_http = crate::rmcp::support::http_session(context).is_some();
         let scope = scope_from_context(context);
-        if over_http {
+        let scope = if over_http {
             scope
         } else {
             scope
                 .session_id(self.process_session.clone())
                 .transport(Transport::Pipe)
-        }
+        };
+        #[cfg(feature = "metrics")]
+        self.session.note(scope.data(), initialize);
+        #[cfg(not(feature = "metrics"))]
+        let _ = initialize;
+        scope
     }
 }
 
@@ -328,12 +412,9 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
         request: InitializeRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<InitializeResult, ErrorData> {
-        traced!(
-            self,
-            "initialize",
-            context,
-            self.inner.initialize(request, context)
-        )
+        let scope = self.scope_of(&context, true).activate();
+        let inner = self.inner.initialize(request, context);
+        self.traced_request("initialize", None, scope, inner).await
     }
 
     fn negotiate_initialize(

@@ -1,0 +1,189 @@
+//! `mcp.server.session.duration`: how long each session lasted, recorded when it ends
+//! (`session::end`, the rmcp adapter's server for the session dropped, or the
+//! telemetry guard dropped at process exit for the sessions still open).
+//!
+//! Open sessions are kept by a keyed 64-bit digest of their id, never the id itself
+//! (it is a credential, and the client's string): a start time and two of the crate's
+//! own constants each, at most [`MAX_OPEN_SESSIONS`] of them.
+
+use crate::keys;
+use crate::metrics::known_protocol;
+use opentelemetry::KeyValue;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::{Mutex, OnceLock, RwLock};
+use std::time::SystemTime;
+
+/// The metric's name, as the MCP semantic conventions give it.
+pub(crate) const SESSION_DURATION: &str = "mcp.server.session.duration";
+
+/// Most sessions open at once; a session started past it is not timed. About 64 bytes
+/// each: 6.4 MB at the cap.
+pub(crate) const MAX_OPEN_SESSIONS: usize = 100_000;
+
+/// What is known of an open session.
+#[derive(Debug, Clone, Copy)]
+struct Open {
+    start: SystemTime,
+    protocol: Option<&'static str>,
+    transport: Option<&'static str>,
+}
+
+/// The open sessions, by keyed digest of their id.
+fn open() -> &'static Mutex<HashMap<u64, Open>> {
+    static OPEN: OnceLock<Mutex<HashMap<u64, Open>>> = OnceLock::new();
+    OPEN.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// The digest of a session id, keyed per process.
+fn digest(id: &str) -> u64 {
+    static KEY: OnceLock<RandomState> = OnceLock::new();
+    KEY.get_or_init(RandomState::new).hash_one(id)
+}
+
+fn lock() -> std::sync::MutexGuard<'static, HashMap<u64, Open>> {
+    open()
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Session `id` started at `start`, over `transport`, speaking `protocol` (either may
+/// be learned later). A session already open keeps its start.
+pub(crate) fn start(
+    id: &str,
+    start: SystemTime,
+    protocol: Option<&str>,
+    transport: Option<&'static str>,
+) {
+    if !crate::metrics::enabled() {
+        return;
+    }
+    let mut open = lock();
+    if open.len() >= MAX_OPEN_SESSIONS {
+        return;
+    }
+    open.entry(digest(id)).or_insert(Open {
+        start,
+        protocol: protocol.map(known_protocol),
+        transport,
+    });
+}
+
+/// The protocol version session `id` negotiated, once known.
+#[cfg(feature = "rmcp")]
+pub(crate) fn negotiated(id: &str, protocol: &str) {
+    if let Some(session) = lock().get_mut(&digest(id)) {
+        session.protocol = Some(known_protocol(protocol));
+    }
+}
+
+/// Session `id` ended now, in error if `error_type` is given. Nothing for a session
+/// that was never started (or already ended).
+pub(crate) fn end(id: &str, error_type: Option<&'static str>) {
+    let ended = lock().remove(&digest(id));
+    if let Some(session) = ended {
+        record(&[(session, error_type)], SystemTime::now());
+    }
+}
+
+/// Every open session ended now: the process is exiting.
+pub(crate) fn end_all() {
+    let ended: Vec<_> = lock().drain().map(|(_, session)| (session, None)).collect();
+    if !ended.is_empty() {
+        record(&ended, SystemTime::now());
+    }
+}
+
+/// Bucket boundaries replacing the conventions' (whose last, 300 s, is short for
+/// sessions that last hours); `None` for the conventions'.
+pub(crate) fn set_boundaries(boundaries: Option<Vec<f64>>) {
+    *BOUNDARIES
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner()) = boundaries;
+}
+
+static BOUNDARIES: RwLock<Option<Vec<f64>>> = RwLock::new(None);
+
+/// Why a list of bucket boundaries cannot be used: `None` when it can (finite,
+/// strictly increasing, at least one).
+pub(crate) fn boundaries_problem(boundaries: &[f64]) -> Option<&'static str> {
+    if boundaries.is_empty() {
+        Some("no boundary")
+    } else if boundaries.iter().any(|b| !b.is_finite()) {
+        Some("a boundary that is not a finite number")
+    } else if boundaries.windows(2).any(|w| w[0] >= w[1]) {
+        Some("boundaries not strictly increasing")
+    } else {
+        None
+    }
+}
+
+/// Records the sessions that ended at `end`. Sessions end seldom: the instrument is
+/// looked up from the global meter provider each time, never cached.
+fn record(ended: &[(Open, Option<&'static str>)], end: SystemTime) {
+    let boundaries = BOUNDARIES
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone()
+        .unwrap_or_else(|| crate::metrics::DURATION_BOUNDARIES.to_vec());
+    let histogram = crate::metrics::meter()
+        .f64_histogram(SESSION_DURATION)
+        .with_unit("s")
+        .with_description("The duration of the MCP session as observed on the MCP server")
+        .with_boundaries(boundaries)
+        .build();
+    for (session, error_type) in ended {
+        let mut attrs = Vec::with_capacity(3);
+        if let Some(version) = session.protocol {
+            attrs.push(KeyValue::new(keys::PROTOCOL, version));
+        }
+        if let Some(transport) = session.transport {
+            attrs.push(KeyValue::new(keys::TRANSPORT, transport));
+        }
+        if let Some(error_type) = error_type {
+            attrs.push(KeyValue::new(keys::ERROR_TYPE, *error_type));
+        }
+        // A clock stepped back reads as zero, not as an error.
+        let seconds = end
+            .duration_since(session.start)
+            .map_or(0.0, |d| d.as_secs_f64());
+        histogram.record(seconds, &attrs);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn boundaries_must_be_finite_and_increasing() {
+        assert_eq!(boundaries_problem(&[1.0, 60.0, 3600.0]), None);
+        assert_eq!(boundaries_problem(&[]), Some("no boundary"));
+        assert_eq!(
+            boundaries_problem(&[1.0, f64::NAN]),
+            Some("a boundary that is not a finite number")
+        );
+        assert_eq!(
+            boundaries_problem(&[1.0, f64::INFINITY]),
+            Some("a boundary that is not a finite number")
+        );
+        assert_eq!(
+            boundaries_problem(&[60.0, 1.0]),
+            Some("boundaries not strictly increasing")
+        );
+        assert_eq!(
+            boundaries_problem(&[1.0, 1.0]),
+            Some("boundaries not strictly increasing")
+        );
+    }
+
+    #[test]
+    fn the_id_is_never_kept() {
+        // Only the digest is a key; the map holds no string at all.
+        let id = "session-id-kept-test";
+        start(id, SystemTime::now(), Some("2025-06-18"), Some("tcp"));
+        assert!(lock().contains_key(&digest(id)));
+        assert_ne!(digest(id), digest("session-id-kept-tesu"));
+        lock().remove(&digest(id));
+    }
+}
