@@ -751,6 +751,15 @@ impl Call {
         }
     }
 
+    /// The prompt of a `prompts/get` on the metric, once the call has answered
+    /// whether the server knows it.
+    #[cfg(all(feature = "rmcp", feature = "metrics"))]
+    pub(crate) fn metric_prompt(&mut self, prompt: opentelemetry::StringValue) {
+        if let Some(operation) = self.active.as_mut().and_then(|a| a.metric.as_mut()) {
+            operation.prompt(prompt);
+        }
+    }
+
     /// Whether the span records, so the outcome is worth classifying.
     #[inline]
     pub fn is_recording(&self) -> bool {

@@ -3,6 +3,9 @@
 pub(crate) const METHOD: &str = "mcp.method.name";
 pub(crate) const OPERATION: &str = "gen_ai.operation.name";
 pub(crate) const GEN_AI_TOOL: &str = "gen_ai.tool.name";
+/// The prompt of a `prompts/get`.
+#[cfg(any(feature = "rmcp", feature = "metrics"))]
+pub(crate) const GEN_AI_PROMPT: &str = "gen_ai.prompt.name";
 pub(crate) const MCP_TOOL: &str = "mcp.tool.name";
 pub(crate) const SESSION: &str = "mcp.session.id";
 pub(crate) const REQUEST_ID: &str = "jsonrpc.request.id";

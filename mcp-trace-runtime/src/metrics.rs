@@ -24,8 +24,9 @@ pub(crate) const DURATION_BOUNDARIES: [f64; 14] = [
     0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
 ];
 
-/// Most attributes one operation carries: method, operation, tool, protocol version,
-/// transport, the verdict or the cache-hit bit, error type and status code.
+/// Most attributes one operation carries: method, operation, tool (or prompt),
+/// protocol version, transport, the verdict or the cache-hit bit, error type and
+/// status code.
 const MAX_ATTRIBUTES: usize = 8;
 
 /// Most series one thread keeps bound; past it, a record looks its series up in the
@@ -50,6 +51,8 @@ struct Series {
     method: &'static str,
     /// `gen_ai.tool.name` of a tool call (which also sets `gen_ai.operation.name`).
     tool: Option<StringValue>,
+    /// `gen_ai.prompt.name` of a `prompts/get`.
+    prompt: Option<StringValue>,
     protocol: Option<&'static str>,
     transport: Option<&'static str>,
     schema_valid: Option<bool>,
@@ -66,6 +69,7 @@ impl Operation {
             series: Series {
                 method,
                 tool: None,
+                prompt: None,
                 protocol: None,
                 transport: None,
                 schema_valid: None,
@@ -80,6 +84,12 @@ impl Operation {
     pub(crate) fn tool(mut self, tool: impl Into<StringValue>) -> Self {
         self.series.tool = Some(tool.into());
         self
+    }
+
+    /// The prompt of a `prompts/get`: a name the server knows, else `_OTHER`.
+    #[cfg(feature = "rmcp")]
+    pub(crate) fn prompt(&mut self, prompt: StringValue) {
+        self.series.prompt = Some(prompt);
     }
 
     /// The protocol version, if it is a published revision (else `_OTHER`).
@@ -137,6 +147,7 @@ impl PartialEq for Series {
             && self.schema_valid == other.schema_valid
             && self.cache_hit == other.cache_hit
             && same_value(&self.tool, &other.tool)
+            && same_value(&self.prompt, &other.prompt)
             && same_value(&self.error_type, &other.error_type)
             && self.rpc_code == other.rpc_code
     }
@@ -154,6 +165,7 @@ impl Hash for Series {
         let bit = |b: Option<bool>| b.map_or(0, |b| 1 + usize::from(b));
         state.write_usize(bit(self.schema_valid) | bit(self.cache_hit) << 2);
         self.tool.hash(state);
+        self.prompt.hash(state);
         self.error_type.hash(state);
         self.rpc_code.hash(state);
     }
@@ -210,6 +222,9 @@ impl Series {
         if let Some(tool) = &self.tool {
             attrs.push(KeyValue::new(keys::OPERATION, keys::EXECUTE_TOOL));
             attrs.push(KeyValue::new(keys::GEN_AI_TOOL, tool.clone()));
+        }
+        if let Some(prompt) = &self.prompt {
+            attrs.push(KeyValue::new(keys::GEN_AI_PROMPT, prompt.clone()));
         }
         if let Some(version) = self.protocol {
             attrs.push(KeyValue::new(keys::PROTOCOL, version));

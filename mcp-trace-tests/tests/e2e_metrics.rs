@@ -18,16 +18,17 @@ use common::otlp::{Receiver, attributes, spans};
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::metrics::v1::metric;
 use rmcp::ServiceExt;
-use rmcp::model::{CallToolRequestParams, ReadResourceRequestParams};
+use rmcp::model::{CallToolRequestParams, GetPromptRequestParams, ReadResourceRequestParams};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::process::Stdio;
 
 /// What a call's metric point may carry, taken from its span.
-const METRIC_KEYS: [&str; 9] = [
+const METRIC_KEYS: [&str; 10] = [
     "mcp.method.name",
     "gen_ai.operation.name",
     "gen_ai.tool.name",
+    "gen_ai.prompt.name",
     "mcp.protocol.version",
     "network.transport",
     "error.type",
@@ -119,6 +120,16 @@ async fn every_call_is_counted_over_otlp_with_its_spans_attributes() {
             .await
             .expect("resources/read");
     }
+    client
+        .get_prompt(GetPromptRequestParams::new("summarize"))
+        .await
+        .expect("a known prompt");
+    client
+        .get_prompt(GetPromptRequestParams::new(
+            "prompt-the-client-made-up-4711",
+        ))
+        .await
+        .expect_err("an unknown prompt");
     client.cancel().await.expect("client closes");
     let status = tokio::time::timeout(std::time::Duration::from_secs(20), child.wait())
         .await
@@ -155,6 +166,7 @@ async fn every_call_is_counted_over_otlp_with_its_spans_attributes() {
         .expect("metrics were exported to /v1/metrics");
     let mut got: BTreeMap<String, (BTreeMap<String, Value>, u64)> = BTreeMap::new();
     let mut sessions = Vec::new();
+    let mut all_points = Vec::new();
     for resource in &last.resource_metrics {
         for scope in &resource.scope_metrics {
             for m in &scope.metrics {
@@ -182,8 +194,9 @@ async fn every_call_is_counted_over_otlp_with_its_spans_attributes() {
                     }
                     let method = attrs.get("mcp.method.name").and_then(Value::as_str);
                     if matches!(method, Some("tools/call" | "resources/read")) {
-                        got.insert(text(&attrs), (attrs, point.count));
+                        got.insert(text(&attrs), (attrs.clone(), point.count));
                     }
+                    all_points.push((attrs, point.count));
                 }
             }
         }
@@ -194,6 +207,45 @@ async fn every_call_is_counted_over_otlp_with_its_spans_attributes() {
     assert!(has("mcp.tool.args.schema_valid", json!(false)));
     assert!(has("mcp.resource.cache_hit", json!(true)));
     assert!(has("network.transport", json!("pipe")));
+    // Prompts: a known one by name, an unknown one as `_OTHER` (the span keeps the
+    // bounded name; the metric never the client's string).
+    let mut prompts: Vec<_> = all_points
+        .iter()
+        .filter(|(a, _)| a.get("mcp.method.name") == Some(&json!("prompts/get")))
+        .map(|(a, n)| {
+            let kept: BTreeMap<&str, &Value> = a
+                .iter()
+                .filter(|(k, _)| {
+                    [
+                        "gen_ai.prompt.name",
+                        "error.type",
+                        "rpc.response.status_code",
+                    ]
+                    .contains(&k.as_str())
+                })
+                .map(|(k, v)| (k.as_str(), v))
+                .collect();
+            (kept, *n)
+        })
+        .collect();
+    prompts.sort_by_key(|(a, _)| a.len());
+    assert_eq!(
+        prompts,
+        vec![
+            (
+                BTreeMap::from([("gen_ai.prompt.name", &json!("summarize"))]),
+                1
+            ),
+            (
+                BTreeMap::from([
+                    ("error.type", &json!("-32602")),
+                    ("gen_ai.prompt.name", &json!("_OTHER")),
+                    ("rpc.response.status_code", &json!("-32602")),
+                ]),
+                1
+            ),
+        ]
+    );
     // The one stdio session, ended with the process, with the protocol version the
     // spans carry.
     let protocol = expected

@@ -291,7 +291,8 @@ impl<S: ServerHandler> TracedServer<S> {
         inner: impl Future<Output = Result<T, ErrorData>>,
     ) -> Result<T, ErrorData> {
         let call = adapter::request_span(method, target, scope.clone());
-        let (result, call) = Traced::new(call, scope::run_active(scope, inner)).await;
+        #[cfg_attr(not(feature = "metrics"), allow(unused_mut))]
+        let (result, mut call) = Traced::new(call, scope::run_active(scope, inner)).await;
         // An unknown prompt or custom method: the span name must not carry what the
         // client made up (cardinality); the bounded name stays in its attribute.
         let unknown = matches!(&result, Err(e) if e.code == ErrorCode::METHOD_NOT_FOUND
@@ -302,6 +303,22 @@ impl<S: ServerHandler> TracedServer<S> {
                 None => keys::OTHER.to_owned(),
             };
             call.rename(name);
+        }
+        // A prompt the server knows goes on the metric by name; another is the
+        // client's (cardinality).
+        #[cfg(feature = "metrics")]
+        if let Some((keys::GEN_AI_PROMPT, prompt)) = target {
+            let prompt = if unknown {
+                keys::OTHER.into()
+            } else {
+                crate::bounds::bounded(
+                    prompt,
+                    crate::bounds::limit_for(crate::bounds::MAX_NAME_BYTES),
+                )
+                .into_owned()
+                .into()
+            };
+            call.metric_prompt(prompt);
         }
         let outcome = outcome_of(&result);
         call.finish(|| outcome);
@@ -393,7 +410,7 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
     ) -> Result<GetPromptResponse, ErrorData> {
         let name = request.name.to_string();
         let scope = self.scope(&context).activate();
-        let target = Some(("gen_ai.prompt.name", name.as_str()));
+        let target = Some((keys::GEN_AI_PROMPT, name.as_str()));
         self.traced_request(
             "prompts/get",
             target,

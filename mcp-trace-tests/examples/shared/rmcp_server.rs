@@ -1,13 +1,14 @@
-//! The example MCP server on rmcp, traced: three tools and the `docs://{page}` resource
-//! template. Served over stdio by `stdio_server` and over streamable HTTP by
+//! The example MCP server on rmcp, traced: three tools, the `docs://{page}` resource
+//! template and one prompt, `summarize`. Served over stdio by `stdio_server` and over streamable HTTP by
 //! `http_server`.
 
 use mcp_trace::{traced_resource, traced_tool};
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
-    CallToolResult, ContentBlock, Implementation, ListResourceTemplatesResult,
-    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
-    ResourceContents, ResourceTemplate, ServerCapabilities, ServerConfig,
+    CallToolResult, ContentBlock, GetPromptRequestParams, GetPromptResponse, GetPromptResult,
+    Implementation, ListResourceTemplatesResult, PaginatedRequestParams, PromptMessage,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, ResourceContents,
+    ResourceTemplate, Role, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::{RequestContext, RoleServer};
 use rmcp::{ErrorData as McpError, ServerHandler, schemars, tool, tool_handler, tool_router};
@@ -119,6 +120,7 @@ impl ServerHandler for DocsServer {
         let capabilities = ServerCapabilities::builder()
             .enable_tools()
             .enable_resources()
+            .enable_prompts()
             .build();
         ServerConfig::new(capabilities).with_server_info(Implementation::new(
             "mcp-trace-example",
@@ -134,6 +136,18 @@ impl ServerHandler for DocsServer {
         let template = ResourceTemplate::new("docs://{page}", "docs")
             .with_description("Product documentation pages");
         Ok(ListResourceTemplatesResult::with_all_items(vec![template]))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        if request.name != "summarize" {
+            return Err(McpError::invalid_params("no such prompt", None));
+        }
+        let message = PromptMessage::new_text(Role::User, "Summarize the documents found.");
+        Ok(GetPromptResult::new(vec![message]).into())
     }
 
     async fn read_resource(
