@@ -827,18 +827,31 @@ impl Active {
                 error_type,
                 rpc_code,
             }) => {
+                use crate::handler::jsonrpc;
                 let code = rpc_code.map(|code| code.to_string());
+                // A code the conventions count as the client's mistake is no failure:
+                // the code alone is recorded.
+                let failed = rpc_code.is_none_or(jsonrpc::server_failed);
                 if active.recording {
                     let mut attrs = Vec::with_capacity(2);
                     if let Some(code) = &code {
                         attrs.push(KeyValue::new(keys::RPC_STATUS, code.clone()));
                     }
-                    // The type, never the error's message: it may quote argument values.
-                    span.set_status(Status::error(error_type.clone()));
-                    attrs.push(KeyValue::new(keys::ERROR_TYPE, error_type.clone()));
+                    if failed {
+                        // Never the error's own message: it may quote argument values.
+                        // A JSON-RPC code's standard text, or the Rust error's type.
+                        let description = match rpc_code {
+                            Some(code) => {
+                                std::borrow::Cow::Borrowed(jsonrpc::standard_text(code).unwrap_or(""))
+                            }
+                            None => error_type.clone(),
+                        };
+                        span.set_status(Status::error(description));
+                        attrs.push(KeyValue::new(keys::ERROR_TYPE, error_type.clone()));
+                    }
                     span.set_attributes(attrs);
                 }
-                failure = (Some(error_type.into()), code);
+                failure = (failed.then(|| error_type.into()), code);
             }
         }
         match end {
@@ -1134,9 +1147,10 @@ pub(crate) mod adapter {
     /// with the line's size in bytes and nothing of its content. See
     /// `rmcp::stdio::stdio` for the choice of name and attributes.
     pub(crate) fn parse_error_span(size: u64) {
+        // The conventions count a parse error as the client's mistake, not the
+        // server's failure: the code alone, no `error.type`, no error status.
         let attributes = [
             KeyValue::new(keys::METHOD, keys::OTHER),
-            KeyValue::new(keys::ERROR_TYPE, "-32700"),
             KeyValue::new(keys::RPC_STATUS, "-32700"),
             KeyValue::new(keys::TRANSPORT, scope::Transport::Pipe.as_str()),
             KeyValue::new(keys::REQUEST_SIZE, i64::try_from(size).unwrap_or(i64::MAX)),
@@ -1145,15 +1159,13 @@ pub(crate) mod adapter {
         let Some(mut begun) = begin(keys::OTHER, attributes, || None, None) else {
             return;
         };
-        // The reply's message, as the conventions ask of a JSON-RPC error.
-        begun.span.set_status(Status::error("Parse error"));
         let end = SystemTime::now();
         begun.span.end_with_timestamp(end);
-        // Counted on the metric too: a client sending garbage shows in the error rate.
+        // Counted on the metric too: a client sending garbage shows by its code.
         #[cfg(feature = "metrics")]
         if let Some(mut operation) = begun.operation(keys::OTHER) {
             operation.transport(scope::Transport::Pipe.as_str());
-            operation.record(end, Some("-32700".into()), Some("-32700".to_owned()));
+            operation.record(end, None, Some("-32700".to_owned()));
         }
     }
 }

@@ -238,7 +238,6 @@ async fn every_call_is_counted_over_otlp_with_its_spans_attributes() {
             ),
             (
                 BTreeMap::from([
-                    ("error.type", &json!("-32602")),
                     ("gen_ai.prompt.name", &json!("_OTHER")),
                     ("rpc.response.status_code", &json!("-32602")),
                 ]),
@@ -261,7 +260,7 @@ async fn every_call_is_counted_over_otlp_with_its_spans_attributes() {
 }
 
 /// A line on stdin that is not JSON is answered `-32700` and counted: `_OTHER`, with
-/// the code as its error type and status, over the pipe.
+/// the code as its status code (no error type: the client's mistake), over the pipe.
 #[test]
 fn parse_errors_are_counted() {
     use std::io::{Read, Write};
@@ -307,7 +306,6 @@ fn parse_errors_are_counted() {
         .collect();
     let parse_error: BTreeMap<String, Value> = [
         ("mcp.method.name", json!("_OTHER")),
-        ("error.type", json!("-32700")),
         ("rpc.response.status_code", json!("-32700")),
         ("network.transport", json!("pipe")),
     ]

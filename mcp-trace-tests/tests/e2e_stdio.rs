@@ -239,8 +239,8 @@ async fn stdio_server_exports_every_span_with_every_attribute() {
     assert_eq!(code4, 2, "status ERROR");
     assert_eq!(
         attrs4["error.type"],
-        json!("-32602"),
-        "undeserializable arguments"
+        json!("tool_error"),
+        "undeserializable arguments, answered with an in-band error result"
     );
     assert_eq!(attrs4["mcp.tool.args.priority.length"], json!(4));
     assert_eq!(
@@ -258,8 +258,8 @@ async fn stdio_server_exports_every_span_with_every_attribute() {
 
     let (name6, attrs6, code6) = by_trace(6);
     assert_eq!(name6, "tools/call run_query");
-    assert_eq!(code6, 2);
-    assert_eq!(attrs6["error.type"], json!("-32602"));
+    assert_eq!(code6, 0, "invalid params: the client's mistake, status unset");
+    assert!(!attrs6.contains_key("error.type"));
     assert_eq!(attrs6["rpc.response.status_code"], json!("-32602"));
     assert_eq!(
         attrs6["mcp.tool.args.sql.length"],

@@ -74,6 +74,23 @@ impl Docs {
         }
     }
 
+    /// Fails on the server's side, with a message that quotes its argument.
+    #[traced_tool]
+    #[tool(description = "Always fails inside the server")]
+    fn broken(&self, Parameters(args): Parameters<QueryArgs>) -> Result<CallToolResult, McpError> {
+        if args.sql == "custom" {
+            return Err(McpError::new(
+                rmcp::model::ErrorCode(-32001),
+                format!("backend refused {}", args.sql),
+                None,
+            ));
+        }
+        Err(McpError::internal_error(
+            format!("cannot run {}", args.sql),
+            None,
+        ))
+    }
+
     #[traced_tool]
     #[tool(description = "Always reports an in-band failure")]
     fn flaky(&self) -> Result<CallToolResult, McpError> {
@@ -136,9 +153,11 @@ async fn rmcp_first_order_traces_the_execution_and_records_the_rpc_code() {
     assert_eq!(result.unwrap_err().code.0, -32602);
     let span = only(spans);
     assert_eq!(span.name, "tools/call run_query");
-    assert_eq!(span.status, Status::error("-32602"));
+    // Invalid params is the client's mistake, not the server's failure (the MCP
+    // conventions): the code is recorded, with no error type and no error status.
+    assert_eq!(span.status, Status::Unset);
     let attributes = attrs(&span);
-    assert_eq!(attributes["error.type"], "-32602".into());
+    assert!(!attributes.contains_key("error.type"));
     assert_eq!(attributes["rpc.response.status_code"], "-32602".into());
     assert_eq!(attributes["mcp.tool.args.sql.length"], 12.into());
     // The span covered the awaited body, not just the creation of the future.
@@ -165,5 +184,29 @@ fn rmcp_still_advertises_the_tools() {
         .collect();
     for name in ["search_documents", "run_query", "flaky"] {
         assert!(names.contains(&name.to_owned()), "{names:?}");
+    }
+}
+
+/// A code the conventions count as the server's failure: error type and status, whose
+/// description is the code's standard text or none, never the server's own message
+/// (it quotes the argument here).
+#[tokio::test]
+async fn server_failures_carry_the_codes_standard_text_only() {
+    for (sql, code, description) in [
+        ("SELECT secret_column", -32603, "Internal error"),
+        ("custom", -32001, ""),
+    ] {
+        let docs = Docs::new();
+        let args = json!({ "sql": sql });
+        let call = scoped(args).run(async {
+            docs.broken(Parameters(QueryArgs { sql: sql.into() }))
+        });
+        let (result, spans) = capture_async(call).await;
+        assert_eq!(result.unwrap_err().code.0, code);
+        let span = only(spans);
+        assert_eq!(span.status, Status::error(description));
+        let attributes = attrs(&span);
+        assert_eq!(attributes["error.type"], code.to_string().into());
+        assert_eq!(attributes["rpc.response.status_code"], code.to_string().into());
     }
 }

@@ -178,31 +178,6 @@ plain_outcome!(
     GetSkillResult
 );
 
-/// rmcp's tool router answers arguments that fail to deserialize with an in-band tool
-/// error starting with this text (it was `-32602` invalid params before the router
-/// turned it into a result the model can read).
-const DESERIALIZATION_ERROR_PREFIX: &str = "failed to deserialize parameters:";
-
-/// The outcome of a tool call no traced handler claimed: arguments that failed to
-/// deserialize are `-32602` (invalid params), as DESIGN §3 records them, though no
-/// JSON-RPC error went out (so no `rpc.response.status_code`).
-fn unclaimed_tool_outcome(result: &Result<CallToolResponse, ErrorData>) -> Outcome {
-    if let Ok(CallToolResponse::Complete(r)) = result {
-        let undeserializable = r.is_error == Some(true)
-            && r.content
-                .first()
-                .and_then(|c| c.as_text())
-                .is_some_and(|t| t.text.starts_with(DESERIALIZATION_ERROR_PREFIX));
-        if undeserializable {
-            return Outcome::Error {
-                error_type: Cow::Borrowed("-32602"),
-                rpc_code: None,
-            };
-        }
-    }
-    outcome_of(result)
-}
-
 /// Whether `arguments` are over the schema-check budget: then they are not copied
 /// into the request scope (a copy of a huge object would cost more than the call).
 fn oversized(arguments: &JsonObject) -> bool {
@@ -369,7 +344,10 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
             let known = compiled.is_some()
                 || self.inner.get_tool(&name).is_some()
                 || !unknown_tool(&result);
-            let outcome = unclaimed_tool_outcome(&result);
+            // Arguments that failed to deserialize come back from rmcp's router as an
+            // in-band error result: recorded as what went out, `tool_error` (the schema
+            // verdict on the same span says why).
+            let outcome = outcome_of(&result);
             adapter::tool_span(
                 &name,
                 known,

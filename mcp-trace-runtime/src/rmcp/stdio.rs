@@ -83,8 +83,9 @@ const MAX_OWED_REPLIES: u64 = 64;
 ///
 /// # The span
 ///
-/// Kind SERVER, status ERROR with the reply's message (`Parse error`), parent the
-/// ambient context. The MCP semantic conventions name a server span
+/// Kind SERVER, status unset (the conventions count `-32700` as the client's mistake,
+/// not the server's failure, so there is no `error.type` either), parent the ambient
+/// context. The MCP semantic conventions name a server span
 /// `{mcp.method.name}` when there is no low-cardinality target, and make
 /// `mcp.method.name` required; a line that is not JSON has no method. As the RPC
 /// conventions do for a method the server does not recognise, the method is `_OTHER`,
@@ -95,7 +96,6 @@ const MAX_OWED_REPLIES: u64 = 64;
 /// | key | value |
 /// |---|---|
 /// | `mcp.method.name` | `_OTHER` |
-/// | `error.type` | `-32700` |
 /// | `rpc.response.status_code` | `-32700` |
 /// | `network.transport` | `pipe` |
 /// | `mcp.request.size` | the line's length in bytes, without its `\n` or `\r\n` |
