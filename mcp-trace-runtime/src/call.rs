@@ -15,7 +15,7 @@ use crate::signals::shape::KeySource;
 use crate::signals::shape::{ArgsRecorder, Rebuild};
 use opentelemetry::global::{self, BoxedSpan};
 use opentelemetry::propagation::{Extractor, TextMapPropagator};
-use opentelemetry::trace::{Span, SpanBuilder, SpanKind, Status, TraceContextExt, Tracer};
+use opentelemetry::trace::{Link, Span, SpanBuilder, SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, ContextGuard, KeyValue};
 use serde_json::Value;
 use std::future::Future;
@@ -86,22 +86,33 @@ impl Extractor for MetaCarrier<'_> {
 
 /// The context extracted from `_meta` when its `traceparent` is valid, else the
 /// ambient current context.
-fn parent_context(scope: Option<&ActiveScope>) -> Context {
+/// The parent; and when the parent came from `_meta`, `Some` of the ambient span to
+/// link to: the conventions keep the context the request arrived in (an HTTP server
+/// span, say) as a link rather than drop it.
+fn parent_context(scope: Option<&ActiveScope>) -> (Context, Option<Option<Link>>) {
     if let Some(scope) = scope.filter(|s| s.data.traceparent.is_some()) {
         let carrier = MetaCarrier::new(scope);
         let cx = opentelemetry_sdk::propagation::TraceContextPropagator::new().extract(&carrier);
         if cx.span().span_context().is_valid() {
-            return opentelemetry_sdk::propagation::BaggagePropagator::new()
+            let ambient = Context::map_current(|current| {
+                let ambient = current.span().span_context().clone();
+                ambient.is_valid().then(|| Link::with_context(ambient))
+            });
+            let parent = opentelemetry_sdk::propagation::BaggagePropagator::new()
                 .extract_with_context(&cx, &carrier);
+            return (parent, Some(ambient));
         }
     }
-    Context::current()
+    (Context::current(), None)
 }
 
 /// A started span, before its call-specific attributes.
 struct Begun {
     scope: Option<Arc<ActiveScope>>,
     parent: Context,
+    /// Whether `parent` came from the request's `_meta`.
+    #[cfg_attr(not(feature = "read-tracking"), allow(dead_code))]
+    meta_parent: bool,
     span: BoxedSpan,
     recording: bool,
     /// The start time, read once for the span and the metric; read only for the
@@ -137,7 +148,7 @@ fn begin_with(
     start_time: Option<std::time::SystemTime>,
 ) -> Option<Begun> {
     let scope = scope();
-    let parent = parent_context(scope.as_deref());
+    let (parent, from_meta) = parent_context(scope.as_deref());
     // The SDK keeps this vector as the span's attributes: sized for all of them, so
     // that the attributes added once the span records never regrow it.
     let mut all = Vec::with_capacity(SPAN_ATTRIBUTES);
@@ -147,6 +158,8 @@ fn begin_with(
         .with_kind(SpanKind::Server)
         .with_attributes(all);
     builder.start_time = start;
+    let meta_parent = from_meta.is_some();
+    builder.links = from_meta.flatten().map(|link| vec![link]);
     let span = tracer.build_with_context(builder, &parent);
     let recording = span.is_recording();
     if !recording && !span.span_context().is_valid() {
@@ -159,6 +172,7 @@ fn begin_with(
     Some(Begun {
         scope,
         parent,
+        meta_parent,
         span,
         recording,
         start,
@@ -178,6 +192,17 @@ fn metric_wanted() -> bool {
 impl Begun {
     fn session<'a>(&'a self, from_param: Option<&'a str>) -> Option<&'a str> {
         from_param.or_else(|| self.scope.as_ref()?.data.session_id.as_deref())
+    }
+
+    /// What a read is counted within: its session, else the trace its `_meta` names
+    /// (one agent run), so the duplicate-read signal survives protocol revisions
+    /// without sessions.
+    fn read_scope<'a>(&self, session: Option<&'a str>) -> Option<ReadScope<'a>> {
+        if let Some(session) = session {
+            return Some(ReadScope::Session(session));
+        }
+        self.meta_parent
+            .then(|| ReadScope::Trace(self.parent.span().span_context().trace_id()))
     }
 
     /// Session (its keyed digest by default), request id, protocol version and
@@ -204,6 +229,16 @@ impl Begun {
         }
         if let Some(transport) = data.transport {
             attrs.push(KeyValue::new(keys::TRANSPORT, transport.as_str()));
+        }
+        if let Some((name, version)) = data.network_protocol {
+            attrs.push(KeyValue::new(keys::NETWORK_PROTOCOL, name));
+            attrs.push(KeyValue::new(keys::NETWORK_PROTOCOL_VERSION, version));
+        }
+        if let Some((address, port)) = data.client {
+            attrs.push(KeyValue::new(keys::CLIENT_ADDRESS, address.to_string()));
+            if let Some(port) = port {
+                attrs.push(KeyValue::new(keys::CLIENT_PORT, i64::from(port)));
+            }
         }
     }
 
@@ -234,6 +269,9 @@ impl Begun {
             }
             if let Some(transport) = data.transport {
                 operation.transport(transport.as_str());
+            }
+            if let Some(protocol) = data.network_protocol {
+                operation.network_protocol(protocol);
             }
         }
         Some(operation)
@@ -666,13 +704,14 @@ fn start_resource_traced(
         return Call::default();
     };
     let session = begun.session(session);
-    let tracked = cfg!(feature = "read-tracking") && session.is_some();
+    let read_scope = begun.read_scope(session);
+    let tracked = cfg!(feature = "read-tracking") && read_scope.is_some();
     #[cfg_attr(not(feature = "metrics"), allow(unused_mut))]
     let mut cache_hit: Option<bool> = None;
     if begun.recording || tracked {
         let uri = uri();
         let mut attrs = Vec::with_capacity(10);
-        track_read(session, &uri, &mut attrs);
+        track_read(read_scope, &uri, &mut attrs);
         #[cfg(feature = "metrics")]
         {
             cache_hit = bool_attribute(&attrs, keys::CACHE_HIT);
@@ -717,19 +756,39 @@ fn uri_attributes(uri: &str, mode: Option<UriMode>, attrs: &mut Vec<KeyValue>) {
     }
 }
 
-/// Counts a read of `uri` by `session` and records `cache_hit` and `read_count`.
-fn track_read(session: Option<&str>, uri: &str, attrs: &mut Vec<KeyValue>) {
+/// What reads are counted within.
+#[derive(Debug, Clone, Copy)]
+#[cfg_attr(not(feature = "read-tracking"), allow(dead_code))]
+enum ReadScope<'a> {
+    Session(&'a str),
+    /// One trace, named by the request's `_meta`, when there is no session.
+    Trace(opentelemetry::trace::TraceId),
+}
+
+/// Counts a read of `uri` within `scope` and records `cache_hit`, `read_count` and
+/// `read_scope`.
+fn track_read(scope: Option<ReadScope<'_>>, uri: &str, attrs: &mut Vec<KeyValue>) {
     #[cfg(feature = "read-tracking")]
-    if let Some(session) = session {
-        let count =
-            crate::signals::tracker::global().record(session, uri, std::time::Instant::now());
+    if let Some(scope) = scope {
+        let tracker = crate::signals::tracker::global();
+        let now = std::time::Instant::now();
+        let (count, name) = match scope {
+            ReadScope::Session(session) => (tracker.record(session, uri, now), "session"),
+            ReadScope::Trace(trace) => {
+                // Under its own prefix: a session id is visible ASCII (the protocol
+                // says so), never a NUL.
+                let key = format!("\0trace {trace}");
+                (tracker.record(&key, uri, now), "trace")
+            }
+        };
         attrs.push(KeyValue::new(keys::CACHE_HIT, count > 1));
         attrs.push(KeyValue::new(
             keys::READ_COUNT,
             i64::try_from(count).unwrap_or(i64::MAX),
         ));
+        attrs.push(KeyValue::new(keys::READ_SCOPE, name));
     }
-    let _ = (session, uri, attrs);
+    let _ = (scope, uri, attrs);
 }
 
 impl Call {
@@ -841,9 +900,9 @@ impl Active {
                         // Never the error's own message: it may quote argument values.
                         // A JSON-RPC code's standard text, or the Rust error's type.
                         let description = match rpc_code {
-                            Some(code) => {
-                                std::borrow::Cow::Borrowed(jsonrpc::standard_text(code).unwrap_or(""))
-                            }
+                            Some(code) => std::borrow::Cow::Borrowed(
+                                jsonrpc::standard_text(code).unwrap_or(""),
+                            ),
                             None => error_type.clone(),
                         };
                         span.set_status(Status::error(description));
@@ -1077,7 +1136,7 @@ pub(crate) mod adapter {
         };
         let session = begun.session(None);
         let mut attrs = Vec::with_capacity(8);
-        track_read(session, uri, &mut attrs);
+        track_read(begun.read_scope(session), uri, &mut attrs);
         #[cfg(feature = "metrics")]
         let metric = {
             begun.operation(keys::RESOURCES_READ).map(|mut operation| {

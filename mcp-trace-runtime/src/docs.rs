@@ -294,6 +294,13 @@ fn attribute_catalog(handler: &HandlerDoc, arguments: &[Argument]) -> Vec<(Strin
     add("jsonrpc.request.id", "inside a request scope");
     add("mcp.protocol.version", "inside a request scope");
     add("network.transport", "inside a request scope");
+    add("network.protocol.name", "inside an HTTP request scope");
+    add("network.protocol.version", "inside an HTTP request scope");
+    add(
+        "client.address",
+        "inside an HTTP request scope, when the client's IP address is known",
+    );
+    add("client.port", "with `client.address`, when known");
     if handler.kind == DocKind::Tool {
         for argument in arguments {
             for key in &argument.shape_keys {
@@ -322,10 +329,12 @@ fn attribute_catalog(handler: &HandlerDoc, arguments: &[Argument]) -> Vec<(Strin
         keys.push(("mcp.tool.result.length".into(), "`Ok` string result"));
     } else {
         if cfg!(feature = "read-tracking") {
-            keys.push(("mcp.resource.cache_hit".into(), "when the session is known"));
+            const TRACKED: &str = "when the session, or else a `_meta` trace, is known";
+            keys.push(("mcp.resource.cache_hit".into(), TRACKED));
+            keys.push(("mcp.resource.read_count".into(), TRACKED));
             keys.push((
-                "mcp.resource.read_count".into(),
-                "when the session is known",
+                "mcp.resource.read_scope".into(),
+                "with the read count: `session` or `trace`",
             ));
         }
         keys.push((
@@ -339,6 +348,51 @@ fn attribute_catalog(handler: &HandlerDoc, arguments: &[Argument]) -> Vec<(Strin
         "mcp.call.cancelled".into(),
         "the call was dropped unfinished",
     ));
+    keys
+}
+
+/// The attributes a handler's calls can carry on `mcp.server.operation.duration`, and
+/// when: none with the `metrics` feature off.
+fn metric_catalog(handler: &HandlerDoc) -> Vec<(&'static str, &'static str)> {
+    if !cfg!(all(feature = "enable", feature = "metrics")) {
+        return Vec::new();
+    }
+    let mut keys = Vec::new();
+    match handler.kind {
+        DocKind::Tool => {
+            keys.push(("mcp.method.name", "always: `tools/call`"));
+            keys.push(("gen_ai.operation.name", "always: `execute_tool`"));
+            keys.push(("gen_ai.tool.name", "always"));
+        }
+        DocKind::Resource => keys.push(("mcp.method.name", "always: `resources/read`")),
+    }
+    keys.push((
+        "mcp.protocol.version",
+        "inside a request scope, a published revision (else `_OTHER`)",
+    ));
+    keys.push(("network.transport", "inside a request scope"));
+    keys.push(("network.protocol.name", "inside an HTTP request scope"));
+    keys.push(("network.protocol.version", "inside an HTTP request scope"));
+    match handler.kind {
+        DocKind::Tool => {
+            if cfg!(feature = "schema-check") && !matches!(handler.schema, DocSchema::Unknown) {
+                keys.push((
+                    "mcp.tool.args.schema_valid",
+                    "arguments under the schema-check budget",
+                ));
+            }
+        }
+        DocKind::Resource => {
+            if cfg!(feature = "read-tracking") {
+                keys.push((
+                    "mcp.resource.cache_hit",
+                    "when the session, or else a `_meta` trace, is known",
+                ));
+            }
+        }
+    }
+    keys.push(("error.type", "failure"));
+    keys.push(("rpc.response.status_code", "JSON-RPC error"));
     keys
 }
 
@@ -366,7 +420,8 @@ fn cell(text: &str) -> String {
 }
 
 /// One Markdown page describing every registered handler: a table of contents, then
-/// per handler its description, arguments, span attributes and input schema.
+/// per handler its description, arguments, span attributes, metric attributes (with
+/// the `metrics` feature) and input schema.
 pub fn markdown() -> String {
     let handlers = handlers();
     let mut out = String::new();
@@ -439,6 +494,17 @@ pub fn markdown() -> String {
         for (key, when) in attribute_catalog(handler, &arguments) {
             let _ = writeln!(out, "| `{key}` | {when} |");
         }
+        let metric = metric_catalog(handler);
+        if !metric.is_empty() {
+            out.push_str(
+                "\n### Metric attributes\n\nEvery call, sampled or not, on \
+                 `mcp.server.operation.duration` (never a session, request id, URI or \
+                 hash).\n\n| attribute | set |\n|---|---|\n",
+            );
+            for (key, when) in metric {
+                let _ = writeln!(out, "| `{key}` | {when} |");
+            }
+        }
         if handler.kind == DocKind::Tool {
             out.push_str("\n### Input schema\n\n");
             match &schema {
@@ -455,8 +521,9 @@ pub fn markdown() -> String {
 
 /// The same as [`markdown`], as JSON: `{"tools": [...], "resources": [...]}`. Each tool
 /// entry is usable as an entry of a `tools/list` response (`name`, `description`,
-/// `inputSchema`); its arguments and span attributes are under
-/// `_meta["mcp-trace/arguments"]` and `_meta["mcp-trace/attributes"]`.
+/// `inputSchema`); its arguments, span attributes and metric attributes are under
+/// `_meta["mcp-trace/arguments"]`, `_meta["mcp-trace/attributes"]` and
+/// `_meta["mcp-trace/metric-attributes"]` (with the `metrics` feature).
 pub fn json() -> Value {
     let mut tools = Vec::new();
     let mut resources = Vec::new();
@@ -467,6 +534,14 @@ pub fn json() -> Value {
             .into_iter()
             .map(|(key, when)| json!({"key": key, "set": when}))
             .collect();
+        let mut meta = json!({"mcp-trace/attributes": attributes});
+        let metric = metric_catalog(handler);
+        if !metric.is_empty() {
+            meta["mcp-trace/metric-attributes"] = metric
+                .into_iter()
+                .map(|(key, when)| json!({"key": key, "set": when}))
+                .collect();
+        }
         match handler.kind {
             DocKind::Tool => {
                 let args: Vec<Value> = arguments
@@ -482,18 +557,19 @@ pub fn json() -> Value {
                         })
                     })
                     .collect();
+                meta["mcp-trace/arguments"] = Value::Array(args);
                 tools.push(json!({
                     "name": handler.name,
                     "description": handler.description,
                     "inputSchema": schema.unwrap_or_else(|| json!({"type": "object"})),
-                    "_meta": {"mcp-trace/arguments": args, "mcp-trace/attributes": attributes},
+                    "_meta": meta,
                 }));
             }
             DocKind::Resource => resources.push(json!({
                 "name": handler.name,
                 "description": handler.description,
                 "uriTemplate": handler.uri_template,
-                "_meta": {"mcp-trace/attributes": attributes},
+                "_meta": meta,
             })),
         }
     }

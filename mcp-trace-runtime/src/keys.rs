@@ -11,6 +11,10 @@ pub(crate) const SESSION: &str = "mcp.session.id";
 pub(crate) const REQUEST_ID: &str = "jsonrpc.request.id";
 pub(crate) const PROTOCOL: &str = "mcp.protocol.version";
 pub(crate) const TRANSPORT: &str = "network.transport";
+pub(crate) const NETWORK_PROTOCOL: &str = "network.protocol.name";
+pub(crate) const NETWORK_PROTOCOL_VERSION: &str = "network.protocol.version";
+pub(crate) const CLIENT_ADDRESS: &str = "client.address";
+pub(crate) const CLIENT_PORT: &str = "client.port";
 pub(crate) const ERROR_TYPE: &str = "error.type";
 pub(crate) const RPC_STATUS: &str = "rpc.response.status_code";
 pub(crate) const CANCELLED: &str = "mcp.call.cancelled";
@@ -41,6 +45,10 @@ pub(crate) const RESOURCE_URI_DIGEST: &str = "mcp.resource.uri_digest";
 pub(crate) const CACHE_HIT: &str = "mcp.resource.cache_hit";
 #[cfg(feature = "read-tracking")]
 pub(crate) const READ_COUNT: &str = "mcp.resource.read_count";
+/// What reads are counted within: `session`, or `trace` (one agent run) when the
+/// request has no session but a `_meta` trace context.
+#[cfg(feature = "read-tracking")]
+pub(crate) const READ_SCOPE: &str = "mcp.resource.read_scope";
 pub(crate) const CONTENT_LENGTH: &str = "mcp.resource.content.length";
 
 pub(crate) const TOOLS_CALL: &str = "tools/call";

@@ -105,19 +105,13 @@ pub mod session {
     pub fn start(id: &str) {
         #[cfg(all(feature = "enable", feature = "metrics"))]
         {
-            let (protocol, transport) = crate::scope::peek(|data| {
-                (
-                    data.protocol_version.clone(),
-                    data.transport.map(|t| t.as_str()),
-                )
-            })
-            .unwrap_or_default();
-            crate::session_duration::start(
-                id,
-                std::time::SystemTime::now(),
-                protocol.as_deref(),
-                transport,
-            );
+            let now = std::time::SystemTime::now();
+            let in_scope = crate::scope::peek(|data| {
+                crate::session_duration::start(id, now, crate::session_duration::Carried::of(data))
+            });
+            if in_scope.is_none() {
+                crate::session_duration::start(id, now, Default::default());
+            }
         }
         let _ = id;
     }

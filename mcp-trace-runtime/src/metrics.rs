@@ -25,9 +25,9 @@ pub(crate) const DURATION_BOUNDARIES: [f64; 14] = [
 ];
 
 /// Most attributes one operation carries: method, operation, tool (or prompt),
-/// protocol version, transport, the verdict or the cache-hit bit, error type and
-/// status code.
-const MAX_ATTRIBUTES: usize = 8;
+/// protocol version, transport, network protocol and its version, the verdict or the
+/// cache-hit bit, error type and status code.
+const MAX_ATTRIBUTES: usize = 10;
 
 /// Most series one thread keeps bound; past it, a record looks its series up in the
 /// SDK's own map, as an unbound record does. Series are few (tools × outcomes), and
@@ -55,6 +55,8 @@ struct Series {
     prompt: Option<StringValue>,
     protocol: Option<&'static str>,
     transport: Option<&'static str>,
+    /// `network.protocol.name` and `.version`.
+    network: Option<(&'static str, &'static str)>,
     schema_valid: Option<bool>,
     cache_hit: Option<bool>,
     error_type: Option<StringValue>,
@@ -72,6 +74,7 @@ impl Operation {
                 prompt: None,
                 protocol: None,
                 transport: None,
+                network: None,
                 schema_valid: None,
                 cache_hit: None,
                 error_type: None,
@@ -99,6 +102,10 @@ impl Operation {
 
     pub(crate) fn transport(&mut self, transport: &'static str) {
         self.series.transport = Some(transport);
+    }
+
+    pub(crate) fn network_protocol(&mut self, protocol: (&'static str, &'static str)) {
+        self.series.network = Some(protocol);
     }
 
     pub(crate) fn schema_valid(&mut self, valid: Option<bool>) {
@@ -144,6 +151,8 @@ impl PartialEq for Series {
         same(self.method, other.method)
             && same_opt(self.protocol, other.protocol)
             && same_opt(self.transport, other.transport)
+            && same_opt(self.network.map(|n| n.0), other.network.map(|n| n.0))
+            && same_opt(self.network.map(|n| n.1), other.network.map(|n| n.1))
             && self.schema_valid == other.schema_valid
             && self.cache_hit == other.cache_hit
             && same_value(&self.tool, &other.tool)
@@ -161,6 +170,7 @@ impl Hash for Series {
         state.write_usize(address(Some(self.method)));
         state.write_usize(address(self.protocol));
         state.write_usize(address(self.transport));
+        state.write_usize(address(self.network.map(|n| n.1)));
         // Each of the two bits with its own "unset": 0, 1 or 2.
         let bit = |b: Option<bool>| b.map_or(0, |b| 1 + usize::from(b));
         state.write_usize(bit(self.schema_valid) | bit(self.cache_hit) << 2);
@@ -231,6 +241,10 @@ impl Series {
         }
         if let Some(transport) = self.transport {
             attrs.push(KeyValue::new(keys::TRANSPORT, transport));
+        }
+        if let Some((name, version)) = self.network {
+            attrs.push(KeyValue::new(keys::NETWORK_PROTOCOL, name));
+            attrs.push(KeyValue::new(keys::NETWORK_PROTOCOL_VERSION, version));
         }
         if let Some(valid) = self.schema_valid {
             attrs.push(KeyValue::new(keys::SCHEMA_VALID, valid));

@@ -46,6 +46,10 @@ pub(crate) struct ScopeData {
     pub(crate) baggage: Option<String>,
     pub(crate) protocol_version: Option<String>,
     pub(crate) transport: Option<Transport>,
+    /// `network.protocol.name` and `.version` (`http`, `1.1`).
+    pub(crate) network_protocol: Option<(&'static str, &'static str)>,
+    /// `client.address` and `client.port` of a request over a network.
+    pub(crate) client: Option<(std::net::IpAddr, Option<u16>)>,
 }
 
 /// What the scope keeps of arguments too large to copy.
@@ -163,6 +167,21 @@ impl RequestScope {
 
     pub fn transport(mut self, transport: Transport) -> Self {
         self.data.transport = Some(transport);
+        self
+    }
+
+    /// The application protocol under JSON-RPC and its version, lowercase, as the
+    /// conventions write them: `("http", "1.1")`, `("http", "2")`. Spans and metrics
+    /// carry them as `network.protocol.name` and `network.protocol.version`.
+    pub fn network_protocol(mut self, name: &'static str, version: &'static str) -> Self {
+        self.data.network_protocol = Some((name, version));
+        self
+    }
+
+    /// The client's address (behind a proxy, the original client's), and its port when
+    /// known: `client.address` and `client.port` on the span, never on a metric.
+    pub fn client_address(mut self, address: std::net::IpAddr, port: Option<u16>) -> Self {
+        self.data.client = Some((address, port));
         self
     }
 

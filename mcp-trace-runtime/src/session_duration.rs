@@ -27,6 +27,27 @@ struct Open {
     start: SystemTime,
     protocol: Option<&'static str>,
     transport: Option<&'static str>,
+    network: Option<(&'static str, &'static str)>,
+}
+
+/// What a session's requests say of it, as far as its duration goes.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Carried<'a> {
+    pub(crate) protocol: Option<&'a str>,
+    pub(crate) transport: Option<&'static str>,
+    /// `network.protocol.name` and `.version`.
+    pub(crate) network: Option<(&'static str, &'static str)>,
+}
+
+impl<'a> Carried<'a> {
+    /// What a request scope carries.
+    pub(crate) fn of(scope: &'a crate::scope::ScopeData) -> Self {
+        Self {
+            protocol: scope.protocol_version.as_deref(),
+            transport: scope.transport.map(crate::scope::Transport::as_str),
+            network: scope.network_protocol,
+        }
+    }
 }
 
 /// The open sessions, by keyed digest of their id.
@@ -47,14 +68,9 @@ fn lock() -> std::sync::MutexGuard<'static, HashMap<u64, Open>> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Session `id` started at `start`, over `transport`, speaking `protocol` (either may
-/// be learned later). A session already open keeps its start.
-pub(crate) fn start(
-    id: &str,
-    start: SystemTime,
-    protocol: Option<&str>,
-    transport: Option<&'static str>,
-) {
+/// Session `id` started at `start`, its requests carrying `carried` (the protocol
+/// version may be learned later). A session already open keeps its start.
+pub(crate) fn start(id: &str, start: SystemTime, carried: Carried<'_>) {
     if !crate::metrics::enabled() {
         return;
     }
@@ -64,8 +80,9 @@ pub(crate) fn start(
     }
     open.entry(digest(id)).or_insert(Open {
         start,
-        protocol: protocol.map(known_protocol),
-        transport,
+        protocol: carried.protocol.map(known_protocol),
+        transport: carried.transport,
+        network: carried.network,
     });
 }
 
@@ -133,12 +150,16 @@ fn record(ended: &[(Open, Option<&'static str>)], end: SystemTime) {
         .with_boundaries(boundaries)
         .build();
     for (session, error_type) in ended {
-        let mut attrs = Vec::with_capacity(3);
+        let mut attrs = Vec::with_capacity(5);
         if let Some(version) = session.protocol {
             attrs.push(KeyValue::new(keys::PROTOCOL, version));
         }
         if let Some(transport) = session.transport {
             attrs.push(KeyValue::new(keys::TRANSPORT, transport));
+        }
+        if let Some((name, version)) = session.network {
+            attrs.push(KeyValue::new(keys::NETWORK_PROTOCOL, name));
+            attrs.push(KeyValue::new(keys::NETWORK_PROTOCOL_VERSION, version));
         }
         if let Some(error_type) = error_type {
             attrs.push(KeyValue::new(keys::ERROR_TYPE, *error_type));
@@ -181,7 +202,12 @@ mod tests {
     fn the_id_is_never_kept() {
         // Only the digest is a key; the map holds no string at all.
         let id = "session-id-kept-test";
-        start(id, SystemTime::now(), Some("2025-06-18"), Some("tcp"));
+        let carried = Carried {
+            protocol: Some("2025-06-18"),
+            transport: Some("tcp"),
+            network: None,
+        };
+        start(id, SystemTime::now(), carried);
         assert!(lock().contains_key(&digest(id)));
         assert_ne!(digest(id), digest("session-id-kept-tesu"));
         lock().remove(&digest(id));

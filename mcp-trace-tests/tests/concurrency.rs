@@ -138,6 +138,7 @@ async fn session_calls(index: usize, root: Context) -> Vec<(String, Made)> {
                 KeyValue::new("mcp.resource.template", "conc://{page}"),
                 KeyValue::new("mcp.resource.cache_hit", *count > 1),
                 KeyValue::new("mcp.resource.read_count", *count),
+                KeyValue::new("mcp.resource.read_scope", "session"),
                 KeyValue::new("mcp.resource.content.length", content.len() as i64),
             ]);
             content.split(',').map(str::to_owned).collect()

@@ -7,14 +7,18 @@
 mod common;
 
 use common::otlp::{Receiver, attributes, spans};
+use http::header::{HeaderName, HeaderValue};
 use rmcp::ServiceExt;
 use rmcp::model::{
     CallToolRequestParams, ClientCapabilities, ClientConfig, Implementation, ProtocolVersion,
     ReadResourceRequestParams, RequestMetaObject,
 };
+use rmcp::service::{ClientLifecycleMode, ClientServiceExt};
 use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -37,8 +41,14 @@ async fn agent(url: String, client: u8) -> Result<(), Box<dyn std::error::Error 
         Implementation::new("e2e-http", "1"),
     )
     .with_protocol_version(ProtocolVersion::V_2025_11_25);
+    // As if behind a proxy: the original client's address, one per client.
+    let forwarded = HashMap::from([(
+        HeaderName::from_static("x-forwarded-for"),
+        HeaderValue::from_str(&format!("198.51.100.{client}, 10.0.0.1"))?,
+    )]);
+    let config = StreamableHttpClientTransportConfig::with_uri(url).custom_headers(forwarded);
     let service = info
-        .serve(StreamableHttpClientTransport::from_uri(url))
+        .serve(StreamableHttpClientTransport::from_config(config))
         .await?;
     for (step, page) in [(1, "intro"), (2, "setup"), (3, "intro")] {
         let params =
@@ -56,42 +66,149 @@ async fn agent(url: String, client: u8) -> Result<(), Box<dyn std::error::Error 
     Ok(())
 }
 
+/// `examples/http_server` on a loopback port, exporting spans and metrics to a receiver.
+struct HttpServer {
+    child: std::process::Child,
+    url: String,
+    drain: std::thread::JoinHandle<String>,
+}
+
+impl HttpServer {
+    fn start(receiver: &Receiver) -> Self {
+        let binary = common::example_binary("http_server");
+        assert!(
+            binary.exists(),
+            "build the example first: {}",
+            binary.display()
+        );
+        let mut command = Command::new(&binary);
+        let mut child = common::export_to(&mut command, &receiver.endpoint())
+            .env_remove("OTEL_METRICS_EXPORTER")
+            .args(["--listen", "127.0.0.1:0"])
+            .env("OTEL_SERVICE_NAME", "e2e-http")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("http server starts");
+        // The server announces its address on stderr; keep draining it afterwards.
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let url = loop {
+            let mut line = String::new();
+            assert!(
+                stderr.read_line(&mut line).unwrap() > 0,
+                "server exited early"
+            );
+            if let Some(url) = line.trim().strip_prefix("listening on ") {
+                break url.to_owned();
+            }
+        };
+        let drain = std::thread::spawn(move || {
+            let mut rest = String::new();
+            let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
+            rest
+        });
+        Self { child, url, drain }
+    }
+
+    /// Stops the server gracefully; it exports every span before exiting.
+    fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let status = self.child.wait().expect("server exits");
+        let stderr = self.drain.join().unwrap();
+        assert!(status.success(), "server status {status}: {stderr}");
+    }
+}
+
+/// Under 2026-07-28 rmcp serves HTTP statelessly: no `mcp.session.id` on any span, and
+/// duplicate reads are counted within the trace `_meta` names (one agent run).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stateless_requests_count_reads_per_trace() {
+    let receiver = Receiver::start();
+    let server = HttpServer::start(&receiver);
+    let info = ClientConfig::new(
+        ClientCapabilities::default(),
+        Implementation::new("e2e-http-stateless", "1"),
+    );
+    // 2026-07-28 has no `initialize`: the client discovers the server instead.
+    let lifecycle = ClientLifecycleMode::Discover {
+        preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+    };
+    let service = info
+        .serve_with_lifecycle(
+            StreamableHttpClientTransport::from_uri(server.url.clone()),
+            lifecycle,
+        )
+        .await
+        .expect("server/discover");
+    let trace = "c0ffee00000000000000000000000001";
+    for step in 1..=3u8 {
+        let object = json!({"traceparent": format!("00-{trace}-{step:016x}-01")});
+        let Value::Object(map) = object else {
+            unreachable!()
+        };
+        let params =
+            ReadResourceRequestParams::new("docs://intro").with_meta(RequestMetaObject::from(map));
+        service.read_resource(params).await.expect("read");
+    }
+    service.cancel().await.expect("client closes");
+    server.stop();
+    let received = receiver.stop();
+    let mut reads: Vec<_> = spans(&received)
+        .into_iter()
+        .filter(|s| hex(&s.trace_id) == trace)
+        .collect();
+    reads.sort_by_key(|s| s.start_time_unix_nano);
+    let counts: Vec<_> = reads
+        .iter()
+        .map(|s| {
+            let attrs = attributes(&s.attributes);
+            assert_eq!(attrs["mcp.method.name"], json!("resources/read"));
+            assert_eq!(attrs["mcp.protocol.version"], json!("2026-07-28"));
+            assert!(
+                !attrs.contains_key("mcp.session.id"),
+                "no session under 2026-07-28: {attrs:?}"
+            );
+            assert_eq!(attrs["mcp.resource.read_scope"], json!("trace"));
+            (
+                attrs["mcp.resource.read_count"].clone(),
+                attrs["mcp.resource.cache_hit"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        counts,
+        vec![
+            (json!(1), json!(false)),
+            (json!(2), json!(true)),
+            (json!(3), json!(true)),
+        ]
+    );
+    // No session, so no session duration either.
+    #[cfg(feature = "metrics")]
+    {
+        let last = received
+            .iter()
+            .rev()
+            .find_map(|r| r.metrics.as_ref())
+            .expect("metrics were exported");
+        let sessions = last
+            .resource_metrics
+            .iter()
+            .flat_map(|r| &r.scope_metrics)
+            .flat_map(|s| &s.metrics)
+            .filter(|m| m.name == "mcp.server.session.duration")
+            .count();
+        assert_eq!(sessions, 0);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_sessions_are_tracked_separately() {
-    let binary = common::example_binary("http_server");
-    assert!(
-        binary.exists(),
-        "build the example first: {}",
-        binary.display()
-    );
     let receiver = Receiver::start();
-    let mut command = Command::new(&binary);
-    let mut server = common::export_to(&mut command, &receiver.endpoint())
-        .env_remove("OTEL_METRICS_EXPORTER")
-        .args(["--listen", "127.0.0.1:0"])
-        .env("OTEL_SERVICE_NAME", "e2e-http")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("http server starts");
-    // The server announces its address on stderr; keep draining it afterwards.
-    let mut stderr = BufReader::new(server.stderr.take().unwrap());
-    let url = loop {
-        let mut line = String::new();
-        assert!(
-            stderr.read_line(&mut line).unwrap() > 0,
-            "server exited early"
-        );
-        if let Some(url) = line.trim().strip_prefix("listening on ") {
-            break url.to_owned();
-        }
-    };
-    let drain = std::thread::spawn(move || {
-        let mut rest = String::new();
-        let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
-        rest
-    });
+    let server = HttpServer::start(&receiver);
+    let url = server.url.clone();
 
     let (a, b) = tokio::join!(agent(url.clone(), 0xa), agent(url.clone(), 0xb));
     a.expect("client a");
@@ -100,12 +217,7 @@ async fn two_sessions_are_tracked_separately() {
     // Sessions end when their clients close them, not when the server exits: two
     // seconds pass in between.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    // Stop the server gracefully; it exports every span before exiting.
-    let pid = server.id().to_string();
-    let _ = Command::new("kill").args(["-TERM", &pid]).status();
-    let status = server.wait().expect("server exits");
-    let stderr = drain.join().unwrap();
-    assert!(status.success(), "server status {status}: {stderr}");
+    server.stop();
     let received = receiver.stop();
 
     let spans = spans(&received);
@@ -135,6 +247,15 @@ async fn two_sessions_are_tracked_separately() {
                 "same session throughout"
             );
             assert_eq!(attrs["network.transport"], json!("tcp"));
+            assert_eq!(attrs["network.protocol.name"], json!("http"));
+            assert_eq!(attrs["network.protocol.version"], json!("1.1"));
+            assert_eq!(
+                attrs["client.address"],
+                json!(format!("198.51.100.{client}"))
+            );
+            assert!(!attrs.contains_key("client.port"), "none was forwarded");
+            // The conventions: only a JSON-RPC version other than 2.0 is recorded.
+            assert!(!attrs.contains_key("jsonrpc.protocol.version"));
             assert_eq!(
                 attrs["mcp.resource.read_count"],
                 json!(count),
@@ -184,6 +305,8 @@ fn session_durations(received: &[common::otlp::Received]) {
         BTreeMap::from([
             ("mcp.protocol.version".to_owned(), json!("2025-11-25")),
             ("network.transport".to_owned(), json!("tcp")),
+            ("network.protocol.name".to_owned(), json!("http")),
+            ("network.protocol.version".to_owned(), json!("1.1")),
         ])
     );
     assert_eq!(point.count, 2);

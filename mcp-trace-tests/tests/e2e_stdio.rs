@@ -258,7 +258,10 @@ async fn stdio_server_exports_every_span_with_every_attribute() {
 
     let (name6, attrs6, code6) = by_trace(6);
     assert_eq!(name6, "tools/call run_query");
-    assert_eq!(code6, 0, "invalid params: the client's mistake, status unset");
+    assert_eq!(
+        code6, 0,
+        "invalid params: the client's mistake, status unset"
+    );
     assert!(!attrs6.contains_key("error.type"));
     assert_eq!(attrs6["rpc.response.status_code"], json!("-32602"));
     assert_eq!(

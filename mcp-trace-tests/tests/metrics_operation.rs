@@ -420,3 +420,42 @@ fn session_boundaries_are_checked() {
         1
     );
 }
+
+/// The generated docs list every attribute a handler's points carry.
+#[cfg(feature = "docs")]
+#[test]
+fn metric_attributes_are_documented() {
+    let _one = exclusive(Sampler::AlwaysOff);
+    search("q".to_owned(), None).unwrap();
+    search(String::new(), None).unwrap_err();
+    run_query("DROP").unwrap_err();
+    read_page("documented-session", 1);
+    mcp_trace::session::end("documented-session");
+    let docs = mcp_trace::docs::json();
+    let documented = |kind: &str, name: &str| -> Vec<String> {
+        let entry = docs[kind]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in the docs"));
+        entry["_meta"]["mcp-trace/metric-attributes"]
+            .as_array()
+            .expect("metric attributes listed")
+            .iter()
+            .map(|a| a["key"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let points = points();
+    assert_eq!(points.len(), 4);
+    for (attrs, _) in points {
+        let (kind, name) = match attrs.get("gen_ai.tool.name") {
+            Some(tool) => ("tools", tool.to_string()),
+            None => ("resources", "read_page".to_owned()),
+        };
+        let listed = documented(kind, &name);
+        for key in attrs.keys() {
+            assert!(listed.contains(key), "{name}: `{key}` not documented");
+        }
+    }
+}

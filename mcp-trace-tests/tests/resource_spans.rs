@@ -35,6 +35,7 @@ fn read_attrs(
         KeyValue::new("mcp.session.id", mcp_trace::session::exported_id(session)),
         KeyValue::new("mcp.resource.cache_hit", read_count > 1),
         KeyValue::new("mcp.resource.read_count", read_count),
+        KeyValue::new("mcp.resource.read_scope", "session"),
     ];
     if let Some(n) = content_length {
         attrs.push(KeyValue::new("mcp.resource.content.length", n));
@@ -151,7 +152,50 @@ fn uri_expression_and_scope_session() {
             KeyValue::new("jsonrpc.request.id", "req-1"),
             KeyValue::new("mcp.resource.cache_hit", false),
             KeyValue::new("mcp.resource.read_count", 1),
+            KeyValue::new("mcp.resource.read_scope", "session"),
             KeyValue::new("mcp.resource.content.length", 7),
         ])
     );
+}
+
+/// With no session but a `_meta` trace context (protocol revisions without sessions),
+/// reads are counted within the trace, one agent run, and the span says so.
+#[test]
+fn without_a_session_reads_are_counted_per_trace() {
+    use opentelemetry::trace::TraceId;
+    common::exporter();
+    let traces = [
+        "6bf92f3577b34da6a3ce929d0e0e4736",
+        "7bf92f3577b34da6a3ce929d0e0e4736",
+    ];
+    let read = |trace: &str| {
+        let meta = serde_json::json!({"traceparent": format!("00-{trace}-00f067aa0ba902b7-01")});
+        mcp_trace::scope()
+            .meta(&meta)
+            .run_sync(|| read_by_uri("file:///per-trace"));
+    };
+    read(traces[0]);
+    read(traces[0]);
+    read(traces[1]);
+    let tracked = |trace: &str| -> Vec<(opentelemetry::Value, opentelemetry::Value)> {
+        let mut spans = common::spans_of(TraceId::from_hex(trace).unwrap());
+        spans.sort_by_key(|s| s.start_time);
+        spans
+            .iter()
+            .map(|s| {
+                let a = attrs(s);
+                assert_eq!(a["mcp.resource.read_scope"], "trace".into());
+                assert!(!a.contains_key("mcp.session.id"));
+                (
+                    a["mcp.resource.read_count"].clone(),
+                    a["mcp.resource.cache_hit"].clone(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        tracked(traces[0]),
+        vec![(1.into(), false.into()), (2.into(), true.into())]
+    );
+    assert_eq!(tracked(traces[1]), vec![(1.into(), false.into())]);
 }

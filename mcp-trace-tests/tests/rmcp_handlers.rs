@@ -198,15 +198,17 @@ async fn server_failures_carry_the_codes_standard_text_only() {
     ] {
         let docs = Docs::new();
         let args = json!({ "sql": sql });
-        let call = scoped(args).run(async {
-            docs.broken(Parameters(QueryArgs { sql: sql.into() }))
-        });
+        let call =
+            scoped(args).run(async { docs.broken(Parameters(QueryArgs { sql: sql.into() })) });
         let (result, spans) = capture_async(call).await;
         assert_eq!(result.unwrap_err().code.0, code);
         let span = only(spans);
         assert_eq!(span.status, Status::error(description));
         let attributes = attrs(&span);
         assert_eq!(attributes["error.type"], code.to_string().into());
-        assert_eq!(attributes["rpc.response.status_code"], code.to_string().into());
+        assert_eq!(
+            attributes["rpc.response.status_code"],
+            code.to_string().into()
+        );
     }
 }

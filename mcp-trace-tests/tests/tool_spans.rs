@@ -392,6 +392,36 @@ async fn meta_traceparent_becomes_the_parent() {
     let span = only(common::spans_of(trace_id));
     assert_eq!(span.parent_span_id, SpanId::from_hex(parent).unwrap());
     assert!(span.parent_span_is_remote);
+    assert!(span.links.is_empty(), "no ambient span to link");
+}
+
+/// The conventions: with the parent from `_meta`, the context the request arrived in
+/// (an HTTP server span, say) is linked, not dropped.
+#[tokio::test]
+async fn meta_parent_links_the_ambient_span() {
+    use opentelemetry::trace::{
+        SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
+    };
+    common::exporter();
+    let ambient = SpanContext::new(
+        TraceId::from_hex("0123456789abcdef0123456789abcdef").unwrap(),
+        SpanId::from_hex("0123456789abcdef").unwrap(),
+        TraceFlags::SAMPLED,
+        true,
+        TraceState::default(),
+    );
+    let trace = "5bf92f3577b34da6a3ce929d0e0e4736";
+    let parent = "10f067aa0ba902b7";
+    let meta = json!({"traceparent": format!("00-{trace}-{parent}-01")});
+    let call = mcp_trace::scope().meta(&meta).run(scoped("q".into(), 1));
+    let _ambient = opentelemetry::Context::current()
+        .with_remote_span_context(ambient.clone())
+        .attach();
+    call.await;
+    let span = only(common::spans_of(TraceId::from_hex(trace).unwrap()));
+    assert_eq!(span.parent_span_id, SpanId::from_hex(parent).unwrap());
+    let linked: Vec<_> = span.links.iter().map(|l| l.span_context.clone()).collect();
+    assert_eq!(linked, vec![ambient]);
 }
 
 #[tokio::test]

@@ -70,15 +70,18 @@ impl SessionTimer {
 
     /// Notes what a request tells of the session: its id the first time one is seen,
     /// its negotiated protocol version the first time that is known. Two atomic loads
-    /// per request once both are.
-    /// The version an `initialize` request's scope carries is not yet the negotiated
-    /// one: `initialize` notes the session alone.
+    /// per request once both are. The version an `initialize` request's scope carries
+    /// is not yet the negotiated one: `initialize` notes the session alone.
     fn note(&self, scope: &scope::ScopeData, initialize: bool) {
         use std::sync::atomic::Ordering;
         let Some(session) = scope.session_id.as_deref() else {
             return;
         };
-        let protocol = scope.protocol_version.as_deref().filter(|_| !initialize);
+        let mut carried = crate::session_duration::Carried::of(scope);
+        if initialize {
+            carried.protocol = None;
+        }
+        let protocol = carried.protocol;
         if self.id.get().is_none() {
             let mut started = false;
             let id = self.id.get_or_init(|| {
@@ -86,12 +89,7 @@ impl SessionTimer {
                 session.to_owned()
             });
             if started {
-                crate::session_duration::start(
-                    id,
-                    self.created,
-                    protocol,
-                    scope.transport.map(Transport::as_str),
-                );
+                crate::session_duration::start(id, self.created, carried);
             }
         }
         if !self.protocol_known.load(Ordering::Relaxed)

@@ -8,6 +8,7 @@ use rmcp::model::{
     ResourceContents,
 };
 use rmcp::service::{RequestContext, RoleServer};
+use std::net::{IpAddr, SocketAddr};
 
 impl SpecialOutcome for CallToolResult {
     /// `isError: true` is a failure reported in-band; otherwise the content count.
@@ -85,6 +86,14 @@ pub fn scope_from_context(context: &RequestContext<RoleServer>) -> RequestScope 
     if let Some(version) = context.protocol_version() {
         scope = scope.protocol_version(version.to_string());
     }
+    if let Some(parts) = context.extensions.get::<http::request::Parts>() {
+        if let Some(version) = http_version(parts.version) {
+            scope = scope.network_protocol("http", version);
+        }
+        if let Some((address, port)) = client_of(parts) {
+            scope = scope.client_address(address, port);
+        }
+    }
     match http_session(context) {
         Some((session, _)) => {
             scope = scope.transport(Transport::Tcp);
@@ -97,6 +106,56 @@ pub fn scope_from_context(context: &RequestContext<RoleServer>) -> RequestScope 
     scope
 }
 
+/// `network.protocol.version` of an HTTP version, as the conventions write it.
+fn http_version(version: http::Version) -> Option<&'static str> {
+    Some(match version {
+        http::Version::HTTP_09 => "0.9",
+        http::Version::HTTP_10 => "1.0",
+        http::Version::HTTP_11 => "1.1",
+        http::Version::HTTP_2 => "2",
+        http::Version::HTTP_3 => "3",
+        _ => return None,
+    })
+}
+
+/// The client of an HTTP request: behind a proxy the original client, from the first
+/// hop of `Forwarded` (`for=`) or `X-Forwarded-For`; else the peer address, when the
+/// server stack put a `SocketAddr` in the request's extensions. Only an IP address is
+/// taken, never another string the client chose.
+fn client_of(parts: &http::request::Parts) -> Option<(IpAddr, Option<u16>)> {
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    header("forwarded")
+        .and_then(forwarded_for)
+        .or_else(|| header("x-forwarded-for").and_then(|v| address(first_hop(v))))
+        .or_else(|| {
+            let peer = parts.extensions.get::<SocketAddr>()?;
+            Some((peer.ip(), Some(peer.port())))
+        })
+}
+
+fn first_hop(list: &str) -> &str {
+    list.split(',').next().unwrap_or_default().trim()
+}
+
+/// The `for=` of the first element of a `Forwarded` header (RFC 7239).
+fn forwarded_for(value: &str) -> Option<(IpAddr, Option<u16>)> {
+    first_hop(value)
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| key.eq_ignore_ascii_case("for"))
+        .and_then(|(_, node)| address(node.trim_matches('"')))
+}
+
+/// An IP address with an optional port: `192.0.2.1`, `192.0.2.1:80`, `2001:db8::1`,
+/// `[2001:db8::1]:80`. Anything else (`unknown`, an obfuscated `_id`) is none.
+fn address(node: &str) -> Option<(IpAddr, Option<u16>)> {
+    if let Ok(ip) = node.parse::<IpAddr>() {
+        return Some((ip, None));
+    }
+    let peer = node.parse::<SocketAddr>().ok()?;
+    Some((peer.ip(), Some(peer.port())))
+}
+
 /// Runs `f` (a traced handler's span start) inside a scope read from `context`, unless
 /// a request scope is already set (by the adapter, which knows more).
 pub fn with_context<R>(context: &RequestContext<RoleServer>, f: impl FnOnce() -> R) -> R {
@@ -104,5 +163,60 @@ pub fn with_context<R>(context: &RequestContext<RoleServer>, f: impl FnOnce() ->
         f()
     } else {
         scope_from_context(context).run_sync(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_client_is_an_ip_address_or_none() {
+        let v4: IpAddr = "192.0.2.60".parse().unwrap();
+        let v6: IpAddr = "2001:db8:cafe::17".parse().unwrap();
+        assert_eq!(address("192.0.2.60"), Some((v4, None)));
+        assert_eq!(address("192.0.2.60:4711"), Some((v4, Some(4711))));
+        assert_eq!(address("2001:db8:cafe::17"), Some((v6, None)));
+        assert_eq!(address("[2001:db8:cafe::17]:4711"), Some((v6, Some(4711))));
+        assert_eq!(address("unknown"), None);
+        assert_eq!(address("_hidden"), None);
+        assert_eq!(address("<script>"), None);
+        assert_eq!(
+            forwarded_for("for=192.0.2.60;proto=http;by=203.0.113.43, for=198.51.100.17"),
+            Some((v4, None))
+        );
+        assert_eq!(
+            forwarded_for("proto=https;For=\"[2001:db8:cafe::17]:4711\""),
+            Some((v6, Some(4711)))
+        );
+        assert_eq!(forwarded_for("for=unknown"), None);
+        assert_eq!(first_hop(" 192.0.2.60 , 198.51.100.17"), "192.0.2.60");
+    }
+
+    #[test]
+    fn http_versions_as_the_conventions_write_them() {
+        assert_eq!(http_version(http::Version::HTTP_11), Some("1.1"));
+        assert_eq!(http_version(http::Version::HTTP_2), Some("2"));
+    }
+
+    #[test]
+    fn the_client_comes_from_the_headers_first() {
+        let request = http::Request::builder()
+            .header("x-forwarded-for", "198.51.100.17, 10.0.0.1")
+            .body(())
+            .unwrap();
+        let (mut parts, ()) = request.into_parts();
+        parts
+            .extensions
+            .insert("10.0.0.2:5000".parse::<SocketAddr>().unwrap());
+        assert_eq!(
+            client_of(&parts),
+            Some(("198.51.100.17".parse().unwrap(), None))
+        );
+        parts.headers.clear();
+        assert_eq!(
+            client_of(&parts),
+            Some(("10.0.0.2".parse().unwrap(), Some(5000)))
+        );
     }
 }
