@@ -149,6 +149,27 @@ fn json_tools_are_tools_list_entries() {
     assert_eq!(docs["resources"][0]["uriTemplate"], "docs://{page}");
 }
 
+/// Each tool's definition hash is the argument hash of its `tools/list` entry's
+/// defining members, as the runtime computes `mcp.tool.definition.hash`.
+#[cfg(feature = "args-hash")]
+#[test]
+fn json_tools_carry_their_definition_hash() {
+    let docs = mcp_trace::docs::json();
+    for tool in docs["tools"].as_array().unwrap() {
+        let entry = serde_json::json!({
+            "name": tool["name"],
+            "description": tool["description"],
+            "inputSchema": tool["inputSchema"],
+        });
+        assert_eq!(
+            tool["_meta"]["mcp-trace/definition-hash"],
+            serde_json::json!(mcp_trace::args_hash(&entry)),
+            "{}",
+            tool["name"]
+        );
+    }
+}
+
 /// Every attribute a handler's span actually carries is in its documented catalog.
 #[cfg(all(feature = "enable", feature = "args-shape"))]
 #[tokio::test]

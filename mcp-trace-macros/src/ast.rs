@@ -52,16 +52,28 @@ impl Handler {
 
     /// `name = "…"` of an rmcp `#[tool(…)]` attribute on the same function.
     pub(crate) fn rmcp_tool_name(&self) -> Option<String> {
+        self.rmcp_tool_string("name")
+    }
+
+    /// `description = "…"` of an rmcp `#[tool(…)]` attribute on the same function: what
+    /// rmcp advertises instead of the doc comment.
+    #[allow(dead_code)]
+    pub(crate) fn rmcp_tool_description(&self) -> Option<String> {
+        self.rmcp_tool_string("description")
+    }
+
+    /// The string literal `key = "…"` of an rmcp `#[tool(…)]` attribute, if any.
+    fn rmcp_tool_string(&self, key: &str) -> Option<String> {
         let attr = self
             .item
             .attrs
             .iter()
             .find(|a| a.path().segments.last().is_some_and(|s| s.ident == "tool"))?;
-        let mut name = None;
+        let mut found = None;
         // Anything we cannot read is rmcp's business, not ours.
         let _ = attr.parse_nested_meta(|meta| {
-            if meta.path.is_ident("name") {
-                name = Some(meta.value()?.parse::<syn::LitStr>()?.value());
+            if meta.path.is_ident(key) {
+                found = Some(meta.value()?.parse::<syn::LitStr>()?.value());
             } else if meta.input.peek(syn::Token![=]) {
                 meta.value()?.parse::<syn::Expr>()?;
             } else if meta.input.peek(syn::token::Paren) {
@@ -69,7 +81,7 @@ impl Handler {
             }
             Ok(())
         });
-        name
+        found
     }
 }
 

@@ -9,8 +9,13 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::ext::IdentExt;
 
-/// The doc comment, one line per `///` line, without rustdoc's leading space.
+/// What the server advertises as the description: rmcp's `#[tool(description = "…")]`
+/// when there is one, else the doc comment, one line per `///` line, without rustdoc's
+/// leading space.
 fn description(handler: &Handler) -> String {
+    if let Some(description) = handler.rmcp_tool_description() {
+        return description;
+    }
     let lines: Vec<String> = handler
         .docs()
         .into_iter()

@@ -169,3 +169,24 @@ fn after_rmcp_tool_rewrote_the_async_fn() {
     };
     insta::assert_snapshot!(expand(Kind::Tool, quote!(), item, ALL));
 }
+
+#[test]
+fn docs_take_rmcps_description_over_the_doc_comment() {
+    // What rmcp advertises is what the docs show (and hash).
+    let item = quote! {
+        /// The doc comment, which rmcp does not advertise here.
+        #[tool(name = "search", description = "Search the index")]
+        async fn search(&self, query: String) -> Result<CallToolResult, McpError> {
+            self.index.search(&query).await
+        }
+    };
+    let on = Switches { docs: true, ..ALL };
+    let expanded = expand(Kind::Tool, quote!(), item, on);
+    let registered = expanded
+        .split("HandlerDoc::tool(")
+        .nth(1)
+        .expect("registered");
+    let mut args = registered.split(',').map(str::trim);
+    assert_eq!(args.next(), Some("\"search\""));
+    assert_eq!(args.next(), Some("\"Search the index\""));
+}

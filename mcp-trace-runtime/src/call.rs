@@ -234,6 +234,10 @@ impl Begun {
             attrs.push(KeyValue::new(keys::NETWORK_PROTOCOL, name));
             attrs.push(KeyValue::new(keys::NETWORK_PROTOCOL_VERSION, version));
         }
+        #[cfg(all(feature = "rmcp", feature = "args-hash"))]
+        if let Some(hash) = &data.tool_definition {
+            attrs.push(KeyValue::new(keys::TOOL_DEFINITION_HASH, hash.clone()));
+        }
         if let Some((address, port)) = data.client {
             attrs.push(KeyValue::new(keys::CLIENT_ADDRESS, address.to_string()));
             if let Some(port) = port {
@@ -816,6 +820,23 @@ impl Call {
     pub(crate) fn metric_prompt(&mut self, prompt: opentelemetry::StringValue) {
         if let Some(operation) = self.active.as_mut().and_then(|a| a.metric.as_mut()) {
             operation.prompt(prompt);
+        }
+    }
+
+    /// Adds `attributes` to the span, if it records (what an adapter learns from the
+    /// answer).
+    #[cfg(all(feature = "rmcp", feature = "args-hash"))]
+    pub(crate) fn add_attributes(&self, attributes: Vec<KeyValue>) {
+        if let Some(active) = self.active.as_ref().filter(|a| a.recording) {
+            active.cx.span().set_attributes(attributes);
+        }
+    }
+
+    /// Adds the event `name` to the span, if it records.
+    #[cfg(all(feature = "rmcp", feature = "args-hash"))]
+    pub(crate) fn add_event(&self, name: &'static str, attributes: Vec<KeyValue>) {
+        if let Some(active) = self.active.as_ref().filter(|a| a.recording) {
+            active.cx.span().add_event(name, attributes);
         }
     }
 

@@ -396,6 +396,26 @@ fn metric_catalog(handler: &HandlerDoc) -> Vec<(&'static str, &'static str)> {
     keys
 }
 
+/// `mcp.tool.definition.hash` of the tool as this page shows it (name, description,
+/// input schema): what the runtime records for a server that advertises exactly that,
+/// with no output schema or annotations. `None` without the `args-hash` feature or a
+/// known schema.
+fn definition_hash(handler: &HandlerDoc, schema: Option<&Value>) -> Option<String> {
+    #[cfg(feature = "args-hash")]
+    {
+        let mut entry = json!({"name": handler.name, "inputSchema": schema?});
+        if !handler.description.is_empty() {
+            entry["description"] = json!(handler.description);
+        }
+        Some(crate::signals::definitions::definition_hash(&entry))
+    }
+    #[cfg(not(feature = "args-hash"))]
+    {
+        let _ = (handler, schema);
+        None
+    }
+}
+
 fn anchor(handler: &HandlerDoc) -> String {
     let kind = match handler.kind {
         DocKind::Tool => "tool",
@@ -456,6 +476,13 @@ pub fn markdown() -> String {
         match handler.kind {
             DocKind::Tool => {
                 let _ = writeln!(out, "Span: `tools/call {}` (kind SERVER).\n", handler.name);
+                if let Some(hash) = definition_hash(handler, schema.as_ref()) {
+                    let _ = writeln!(
+                        out,
+                        "Definition hash: `{hash}` (`mcp.tool.definition.hash` of the name, \
+                         description and input schema on this page).\n"
+                    );
+                }
                 out.push_str("### Arguments\n\n");
                 if arguments.is_empty() {
                     out.push_str("None.\n\n");
@@ -523,7 +550,8 @@ pub fn markdown() -> String {
 /// entry is usable as an entry of a `tools/list` response (`name`, `description`,
 /// `inputSchema`); its arguments, span attributes and metric attributes are under
 /// `_meta["mcp-trace/arguments"]`, `_meta["mcp-trace/attributes"]` and
-/// `_meta["mcp-trace/metric-attributes"]` (with the `metrics` feature).
+/// `_meta["mcp-trace/metric-attributes"]` (with the `metrics` feature), and its
+/// definition hash under `_meta["mcp-trace/definition-hash"]` (with `args-hash`).
 pub fn json() -> Value {
     let mut tools = Vec::new();
     let mut resources = Vec::new();
@@ -558,6 +586,9 @@ pub fn json() -> Value {
                     })
                     .collect();
                 meta["mcp-trace/arguments"] = Value::Array(args);
+                if let Some(hash) = definition_hash(handler, schema.as_ref()) {
+                    meta["mcp-trace/definition-hash"] = json!(hash);
+                }
                 tools.push(json!({
                     "name": handler.name,
                     "description": handler.description,

@@ -60,3 +60,13 @@ pub(crate) const OTHER: &str = "_OTHER";
 /// Bytes of a message as received, without its line end (as `rpc.server.request.size`).
 #[cfg(feature = "rmcp")]
 pub(crate) const REQUEST_SIZE: &str = "mcp.request.size";
+
+/// Tool-definition drift (`signals::definitions`).
+#[cfg(all(feature = "rmcp", feature = "args-hash"))]
+pub(crate) const TOOL_DEFINITION_HASH: &str = "mcp.tool.definition.hash";
+#[cfg(all(feature = "rmcp", feature = "args-hash"))]
+pub(crate) const TOOLS_COUNT: &str = "mcp.tools.count";
+#[cfg(all(feature = "rmcp", feature = "args-hash"))]
+pub(crate) const TOOLS_DEFINITIONS_HASH: &str = "mcp.tools.definitions.hash";
+#[cfg(all(feature = "rmcp", feature = "args-hash"))]
+pub(crate) const TOOLS_CHANGED: &str = "mcp.tools.changed";

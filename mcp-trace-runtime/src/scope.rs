@@ -50,6 +50,10 @@ pub(crate) struct ScopeData {
     pub(crate) network_protocol: Option<(&'static str, &'static str)>,
     /// `client.address` and `client.port` of a request over a network.
     pub(crate) client: Option<(std::net::IpAddr, Option<u16>)>,
+    /// `mcp.tool.definition.hash` of the tool a `tools/call` names, as the server
+    /// advertises it.
+    #[cfg(all(feature = "rmcp", feature = "args-hash"))]
+    pub(crate) tool_definition: Option<std::sync::Arc<str>>,
 }
 
 /// What the scope keeps of arguments too large to copy.
@@ -189,6 +193,13 @@ impl RequestScope {
     /// adapter knows whether it must emit the call's span itself.
     pub fn claimed_flag(&self) -> ClaimedFlag {
         ClaimedFlag(self.claimed.clone())
+    }
+
+    /// The definition hash of the tool called (the rmcp adapter's, from `tools/list`).
+    #[cfg(all(feature = "rmcp", feature = "args-hash"))]
+    pub(crate) fn tool_definition(mut self, hash: std::sync::Arc<str>) -> Self {
+        self.data.tool_definition = Some(hash);
+        self
     }
 
     /// What the scope carries so far.

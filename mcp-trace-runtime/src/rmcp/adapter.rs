@@ -5,6 +5,8 @@ use crate::handler::outcome::{Outcome, SpecialError, SpecialOutcome};
 use crate::keys;
 use crate::rmcp::support::scope_from_context;
 use crate::scope::{self, ActiveScope, Transport};
+#[cfg(feature = "args-hash")]
+use opentelemetry::KeyValue;
 use rmcp::model::*;
 use rmcp::service::{NotificationContext, RequestContext, RoleServer, SubscriptionContext};
 use rmcp::{ErrorData, ServerHandler};
@@ -42,6 +44,10 @@ pub struct TracedServer<S> {
     /// stdio serves one client per process: one session id for all of it.
     process_session: String,
     schemas: Mutex<HashMap<String, Option<Arc<Compiled>>>>,
+    /// `mcp.tool.definition.hash` per advertised tool, computed once; a `tools/list`
+    /// that shows a tool changed drops its entries here and in `schemas`.
+    #[cfg(feature = "args-hash")]
+    definitions: Mutex<HashMap<String, Arc<str>>>,
     /// The session this server serves, timed on `mcp.server.session.duration`.
     #[cfg(feature = "metrics")]
     session: SessionTimer,
@@ -116,6 +122,8 @@ impl<S> TracedServer<S> {
             inner,
             process_session: process_session_id(),
             schemas: Mutex::new(HashMap::new()),
+            #[cfg(feature = "args-hash")]
+            definitions: Mutex::new(HashMap::new()),
             #[cfg(feature = "metrics")]
             session: SessionTimer::new(),
         }
@@ -141,6 +149,12 @@ fn process_session_id() -> String {
         id.push_str(&format!("{:016x}", hasher.finish()));
     }
     id
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn outcome_of<T: SpecialOutcome>(result: &Result<T, ErrorData>) -> Outcome {
@@ -202,7 +216,7 @@ fn unknown_tool(result: &Result<CallToolResponse, ErrorData>) -> bool {
 impl<S: ServerHandler> TracedServer<S> {
     /// The advertised input schema of `tool`, compiled once.
     fn schema_for(&self, tool: &str) -> Option<Arc<Compiled>> {
-        let mut schemas = self.schemas.lock().unwrap_or_else(|p| p.into_inner());
+        let mut schemas = lock(&self.schemas);
         if let Some(cached) = schemas.get(tool) {
             return cached.clone();
         }
@@ -212,6 +226,36 @@ impl<S: ServerHandler> TracedServer<S> {
             schemas.insert(tool.to_owned(), compiled.clone());
         }
         compiled
+    }
+
+    /// `mcp.tool.definition.hash` of `tool` as the server advertises it (`get_tool`),
+    /// computed once per tool; `None` for a tool it does not know.
+    #[cfg(feature = "args-hash")]
+    fn definition_of(&self, tool: &str) -> Option<Arc<str>> {
+        if let Some(hash) = lock(&self.definitions).get(tool) {
+            return Some(hash.clone());
+        }
+        let advertised = serde_json::to_value(self.inner.get_tool(tool)?).ok()?;
+        let hash: Arc<str> = crate::signals::definitions::definition_hash(&advertised).into();
+        // Bounded by the tools the server knows: unknown names are not kept.
+        lock(&self.definitions).insert(tool.to_owned(), hash.clone());
+        Some(hash)
+    }
+
+    /// Forgets what was derived from the definitions of tools that changed.
+    #[cfg(feature = "args-hash")]
+    fn forget_changed(&self, served: &crate::signals::definitions::Served) {
+        let mut definitions = lock(&self.definitions);
+        let stale: Vec<String> = definitions
+            .iter()
+            .filter(|(name, hash)| served.by_name.get(*name).map(String::as_str) != Some(&***hash))
+            .map(|(name, _)| name.clone())
+            .collect();
+        let mut schemas = lock(&self.schemas);
+        for name in stale {
+            definitions.remove(&name);
+            schemas.remove(&name);
+        }
     }
 
     #[cfg(feature = "schema-check")]
@@ -263,6 +307,20 @@ impl<S: ServerHandler> TracedServer<S> {
         scope: Arc<ActiveScope>,
         inner: impl Future<Output = Result<T, ErrorData>>,
     ) -> Result<T, ErrorData> {
+        let (result, call) = self.traced_call(method, target, scope, inner).await;
+        let outcome = outcome_of(&result);
+        call.finish(|| outcome);
+        result
+    }
+
+    /// [`Self::traced_request`], with the span left open for what the answer tells.
+    async fn traced_call<T>(
+        &self,
+        method: &str,
+        target: Option<(&'static str, &str)>,
+        scope: Arc<ActiveScope>,
+        inner: impl Future<Output = Result<T, ErrorData>>,
+    ) -> (Result<T, ErrorData>, crate::call::Call) {
         let call = adapter::request_span(method, target, scope.clone());
         #[cfg_attr(not(feature = "metrics"), allow(unused_mut))]
         let (result, mut call) = Traced::new(call, scope::run_active(scope, inner)).await;
@@ -293,9 +351,65 @@ impl<S: ServerHandler> TracedServer<S> {
             };
             call.metric_prompt(prompt);
         }
-        let outcome = outcome_of(&result);
-        call.finish(|| outcome);
-        result
+        (result, call)
+    }
+
+    /// What a served tool list says: `mcp.tools.count` and `mcp.tools.definitions.hash`
+    /// on its span (of this page, when the list is paginated), and for a complete list
+    /// that differs from the last one the process served, the `mcp.tools.changed` event
+    /// naming the tools added, removed and changed.
+    #[cfg(feature = "args-hash")]
+    fn served(&self, list: &ListToolsResult, first_page: bool, call: &crate::call::Call) {
+        use crate::signals::definitions::{self, MAX_NAMED, Served};
+        let tools: Vec<Value> = list
+            .tools
+            .iter()
+            .filter_map(|tool| serde_json::to_value(tool).ok())
+            .collect();
+        let served = Served::of(&tools);
+        self.forget_changed(&served);
+        call.add_attributes(vec![
+            KeyValue::new(
+                keys::TOOLS_COUNT,
+                i64::try_from(tools.len()).unwrap_or(i64::MAX),
+            ),
+            KeyValue::new(keys::TOOLS_DEFINITIONS_HASH, served.hash.clone()),
+        ]);
+        // Only a whole list can be compared with the last.
+        if !(first_page && list.next_cursor.is_none()) {
+            return;
+        }
+        let Some(changes) = definitions::observe(&served) else {
+            return;
+        };
+        let mut attributes = Vec::with_capacity(6);
+        for (kind, names) in [
+            ("added", &changes.added),
+            ("removed", &changes.removed),
+            ("changed", &changes.changed),
+        ] {
+            let listed: Vec<opentelemetry::StringValue> = names
+                .iter()
+                .take(MAX_NAMED)
+                .map(|name| {
+                    crate::bounds::bounded(
+                        name,
+                        crate::bounds::limit_for(crate::bounds::MAX_NAME_BYTES),
+                    )
+                    .into_owned()
+                    .into()
+                })
+                .collect();
+            attributes.push(KeyValue::new(
+                format!("mcp.tools.{kind}"),
+                opentelemetry::Value::Array(listed.into()),
+            ));
+            attributes.push(KeyValue::new(
+                format!("mcp.tools.{kind}_count"),
+                i64::try_from(names.len()).unwrap_or(i64::MAX),
+            ));
+        }
+        call.add_event(keys::TOOLS_CHANGED, attributes);
     }
 }
 
@@ -322,6 +436,11 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
         }
         let name = request.name.to_string();
         let scope = self.scope(&context);
+        #[cfg(feature = "args-hash")]
+        let scope = match self.definition_of(&name) {
+            Some(hash) => scope.tool_definition(hash),
+            None => scope,
+        };
         let scope = match request.arguments.as_ref() {
             Some(arguments) if oversized(arguments) => {
                 scope.oversized_arguments(hash_of(arguments))
@@ -540,12 +659,18 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
         request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        traced!(
-            self,
-            "tools/list",
-            context,
-            self.inner.list_tools(request, context)
-        )
+        let scope = self.scope(&context).activate();
+        #[cfg(feature = "args-hash")]
+        let first_page = request.as_ref().is_none_or(|r| r.cursor.is_none());
+        let inner = self.inner.list_tools(request, context);
+        let (result, call) = self.traced_call("tools/list", None, scope, inner).await;
+        #[cfg(feature = "args-hash")]
+        if let Ok(list) = &result {
+            self.served(list, first_page, &call);
+        }
+        let outcome = outcome_of(&result);
+        call.finish(|| outcome);
+        result
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {

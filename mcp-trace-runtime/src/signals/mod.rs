@@ -4,6 +4,9 @@
 //! own, behind its own feature; `call.rs` is the one place that composes them into a
 //! span.
 
+#[cfg(feature = "args-hash")]
+#[cfg_attr(not(all(feature = "enable", feature = "rmcp")), allow(dead_code))]
+pub(crate) mod definitions;
 #[cfg(feature = "enable")]
 pub(crate) mod depth;
 #[cfg(feature = "enable")]
