@@ -62,13 +62,22 @@ impl Handler {
         self.rmcp_tool_string("description")
     }
 
-    /// The string literal `key = "…"` of an rmcp `#[tool(…)]` attribute, if any.
-    fn rmcp_tool_string(&self, key: &str) -> Option<String> {
-        let attr = self
-            .item
+    /// Whether rmcp's `#[tool(…)]` is on the same function.
+    #[allow(dead_code)]
+    pub(crate) fn has_rmcp_tool(&self) -> bool {
+        self.rmcp_tool_attr().is_some()
+    }
+
+    fn rmcp_tool_attr(&self) -> Option<&Attribute> {
+        self.item
             .attrs
             .iter()
-            .find(|a| a.path().segments.last().is_some_and(|s| s.ident == "tool"))?;
+            .find(|a| a.path().segments.last().is_some_and(|s| s.ident == "tool"))
+    }
+
+    /// The string literal `key = "…"` of an rmcp `#[tool(…)]` attribute, if any.
+    fn rmcp_tool_string(&self, key: &str) -> Option<String> {
+        let attr = self.rmcp_tool_attr()?;
         let mut found = None;
         // Anything we cannot read is rmcp's business, not ours.
         let _ = attr.parse_nested_meta(|meta| {

@@ -9,12 +9,23 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::ext::IdentExt;
 
-/// What the server advertises as the description: rmcp's `#[tool(description = "…")]`
-/// when there is one, else the doc comment, one line per `///` line, without rustdoc's
+/// What the server advertises as the description. Under rmcp's `#[tool]`, as rmcp
+/// builds it: its `description = "…"`, else the doc comment's lines trimmed, blank ones
+/// dropped. Otherwise the doc comment, one line per `///` line, without rustdoc's
 /// leading space.
 fn description(handler: &Handler) -> String {
     if let Some(description) = handler.rmcp_tool_description() {
         return description;
+    }
+    if handler.has_rmcp_tool() {
+        let lines: Vec<String> = handler
+            .docs()
+            .iter()
+            .map(|line| line.trim())
+            .filter(|line| !line.is_empty())
+            .map(str::to_owned)
+            .collect();
+        return lines.join("\n");
     }
     let lines: Vec<String> = handler
         .docs()

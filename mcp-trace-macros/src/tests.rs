@@ -190,3 +190,25 @@ fn docs_take_rmcps_description_over_the_doc_comment() {
     assert_eq!(args.next(), Some("\"search\""));
     assert_eq!(args.next(), Some("\"Search the index\""));
 }
+
+#[test]
+fn docs_take_rmcps_doc_comment_rule_under_its_tool_attribute() {
+    // rmcp trims each doc line and drops blank ones.
+    let item = quote! {
+        ///   Search the index.
+        ///
+        ///   Results are ranked.
+        #[tool]
+        async fn search(&self, query: String) -> Result<CallToolResult, McpError> {
+            self.index.search(&query).await
+        }
+    };
+    let on = Switches { docs: true, ..ALL };
+    let expanded = expand(Kind::Tool, quote!(), item, on);
+    let registered = expanded
+        .split("HandlerDoc::tool(")
+        .nth(1)
+        .expect("registered");
+    let description = registered.split(',').nth(1).unwrap().trim();
+    assert_eq!(description, "\"Search the index.\\nResults are ranked.\"");
+}

@@ -116,9 +116,12 @@ struct Begun {
     span: BoxedSpan,
     recording: bool,
     /// The start time, read once for the span and the metric; read only for the
-    /// metric (else the SDK reads it when the span records).
+    /// metric (else the SDK reads it when the span records), or given by an adapter.
     #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
     start: Option<std::time::SystemTime>,
+    /// Whether the call goes on the operation-duration metric.
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    metric: bool,
 }
 
 /// Starts the span in `scope`'s context. `None` when the span is neither recording nor
@@ -153,7 +156,8 @@ fn begin_with(
     // that the attributes added once the span records never regrow it.
     let mut all = Vec::with_capacity(SPAN_ATTRIBUTES);
     attributes(&mut all);
-    let start = start_time.or_else(|| metric_wanted().then(std::time::SystemTime::now));
+    let metric = metric_wanted();
+    let start = start_time.or_else(|| metric.then(std::time::SystemTime::now));
     let mut builder = SpanBuilder::from_name(name)
         .with_kind(SpanKind::Server)
         .with_attributes(all);
@@ -176,6 +180,7 @@ fn begin_with(
         span,
         recording,
         start,
+        metric,
     })
 }
 
@@ -265,6 +270,9 @@ impl Begun {
     /// version and transport when known. `None` when metrics are off.
     #[cfg(feature = "metrics")]
     fn operation(&self, method: &'static str) -> Option<crate::metrics::Operation> {
+        if !self.metric {
+            return None;
+        }
         let mut operation = crate::metrics::Operation::new(method, self.start?);
         if let Some(scope) = &self.scope {
             let data = &scope.data;
@@ -408,7 +416,7 @@ fn start_tool_traced(
     }
     #[cfg(feature = "metrics")]
     {
-        if begun.start.is_none() {
+        if !begun.metric {
             return begun.into_call(false, None);
         }
         // Not recording: the metric still carries the verdict, and nothing else of the
@@ -774,15 +782,13 @@ enum ReadScope<'a> {
 fn track_read(scope: Option<ReadScope<'_>>, uri: &str, attrs: &mut Vec<KeyValue>) {
     #[cfg(feature = "read-tracking")]
     if let Some(scope) = scope {
-        let tracker = crate::signals::tracker::global();
+        use crate::signals::tracker;
         let now = std::time::Instant::now();
         let (count, name) = match scope {
-            ReadScope::Session(session) => (tracker.record(session, uri, now), "session"),
+            ReadScope::Session(session) => (tracker::global().record(session, uri, now), "session"),
             ReadScope::Trace(trace) => {
-                // Under its own prefix: a session id is visible ASCII (the protocol
-                // says so), never a NUL.
-                let key = format!("\0trace {trace}");
-                (tracker.record(&key, uri, now), "trace")
+                let key = trace.to_string();
+                (tracker::per_trace().record(&key, uri, now), "trace")
             }
         };
         attrs.push(KeyValue::new(keys::CACHE_HIT, count > 1));

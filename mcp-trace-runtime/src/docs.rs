@@ -325,6 +325,12 @@ fn attribute_catalog(handler: &HandlerDoc, arguments: &[Argument]) -> Vec<(Strin
                 "invalid arguments",
             ));
         }
+        if cfg!(feature = "args-hash") {
+            keys.push((
+                "mcp.tool.definition.hash".into(),
+                "through the rmcp adapter, for a tool it advertises",
+            ));
+        }
         keys.push(("mcp.tool.result.count".into(), "`Ok` collection result"));
         keys.push(("mcp.tool.result.length".into(), "`Ok` string result"));
     } else {

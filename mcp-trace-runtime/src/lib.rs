@@ -106,11 +106,12 @@ pub mod session {
         #[cfg(all(feature = "enable", feature = "metrics"))]
         {
             let now = std::time::SystemTime::now();
+            let key = crate::session_duration::Key::of(id);
             let in_scope = crate::scope::peek(|data| {
-                crate::session_duration::start(id, now, crate::session_duration::Carried::of(data))
+                crate::session_duration::start(key, now, crate::session_duration::Carried::of(data))
             });
             if in_scope.is_none() {
-                crate::session_duration::start(id, now, Default::default());
+                crate::session_duration::start(key, now, Default::default());
             }
         }
         let _ = id;
@@ -122,7 +123,7 @@ pub mod session {
         #[cfg(all(feature = "enable", feature = "read-tracking"))]
         crate::signals::tracker::global().end(id);
         #[cfg(all(feature = "enable", feature = "metrics"))]
-        crate::session_duration::end(id, None);
+        crate::session_duration::end(crate::session_duration::Key::of(id), None);
         let _ = id;
     }
 
@@ -133,14 +134,15 @@ pub mod session {
         #[cfg(all(feature = "enable", feature = "read-tracking"))]
         crate::signals::tracker::global().end(id);
         #[cfg(all(feature = "enable", feature = "metrics"))]
-        crate::session_duration::end(id, Some(error_type));
+        crate::session_duration::end(crate::session_duration::Key::of(id), Some(error_type));
         let _ = (id, error_type);
     }
 
-    /// Changes the tracker's bounds; pairs over the new cap are evicted at once.
+    /// Changes the bounds of the read trackers (the sessions' and the traces', each its
+    /// own); pairs over the new cap are evicted at once.
     pub fn set_limits(limits: ReadTrackerLimits) {
         #[cfg(all(feature = "enable", feature = "read-tracking"))]
-        crate::signals::tracker::global().set_limits(limits);
+        crate::signals::tracker::set_limits(limits);
         let _ = limits;
     }
 }

@@ -182,8 +182,9 @@ impl Hash for Series {
 }
 
 /// A multiply-rotate hasher (the rustc compiler's "Fx" scheme) for [`Series`] keys:
-/// a few instructions per word where SipHash takes dozens. The keys are the server's
-/// own names, never the client's, so there is no flooding to defend against.
+/// a few instructions per word where SipHash takes dozens. The names in the keys are
+/// the server's: advertised, or vouched for by answering (at most 256 of those, see
+/// the rmcp adapter); the rest are constants. Nothing a client can flood.
 #[derive(Default)]
 struct SeriesHasher(u64);
 
@@ -366,7 +367,11 @@ struct Cached {
 fn record(seconds: f64, series: &Series) {
     let epoch = crate::tracer::epoch();
     let _ = OPERATION.try_with(|cell| {
-        let mut cell = cell.borrow_mut();
+        // A meter provider that records through a traced call of its own would find
+        // the cell busy: that one record is dropped, never a panic.
+        let Ok(mut cell) = cell.try_borrow_mut() else {
+            return;
+        };
         let cached = match &mut *cell {
             Some(cached) if cached.epoch == epoch && cached.records_left > 0 => {
                 cached.records_left -= 1;

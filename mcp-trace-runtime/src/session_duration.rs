@@ -3,8 +3,9 @@
 //! telemetry guard dropped at process exit for the sessions still open).
 //!
 //! Open sessions are kept by a keyed 64-bit digest of their id, never the id itself
-//! (it is a credential, and the client's string): a start time and two of the crate's
-//! own constants each, at most [`MAX_OPEN_SESSIONS`] of them.
+//! (it is a credential), or for the rmcp adapter by a number of the server instance
+//! that serves the session: a start time and a few of the crate's own constants each,
+//! at most [`MAX_OPEN_SESSIONS`] of them.
 
 use crate::keys;
 use crate::metrics::known_protocol;
@@ -50,27 +51,46 @@ impl<'a> Carried<'a> {
     }
 }
 
-/// The open sessions, by keyed digest of their id.
-fn open() -> &'static Mutex<HashMap<u64, Open>> {
-    static OPEN: OnceLock<Mutex<HashMap<u64, Open>>> = OnceLock::new();
+/// What an open session is known by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Key {
+    /// The keyed digest of the id given to `session::start`.
+    Id(u64),
+    /// The rmcp adapter's server instance that serves the session.
+    #[cfg_attr(not(feature = "rmcp"), allow(dead_code))]
+    Server(u64),
+}
+
+impl Key {
+    /// The key of session `id`: its digest, keyed per process.
+    pub(crate) fn of(id: &str) -> Self {
+        static KEY: OnceLock<RandomState> = OnceLock::new();
+        Key::Id(KEY.get_or_init(RandomState::new).hash_one(id))
+    }
+
+    /// A key no other session has: for a server instance.
+    #[cfg(feature = "rmcp")]
+    pub(crate) fn unique() -> Self {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        Key::Server(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
+/// The open sessions.
+fn open() -> &'static Mutex<HashMap<Key, Open>> {
+    static OPEN: OnceLock<Mutex<HashMap<Key, Open>>> = OnceLock::new();
     OPEN.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
-/// The digest of a session id, keyed per process.
-fn digest(id: &str) -> u64 {
-    static KEY: OnceLock<RandomState> = OnceLock::new();
-    KEY.get_or_init(RandomState::new).hash_one(id)
-}
-
-fn lock() -> std::sync::MutexGuard<'static, HashMap<u64, Open>> {
+fn lock() -> std::sync::MutexGuard<'static, HashMap<Key, Open>> {
     open()
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Session `id` started at `start`, its requests carrying `carried` (the protocol
+/// Session `key` started at `start`, its requests carrying `carried` (the protocol
 /// version may be learned later). A session already open keeps its start.
-pub(crate) fn start(id: &str, start: SystemTime, carried: Carried<'_>) {
+pub(crate) fn start(key: Key, start: SystemTime, carried: Carried<'_>) {
     if !crate::metrics::enabled() {
         return;
     }
@@ -78,7 +98,7 @@ pub(crate) fn start(id: &str, start: SystemTime, carried: Carried<'_>) {
     if open.len() >= MAX_OPEN_SESSIONS {
         return;
     }
-    open.entry(digest(id)).or_insert(Open {
+    open.entry(key).or_insert(Open {
         start,
         protocol: carried.protocol.map(known_protocol),
         transport: carried.transport,
@@ -86,18 +106,18 @@ pub(crate) fn start(id: &str, start: SystemTime, carried: Carried<'_>) {
     });
 }
 
-/// The protocol version session `id` negotiated, once known.
+/// The protocol version session `key` negotiated, once known.
 #[cfg(feature = "rmcp")]
-pub(crate) fn negotiated(id: &str, protocol: &str) {
-    if let Some(session) = lock().get_mut(&digest(id)) {
+pub(crate) fn negotiated(key: Key, protocol: &str) {
+    if let Some(session) = lock().get_mut(&key) {
         session.protocol = Some(known_protocol(protocol));
     }
 }
 
-/// Session `id` ended now, in error if `error_type` is given. Nothing for a session
+/// Session `key` ended now, in error if `error_type` is given. Nothing for a session
 /// that was never started (or already ended).
-pub(crate) fn end(id: &str, error_type: Option<&'static str>) {
-    let ended = lock().remove(&digest(id));
+pub(crate) fn end(key: Key, error_type: Option<&'static str>) {
+    let ended = lock().remove(&key);
     if let Some(session) = ended {
         record(&[(session, error_type)], SystemTime::now());
     }
@@ -207,9 +227,9 @@ mod tests {
             transport: Some("tcp"),
             network: None,
         };
-        start(id, SystemTime::now(), carried);
-        assert!(lock().contains_key(&digest(id)));
-        assert_ne!(digest(id), digest("session-id-kept-tesu"));
-        lock().remove(&digest(id));
+        start(Key::of(id), SystemTime::now(), carried);
+        assert!(lock().contains_key(&Key::of(id)));
+        assert_ne!(Key::of(id), Key::of("session-id-kept-tesu"));
+        lock().remove(&Key::of(id));
     }
 }

@@ -188,6 +188,14 @@ async fn stdio_server_exports_every_span_with_every_attribute() {
         for (k, v) in extra.as_object().unwrap() {
             expected.insert(k.clone(), v.clone());
         }
+        // The definition the server advertised for it.
+        #[cfg(feature = "args-hash")]
+        if let Some(advertised) = tools.iter().find(|t| t.name == name) {
+            expected.insert(
+                "mcp.tool.definition.hash".to_owned(),
+                json!(common::definition_hash(advertised)),
+            );
+        }
         expected
     };
     let hash = |v: Value| json!(mcp_trace::args_hash(&v));

@@ -10,8 +10,9 @@ mod common;
 use opentelemetry::{Array, StringValue, Value as OtelValue};
 use opentelemetry_sdk::trace::SpanData;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ListToolsResult,
-    PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, GetPromptRequestParams,
+    GetPromptResponse, GetPromptResult, ListToolsResult, PaginatedRequestParams, PromptMessage,
+    Role, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::{RequestContext, RoleServer};
 use rmcp::{ErrorData, ServerHandler, ServiceExt};
@@ -58,7 +59,12 @@ impl Drifting {
 
 impl ServerHandler for Drifting {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_prompts()
+                .build(),
+        )
     }
 
     async fn list_tools(
@@ -73,6 +79,16 @@ impl ServerHandler for Drifting {
         self.tools().into_iter().find(|t| t.name == name)
     }
 
+    /// Answers any prompt name: a server that vouches for whatever the client asks.
+    async fn get_prompt(
+        &self,
+        _request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        let message = PromptMessage::new_text(Role::User, "hello");
+        Ok(GetPromptResult::new(vec![message]).into())
+    }
+
     async fn call_tool(
         &self,
         _request: CallToolRequestParams,
@@ -82,28 +98,12 @@ impl ServerHandler for Drifting {
     }
 }
 
-/// The defining members of a tool as the client received it, and their hash.
-fn definition(tool: &Tool) -> Value {
-    let received = serde_json::to_value(tool).unwrap();
-    let mut kept = serde_json::Map::new();
-    for key in [
-        "name",
-        "description",
-        "inputSchema",
-        "outputSchema",
-        "annotations",
-    ] {
-        if let Some(v) = received.get(key).filter(|v| !v.is_null()) {
-            kept.insert(key.to_owned(), v.clone());
-        }
-    }
-    Value::Object(kept)
-}
-
 fn list_hash(tools: &[Tool]) -> String {
     let mut sorted: Vec<&Tool> = tools.iter().collect();
     sorted.sort_by(|a, b| a.name.cmp(&b.name));
-    mcp_trace::args_hash(&Value::Array(sorted.into_iter().map(definition).collect()))
+    mcp_trace::args_hash(&Value::Array(
+        sorted.into_iter().map(common::definition).collect(),
+    ))
 }
 
 fn finished(name: &str) -> Vec<SpanData> {
@@ -186,7 +186,7 @@ async fn definitions_are_hashed_and_changes_named() {
     // Each call carries the definition it was served under.
     let search = |tools: &[Tool]| {
         let tool = tools.iter().find(|t| t.name == "search").unwrap();
-        mcp_trace::args_hash(&definition(tool))
+        common::definition_hash(tool)
     };
     for (span, tools) in calls.iter().zip([&before, &after]) {
         assert_eq!(
@@ -195,4 +195,39 @@ async fn definitions_are_hashed_and_changes_named() {
         );
     }
     assert_ne!(search(&before), search(&after));
+}
+
+/// Names the server vouches for only by answering (here: any prompt name) are capped:
+/// past the first 256 the span names them `_OTHER`, so a client cannot make a series
+/// (or a span name) per call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_only_answered_for_are_capped() {
+    common::exporter();
+    let server = mcp_trace::rmcp::TracedServer::new(Drifting {
+        drifted: Arc::new(AtomicBool::new(false)),
+    });
+    let (server_end, client_end) = tokio::io::duplex(1 << 16);
+    let server = tokio::spawn(async move {
+        let running = server.serve(server_end).await.expect("server starts");
+        running.waiting().await.ok();
+    });
+    let client = ().serve(client_end).await.expect("initialize");
+    for i in 0..260 {
+        client
+            .get_prompt(GetPromptRequestParams::new(format!("made-up-{i:03}")))
+            .await
+            .expect("answered");
+    }
+    client.cancel().await.expect("client closes");
+    server.await.unwrap();
+    let spans = common::exporter().get_finished_spans().unwrap();
+    let named = spans
+        .iter()
+        .filter(|s| s.name.starts_with("prompts/get made-up-"))
+        .count();
+    let other = spans
+        .iter()
+        .filter(|s| s.name == "prompts/get _OTHER")
+        .count();
+    assert_eq!((named, other), (256, 4));
 }

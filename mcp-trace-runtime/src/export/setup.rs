@@ -255,7 +255,7 @@ impl Builder {
         }
         #[cfg(feature = "read-tracking")]
         if let Some(limits) = self.read_limits {
-            crate::signals::tracker::global().set_limits(limits);
+            crate::signals::tracker::set_limits(limits);
         }
         let exporter = match self.exporter.clone() {
             Exporter::FromEnv => exporter_from_env(),

@@ -38,7 +38,6 @@ use std::time::SystemTime;
 /// server.waiting().await?;
 /// # Ok(()) }
 /// ```
-#[derive(Debug)]
 pub struct TracedServer<S> {
     inner: S,
     /// stdio serves one client per process: one session id for all of it.
@@ -53,14 +52,18 @@ pub struct TracedServer<S> {
     session: SessionTimer,
 }
 
-/// One server per session (rmcp's HTTP transport builds one for each, stdio one per
-/// process): its session starts when the server is built and ends when it is dropped.
-/// A server that never sees a session id (stateless HTTP) times nothing.
+/// One server per session (rmcp's stateful HTTP transport builds one for each, stdio
+/// one per process): the session starts when the server is built, counts once the
+/// server answers `initialize`, and ends when the server is dropped. Kept under the
+/// server's own key, never under a session id a client could choose; a server that
+/// never sees `initialize` (stateless HTTP serves each request on a fresh one) times
+/// nothing.
 #[cfg(feature = "metrics")]
 #[derive(Debug)]
 struct SessionTimer {
     created: SystemTime,
-    id: std::sync::OnceLock<String>,
+    key: crate::session_duration::Key,
+    started: std::sync::atomic::AtomicBool,
     protocol_known: std::sync::atomic::AtomicBool,
 }
 
@@ -69,40 +72,35 @@ impl SessionTimer {
     fn new() -> Self {
         Self {
             created: SystemTime::now(),
-            id: std::sync::OnceLock::new(),
+            key: crate::session_duration::Key::unique(),
+            started: std::sync::atomic::AtomicBool::new(false),
             protocol_known: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
-    /// Notes what a request tells of the session: its id the first time one is seen,
-    /// its negotiated protocol version the first time that is known. Two atomic loads
-    /// per request once both are. The version an `initialize` request's scope carries
-    /// is not yet the negotiated one: `initialize` notes the session alone.
+    /// Notes what a request tells of the session: that it began (`initialize`), and
+    /// the negotiated protocol version the first time a later request carries it. Two
+    /// atomic loads per request once both are known. (The version an `initialize`
+    /// request's scope carries is not yet the negotiated one.)
     fn note(&self, scope: &scope::ScopeData, initialize: bool) {
+        use crate::session_duration::{self, Carried};
         use std::sync::atomic::Ordering;
-        let Some(session) = scope.session_id.as_deref() else {
-            return;
-        };
-        let mut carried = crate::session_duration::Carried::of(scope);
         if initialize {
-            carried.protocol = None;
-        }
-        let protocol = carried.protocol;
-        if self.id.get().is_none() {
-            let mut started = false;
-            let id = self.id.get_or_init(|| {
-                started = true;
-                session.to_owned()
-            });
-            if started {
-                crate::session_duration::start(id, self.created, carried);
+            if !self.started.swap(true, Ordering::AcqRel) {
+                let carried = Carried {
+                    protocol: None,
+                    ..Carried::of(scope)
+                };
+                session_duration::start(self.key, self.created, carried);
             }
+            return;
         }
-        if !self.protocol_known.load(Ordering::Relaxed)
-            && let (Some(id), Some(version)) = (self.id.get(), protocol)
+        if self.started.load(Ordering::Acquire)
+            && !self.protocol_known.load(Ordering::Relaxed)
+            && let Some(version) = &scope.protocol_version
         {
             self.protocol_known.store(true, Ordering::Relaxed);
-            crate::session_duration::negotiated(id, version);
+            session_duration::negotiated(self.key, version);
         }
     }
 }
@@ -110,9 +108,18 @@ impl SessionTimer {
 #[cfg(feature = "metrics")]
 impl Drop for SessionTimer {
     fn drop(&mut self) {
-        if let Some(id) = self.id.get() {
-            crate::session_duration::end(id, None);
+        if *self.started.get_mut() {
+            crate::session_duration::end(self.key, None);
         }
+    }
+}
+
+/// The wrapped server only: the process session id is a credential.
+impl<S: std::fmt::Debug> std::fmt::Debug for TracedServer<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TracedServer")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
     }
 }
 
@@ -149,6 +156,32 @@ fn process_session_id() -> String {
         id.push_str(&format!("{:016x}", hasher.finish()));
     }
     id
+}
+
+/// Most names a server may vouch for by answering alone (a tool it does not advertise,
+/// a prompt): past them a name is `_OTHER` in span names and on the metric, for the
+/// name is the client's and a server that answers anything would let a client make a
+/// series per call.
+const MAX_ANSWERED_NAMES: usize = 256;
+
+/// Whether `name`, which the server answered for without advertising it, may be used as
+/// a name: one of the first [`MAX_ANSWERED_NAMES`] such names the process saw.
+fn answered_name(name: &str) -> bool {
+    static SEEN: Mutex<Option<std::collections::HashSet<String>>> = Mutex::new(None);
+    let name = crate::bounds::bounded(
+        name,
+        crate::bounds::limit_for(crate::bounds::MAX_NAME_BYTES),
+    );
+    let mut seen = lock(&SEEN);
+    let seen = seen.get_or_insert_with(Default::default);
+    if seen.contains(name.as_ref()) {
+        return true;
+    }
+    if seen.len() >= MAX_ANSWERED_NAMES {
+        return false;
+    }
+    seen.insert(name.into_owned());
+    true
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -242,13 +275,19 @@ impl<S: ServerHandler> TracedServer<S> {
         Some(hash)
     }
 
-    /// Forgets what was derived from the definitions of tools that changed.
+    /// Forgets what was derived from the definitions of tools listed with a different
+    /// definition. A tool the list leaves out is kept: it may be on another page.
     #[cfg(feature = "args-hash")]
     fn forget_changed(&self, served: &crate::signals::definitions::Served) {
         let mut definitions = lock(&self.definitions);
         let stale: Vec<String> = definitions
             .iter()
-            .filter(|(name, hash)| served.by_name.get(*name).map(String::as_str) != Some(&***hash))
+            .filter(|(name, hash)| {
+                served
+                    .by_name
+                    .get(*name)
+                    .is_some_and(|listed| listed.as_str() != &***hash)
+            })
             .map(|(name, _)| name.clone())
             .collect();
         let mut schemas = lock(&self.schemas);
@@ -326,8 +365,9 @@ impl<S: ServerHandler> TracedServer<S> {
         let (result, mut call) = Traced::new(call, scope::run_active(scope, inner)).await;
         // An unknown prompt or custom method: the span name must not carry what the
         // client made up (cardinality); the bounded name stays in its attribute.
-        let unknown = matches!(&result, Err(e) if e.code == ErrorCode::METHOD_NOT_FOUND
+        let refused = matches!(&result, Err(e) if e.code == ErrorCode::METHOD_NOT_FOUND
             || (target.is_some() && e.code == ErrorCode::INVALID_PARAMS));
+        let unknown = refused || target.is_some_and(|(_, name)| !answered_name(name));
         if unknown {
             let name = match target {
                 Some(_) => format!("{method} {}", keys::OTHER),
@@ -356,8 +396,8 @@ impl<S: ServerHandler> TracedServer<S> {
 
     /// What a served tool list says: `mcp.tools.count` and `mcp.tools.definitions.hash`
     /// on its span (of this page, when the list is paginated), and for a complete list
-    /// that differs from the last one the process served, the `mcp.tools.changed` event
-    /// naming the tools added, removed and changed.
+    /// that differs from the last one the process recorded, the `mcp.tools.changed`
+    /// event naming the tools added, removed and changed.
     #[cfg(feature = "args-hash")]
     fn served(&self, list: &ListToolsResult, first_page: bool, call: &crate::call::Call) {
         use crate::signals::definitions::{self, MAX_NAMED, Served};
@@ -375,8 +415,10 @@ impl<S: ServerHandler> TracedServer<S> {
             ),
             KeyValue::new(keys::TOOLS_DEFINITIONS_HASH, served.hash.clone()),
         ]);
-        // Only a whole list can be compared with the last.
-        if !(first_page && list.next_cursor.is_none()) {
+        // Only a whole list can be compared with the last; and only a list whose span
+        // records moves the comparison on, so that under sampling the change shows on
+        // the next recorded list instead of vanishing with an unrecorded one.
+        if !(first_page && list.next_cursor.is_none() && call.is_recording()) {
             return;
         }
         let Some(changes) = definitions::observe(&served) else {
@@ -460,7 +502,7 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
             // does not implement `get_tool`).
             let known = compiled.is_some()
                 || self.inner.get_tool(&name).is_some()
-                || !unknown_tool(&result);
+                || (!unknown_tool(&result) && answered_name(&name));
             // Arguments that failed to deserialize come back from rmcp's router as an
             // in-band error result: recorded as what went out, `tool_error` (the schema
             // verdict on the same span says why).
@@ -659,6 +701,9 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
         request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
+        if !crate::tracer::live() {
+            return self.inner.list_tools(request, context).await;
+        }
         let scope = self.scope(&context).activate();
         #[cfg(feature = "args-hash")]
         let first_page = request.as_ref().is_none_or(|r| r.cursor.is_none());

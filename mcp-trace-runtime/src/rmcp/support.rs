@@ -124,13 +124,16 @@ fn http_version(version: http::Version) -> Option<&'static str> {
 /// taken, never another string the client chose.
 fn client_of(parts: &http::request::Parts) -> Option<(IpAddr, Option<u16>)> {
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
-    header("forwarded")
-        .and_then(forwarded_for)
-        .or_else(|| header("x-forwarded-for").and_then(|v| address(first_hop(v))))
-        .or_else(|| {
-            let peer = parts.extensions.get::<SocketAddr>()?;
-            Some((peer.ip(), Some(peer.port())))
-        })
+    // A `Forwarded` header is the proxy's word: one that hides the client (`for=_id`,
+    // `unknown`) is not second-guessed with `X-Forwarded-For`.
+    let forwarded = match header("forwarded") {
+        Some(value) => forwarded_for(value),
+        None => header("x-forwarded-for").and_then(|v| address(first_hop(v))),
+    };
+    forwarded.or_else(|| {
+        let peer = parts.extensions.get::<SocketAddr>()?;
+        Some((peer.ip(), Some(peer.port())))
+    })
 }
 
 fn first_hop(list: &str) -> &str {
@@ -147,9 +150,13 @@ fn forwarded_for(value: &str) -> Option<(IpAddr, Option<u16>)> {
 }
 
 /// An IP address with an optional port: `192.0.2.1`, `192.0.2.1:80`, `2001:db8::1`,
-/// `[2001:db8::1]:80`. Anything else (`unknown`, an obfuscated `_id`) is none.
+/// `[2001:db8::1]`, `[2001:db8::1]:80`. Anything else (`unknown`, an obfuscated `_id`) is none.
 fn address(node: &str) -> Option<(IpAddr, Option<u16>)> {
-    if let Ok(ip) = node.parse::<IpAddr>() {
+    let bare = node
+        .strip_prefix('[')
+        .and_then(|n| n.strip_suffix(']'))
+        .unwrap_or(node);
+    if let Ok(ip) = bare.parse::<IpAddr>() {
         return Some((ip, None));
     }
     let peer = node.parse::<SocketAddr>().ok()?;
@@ -178,6 +185,7 @@ mod tests {
         assert_eq!(address("192.0.2.60:4711"), Some((v4, Some(4711))));
         assert_eq!(address("2001:db8:cafe::17"), Some((v6, None)));
         assert_eq!(address("[2001:db8:cafe::17]:4711"), Some((v6, Some(4711))));
+        assert_eq!(address("[2001:db8:cafe::17]"), Some((v6, None)));
         assert_eq!(address("unknown"), None);
         assert_eq!(address("_hidden"), None);
         assert_eq!(address("<script>"), None);
@@ -212,6 +220,14 @@ mod tests {
         assert_eq!(
             client_of(&parts),
             Some(("198.51.100.17".parse().unwrap(), None))
+        );
+        // A proxy that hides the client is believed: the peer, not the other header.
+        parts
+            .headers
+            .insert("forwarded", "for=_hidden".parse().unwrap());
+        assert_eq!(
+            client_of(&parts),
+            Some(("10.0.0.2".parse().unwrap(), Some(5000)))
         );
         parts.headers.clear();
         assert_eq!(

@@ -102,8 +102,9 @@ impl Changes {
     }
 }
 
-/// Notes the complete list the process now serves, and how it differs from the last:
-/// `None` for the first list, or one the same as the last.
+/// Notes the complete list the process now serves (on a recorded span), and how it
+/// differs from the last one noted: `None` for the first list, or one the same as the
+/// last.
 pub(crate) fn observe(now: &Served) -> Option<Changes> {
     static LAST: Mutex<Option<Served>> = Mutex::new(None);
     let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());

@@ -269,10 +269,24 @@ impl Inner {
     }
 }
 
-/// The process-wide tracker behind `mcp.resource.read_count`.
+/// The process-wide tracker behind `mcp.resource.read_count`, for reads in a session.
 pub(crate) fn global() -> &'static ReadTracker {
     static TRACKER: OnceLock<ReadTracker> = OnceLock::new();
     TRACKER.get_or_init(|| ReadTracker::new(ReadTrackerLimits::default()))
+}
+
+/// The tracker for reads counted per `_meta` trace (no session). Its own, with its own
+/// cap: trace ids are the client's to make up, and a client making up one per read
+/// must not push sessions' pairs out.
+pub(crate) fn per_trace() -> &'static ReadTracker {
+    static TRACKER: OnceLock<ReadTracker> = OnceLock::new();
+    TRACKER.get_or_init(|| ReadTracker::new(ReadTrackerLimits::default()))
+}
+
+/// New limits for both trackers.
+pub(crate) fn set_limits(limits: ReadTrackerLimits) {
+    global().set_limits(limits);
+    per_trace().set_limits(limits);
 }
 
 #[cfg(test)]

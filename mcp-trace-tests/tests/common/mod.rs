@@ -144,3 +144,29 @@ pub fn export_to<C: std::borrow::BorrowMut<std::process::Command>>(
         .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
     command
 }
+
+/// `mcp.tool.definition.hash` of a tool as a client received it from `tools/list`: the
+/// argument hash of its defining members.
+#[cfg(all(feature = "rmcp", feature = "args-hash"))]
+pub fn definition_hash(tool: &rmcp::model::Tool) -> String {
+    mcp_trace::args_hash(&definition(tool))
+}
+
+/// The defining members of a tool as a client received it.
+#[cfg(all(feature = "rmcp", feature = "args-hash"))]
+pub fn definition(tool: &rmcp::model::Tool) -> serde_json::Value {
+    let received = serde_json::to_value(tool).unwrap();
+    let mut kept = serde_json::Map::new();
+    for key in [
+        "name",
+        "description",
+        "inputSchema",
+        "outputSchema",
+        "annotations",
+    ] {
+        if let Some(v) = received.get(key).filter(|v| !v.is_null()) {
+            kept.insert(key.to_owned(), v.clone());
+        }
+    }
+    serde_json::Value::Object(kept)
+}
