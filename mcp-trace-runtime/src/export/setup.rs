@@ -49,8 +49,8 @@ pub enum InitError {
     },
     /// The OTLP exporter could not be built.
     Otlp(String),
-    /// [`Builder::session_duration_boundaries`] were not finite and strictly
-    /// increasing.
+    /// The bucket boundaries given to `Builder::session_duration_boundaries` (with the
+    /// `metrics` feature) were not finite and strictly increasing.
     Boundaries(&'static str),
 }
 
