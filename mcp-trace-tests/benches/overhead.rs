@@ -222,7 +222,10 @@ fn metric_recording(c: &mut Criterion) {
         sdk.meter("floor")
             .f64_histogram("floor")
             .build()
-            .bind(&[opentelemetry::KeyValue::new("mcp.method.name", "tools/call")])
+            .bind(&[opentelemetry::KeyValue::new(
+                "mcp.method.name",
+                "tools/call",
+            )])
     };
     group.bench_function("floor: one bound SDK record", |b| {
         b.iter(|| bound.record(black_box(0.001)))

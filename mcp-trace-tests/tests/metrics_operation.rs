@@ -459,3 +459,99 @@ fn metric_attributes_are_documented() {
         }
     }
 }
+
+/// Answers as an rmcp tool: in-band failure, a server failure, a client mistake.
+#[cfg(feature = "rmcp")]
+#[traced_tool]
+fn answer(kind: String) -> Result<rmcp::model::CallToolResult, rmcp::ErrorData> {
+    use rmcp::model::{CallToolResult, ContentBlock};
+    match kind.as_str() {
+        "in-band" => Ok(CallToolResult::error(vec![ContentBlock::text("no")])),
+        "internal" => Err(rmcp::ErrorData::internal_error("broken", None)),
+        "invalid" => Err(rmcp::ErrorData::invalid_params("bad kind", None)),
+        _ => Ok(CallToolResult::success(vec![])),
+    }
+}
+
+/// `tool_error`, a JSON-RPC code the conventions count as a failure, and one they count
+/// as the client's mistake (the code alone), each its own series.
+#[cfg(feature = "rmcp")]
+#[test]
+fn rmcp_outcomes_have_their_attribute_sets() {
+    let _one = exclusive(Sampler::AlwaysOff);
+    for kind in ["ok", "in-band", "internal", "invalid", "invalid"] {
+        let _ = answer(kind.to_owned());
+    }
+    let answer = |extra: &[(&str, &str)]| {
+        let mut all = attributes([
+            ("mcp.method.name", "tools/call".into()),
+            ("gen_ai.operation.name", "execute_tool".into()),
+            ("gen_ai.tool.name", "answer".into()),
+            ("mcp.tool.args.schema_valid", true.into()),
+        ]);
+        for (k, v) in extra {
+            all.insert((*k).to_owned(), v.to_string().into());
+        }
+        all
+    };
+    assert_eq!(
+        points(),
+        sorted(vec![
+            (answer(&[]), 1),
+            (answer(&[("error.type", "tool_error")]), 1),
+            (
+                answer(&[
+                    ("error.type", "-32603"),
+                    ("rpc.response.status_code", "-32603")
+                ]),
+                1
+            ),
+            (answer(&[("rpc.response.status_code", "-32602")]), 2),
+        ])
+    );
+}
+
+#[traced_tool]
+async fn never_done(n: u32) -> u32 {
+    std::future::pending::<()>().await;
+    n
+}
+
+/// A call dropped unfinished (the client gave up) is counted, with no error type: the
+/// server did not fail.
+#[test]
+fn cancelled_calls_are_counted_without_an_error() {
+    let _one = exclusive(Sampler::AlwaysOn);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let gave_up =
+            tokio::time::timeout(std::time::Duration::from_millis(5), never_done(1)).await;
+        assert!(gave_up.is_err());
+    });
+    assert_eq!(
+        points(),
+        vec![(
+            attributes([
+                ("mcp.method.name", "tools/call".into()),
+                ("gen_ai.operation.name", "execute_tool".into()),
+                ("gen_ai.tool.name", "never_done".into()),
+                ("mcp.tool.args.schema_valid", true.into()),
+            ]),
+            1
+        )]
+    );
+    let spans = harness().spans.get_finished_spans().unwrap();
+    let cancelled = spans
+        .iter()
+        .find(|s| s.name == "tools/call never_done")
+        .unwrap();
+    assert!(
+        cancelled
+            .attributes
+            .iter()
+            .any(|kv| kv.key.as_str() == "mcp.call.cancelled")
+    );
+}
