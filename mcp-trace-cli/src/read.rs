@@ -1,0 +1,127 @@
+//! Reading span files: OTLP/JSON lines, one `ExportTraceServiceRequest` per line, as
+//! the library's embedded exporter and the OpenTelemetry Collector's file exporter
+//! write them. Streaming: one line in memory at a time, each MCP span handed on as a
+//! [`Call`] and then dropped. What cannot be read is skipped and counted, never fatal.
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use std::io::BufRead;
+
+/// What one MCP server span says, as far as the report goes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    /// `mcp.method.name`.
+    pub method: String,
+    /// `gen_ai.tool.name`, for `tools/call`.
+    pub tool: Option<String>,
+    /// `mcp.resource.template`, else `mcp.resource.name`, else `mcp.resource.uri`.
+    pub resource: Option<String>,
+    pub session: Option<String>,
+    pub error_type: Option<String>,
+    pub schema_valid: Option<bool>,
+    pub schema_error_path: Option<String>,
+    pub args_hash: Option<String>,
+    pub cache_hit: Option<bool>,
+    /// Start, in nanoseconds since the Unix epoch.
+    pub start_ns: u64,
+    pub duration_ns: u64,
+}
+
+/// Lines and spans left out, by why.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Skipped {
+    /// A last line with no newline that does not parse: a writer that stopped mid-line.
+    pub truncated: u64,
+    /// Lines that are not an `ExportTraceServiceRequest` in JSON.
+    pub unreadable: u64,
+    /// Spans without `mcp.method.name`: another service's, or not a server span.
+    pub not_mcp: u64,
+}
+
+impl Skipped {
+    pub fn total(&self) -> u64 {
+        self.truncated + self.unreadable + self.not_mcp
+    }
+
+    pub(crate) fn add(&mut self, other: Skipped) {
+        self.truncated += other.truncated;
+        self.unreadable += other.unreadable;
+        self.not_mcp += other.not_mcp;
+    }
+}
+
+/// Reads every line of `input`, handing each MCP span to `each`.
+pub fn read(mut input: impl BufRead, mut each: impl FnMut(Call)) -> std::io::Result<Skipped> {
+    let mut skipped = Skipped::default();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if input.read_line(&mut line)? == 0 {
+            return Ok(skipped);
+        }
+        let complete = line.ends_with('\n');
+        let text = line.trim();
+        if text.is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<ExportTraceServiceRequest>(text) {
+            Ok(request) => calls(&request, &mut skipped, &mut each),
+            Err(_) if !complete => skipped.truncated += 1,
+            Err(_) => skipped.unreadable += 1,
+        }
+    }
+}
+
+fn calls(request: &ExportTraceServiceRequest, skipped: &mut Skipped, each: &mut impl FnMut(Call)) {
+    let spans = request
+        .resource_spans
+        .iter()
+        .flat_map(|r| &r.scope_spans)
+        .flat_map(|s| &s.spans);
+    for span in spans {
+        let attr = |key: &str| attribute(&span.attributes, key);
+        let Some(method) = attr("mcp.method.name").and_then(text) else {
+            skipped.not_mcp += 1;
+            continue;
+        };
+        let string = |key: &str| attr(key).and_then(text);
+        let flag = |key: &str| match attr(key)?.value.as_ref()? {
+            any_value::Value::BoolValue(b) => Some(*b),
+            _ => None,
+        };
+        each(Call {
+            method,
+            tool: string("gen_ai.tool.name"),
+            resource: string("mcp.resource.template")
+                .or_else(|| string("mcp.resource.name"))
+                .or_else(|| string("mcp.resource.uri")),
+            session: string("mcp.session.id"),
+            error_type: string("error.type"),
+            schema_valid: flag("mcp.tool.args.schema_valid"),
+            schema_error_path: string("mcp.tool.args.schema_error_path"),
+            args_hash: string("mcp.tool.args.hash"),
+            cache_hit: flag("mcp.resource.cache_hit"),
+            start_ns: span.start_time_unix_nano,
+            duration_ns: span
+                .end_time_unix_nano
+                .saturating_sub(span.start_time_unix_nano),
+        });
+    }
+}
+
+fn attribute<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a AnyValue> {
+    attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| kv.value.as_ref())
+}
+
+/// A string attribute's text (an integer's too: `error.type` is written either way by
+/// some exporters).
+fn text(value: &AnyValue) -> Option<String> {
+    match value.value.as_ref()? {
+        any_value::Value::StringValue(s) => Some(s.clone()),
+        any_value::Value::IntValue(i) => Some(i.to_string()),
+        _ => None,
+    }
+}

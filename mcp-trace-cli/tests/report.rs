@@ -1,0 +1,211 @@
+//! The report over a hand-built span file: exact figures, the text snapshot, bad input
+//! skipped and counted, and the exit status.
+
+use mcp_trace_cli::{Report, render};
+use serde_json::{Value, json};
+use std::process::Command;
+
+/// One OTLP/JSON line holding one span.
+fn line(name: &str, attrs: &[(&str, Value)], start_ms: u64, duration_ms: u64) -> String {
+    let attributes: Vec<Value> = attrs
+        .iter()
+        .map(|(k, v)| {
+            let value = match v {
+                Value::Bool(b) => json!({"boolValue": b}),
+                Value::Number(n) => json!({"intValue": n.to_string()}),
+                other => json!({"stringValue": other.as_str().unwrap()}),
+            };
+            json!({"key": k, "value": value})
+        })
+        .collect();
+    let start = start_ms * 1_000_000;
+    json!({"resourceSpans": [{"scopeSpans": [{"spans": [{
+        "traceId": "0af7651916cd43dd8448eb211c80319c",
+        "spanId": "b7ad6b7169203331",
+        "name": name,
+        "kind": 2,
+        "startTimeUnixNano": start.to_string(),
+        "endTimeUnixNano": (start + duration_ms * 1_000_000).to_string(),
+        "attributes": attributes,
+    }]}]}]})
+    .to_string()
+}
+
+fn tool(name: &str, session: &str, hash: &str, ms: u64, extra: &[(&str, Value)]) -> String {
+    let mut attrs = vec![
+        ("mcp.method.name", json!("tools/call")),
+        ("gen_ai.tool.name", json!(name)),
+        ("mcp.session.id", json!(session)),
+        ("mcp.tool.args.hash", json!(hash)),
+    ];
+    attrs.extend(extra.iter().cloned());
+    line(&format!("tools/call {name}"), &attrs, 1_000, ms)
+}
+
+/// Two tools over two sessions, with errors, schema mismatches, a retry, other spans
+/// and bad lines (the last one cut short, as by a writer that crashed).
+fn file() -> String {
+    let invalid = |path: &str| {
+        vec![
+            ("mcp.tool.args.schema_valid", json!(false)),
+            ("mcp.tool.args.schema_error_path", json!(path)),
+        ]
+    };
+    let valid = vec![("mcp.tool.args.schema_valid", json!(true))];
+    let mut lines = vec![
+        tool("search", "s1", "aaaa", 10, &valid),
+        tool("search", "s1", "aaaa", 20, &valid),
+        tool("search", "s1", "bbbb", 30, &invalid("/limit")),
+        tool("search", "s2", "aaaa", 40, &valid),
+        tool(
+            "search",
+            "s2",
+            "cccc",
+            1_000,
+            &[("error.type", json!("SearchError"))],
+        ),
+        tool(
+            "run_query",
+            "s2",
+            "dddd",
+            5,
+            &[("error.type", json!("-32603"))],
+        ),
+        "this is not json".to_owned(),
+        line("GET /health", &[("http.route", json!("/health"))], 1_000, 1),
+        line(
+            "tools/list",
+            &[("mcp.method.name", json!("tools/list"))],
+            1_000,
+            500,
+        ),
+    ];
+    lines.push(tool("run_query", "s2", "dddd", 7, &invalid("/sql")));
+    let read = |session: Option<&str>, hit: Option<bool>| {
+        let mut attrs = vec![
+            ("mcp.method.name", json!("resources/read")),
+            ("mcp.resource.template", json!("docs://{page}")),
+            ("mcp.resource.uri", json!("docs://intro")),
+        ];
+        if let Some(session) = session {
+            attrs.push(("mcp.session.id", json!(session)));
+        }
+        if let Some(hit) = hit {
+            attrs.push(("mcp.resource.cache_hit", json!(hit)));
+        }
+        line("resources/read", &attrs, 1_000, 2)
+    };
+    lines.push(read(Some("s1"), Some(false)));
+    lines.push(read(Some("s1"), Some(true)));
+    lines.push(read(Some("s1"), Some(true)));
+    lines.push(read(None, None));
+    let cut = tool("search", "s3", "eeee", 1, &[]);
+    let mut text = lines.join("\n");
+    text.push('\n');
+    text.push_str(&cut[..cut.len() / 2]);
+    text
+}
+
+fn report() -> Report {
+    let mut report = Report::default();
+    report.read(file().as_bytes()).unwrap();
+    report
+}
+
+#[test]
+fn figures_per_tool() {
+    let report = report();
+    assert_eq!(
+        report.spans, 12,
+        "seven tool calls, a tools/list, four reads"
+    );
+    assert_eq!(
+        (
+            report.skipped.truncated,
+            report.skipped.unreadable,
+            report.skipped.not_mcp
+        ),
+        (1, 1, 1)
+    );
+    let search = &report.tools["search"];
+    assert_eq!(search.calls, 5);
+    assert_eq!(search.sessions(), 2);
+    assert_eq!(search.failed(), 1);
+    assert_eq!((search.schema_checked, search.schema_invalid), (4, 1));
+    assert_eq!(search.distinct_hashes(), 3);
+    assert_eq!(
+        search.repeated, 1,
+        "aaaa twice in s1; once in s2 is not a repeat"
+    );
+    assert_eq!(search.top_error_paths(3), vec![("/limit".to_owned(), 1)]);
+    // HdrHistogram keeps 3 significant digits.
+    assert_eq!(search.latency_micros(0.5), 30_015);
+    assert_eq!(search.latency_micros(0.99), 1_000_447);
+    let query = &report.tools["run_query"];
+    assert_eq!(query.calls, 2);
+    assert_eq!(query.repeated, 1);
+    assert_eq!(
+        report.resources["docs://{page}"],
+        mcp_trace_cli::Reads {
+            reads: 4,
+            repeated: 2,
+            tracked: 3
+        }
+    );
+    let sessions = report.sessions();
+    assert_eq!(sessions.count, 2);
+    assert_eq!(sessions.calls_per_session, 3.5);
+    assert!((sessions.longest_seconds - 1.0).abs() < 1e-9);
+    assert!((sessions.mean_seconds - 0.515).abs() < 1e-9);
+}
+
+#[test]
+fn text_report() {
+    insta::assert_snapshot!(render::text(&report()));
+}
+
+#[test]
+fn json_report_has_the_same_figures() {
+    let json = render::json(&report());
+    assert_eq!(json["spans"], 12);
+    assert_eq!(
+        json["resources"],
+        json!([{"resource": "docs://{page}", "reads": 4, "repeated": 2, "tracked": 3}])
+    );
+    assert_eq!(json["sessions"]["count"], 2);
+    assert_eq!(
+        json["skipped"],
+        json!({"truncated": 1, "unreadable": 1, "notMcp": 1})
+    );
+    let query = &json["tools"][0];
+    assert_eq!(query["tool"], "run_query");
+    assert_eq!(
+        query["errorsByType"],
+        json!([{"type": "-32603", "name": "internal error", "calls": 1}])
+    );
+    assert_eq!(query["latencyMicros"]["p50"], 5_003);
+}
+
+#[test]
+fn exit_status_and_stderr() {
+    let dir = std::env::temp_dir().join(format!("mcp-trace-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("spans.jsonl");
+    std::fs::write(&path, file()).unwrap();
+    let cli = env!("CARGO_BIN_EXE_mcp-trace");
+    let ok = Command::new(cli).arg("report").arg(&path).output().unwrap();
+    assert_eq!(ok.status.code(), Some(0));
+    let stdout = String::from_utf8(ok.stdout).unwrap();
+    assert_eq!(stdout, render::text(&report()));
+    let stderr = String::from_utf8(ok.stderr).unwrap();
+    assert!(
+        stderr.contains("skipped 1 truncated line(s), 1 unreadable line(s), 1 non-MCP span(s)")
+    );
+    let missing = Command::new(cli)
+        .arg("report")
+        .arg(dir.join("absent.jsonl"))
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+}
