@@ -180,15 +180,22 @@ fn docs_take_rmcps_description_over_the_doc_comment() {
             self.index.search(&query).await
         }
     };
+    assert_eq!(
+        registered_tool(item),
+        ("\"search\"".to_owned(), "\"Search the index\"".to_owned())
+    );
+}
+
+/// The name and description a tool's docs registration passes, as source text.
+fn registered_tool(item: TokenStream) -> (String, String) {
     let on = Switches { docs: true, ..ALL };
     let expanded = expand(Kind::Tool, quote!(), item, on);
     let registered = expanded
         .split("HandlerDoc::tool(")
         .nth(1)
         .expect("registered");
-    let mut args = registered.split(',').map(str::trim);
-    assert_eq!(args.next(), Some("\"search\""));
-    assert_eq!(args.next(), Some("\"Search the index\""));
+    let mut args = registered.split(',').map(|a| a.trim().to_owned());
+    (args.next().unwrap(), args.next().unwrap())
 }
 
 #[test]
@@ -203,12 +210,6 @@ fn docs_take_rmcps_doc_comment_rule_under_its_tool_attribute() {
             self.index.search(&query).await
         }
     };
-    let on = Switches { docs: true, ..ALL };
-    let expanded = expand(Kind::Tool, quote!(), item, on);
-    let registered = expanded
-        .split("HandlerDoc::tool(")
-        .nth(1)
-        .expect("registered");
-    let description = registered.split(',').nth(1).unwrap().trim();
+    let (_, description) = registered_tool(item);
     assert_eq!(description, "\"Search the index.\\nResults are ranked.\"");
 }

@@ -237,16 +237,7 @@ impl Series {
         if let Some(prompt) = &self.prompt {
             attrs.push(KeyValue::new(keys::GEN_AI_PROMPT, prompt.clone()));
         }
-        if let Some(version) = self.protocol {
-            attrs.push(KeyValue::new(keys::PROTOCOL, version));
-        }
-        if let Some(transport) = self.transport {
-            attrs.push(KeyValue::new(keys::TRANSPORT, transport));
-        }
-        if let Some((name, version)) = self.network {
-            attrs.push(KeyValue::new(keys::NETWORK_PROTOCOL, name));
-            attrs.push(KeyValue::new(keys::NETWORK_PROTOCOL_VERSION, version));
-        }
+        push_connection(&mut attrs, self.protocol, self.transport, self.network);
         if let Some(valid) = self.schema_valid {
             attrs.push(KeyValue::new(keys::SCHEMA_VALID, valid));
         }
@@ -260,6 +251,26 @@ impl Series {
             attrs.push(KeyValue::new(keys::RPC_STATUS, code.clone()));
         }
         attrs
+    }
+}
+
+/// The attributes both metrics carry of the connection a request came over: protocol
+/// version, transport, and network protocol and its version.
+pub(crate) fn push_connection(
+    attrs: &mut Vec<KeyValue>,
+    protocol: Option<&'static str>,
+    transport: Option<&'static str>,
+    network: Option<(&'static str, &'static str)>,
+) {
+    if let Some(version) = protocol {
+        attrs.push(KeyValue::new(keys::PROTOCOL, version));
+    }
+    if let Some(transport) = transport {
+        attrs.push(KeyValue::new(keys::TRANSPORT, transport));
+    }
+    if let Some((name, version)) = network {
+        attrs.push(KeyValue::new(keys::NETWORK_PROTOCOL, name));
+        attrs.push(KeyValue::new(keys::NETWORK_PROTOCOL_VERSION, version));
     }
 }
 

@@ -171,16 +171,12 @@ fn record(ended: &[(Open, Option<&'static str>)], end: SystemTime) {
         .build();
     for (session, error_type) in ended {
         let mut attrs = Vec::with_capacity(5);
-        if let Some(version) = session.protocol {
-            attrs.push(KeyValue::new(keys::PROTOCOL, version));
-        }
-        if let Some(transport) = session.transport {
-            attrs.push(KeyValue::new(keys::TRANSPORT, transport));
-        }
-        if let Some((name, version)) = session.network {
-            attrs.push(KeyValue::new(keys::NETWORK_PROTOCOL, name));
-            attrs.push(KeyValue::new(keys::NETWORK_PROTOCOL_VERSION, version));
-        }
+        crate::metrics::push_connection(
+            &mut attrs,
+            session.protocol,
+            session.transport,
+            session.network,
+        );
         if let Some(error_type) = error_type {
             attrs.push(KeyValue::new(keys::ERROR_TYPE, *error_type));
         }
