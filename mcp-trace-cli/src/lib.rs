@@ -1,34 +1,94 @@
 //! `mcp-trace report`: the operator's questions answered from the span files mcp-trace
 //! writes (or an OpenTelemetry Collector's file exporter), with no backend. Reading
-//! (`read`), per-tool figures (`tools`) and rendering (`render`) each in their file.
+//! (`read`, `input`), per-tool figures (`tools`), counts per time slot (`windows`),
+//! the alerts (`alerts`, under `settings`) and rendering (`render`) each in their file.
 
+pub mod alerts;
+pub mod input;
 pub mod read;
 pub mod render;
+pub mod settings;
 pub mod tools;
+pub mod windows;
 
+use settings::Settings;
 use std::collections::{BTreeMap, HashMap};
+use windows::{Counts, Slots};
+
+/// Most distinct names kept for calls answered "method not found"; more are counted
+/// under `…` (the names are the client's choice).
+const MAX_UNKNOWN_NAMES: usize = 64;
 
 /// Everything the report shows, gathered in one pass over the spans.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Report {
+    pub settings: Settings,
     /// MCP spans read.
     pub spans: u64,
     pub tools: BTreeMap<String, tools::ToolStats>,
     /// Per resource (template, else name, else URI): reads, and reads that were
     /// repeats within their session or trace.
     pub resources: BTreeMap<String, Reads>,
+    /// Every MCP span's slot counts, for the rates over all calls.
+    pub traffic: Slots<Traffic>,
+    /// The names (tool, else method) of calls answered "method not found".
+    pub unknown: BTreeMap<String, u64>,
+    /// The first start and the last end seen, in nanoseconds since the Unix epoch.
+    pub first_ns: u64,
+    pub last_ns: u64,
     sessions: HashMap<String, Session>,
     pub skipped: read::Skipped,
 }
 
+impl Default for Report {
+    fn default() -> Self {
+        Self::new(Settings::default())
+    }
+}
+
 /// Reads of one resource.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Reads {
     pub reads: u64,
     /// Reads with `mcp.resource.cache_hit = true`.
     pub repeated: u64,
     /// Reads that carried the bit at all (a session or a trace to count within).
     pub tracked: u64,
+    /// The same per slot.
+    pub slots: Slots<ReadSlot>,
+}
+
+/// A resource's reads in one slot.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadSlot {
+    pub reads: u64,
+    pub tracked: u64,
+    pub repeated: u64,
+}
+
+impl Counts for ReadSlot {
+    fn merge(&mut self, other: &Self) {
+        self.reads += other.reads;
+        self.tracked += other.tracked;
+        self.repeated += other.repeated;
+    }
+}
+
+/// All MCP spans in one slot.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Traffic {
+    pub spans: u64,
+    pub tool_calls: u64,
+    /// Calls answered "method not found" (`-32601`).
+    pub unknown: u64,
+}
+
+impl Counts for Traffic {
+    fn merge(&mut self, other: &Self) {
+        self.spans += other.spans;
+        self.tool_calls += other.tool_calls;
+        self.unknown += other.unknown;
+    }
 }
 
 /// One session's extent and tool calls.
@@ -51,22 +111,78 @@ pub struct Sessions {
 }
 
 impl Report {
+    pub fn new(settings: Settings) -> Self {
+        Self {
+            settings,
+            spans: 0,
+            tools: BTreeMap::new(),
+            resources: BTreeMap::new(),
+            traffic: Slots::default(),
+            unknown: BTreeMap::new(),
+            first_ns: u64::MAX,
+            last_ns: 0,
+            sessions: HashMap::new(),
+            skipped: read::Skipped::default(),
+        }
+    }
+
+    /// Measures each tool's latency against its p50 in `baseline` (a report over
+    /// earlier, normal traffic) instead of against its own first calls. Before reading.
+    pub fn with_baseline(mut self, baseline: &Report) -> Self {
+        for (name, tool) in &baseline.tools {
+            let stats = tools::ToolStats::with_baseline(
+                tool.latency_micros(0.5),
+                self.settings.latency_factor,
+            );
+            self.tools.insert(name.clone(), stats);
+        }
+        self
+    }
+
     /// Adds one span.
     pub fn add(&mut self, call: &read::Call) {
         self.spans += 1;
+        self.first_ns = self.first_ns.min(call.start_ns);
+        self.last_ns = self.last_ns.max(call.end_ns());
+        let slot = self.settings.slot(call.start_ns);
         let tool_call = call.method == "tools/call";
+        let unknown = call.method_not_found();
+        self.traffic.at(slot).merge(&Traffic {
+            spans: 1,
+            tool_calls: u64::from(tool_call),
+            unknown: u64::from(unknown),
+        });
+        if unknown {
+            let name = call.tool.as_deref().unwrap_or(&call.method);
+            let key = if self.unknown.len() < MAX_UNKNOWN_NAMES || self.unknown.contains_key(name) {
+                name
+            } else {
+                "…"
+            };
+            *self.unknown.entry(key.to_owned()).or_default() += 1;
+        }
         if tool_call && let Some(tool) = &call.tool {
-            self.tools.entry(tool.clone()).or_default().add(call);
+            if let Some(stats) = self.tools.get_mut(tool) {
+                stats.add(call, &self.settings);
+            } else {
+                let mut stats = tools::ToolStats::default();
+                stats.add(call, &self.settings);
+                self.tools.insert(tool.clone(), stats);
+            }
         }
         if call.method == "resources/read"
             && let Some(resource) = &call.resource
         {
             let reads = self.resources.entry(resource.clone()).or_default();
-            reads.reads += 1;
-            if let Some(hit) = call.cache_hit {
-                reads.tracked += 1;
-                reads.repeated += u64::from(hit);
-            }
+            let read = ReadSlot {
+                reads: 1,
+                tracked: u64::from(call.cache_hit.is_some()),
+                repeated: u64::from(call.cache_hit == Some(true)),
+            };
+            reads.reads += read.reads;
+            reads.tracked += read.tracked;
+            reads.repeated += read.repeated;
+            reads.slots.at(slot).merge(&read);
         }
         if let Some(id) = &call.session {
             let end = call.start_ns.saturating_add(call.duration_ns);
@@ -96,6 +212,19 @@ impl Report {
             mean_seconds: total / count as f64,
             longest_seconds: self.sessions.values().map(seconds).fold(0.0, f64::max),
         }
+    }
+
+    /// Ends the reading: tools called fewer times than the baseline takes get theirs
+    /// from all their calls. Call once, after the last file.
+    pub fn finish(&mut self) {
+        for tool in self.tools.values_mut() {
+            tool.finish(self.settings.latency_factor);
+        }
+    }
+
+    /// Tools that were called, without those only named by a baseline.
+    pub fn called_tools(&self) -> impl Iterator<Item = (&String, &tools::ToolStats)> {
+        self.tools.iter().filter(|(_, t)| t.calls > 0)
     }
 
     /// Reads every span of `input` into the report.

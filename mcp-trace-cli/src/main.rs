@@ -1,36 +1,108 @@
 //! `mcp-trace`: the operator's view of what mcp-trace recorded, with no backend.
 //!
-//! `mcp-trace report [FILE…] [--json]` reads span files (default: `$MCP_TRACE_FILE`,
-//! else every span file in the embedded exporter's folder) and prints the report.
-//! Exit status: 0 read, 2 unreadable input.
+//! `mcp-trace report [FILE…]` reads span files (default: `$MCP_TRACE_FILE`, else every
+//! span file in the embedded exporter's folder) and prints the report. Exit status: 0
+//! with no alert, 1 with alerts, 2 on unreadable input.
 
-use clap::{Arg, ArgAction, Command};
-use mcp_trace_cli::{Report, render};
-use std::io::BufReader;
-use std::path::PathBuf;
+use clap::{Arg, ArgAction, ArgMatches, Command};
+use mcp_trace_cli::settings::Settings;
+use mcp_trace_cli::{Report, alerts, input, render};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
+
+/// A `--…-rate` flag: a percentage, `5` or `5%`.
+fn percent(text: &str) -> Result<f64, String> {
+    let number = text.strip_suffix('%').unwrap_or(text).trim();
+    match number.parse::<f64>() {
+        Ok(p) if (0.0..=100.0).contains(&p) => Ok(p / 100.0),
+        _ => Err("a percentage from 0 to 100, such as 5 or 5%".to_owned()),
+    }
+}
+
+/// A window flag: `5m`, `90s`, `1h`.
+fn window(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(d) if d >= Duration::from_secs(1) => Ok(d),
+        Ok(_) => Err("at least one second".to_owned()),
+        Err(e) => Err(format!("{e} (write it as 5m, 90s, 1h)")),
+    }
+}
+
+fn factor(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(f) if f > 0.0 && f.is_finite() => Ok(f),
+        _ => Err("a positive number, such as 2 or 1.5".to_owned()),
+    }
+}
+
+fn flag(name: &'static str, value: &'static str, help: String) -> Arg {
+    Arg::new(name).long(name).value_name(value).help(help)
+}
+
+fn report_command() -> Command {
+    let d = Settings::default();
+    let pct = |r: f64| format!("{}%", r * 100.0);
+    let secs = |t: Duration| humantime::format_duration(t).to_string();
+    Command::new("report")
+        .about("Per-tool calls, errors, latency, argument signals and alerts from span files")
+        .after_help("Exit status: 0 with no alert, 1 with alerts, 2 on unreadable input.")
+        .arg(
+            Arg::new("files")
+                .value_name("FILE")
+                .num_args(0..)
+                .value_parser(clap::value_parser!(PathBuf))
+                .help("OTLP/JSON lines span files, plain or gzip (default: $MCP_TRACE_FILE, else the embedded exporter's folder)"),
+        )
+        .arg(Arg::new("json").long("json").action(ArgAction::SetTrue).help("The same figures as JSON"))
+        .arg(
+            flag("baseline", "FILE", "Span file of normal traffic: each tool's latency is measured against its p50 there (default: the tool's first calls)".into())
+                .value_parser(clap::value_parser!(PathBuf)),
+        )
+        .arg(flag("window", "DURATION", format!("Window the rates are computed over, sliding by a fifth of it [default: {}]", secs(d.window))).value_parser(window))
+        .arg(flag("silence", "DURATION", format!("How long a regularly called tool must go uncalled, while others are called, to alert [default: {}]", secs(d.silence))).value_parser(window))
+        .arg(flag("error-rate", "PERCENT", format!("Alert when a tool's error rate over a window is above [default: {}]", pct(d.error_rate))).value_parser(percent))
+        .arg(flag("latency-factor", "FACTOR", format!("Alert when a tool's p95 over a window is above this times its baseline p50 [default: {}]", d.latency_factor)).value_parser(factor))
+        .arg(flag("schema-rate", "PERCENT", format!("Alert when a tool's schema-invalid share over a window is above [default: {}]", pct(d.schema_rate))).value_parser(percent))
+        .arg(flag("unknown-rate", "PERCENT", format!("Alert when -32601 answers over a window are above this share of calls [default: {}]", pct(d.unknown_rate))).value_parser(percent))
+        .arg(flag("duplicate-rate", "PERCENT", format!("Alert when a resource's duplicate-read rate over a window is above [default: {}]", pct(d.duplicate_rate))).value_parser(percent))
+        .arg(flag("min-calls", "N", format!("Fewest calls a window needs before its rates can alert [default: {}]", d.min_calls)).value_parser(clap::value_parser!(u64)))
+        .arg(flag("baseline-calls", "N", format!("Without --baseline, how many first calls of each tool make its baseline [default: {}]", d.baseline_calls)).value_parser(clap::value_parser!(u64).range(1..)))
+}
 
 fn command() -> Command {
     Command::new("mcp-trace")
         .about("The operator's view of what mcp-trace recorded")
         .subcommand_required(true)
-        .subcommand(
-            Command::new("report")
-                .about("Per-tool calls, errors, latency and argument signals from span files")
-                .arg(
-                    Arg::new("files")
-                        .value_name("FILE")
-                        .num_args(0..)
-                        .value_parser(clap::value_parser!(PathBuf))
-                        .help("OTLP/JSON lines span files (default: $MCP_TRACE_FILE, else the embedded exporter's folder)"),
-                )
-                .arg(
-                    Arg::new("json")
-                        .long("json")
-                        .action(ArgAction::SetTrue)
-                        .help("The same figures as JSON"),
-                ),
-        )
+        .subcommand(report_command())
+}
+
+/// The settings the flags give, the defaults elsewhere.
+fn settings(args: &ArgMatches) -> Settings {
+    let mut s = Settings::default();
+    let set = |target: &mut f64, name: &str| {
+        if let Some(v) = args.get_one::<f64>(name) {
+            *target = *v;
+        }
+    };
+    set(&mut s.error_rate, "error-rate");
+    set(&mut s.latency_factor, "latency-factor");
+    set(&mut s.schema_rate, "schema-rate");
+    set(&mut s.unknown_rate, "unknown-rate");
+    set(&mut s.duplicate_rate, "duplicate-rate");
+    if let Some(w) = args.get_one::<Duration>("window") {
+        s.window = *w;
+    }
+    if let Some(w) = args.get_one::<Duration>("silence") {
+        s.silence = *w;
+    }
+    if let Some(n) = args.get_one::<u64>("min-calls") {
+        s.min_calls = *n;
+    }
+    if let Some(n) = args.get_one::<u64>("baseline-calls") {
+        s.baseline_calls = usize::try_from(*n).unwrap_or(usize::MAX);
+    }
+    s
 }
 
 /// The files to read when none is named.
@@ -49,35 +121,21 @@ fn default_files() -> Vec<PathBuf> {
                 .file_name()
                 .and_then(|n| n.to_str())
                 .unwrap_or_default();
-            name.ends_with(".jsonl") && !name.ends_with(".metrics.jsonl")
+            (name.ends_with(".jsonl") || name.ends_with(".jsonl.gz"))
+                && !name.contains(".metrics.jsonl")
         })
         .collect();
     files.sort();
     files
 }
 
-fn main() -> ExitCode {
-    let matches = command().get_matches();
-    let Some(("report", args)) = matches.subcommand() else {
-        unreachable!("a subcommand is required");
-    };
-    let mut files: Vec<PathBuf> = args
-        .get_many::<PathBuf>("files")
-        .map(|f| f.cloned().collect())
-        .unwrap_or_default();
-    if files.is_empty() {
-        files = default_files();
-    }
-    if files.is_empty() {
-        eprintln!("mcp-trace: no span file given, and none in the default places");
-        return ExitCode::from(2);
-    }
-    let mut report = Report::default();
-    for file in &files {
-        let read = std::fs::File::open(file).and_then(|f| report.read(BufReader::new(f)));
-        if let Err(error) = read {
+/// Reads `files` into `report`, saying on stderr what was skipped; `Err` names a file
+/// that could not be read.
+fn read_all(report: &mut Report, files: &[PathBuf]) -> Result<(), ExitCode> {
+    for file in files {
+        if let Err(error) = input::open(file).and_then(|lines| report.read(lines)) {
             eprintln!("mcp-trace: cannot read {}: {error}", file.display());
-            return ExitCode::from(2);
+            return Err(ExitCode::from(2));
         }
     }
     let skipped = report.skipped;
@@ -87,10 +145,46 @@ fn main() -> ExitCode {
             skipped.truncated, skipped.unreadable, skipped.not_mcp
         );
     }
+    report.finish();
+    Ok(())
+}
+
+fn report(args: &ArgMatches) -> Result<ExitCode, ExitCode> {
+    let settings = settings(args);
+    let mut files: Vec<PathBuf> = args
+        .get_many::<PathBuf>("files")
+        .map(|f| f.cloned().collect())
+        .unwrap_or_default();
+    if files.is_empty() {
+        files = default_files();
+    }
+    if files.is_empty() {
+        eprintln!("mcp-trace: no span file given, and none in the default places");
+        return Err(ExitCode::from(2));
+    }
+    let mut report = Report::new(settings.clone());
+    if let Some(baseline) = args.get_one::<PathBuf>("baseline") {
+        let mut normal = Report::new(settings);
+        read_all(&mut normal, &[Path::to_path_buf(baseline)])?;
+        report = report.with_baseline(&normal);
+    }
+    read_all(&mut report, &files)?;
     if args.get_flag("json") {
         println!("{:#}", render::json(&report));
     } else {
         print!("{}", render::text(&report));
     }
-    ExitCode::SUCCESS
+    Ok(match alerts::alerts(&report).is_empty() {
+        true => ExitCode::SUCCESS,
+        false => ExitCode::from(1),
+    })
+}
+
+fn main() -> ExitCode {
+    let matches = command().get_matches();
+    let result = match matches.subcommand() {
+        Some(("report", args)) => report(args),
+        _ => unreachable!("a subcommand is required"),
+    };
+    result.unwrap_or_else(|code| code)
 }

@@ -18,6 +18,10 @@ pub struct Call {
     pub resource: Option<String>,
     pub session: Option<String>,
     pub error_type: Option<String>,
+    /// `rpc.response.status_code`: the JSON-RPC error code, set also for the codes the
+    /// conventions do not count as failures (`-32602` invalid params, `-32601` method
+    /// not found), which carry no `error.type`.
+    pub rpc_code: Option<String>,
     pub schema_valid: Option<bool>,
     pub schema_error_path: Option<String>,
     pub args_hash: Option<String>,
@@ -25,6 +29,25 @@ pub struct Call {
     /// Start, in nanoseconds since the Unix epoch.
     pub start_ns: u64,
     pub duration_ns: u64,
+}
+
+impl Call {
+    /// What the call failed with, if it did: `error.type`, else the JSON-RPC code of an
+    /// error answer (an agent's invalid parameters count, for the operator, even where
+    /// the conventions leave the status unset).
+    pub fn failure(&self) -> Option<&str> {
+        self.error_type.as_deref().or(self.rpc_code.as_deref())
+    }
+
+    /// Whether the server answered "method not found" (`-32601`).
+    pub fn method_not_found(&self) -> bool {
+        self.failure() == Some("-32601") || self.rpc_code.as_deref() == Some("-32601")
+    }
+
+    /// End, in nanoseconds since the Unix epoch.
+    pub fn end_ns(&self) -> u64 {
+        self.start_ns.saturating_add(self.duration_ns)
+    }
 }
 
 /// Lines and spans left out, by why.
@@ -97,6 +120,7 @@ fn calls(request: &ExportTraceServiceRequest, skipped: &mut Skipped, each: &mut 
                 .or_else(|| string("mcp.resource.uri")),
             session: string("mcp.session.id"),
             error_type: string("error.type"),
+            rpc_code: string("rpc.response.status_code"),
             schema_valid: flag("mcp.tool.args.schema_valid"),
             schema_error_path: string("mcp.tool.args.schema_error_path"),
             args_hash: string("mcp.tool.args.hash"),

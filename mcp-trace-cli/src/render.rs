@@ -2,9 +2,25 @@
 //! scripts).
 
 use crate::Report;
+use crate::alerts::{Alert, Kind, alerts};
+use crate::settings::SLOTS_PER_WINDOW;
 use crate::tools::{ToolStats, code_name};
 use serde_json::{Value, json};
 use std::fmt::Write;
+use std::time::{Duration, UNIX_EPOCH};
+
+/// Most windows of a resource's duplicate-read rate the text shows (the last ones).
+const RATE_WINDOWS_SHOWN: usize = 12;
+
+/// A time, as RFC 3339 in UTC to the second.
+pub fn time(ns: u64) -> String {
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_nanos(ns)).to_string()
+}
+
+/// A length of time, as `5m`, `1h 30m`.
+fn length(d: Duration) -> String {
+    humantime::format_duration(Duration::from_secs(d.as_secs())).to_string()
+}
 
 /// A duration in microseconds, in the unit that reads best.
 fn duration(micros: u64) -> String {
@@ -20,6 +36,10 @@ fn percent(part: u64, whole: u64) -> String {
         return "-".to_owned();
     }
     format!("{:.1}%", part as f64 * 100.0 / whole as f64)
+}
+
+fn rate(r: f64) -> String {
+    format!("{:.1}%", r * 100.0)
 }
 
 /// An error type, with its name when it is a JSON-RPC code.
@@ -55,6 +75,25 @@ pub fn text(report: &Report) -> String {
             percent(reads.repeated, reads.tracked),
             reads.tracked
         );
+        let windows = duplicate_rate_over_time(report, name);
+        if windows.len() > 1 {
+            let skip = windows.len().saturating_sub(RATE_WINDOWS_SHOWN);
+            let rates: Vec<String> = windows[skip..]
+                .iter()
+                .map(|w| percent(w.repeated, w.tracked))
+                .collect();
+            let earlier = match skip {
+                0 => String::new(),
+                n => format!(" (after {n} earlier)"),
+            };
+            let _ = writeln!(
+                out,
+                "    repeated per {} window from {}{earlier}: {}",
+                length(report.settings.window),
+                time(windows[skip].start_ns),
+                rates.join(" ")
+            );
+        }
     }
     let sessions = report.sessions();
     out.push_str("\nSessions\n");
@@ -63,12 +102,121 @@ pub fn text(report: &Report) -> String {
         "  {} session(s), {:.1} tool call(s) per session, {:.1}s long on average, {:.1}s the longest",
         sessions.count, sessions.calls_per_session, sessions.mean_seconds, sessions.longest_seconds
     );
+    alerts_text(report, &alerts(report), &mut out);
     out
+}
+
+/// A resource's reads in one window of the rate over time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateWindow {
+    pub start_ns: u64,
+    pub reads: u64,
+    pub tracked: u64,
+    pub repeated: u64,
+}
+
+/// A resource's duplicate-read rate per window (windows of `--window`, one after the
+/// other), for the windows with reads.
+pub fn duplicate_rate_over_time(report: &Report, resource: &str) -> Vec<RateWindow> {
+    let Some(reads) = report.resources.get(resource) else {
+        return Vec::new();
+    };
+    let slot_ns = report.settings.slot_ns();
+    reads
+        .slots
+        .tumbling(SLOTS_PER_WINDOW)
+        .into_iter()
+        .map(|(first, w)| RateWindow {
+            start_ns: first.saturating_mul(slot_ns),
+            reads: w.reads,
+            tracked: w.tracked,
+            repeated: w.repeated,
+        })
+        .collect()
+}
+
+/// One alert in a sentence.
+pub fn describe(report: &Report, alert: &Alert) -> String {
+    let (part, whole) = (alert.part, alert.whole);
+    let what = match alert.kind {
+        Kind::ErrorRate => format!(
+            "{}: {} of calls failed ({part} of {whole}), above {}",
+            alert.subject,
+            rate(alert.value),
+            rate(alert.threshold)
+        ),
+        Kind::Latency => {
+            let (p50, above) = report
+                .tools
+                .get(&alert.subject)
+                .and_then(ToolStats::baseline)
+                .unwrap_or_default();
+            format!(
+                "{}: p95 above {}× the baseline p50 of {} ({part} of {whole} calls took over {})",
+                alert.subject,
+                report.settings.latency_factor,
+                duration(p50),
+                duration(above)
+            )
+        }
+        Kind::Silent => format!(
+            "{}: not called for {} after {whole} regular calls, while other tools were called {part} times",
+            alert.subject,
+            length(Duration::from_secs_f64(alert.value)),
+        ),
+        Kind::SchemaMismatch => format!(
+            "{}: {} of checked calls did not match the schema ({part} of {whole}), above {}",
+            alert.subject,
+            rate(alert.value),
+            rate(alert.threshold)
+        ),
+        Kind::UnknownTool => format!(
+            "{} of calls answered -32601 method not found ({part} of {whole}), above {}; asked for: {}",
+            rate(alert.value),
+            rate(alert.threshold),
+            alert.subject
+        ),
+        Kind::DuplicateReads => format!(
+            "{}: {} of reads repeated one made before in the session ({part} of {whole}), above {}",
+            alert.subject,
+            rate(alert.value),
+            rate(alert.threshold)
+        ),
+    };
+    let until = if alert.kind == Kind::Silent && alert.to_ns == report.last_ns {
+        "the end of the data".to_owned()
+    } else {
+        time(alert.to_ns)
+    };
+    format!("{what}; from {} to {until}", time(alert.from_ns))
+}
+
+fn alerts_text(report: &Report, alerts: &[Alert], out: &mut String) {
+    let s = &report.settings;
+    let _ = writeln!(
+        out,
+        "\nAlerts ({} windows sliding by {}, {} calls at least; silence {})",
+        length(s.window),
+        length(s.window / SLOTS_PER_WINDOW as u32),
+        s.min_calls,
+        length(s.silence)
+    );
+    if alerts.is_empty() {
+        out.push_str("  none\n");
+    }
+    for alert in alerts {
+        let _ = writeln!(
+            out,
+            "  {:<15}  {}",
+            alert.kind.name(),
+            describe(report, alert)
+        );
+    }
 }
 
 fn tools_text(report: &Report, out: &mut String) {
     out.push_str("\nTools\n");
-    if report.tools.is_empty() {
+    if report.called_tools().next().is_none() {
         out.push_str("  no tool calls\n");
         return;
     }
@@ -87,7 +235,7 @@ fn tools_text(report: &Report, out: &mut String) {
         "repeated",
     ];
     let mut rows = vec![header.map(str::to_owned).to_vec()];
-    for (name, tool) in &report.tools {
+    for (name, tool) in report.called_tools() {
         rows.push(row(name, tool));
     }
     let widths: Vec<usize> = (0..header.len())
@@ -107,7 +255,7 @@ fn tools_text(report: &Report, out: &mut String) {
             .collect();
         let _ = writeln!(out, "  {}", cells.join("  ").trim_end());
     }
-    for (name, tool) in &report.tools {
+    for (name, tool) in report.called_tools() {
         if !tool.errors.is_empty() {
             let errors: Vec<String> = tool
                 .errors
@@ -151,8 +299,7 @@ fn row(name: &str, tool: &ToolStats) -> Vec<String> {
 /// The same figures as JSON.
 pub fn json(report: &Report) -> Value {
     let tools: Vec<Value> = report
-        .tools
-        .iter()
+        .called_tools()
         .map(|(name, tool)| {
             let errors: Vec<Value> = tool
                 .errors
@@ -180,6 +327,7 @@ pub fn json(report: &Report) -> Value {
                 "schemaErrorPaths": paths,
                 "distinctHashes": tool.distinct_hashes(),
                 "repeatedCalls": tool.repeated,
+                "baselineP50Micros": tool.baseline().map(|(p50, _)| p50),
             })
         })
         .collect();
@@ -187,7 +335,35 @@ pub fn json(report: &Report) -> Value {
         .resources
         .iter()
         .map(|(name, r)| {
-            json!({"resource": name, "reads": r.reads, "repeated": r.repeated, "tracked": r.tracked})
+            let windows: Vec<Value> = duplicate_rate_over_time(report, name)
+                .into_iter()
+                .map(|w| {
+                    json!({"start": time(w.start_ns), "reads": w.reads, "tracked": w.tracked, "repeated": w.repeated})
+                })
+                .collect();
+            json!({
+                "resource": name,
+                "reads": r.reads,
+                "repeated": r.repeated,
+                "tracked": r.tracked,
+                "windows": windows,
+            })
+        })
+        .collect();
+    let alerts: Vec<Value> = alerts(report)
+        .iter()
+        .map(|a| {
+            json!({
+                "alert": a.kind.name(),
+                "subject": a.subject,
+                "from": time(a.from_ns),
+                "to": time(a.to_ns),
+                "value": a.value,
+                "threshold": a.threshold,
+                "part": a.part,
+                "whole": a.whole,
+                "text": describe(report, a),
+            })
         })
         .collect();
     let sessions = report.sessions();
@@ -203,5 +379,7 @@ pub fn json(report: &Report) -> Value {
             "meanSeconds": sessions.mean_seconds,
             "longestSeconds": sessions.longest_seconds,
         },
+        "windowSeconds": report.settings.window.as_secs_f64(),
+        "alerts": alerts,
     })
 }

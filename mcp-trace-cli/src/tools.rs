@@ -1,8 +1,11 @@
 //! Per-tool figures of the report: calls, sessions, errors by type, latency quantiles
 //! (HdrHistogram: memory by tool, not by span), schema mismatches, distinct argument
-//! hashes and repeated calls (a hash seen before in the same session: retry loops).
+//! hashes and repeated calls (a hash seen before in the same session: retry loops),
+//! and the same counts per time slot for the alerts.
 
 use crate::read::Call;
+use crate::settings::Settings;
+use crate::windows::{Counts, Slots};
 use hdrhistogram::Histogram;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -31,6 +34,66 @@ pub struct ToolStats {
     seen_in_session: HashSet<(u64, u64)>,
     /// Calls whose argument hash was seen before in the same session.
     pub repeated: u64,
+    /// The counts per slot, for the alerts.
+    pub slots: Slots<ToolSlot>,
+    baseline: Baseline,
+}
+
+/// One tool's counts in one slot.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ToolSlot {
+    pub calls: u64,
+    pub failed: u64,
+    pub schema_checked: u64,
+    pub schema_invalid: u64,
+    /// Calls slower than the latency alert's threshold (the baseline p50 times the
+    /// factor): a window's p95 is above the threshold exactly when more than 5 % of its
+    /// calls are.
+    pub slow: u64,
+    /// The first call's start and the last call's end in the slot, in nanoseconds.
+    pub first_ns: u64,
+    pub last_ns: u64,
+}
+
+impl Counts for ToolSlot {
+    fn merge(&mut self, other: &Self) {
+        if other.calls == 0 {
+            return;
+        }
+        if self.calls == 0 {
+            *self = *other;
+            return;
+        }
+        self.calls += other.calls;
+        self.failed += other.failed;
+        self.schema_checked += other.schema_checked;
+        self.schema_invalid += other.schema_invalid;
+        self.slow += other.slow;
+        self.first_ns = self.first_ns.min(other.first_ns);
+        self.last_ns = self.last_ns.max(other.last_ns);
+    }
+}
+
+/// The latency a tool is measured against.
+#[derive(Debug, Clone)]
+enum Baseline {
+    /// Its first calls, as (slot, microseconds), until there are enough of them.
+    Collecting(Vec<(u64, u64)>),
+    /// Fixed: the baseline p50 and the threshold above which a call counts as slow.
+    Fixed { p50: u64, slow_above: u64 },
+}
+
+/// The baseline p50 of a latency sample, and the threshold `factor` times above it.
+fn fixed(micros: &mut [u64], factor: f64) -> Baseline {
+    micros.sort_unstable();
+    let p50 = micros
+        .get(micros.len().saturating_sub(1) / 2)
+        .copied()
+        .unwrap_or(0);
+    Baseline::Fixed {
+        p50,
+        slow_above: (p50 as f64 * factor) as u64,
+    }
 }
 
 impl Default for ToolStats {
@@ -46,6 +109,8 @@ impl Default for ToolStats {
             hashes: HashSet::new(),
             seen_in_session: HashSet::new(),
             repeated: 0,
+            slots: Slots::default(),
+            baseline: Baseline::Collecting(Vec::new()),
         }
     }
 }
@@ -57,17 +122,50 @@ fn digest(text: &str) -> u64 {
 }
 
 impl ToolStats {
-    pub fn add(&mut self, call: &Call) {
+    /// A tool measured against a baseline p50 taken elsewhere (`--baseline FILE`).
+    pub fn with_baseline(p50_micros: u64, factor: f64) -> Self {
+        Self {
+            baseline: fixed(&mut [p50_micros], factor),
+            ..Self::default()
+        }
+    }
+
+    pub fn add(&mut self, call: &Call, settings: &Settings) {
         self.calls += 1;
+        let slot_index = settings.slot(call.start_ns);
+        let slot = self.slots.at(slot_index);
+        slot.merge(&ToolSlot {
+            calls: 1,
+            failed: u64::from(call.failure().is_some()),
+            schema_checked: u64::from(call.schema_valid.is_some()),
+            schema_invalid: u64::from(call.schema_valid == Some(false)),
+            slow: 0,
+            first_ns: call.start_ns,
+            last_ns: call.end_ns(),
+        });
         let session = call.session.as_deref().map(digest);
         if let Some(session) = session {
             self.sessions.insert(session);
         }
-        if let Some(error) = &call.error_type {
-            *self.errors.entry(error.clone()).or_default() += 1;
+        if let Some(error) = call.failure() {
+            *self.errors.entry(error.to_owned()).or_default() += 1;
         }
         let micros = (call.duration_ns / 1_000).clamp(1, MAX_MICROS);
         self.latency.saturating_record(micros);
+        match &mut self.baseline {
+            Baseline::Fixed { slow_above, .. } => {
+                if micros > *slow_above {
+                    self.slots.at(slot_index).slow += 1;
+                }
+            }
+            Baseline::Collecting(first) => {
+                first.push((slot_index, micros));
+                if first.len() >= settings.baseline_calls {
+                    let first = std::mem::take(first);
+                    self.fix_baseline(first, settings.latency_factor);
+                }
+            }
+        }
         if let Some(valid) = call.schema_valid {
             self.schema_checked += 1;
             if !valid {
@@ -87,6 +185,36 @@ impl ToolStats {
             {
                 self.repeated += 1;
             }
+        }
+    }
+
+    /// Fixes the baseline from the first calls, and counts which of them were slow.
+    fn fix_baseline(&mut self, first: Vec<(u64, u64)>, factor: f64) {
+        let mut micros: Vec<u64> = first.iter().map(|(_, m)| *m).collect();
+        self.baseline = fixed(&mut micros, factor);
+        if let Baseline::Fixed { slow_above, .. } = self.baseline {
+            for (slot, micros) in first {
+                if micros > slow_above {
+                    self.slots.at(slot).slow += 1;
+                }
+            }
+        }
+    }
+
+    /// Fixes the baseline of a tool called fewer times than the baseline takes, from
+    /// all of its calls. Called once everything is read.
+    pub(crate) fn finish(&mut self, factor: f64) {
+        if let Baseline::Collecting(first) = &mut self.baseline {
+            let first = std::mem::take(first);
+            self.fix_baseline(first, factor);
+        }
+    }
+
+    /// The baseline p50 and the slow threshold, in microseconds, once fixed.
+    pub fn baseline(&self) -> Option<(u64, u64)> {
+        match self.baseline {
+            Baseline::Fixed { p50, slow_above } => Some((p50, slow_above)),
+            Baseline::Collecting(_) => None,
         }
     }
 

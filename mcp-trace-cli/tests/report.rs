@@ -5,41 +5,29 @@ use mcp_trace_cli::{Report, render};
 use serde_json::{Value, json};
 use std::process::Command;
 
+mod common;
+
+use common::MS_NS;
+
 /// One OTLP/JSON line holding one span.
 fn line(name: &str, attrs: &[(&str, Value)], start_ms: u64, duration_ms: u64) -> String {
-    let attributes: Vec<Value> = attrs
-        .iter()
-        .map(|(k, v)| {
-            let value = match v {
-                Value::Bool(b) => json!({"boolValue": b}),
-                Value::Number(n) => json!({"intValue": n.to_string()}),
-                other => json!({"stringValue": other.as_str().unwrap()}),
-            };
-            json!({"key": k, "value": value})
-        })
-        .collect();
-    let start = start_ms * 1_000_000;
-    json!({"resourceSpans": [{"scopeSpans": [{"spans": [{
-        "traceId": "0af7651916cd43dd8448eb211c80319c",
-        "spanId": "b7ad6b7169203331",
-        "name": name,
-        "kind": 2,
-        "startTimeUnixNano": start.to_string(),
-        "endTimeUnixNano": (start + duration_ms * 1_000_000).to_string(),
-        "attributes": attributes,
-    }]}]}]})
-    .to_string()
+    common::line(vec![common::span(
+        name,
+        attrs,
+        start_ms * MS_NS,
+        duration_ms * MS_NS,
+    )])
 }
 
 fn tool(name: &str, session: &str, hash: &str, ms: u64, extra: &[(&str, Value)]) -> String {
-    let mut attrs = vec![
-        ("mcp.method.name", json!("tools/call")),
-        ("gen_ai.tool.name", json!(name)),
-        ("mcp.session.id", json!(session)),
-        ("mcp.tool.args.hash", json!(hash)),
-    ];
-    attrs.extend(extra.iter().cloned());
-    line(&format!("tools/call {name}"), &attrs, 1_000, ms)
+    common::line(vec![common::tool_call(
+        name,
+        session,
+        hash,
+        1_000 * MS_NS,
+        ms * MS_NS,
+        extra,
+    )])
 }
 
 /// Two tools over two sessions, with errors, schema mismatches, a retry, other spans
@@ -109,6 +97,7 @@ fn file() -> String {
 fn report() -> Report {
     let mut report = Report::default();
     report.read(file().as_bytes()).unwrap();
+    report.finish();
     report
 }
 
@@ -145,12 +134,11 @@ fn figures_per_tool() {
     assert_eq!(query.calls, 2);
     assert_eq!(query.repeated, 1);
     assert_eq!(
-        report.resources["docs://{page}"],
-        mcp_trace_cli::Reads {
-            reads: 4,
-            repeated: 2,
-            tracked: 3
-        }
+        {
+            let r = &report.resources["docs://{page}"];
+            (r.reads, r.repeated, r.tracked)
+        },
+        (4, 2, 3)
     );
     let sessions = report.sessions();
     assert_eq!(sessions.count, 2);
@@ -170,7 +158,10 @@ fn json_report_has_the_same_figures() {
     assert_eq!(json["spans"], 12);
     assert_eq!(
         json["resources"],
-        json!([{"resource": "docs://{page}", "reads": 4, "repeated": 2, "tracked": 3}])
+        json!([{
+            "resource": "docs://{page}", "reads": 4, "repeated": 2, "tracked": 3,
+            "windows": [{"start": "1970-01-01T00:00:00Z", "reads": 4, "tracked": 3, "repeated": 2}],
+        }])
     );
     assert_eq!(json["sessions"]["count"], 2);
     assert_eq!(
@@ -207,5 +198,48 @@ fn exit_status_and_stderr() {
         .output()
         .unwrap();
     assert_eq!(missing.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn gzip_input_reads_the_same() {
+    use flate2::{Compression, write::GzEncoder};
+    use std::io::Write;
+    let dir = std::env::temp_dir().join(format!("mcp-trace-cli-gz-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Two gzip members one after the other, as `cat a.gz b.gz` makes, the cut line
+    // last.
+    let text = file();
+    let (head, tail) = text.split_at(text.find("this is not json").unwrap());
+    let mut gz = Vec::new();
+    for part in [head, tail] {
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+        encoder.write_all(part.as_bytes()).unwrap();
+        gz.extend(encoder.finish().unwrap());
+    }
+    let path = dir.join("spans.jsonl.gz");
+    std::fs::write(&path, gz).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mcp-trace"))
+        .arg("report")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        render::text(&report())
+    );
+    // A file cut inside the compressed stream: what was read is not reported as a
+    // whole, the exit status says the input is unreadable.
+    let whole = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &whole[..whole.len() - 10]).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mcp-trace"))
+        .arg("report")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("cannot read"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,0 +1,219 @@
+//! The alerts: what the report flags, each with its window and what it is about.
+//! Rates are computed over every window of [`Settings::window`] that holds calls,
+//! sliding by a fifth of it; windows in a row that fire make one alert, shown with
+//! its worst window.
+
+use crate::settings::SLOTS_PER_WINDOW;
+use crate::tools::{ToolSlot, ToolStats};
+use crate::windows::{Counts, Slots};
+use crate::{ReadSlot, Report, Traffic};
+
+/// What an alert is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kind {
+    /// A tool's error rate over a window is above `--error-rate`.
+    ErrorRate,
+    /// A tool's p95 over a window is above `--latency-factor` times its baseline p50.
+    Latency,
+    /// A tool called regularly went uncalled for `--silence` while others were called.
+    Silent,
+    /// A tool's schema-invalid share over a window is above `--schema-rate`.
+    SchemaMismatch,
+    /// "Method not found" answers over a window are above `--unknown-rate` of calls.
+    UnknownTool,
+    /// A resource's duplicate-read rate over a window is above `--duplicate-rate`.
+    DuplicateReads,
+}
+
+impl Kind {
+    /// The alert's name in the text and JSON reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::ErrorRate => "error-rate",
+            Kind::Latency => "latency",
+            Kind::Silent => "silent-tool",
+            Kind::SchemaMismatch => "schema-mismatch",
+            Kind::UnknownTool => "unknown-tool",
+            Kind::DuplicateReads => "duplicate-reads",
+        }
+    }
+}
+
+/// One alert.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alert {
+    pub kind: Kind,
+    /// The tool or resource it is about; for unknown-tool alerts, the names asked for.
+    pub subject: String,
+    /// When it held, in nanoseconds since the Unix epoch: from the start of the first
+    /// window that fired to the end of the last (for a silent tool, its last call to
+    /// its next one, or to the end of the data).
+    pub from_ns: u64,
+    pub to_ns: u64,
+    /// The worst window's rate (or the silence, in seconds), and the threshold.
+    pub value: f64,
+    pub threshold: f64,
+    /// The worst window's counts: how many of how many.
+    pub part: u64,
+    pub whole: u64,
+}
+
+/// Every alert of the report, by kind, then time, then subject.
+pub fn alerts(report: &Report) -> Vec<Alert> {
+    let s = &report.settings;
+    let mut out = Vec::new();
+    for (name, tool) in report.called_tools() {
+        let rate = |kind, threshold, part: fn(&ToolSlot) -> (u64, u64)| {
+            windowed(report, &tool.slots, kind, name, threshold, part)
+        };
+        out.extend(rate(Kind::ErrorRate, s.error_rate, |w| (w.failed, w.calls)));
+        if tool.baseline().is_some() {
+            // p95 above the threshold ⇔ more than 5 % of the window's calls above it.
+            out.extend(rate(Kind::Latency, 0.05, |w| (w.slow, w.calls)));
+        }
+        out.extend(rate(Kind::SchemaMismatch, s.schema_rate, |w| {
+            (w.schema_invalid, w.schema_checked)
+        }));
+        out.extend(silences(report, name, tool));
+    }
+    let unknown_names = unknown_names(report);
+    out.extend(windowed(
+        report,
+        &report.traffic,
+        Kind::UnknownTool,
+        &unknown_names,
+        s.unknown_rate,
+        |w: &Traffic| (w.unknown, w.spans),
+    ));
+    for (name, reads) in &report.resources {
+        out.extend(windowed(
+            report,
+            &reads.slots,
+            Kind::DuplicateReads,
+            name,
+            s.duplicate_rate,
+            |w: &ReadSlot| (w.repeated, w.tracked),
+        ));
+    }
+    out.sort_by(|a, b| (a.kind, a.from_ns, &a.subject).cmp(&(b.kind, b.from_ns, &b.subject)));
+    out
+}
+
+/// The names asked for in calls answered "method not found", most asked first.
+fn unknown_names(report: &Report) -> String {
+    let mut names: Vec<(&String, &u64)> = report.unknown.iter().collect();
+    names.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+    let shown: Vec<&str> = names.iter().take(3).map(|(n, _)| n.as_str()).collect();
+    let more = names.len().saturating_sub(shown.len());
+    match more {
+        0 => shown.join(", "),
+        _ => format!("{} and {more} more", shown.join(", ")),
+    }
+}
+
+/// The windows of `slots` where `part / whole` is above `threshold` (with at least
+/// `min_calls` in the whole), runs of them merged into one alert each.
+fn windowed<C: Counts>(
+    report: &Report,
+    slots: &Slots<C>,
+    kind: Kind,
+    subject: &str,
+    threshold: f64,
+    part: impl Fn(&C) -> (u64, u64),
+) -> Vec<Alert> {
+    let s = &report.settings;
+    let (first_ns, last_ns) = (report.first_ns, report.last_ns);
+    let slot_ns = s.slot_ns();
+    let mut out: Vec<Alert> = Vec::new();
+    let mut last_fired: Option<u64> = None;
+    for (first, counts) in slots.windows(SLOTS_PER_WINDOW) {
+        let (p, w) = part(&counts);
+        if w == 0 || w < s.min_calls {
+            continue;
+        }
+        let rate = p as f64 / w as f64;
+        if rate <= threshold {
+            continue;
+        }
+        // The window, cut to the data's own extent (a burst of one second is not said
+        // to span the windows around it).
+        let start = first.saturating_mul(slot_ns);
+        let from_ns = start.max(first_ns);
+        let to_ns = start
+            .saturating_add(slot_ns.saturating_mul(SLOTS_PER_WINDOW))
+            .min(last_ns);
+        match out.last_mut() {
+            // The window after the last one that fired: the same alert goes on.
+            Some(alert) if last_fired.is_some_and(|l| l + 1 == first) => {
+                alert.to_ns = to_ns;
+                // The worst window; of equally bad ones, the one with most calls.
+                if rate > alert.value || (rate == alert.value && w > alert.whole) {
+                    (alert.value, alert.part, alert.whole) = (rate, p, w);
+                }
+            }
+            _ => out.push(Alert {
+                kind,
+                subject: subject.to_owned(),
+                from_ns,
+                to_ns,
+                value: rate,
+                threshold,
+                part: p,
+                whole: w,
+            }),
+        }
+        last_fired = Some(first);
+    }
+    out
+}
+
+/// The stretches where a tool that had been called regularly went uncalled for the
+/// silence window while other tools were still being called. "Regularly": at least
+/// `min_calls` calls before, a third of the silence window apart or less on average.
+fn silences(report: &Report, name: &str, tool: &ToolStats) -> Vec<Alert> {
+    let s = &report.settings;
+    let silence_ns = u64::try_from(s.silence.as_nanos()).unwrap_or(u64::MAX);
+    let slots: Vec<(u64, &ToolSlot)> = tool.slots.iter().collect();
+    let Some(first_call) = slots.first().map(|(_, c)| c.first_ns) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut calls_before = 0u64;
+    // Each gap between two slots with calls, and the one after the last call.
+    for (i, &(_, counts)) in slots.iter().enumerate() {
+        calls_before += counts.calls;
+        let last_end = counts.last_ns;
+        let (until_slot, until_ns) = match slots.get(i + 1) {
+            Some(&(next, c)) => (next, c.first_ns),
+            None => (u64::MAX, report.last_ns),
+        };
+        if until_ns.saturating_sub(last_end) < silence_ns || calls_before < s.min_calls.max(2) {
+            continue;
+        }
+        let mean_interval = last_end.saturating_sub(first_call) / (calls_before - 1);
+        if mean_interval > silence_ns / 3 {
+            continue;
+        }
+        // Calls of other tools once the tool had been silent for the whole window.
+        let silent_from = s.slot(last_end.saturating_add(silence_ns));
+        if silent_from >= until_slot {
+            continue;
+        }
+        let all = report.traffic.sum(silent_from, until_slot - 1).tool_calls;
+        let others = all.saturating_sub(tool.slots.sum(silent_from, until_slot - 1).calls);
+        if others == 0 {
+            continue;
+        }
+        out.push(Alert {
+            kind: Kind::Silent,
+            subject: name.to_owned(),
+            from_ns: last_end,
+            to_ns: until_ns,
+            value: until_ns.saturating_sub(last_end) as f64 / 1e9,
+            threshold: silence_ns as f64 / 1e9,
+            part: others,
+            whole: calls_before,
+        });
+    }
+    out
+}
