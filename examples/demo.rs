@@ -6,8 +6,7 @@
 use mcp_trace::{Exporter, Transport};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, Seek, SeekFrom};
+use std::io::{Seek, SeekFrom};
 use std::path::Path;
 
 // ---- the server's handlers (shared with `cargo run --example docs`) ---------------
@@ -147,142 +146,17 @@ async fn agent_session(session: &str, seed: u64, steps: u64) {
 
 // ---- the report, computed from the exported file -----------------------------------
 
-#[derive(Default)]
-struct ToolStats {
-    latencies_ms: Vec<f64>,
-    errors: usize,
-    schema_checked: usize,
-    schema_invalid: usize,
-    hashes: BTreeSet<String>,
-}
-
-#[derive(Default)]
-struct ResourceStats {
-    reads: usize,
-    duplicate_reads: usize,
-    errors: usize,
-}
-
-/// An OTLP/JSON attribute value as a plain JSON value.
-fn any_value(value: &Value) -> Value {
-    for key in ["stringValue", "boolValue", "doubleValue"] {
-        if let Some(v) = value.get(key) {
-            return v.clone();
-        }
-    }
-    match value.get("intValue") {
-        Some(Value::String(s)) => s.parse::<i64>().map_or(Value::Null, Value::from),
-        Some(v) => v.clone(),
-        None => Value::Null,
-    }
-}
-
-fn nanos(span: &Value, key: &str) -> f64 {
-    match &span[key] {
-        Value::String(s) => s.parse().unwrap_or(0.0),
-        v => v.as_f64().unwrap_or(0.0),
-    }
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
+/// `mcp-trace report` over what this run appended to the span file: the same code
+/// (the `mcp-trace-cli` crate), so the demo shows what the command shows.
 fn report(path: &Path, from: u64) -> std::io::Result<()> {
     let mut file = std::fs::File::open(path)?;
     file.seek(SeekFrom::Start(from))?;
-    let mut tools: BTreeMap<String, ToolStats> = BTreeMap::new();
-    let mut resources: BTreeMap<String, ResourceStats> = BTreeMap::new();
-    let mut spans_read = 0;
-    for line in std::io::BufReader::new(file).lines() {
-        let request: Value = serde_json::from_str(&line?)?;
-        let spans = request["resourceSpans"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .flat_map(|rs| rs["scopeSpans"].as_array().into_iter().flatten())
-            .flat_map(|ss| ss["spans"].as_array().into_iter().flatten());
-        for span in spans {
-            spans_read += 1;
-            let attrs: BTreeMap<&str, Value> = span["attributes"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|kv| Some((kv["key"].as_str()?, any_value(&kv["value"]))))
-                .collect();
-            let failed = span["status"]["code"].as_i64() == Some(2);
-            if let Some(Value::String(tool)) = attrs.get("gen_ai.tool.name") {
-                let stats = tools.entry(tool.clone()).or_default();
-                stats.latencies_ms.push(
-                    (nanos(span, "endTimeUnixNano") - nanos(span, "startTimeUnixNano")) / 1e6,
-                );
-                stats.errors += usize::from(failed);
-                if let Some(Value::Bool(valid)) = attrs.get("mcp.tool.args.schema_valid") {
-                    stats.schema_checked += 1;
-                    stats.schema_invalid += usize::from(!valid);
-                }
-                if let Some(Value::String(hash)) = attrs.get("mcp.tool.args.hash") {
-                    stats.hashes.insert(hash.clone());
-                }
-            } else if attrs.get("mcp.method.name") == Some(&json!("resources/read")) {
-                let name = attrs
-                    .get("mcp.resource.name")
-                    .and_then(Value::as_str)
-                    .unwrap_or("(unnamed)");
-                let stats = resources.entry(name.to_owned()).or_default();
-                stats.reads += 1;
-                stats.errors += usize::from(failed);
-                stats.duplicate_reads +=
-                    usize::from(attrs.get("mcp.resource.cache_hit") == Some(&json!(true)));
-            }
-        }
-    }
-
-    println!(
-        "\nmcp-trace demo: {spans_read} spans read back from {}\n",
-        path.display()
-    );
-    println!(
-        "{:<18} {:>6} {:>7} {:>9} {:>9} {:>15} {:>15}",
-        "tool", "calls", "errors", "p50 ms", "p95 ms", "schema-invalid", "distinct args"
-    );
-    for (name, stats) in &mut tools {
-        stats.latencies_ms.sort_by(f64::total_cmp);
-        let invalid = if stats.schema_checked == 0 {
-            "n/a".to_owned()
-        } else {
-            format!(
-                "{:.1}%",
-                100.0 * stats.schema_invalid as f64 / stats.schema_checked as f64
-            )
-        };
-        println!(
-            "{:<18} {:>6} {:>7} {:>9.2} {:>9.2} {:>15} {:>15}",
-            name,
-            stats.latencies_ms.len(),
-            stats.errors,
-            percentile(&stats.latencies_ms, 50.0),
-            percentile(&stats.latencies_ms, 95.0),
-            invalid,
-            stats.hashes.len(),
-        );
-    }
-    println!(
-        "\n{:<18} {:>6} {:>7} {:>20}",
-        "resource", "reads", "errors", "duplicate-read rate"
-    );
-    for (name, stats) in &resources {
-        let rate = 100.0 * stats.duplicate_reads as f64 / stats.reads.max(1) as f64;
-        println!(
-            "{:<18} {:>6} {:>7} {:>19.1}%",
-            name, stats.reads, stats.errors, rate
-        );
-    }
-    println!("\nspans file: {}", path.display());
+    let mut report = mcp_trace_cli::Report::default();
+    report.read(std::io::BufReader::new(file))?;
+    report.finish();
+    println!("\n{}", mcp_trace_cli::render::text(&report));
+    println!("spans file: {}", path.display());
+    println!("the same, any time: cargo run -p mcp-trace-cli -- report {}", path.display());
     Ok(())
 }
 
