@@ -4,6 +4,7 @@
 //! the alerts (`alerts`, under `settings`) and rendering (`render`) each in their file.
 
 pub mod alerts;
+pub mod html;
 pub mod input;
 pub mod read;
 pub mod render;
@@ -225,6 +226,34 @@ impl Report {
     /// Tools that were called, without those only named by a baseline.
     pub fn called_tools(&self) -> impl Iterator<Item = (&String, &tools::ToolStats)> {
         self.tools.iter().filter(|(_, t)| t.calls > 0)
+    }
+
+    /// How many sessions made how many tool calls, in buckets that double: `0`, `1`,
+    /// `2–3`, `4–7`, … (only the buckets up to the busiest session).
+    pub fn calls_per_session(&self) -> Vec<(String, u64)> {
+        let mut buckets: Vec<u64> = Vec::new();
+        for session in self.sessions.values() {
+            let bucket = match session.tool_calls {
+                0 => 0,
+                n => 1 + n.ilog2() as usize,
+            };
+            if buckets.len() <= bucket {
+                buckets.resize(bucket + 1, 0);
+            }
+            buckets[bucket] += 1;
+        }
+        buckets
+            .into_iter()
+            .enumerate()
+            .map(|(bucket, sessions)| {
+                let label = match bucket {
+                    0 => "0".to_owned(),
+                    1 => "1".to_owned(),
+                    b => format!("{}–{}", 1u64 << (b - 1), (1u64 << b) - 1),
+                };
+                (label, sessions)
+            })
+            .collect()
     }
 
     /// Reads every span of `input` into the report.

@@ -6,7 +6,7 @@
 
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use mcp_trace_cli::settings::Settings;
-use mcp_trace_cli::{Report, alerts, input, render};
+use mcp_trace_cli::{Report, alerts, html, input, render};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -55,6 +55,10 @@ fn report_command() -> Command {
                 .help("OTLP/JSON lines span files, plain or gzip (default: $MCP_TRACE_FILE, else the embedded exporter's folder)"),
         )
         .arg(Arg::new("json").long("json").action(ArgAction::SetTrue).help("The same figures as JSON"))
+        .arg(
+            flag("html", "FILE", "Also write the report as one self-contained HTML page, with charts".into())
+                .value_parser(clap::value_parser!(PathBuf)),
+        )
         .arg(
             flag("baseline", "FILE", "Span file of normal traffic: each tool's latency is measured against its p50 there (default: the tool's first calls)".into())
                 .value_parser(clap::value_parser!(PathBuf)),
@@ -169,6 +173,12 @@ fn report(args: &ArgMatches) -> Result<ExitCode, ExitCode> {
         report = report.with_baseline(&normal);
     }
     read_all(&mut report, &files)?;
+    if let Some(page) = args.get_one::<PathBuf>("html")
+        && let Err(error) = std::fs::write(page, html::page(&report))
+    {
+        eprintln!("mcp-trace: cannot write {}: {error}", page.display());
+        return Err(ExitCode::from(2));
+    }
     if args.get_flag("json") {
         println!("{:#}", render::json(&report));
     } else {

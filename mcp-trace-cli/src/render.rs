@@ -18,12 +18,28 @@ pub fn time(ns: u64) -> String {
 }
 
 /// A length of time, as `5m`, `1h 30m`.
-fn length(d: Duration) -> String {
+pub(crate) fn length(d: Duration) -> String {
     humantime::format_duration(Duration::from_secs(d.as_secs())).to_string()
 }
 
+/// The columns of the tools table, text and HTML.
+pub(crate) const TOOL_COLUMNS: [&str; 12] = [
+    "tool",
+    "calls",
+    "sessions",
+    "per session",
+    "errors",
+    "error rate",
+    "p50",
+    "p95",
+    "p99",
+    "schema-invalid",
+    "hashes",
+    "repeated",
+];
+
 /// A duration in microseconds, in the unit that reads best.
-fn duration(micros: u64) -> String {
+pub(crate) fn duration(micros: u64) -> String {
     match micros {
         0..1_000 => format!("{micros}µs"),
         1_000..1_000_000 => format!("{:.1}ms", micros as f64 / 1e3),
@@ -31,19 +47,19 @@ fn duration(micros: u64) -> String {
     }
 }
 
-fn percent(part: u64, whole: u64) -> String {
+pub(crate) fn percent(part: u64, whole: u64) -> String {
     if whole == 0 {
         return "-".to_owned();
     }
     format!("{:.1}%", part as f64 * 100.0 / whole as f64)
 }
 
-fn rate(r: f64) -> String {
+pub(crate) fn rate(r: f64) -> String {
     format!("{:.1}%", r * 100.0)
 }
 
 /// An error type, with its name when it is a JSON-RPC code.
-fn error_label(error_type: &str) -> String {
+pub(crate) fn error_label(error_type: &str) -> String {
     match code_name(error_type) {
         Some(name) => format!("{error_type} {name}"),
         None => error_type.to_owned(),
@@ -220,20 +236,7 @@ fn tools_text(report: &Report, out: &mut String) {
         out.push_str("  no tool calls\n");
         return;
     }
-    let header = [
-        "tool",
-        "calls",
-        "sessions",
-        "per session",
-        "errors",
-        "error rate",
-        "p50",
-        "p95",
-        "p99",
-        "schema-invalid",
-        "hashes",
-        "repeated",
-    ];
+    let header = TOOL_COLUMNS;
     let mut rows = vec![header.map(str::to_owned).to_vec()];
     for (name, tool) in report.called_tools() {
         rows.push(row(name, tool));
@@ -275,7 +278,7 @@ fn tools_text(report: &Report, out: &mut String) {
     }
 }
 
-fn row(name: &str, tool: &ToolStats) -> Vec<String> {
+pub(crate) fn row(name: &str, tool: &ToolStats) -> Vec<String> {
     let per_session = match tool.sessions() {
         0 => "-".to_owned(),
         sessions => format!("{:.1}", tool.calls as f64 / sessions as f64),
