@@ -156,7 +156,10 @@ fn report(path: &Path, from: u64) -> std::io::Result<()> {
     report.finish();
     println!("\n{}", mcp_trace_cli::render::text(&report));
     println!("spans file: {}", path.display());
-    println!("the same, any time: cargo run -p mcp-trace-cli -- report {}", path.display());
+    println!(
+        "the same, any time: cargo run -p mcp-trace-cli -- report {}",
+        path.display()
+    );
     Ok(())
 }
 
