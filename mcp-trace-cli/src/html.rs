@@ -7,8 +7,8 @@
 use crate::Report;
 use crate::alerts::{Alert, alerts};
 use crate::render::{
-    TOOL_COLUMNS, describe, duplicate_rate_over_time, duration, error_label, length, percent, rate,
-    row, time,
+    TOOL_COLUMNS, budget_note, describe, duplicate_rate_over_time, duration, error_label, length,
+    percent, rate, row, time,
 };
 use std::fmt::Write;
 
@@ -279,6 +279,9 @@ pub fn page(report: &Report) -> String {
         );
     }
     out.push_str("</p>");
+    if let Some(at) = report.budget.exhausted_at_ns {
+        let _ = write!(out, "<p class=\"meta\">note: {}</p>", esc(&budget_note(at)));
+    }
     alerts_section(report, &alerts, &mut out);
     tools_section(report, &mut out);
     resources_section(report, &mut out);

@@ -20,6 +20,14 @@ use windows::{Counts, Slots};
 /// under `…` (the names are the client's choice).
 const MAX_UNKNOWN_NAMES: usize = 64;
 
+/// Most tools and resources reported apart; the calls of any more are counted under
+/// `_OTHER`, as the metric does. Each tool keeps a latency histogram (some 190 kB) and
+/// its counts per slot, so a file naming a million tools must not make a million.
+pub const MAX_NAMES: usize = 256;
+
+/// The name the calls of tools (or resources) past [`MAX_NAMES`] are counted under.
+pub const OTHER: &str = "_OTHER";
+
 /// Everything the report shows, gathered in one pass over the spans.
 #[derive(Debug)]
 pub struct Report {
@@ -37,8 +45,11 @@ pub struct Report {
     /// The first start and the last end seen, in nanoseconds since the Unix epoch.
     pub first_ns: u64,
     pub last_ns: u64,
-    sessions: HashMap<String, Session>,
+    /// By a digest of the session id: the ids are not kept.
+    sessions: HashMap<u64, Session>,
     pub skipped: read::Skipped,
+    /// What the sets of hashes and sessions may still hold.
+    pub budget: tools::SetBudget,
 }
 
 impl Default for Report {
@@ -124,6 +135,7 @@ impl Report {
             last_ns: 0,
             sessions: HashMap::new(),
             skipped: read::Skipped::default(),
+            budget: tools::SetBudget::default(),
         }
     }
 
@@ -163,18 +175,27 @@ impl Report {
             *self.unknown.entry(key.to_owned()).or_default() += 1;
         }
         if tool_call && let Some(tool) = &call.tool {
-            if let Some(stats) = self.tools.get_mut(tool) {
-                stats.add(call, &self.settings);
+            let name = match self.tools.len() < MAX_NAMES || self.tools.contains_key(tool) {
+                true => tool.as_str(),
+                false => OTHER,
+            };
+            if let Some(stats) = self.tools.get_mut(name) {
+                stats.add(call, &self.settings, &mut self.budget);
             } else {
                 let mut stats = tools::ToolStats::default();
-                stats.add(call, &self.settings);
-                self.tools.insert(tool.clone(), stats);
+                stats.add(call, &self.settings, &mut self.budget);
+                self.tools.insert(name.to_owned(), stats);
             }
         }
         if call.method == "resources/read"
             && let Some(resource) = &call.resource
         {
-            let reads = self.resources.entry(resource.clone()).or_default();
+            let name =
+                match self.resources.len() < MAX_NAMES || self.resources.contains_key(resource) {
+                    true => resource.as_str(),
+                    false => OTHER,
+                };
+            let reads = self.resources.entry(name.to_owned()).or_default();
             let read = ReadSlot {
                 reads: 1,
                 tracked: u64::from(call.cache_hit.is_some()),
@@ -186,15 +207,24 @@ impl Report {
             reads.slots.at(slot).merge(&read);
         }
         if let Some(id) = &call.session {
-            let end = call.start_ns.saturating_add(call.duration_ns);
-            let session = self.sessions.entry(id.clone()).or_insert(Session {
-                first_ns: call.start_ns,
-                last_ns: end,
-                tool_calls: 0,
-            });
-            session.first_ns = session.first_ns.min(call.start_ns);
-            session.last_ns = session.last_ns.max(end);
-            session.tool_calls += u64::from(tool_call);
+            let end = call.end_ns();
+            let key = tools::digest(id);
+            let session = match self.sessions.get_mut(&key) {
+                Some(session) => Some(session),
+                None if self.budget.take(call.start_ns) => {
+                    Some(self.sessions.entry(key).or_insert(Session {
+                        first_ns: call.start_ns,
+                        last_ns: end,
+                        tool_calls: 0,
+                    }))
+                }
+                None => None,
+            };
+            if let Some(session) = session {
+                session.first_ns = session.first_ns.min(call.start_ns);
+                session.last_ns = session.last_ns.max(end);
+                session.tool_calls += u64::from(tool_call);
+            }
         }
     }
 

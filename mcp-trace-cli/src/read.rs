@@ -73,26 +73,70 @@ impl Skipped {
     }
 }
 
+/// Longest line read: a batch of 512 spans is well under a megabyte, so a longer line
+/// is not the exporter's; it is skipped (counted unreadable) without being held.
+pub const MAX_LINE_BYTES: u64 = 64 << 20;
+
+/// Longest name kept (tool, resource, method, error type, schema path): longer ones are
+/// cut, with `…`. The library bounds what it writes; other writers may not.
+pub const MAX_NAME_CHARS: usize = 256;
+
 /// Reads every line of `input`, handing each MCP span to `each`.
 pub fn read(mut input: impl BufRead, mut each: impl FnMut(Call)) -> std::io::Result<Skipped> {
     let mut skipped = Skipped::default();
-    let mut line = String::new();
+    let mut line = Vec::new();
     loop {
         line.clear();
-        if input.read_line(&mut line)? == 0 {
+        let n = std::io::Read::take(&mut input, MAX_LINE_BYTES).read_until(b'\n', &mut line)?;
+        if n == 0 {
             return Ok(skipped);
         }
-        let complete = line.ends_with('\n');
-        let text = line.trim();
-        if text.is_empty() {
+        let complete = line.ends_with(b"\n");
+        if !complete && n as u64 == MAX_LINE_BYTES {
+            skip_rest_of_line(&mut input)?;
+            skipped.unreadable += 1;
             continue;
         }
-        match serde_json::from_str::<ExportTraceServiceRequest>(text) {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        // Bytes, not text: a line that is not UTF-8 is one unreadable line, not an
+        // unreadable file.
+        match serde_json::from_slice::<ExportTraceServiceRequest>(&line) {
             Ok(request) => calls(&request, &mut skipped, &mut each),
             Err(_) if !complete => skipped.truncated += 1,
             Err(_) => skipped.unreadable += 1,
         }
     }
+}
+
+/// Consumes input up to and including the next newline.
+fn skip_rest_of_line(input: &mut impl BufRead) -> std::io::Result<()> {
+    loop {
+        let buffer = input.fill_buf()?;
+        if buffer.is_empty() {
+            return Ok(());
+        }
+        match buffer.iter().position(|b| *b == b'\n') {
+            Some(end) => {
+                input.consume(end + 1);
+                return Ok(());
+            }
+            None => {
+                let all = buffer.len();
+                input.consume(all);
+            }
+        }
+    }
+}
+
+/// A name cut to [`MAX_NAME_CHARS`].
+fn bounded(mut name: String) -> String {
+    if let Some((cut, _)) = name.char_indices().nth(MAX_NAME_CHARS - 1) {
+        name.truncate(cut);
+        name.push('…');
+    }
+    name
 }
 
 fn calls(request: &ExportTraceServiceRequest, skipped: &mut Skipped, each: &mut impl FnMut(Call)) {
@@ -103,26 +147,27 @@ fn calls(request: &ExportTraceServiceRequest, skipped: &mut Skipped, each: &mut 
         .flat_map(|s| &s.spans);
     for span in spans {
         let attr = |key: &str| attribute(&span.attributes, key);
-        let Some(method) = attr("mcp.method.name").and_then(text) else {
+        let Some(method) = attr("mcp.method.name").and_then(text).map(bounded) else {
             skipped.not_mcp += 1;
             continue;
         };
         let string = |key: &str| attr(key).and_then(text);
+        let name = |key: &str| string(key).map(bounded);
         let flag = |key: &str| match attr(key)?.value.as_ref()? {
             any_value::Value::BoolValue(b) => Some(*b),
             _ => None,
         };
         each(Call {
             method,
-            tool: string("gen_ai.tool.name"),
-            resource: string("mcp.resource.template")
-                .or_else(|| string("mcp.resource.name"))
-                .or_else(|| string("mcp.resource.uri")),
+            tool: name("gen_ai.tool.name"),
+            resource: name("mcp.resource.template")
+                .or_else(|| name("mcp.resource.name"))
+                .or_else(|| name("mcp.resource.uri")),
             session: string("mcp.session.id"),
-            error_type: string("error.type"),
-            rpc_code: string("rpc.response.status_code"),
+            error_type: name("error.type"),
+            rpc_code: name("rpc.response.status_code"),
             schema_valid: flag("mcp.tool.args.schema_valid"),
-            schema_error_path: string("mcp.tool.args.schema_error_path"),
+            schema_error_path: name("mcp.tool.args.schema_error_path"),
             args_hash: string("mcp.tool.args.hash"),
             cache_hit: flag("mcp.resource.cache_hit"),
             start_ns: span.start_time_unix_nano,

@@ -78,6 +78,9 @@ pub fn text(report: &Report) -> String {
             skipped.truncated, skipped.unreadable, skipped.not_mcp
         );
     }
+    if let Some(at) = report.budget.exhausted_at_ns {
+        let _ = writeln!(out, "note: {}", budget_note(at));
+    }
     tools_text(report, &mut out);
     out.push_str("\nResources\n");
     if report.resources.is_empty() {
@@ -149,6 +152,16 @@ pub fn duplicate_rate_over_time(report: &Report, resource: &str) -> Vec<RateWind
             repeated: w.repeated,
         })
         .collect()
+}
+
+/// What running out of set entries means for the figures.
+pub(crate) fn budget_note(at_ns: u64) -> String {
+    format!(
+        "from {} on, new argument hashes and sessions went uncounted (the report keeps {} \
+         of them at most): distinct hashes, sessions and repeated calls are lower bounds",
+        time(at_ns),
+        crate::tools::SetBudget::DEFAULT
+    )
 }
 
 /// One alert in a sentence.
@@ -383,6 +396,7 @@ pub fn json(report: &Report) -> Value {
             "longestSeconds": sessions.longest_seconds,
         },
         "windowSeconds": report.settings.window.as_secs_f64(),
+        "uncountedFrom": report.budget.exhausted_at_ns.map(time),
         "alerts": alerts,
     })
 }

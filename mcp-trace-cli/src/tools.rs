@@ -15,8 +15,68 @@ use std::hash::{Hash, Hasher};
 /// counted at this value.
 const MAX_MICROS: u64 = 3_600_000_000;
 
-/// Most distinct schema error paths kept per tool; more are counted under `…`.
+/// Most distinct schema error paths and error types kept per tool; more are counted
+/// under `…`.
 const MAX_PATHS: usize = 256;
+const MAX_ERROR_TYPES: usize = 64;
+
+/// What the report's sets (argument hashes, (session, hash) pairs, sessions) may hold
+/// in all, tools together: a file of endless distinct values costs at most this many
+/// entries (some 20 bytes each), after which the figures they feed are lower bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SetBudget {
+    left: u64,
+    /// When the budget ran out: the start of the first span whose value went uncounted.
+    pub exhausted_at_ns: Option<u64>,
+}
+
+impl SetBudget {
+    /// Four million entries: a million spans of all-distinct arguments stay within it.
+    pub const DEFAULT: u64 = 4_000_000;
+
+    pub fn new(entries: u64) -> Self {
+        Self {
+            left: entries,
+            exhausted_at_ns: None,
+        }
+    }
+
+    /// Adds `value` to `set` if the budget allows: `Some(true)` if it was new,
+    /// `Some(false)` if it was there already, `None` if it is new but did not fit.
+    pub fn insert<T: Hash + Eq>(
+        &mut self,
+        set: &mut HashSet<T>,
+        value: T,
+        now_ns: u64,
+    ) -> Option<bool> {
+        if set.contains(&value) {
+            return Some(false);
+        }
+        if self.left == 0 {
+            self.exhausted_at_ns.get_or_insert(now_ns);
+            return None;
+        }
+        self.left -= 1;
+        set.insert(value);
+        Some(true)
+    }
+
+    /// Takes one entry for a structure of the caller's; `false` when none is left.
+    pub fn take(&mut self, now_ns: u64) -> bool {
+        if self.left == 0 {
+            self.exhausted_at_ns.get_or_insert(now_ns);
+            return false;
+        }
+        self.left -= 1;
+        true
+    }
+}
+
+impl Default for SetBudget {
+    fn default() -> Self {
+        Self::new(Self::DEFAULT)
+    }
+}
 
 /// One tool's figures.
 #[derive(Debug, Clone)]
@@ -115,7 +175,8 @@ impl Default for ToolStats {
     }
 }
 
-fn digest(text: &str) -> u64 {
+/// A 64-bit digest of an id or a hash: what the sets keep instead of the text.
+pub(crate) fn digest(text: &str) -> u64 {
     let mut hasher = DefaultHasher::new();
     text.hash(&mut hasher);
     hasher.finish()
@@ -130,7 +191,7 @@ impl ToolStats {
         }
     }
 
-    pub fn add(&mut self, call: &Call, settings: &Settings) {
+    pub fn add(&mut self, call: &Call, settings: &Settings, budget: &mut SetBudget) {
         self.calls += 1;
         let slot_index = settings.slot(call.start_ns);
         let slot = self.slots.at(slot_index);
@@ -144,11 +205,16 @@ impl ToolStats {
             last_ns: call.end_ns(),
         });
         let session = call.session.as_deref().map(digest);
+        let now = call.start_ns;
         if let Some(session) = session {
-            self.sessions.insert(session);
+            budget.insert(&mut self.sessions, session, now);
         }
         if let Some(error) = call.failure() {
-            *self.errors.entry(error.to_owned()).or_default() += 1;
+            let key = match self.errors.len() < MAX_ERROR_TYPES || self.errors.contains_key(error) {
+                true => error,
+                false => "…",
+            };
+            *self.errors.entry(key.to_owned()).or_default() += 1;
         }
         let micros = (call.duration_ns / 1_000).clamp(1, MAX_MICROS);
         self.latency.saturating_record(micros);
@@ -179,9 +245,9 @@ impl ToolStats {
             }
         }
         if let Some(hash) = call.args_hash.as_deref().map(digest) {
-            self.hashes.insert(hash);
+            budget.insert(&mut self.hashes, hash, now);
             if let Some(session) = session
-                && !self.seen_in_session.insert((session, hash))
+                && budget.insert(&mut self.seen_in_session, (session, hash), now) == Some(false)
             {
                 self.repeated += 1;
             }
