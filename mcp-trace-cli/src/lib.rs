@@ -4,8 +4,10 @@
 //! the alerts (`alerts`, under `settings`) and rendering (`render`) each in their file.
 
 pub mod alerts;
+pub mod grafana;
 pub mod html;
 pub mod input;
+pub mod prometheus;
 pub mod read;
 pub mod render;
 pub mod settings;

@@ -2,11 +2,13 @@
 //!
 //! `mcp-trace report [FILE…]` reads span files (default: `$MCP_TRACE_FILE`, else every
 //! span file in the embedded exporter's folder) and prints the report. Exit status: 0
-//! with no alert, 1 with alerts, 2 on unreadable input.
+//! with no alert, 1 with alerts, 2 on unreadable input. `mcp-trace rules --prometheus`
+//! and `mcp-trace dashboard --grafana` print the same alerts and panels for a backend.
 
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use mcp_trace_cli::settings::Settings;
-use mcp_trace_cli::{Report, alerts, html, input, render};
+use mcp_trace_cli::{Report, alerts, grafana, html, input, prometheus, render};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -40,29 +42,13 @@ fn flag(name: &'static str, value: &'static str, help: String) -> Arg {
     Arg::new(name).long(name).value_name(value).help(help)
 }
 
-fn report_command() -> Command {
+/// The alerts' thresholds and windows, shared by the report, the rules and the
+/// dashboard, so one set of flags tunes all three.
+fn with_thresholds(command: Command) -> Command {
     let d = Settings::default();
     let pct = |r: f64| format!("{}%", r * 100.0);
     let secs = |t: Duration| humantime::format_duration(t).to_string();
-    Command::new("report")
-        .about("Per-tool calls, errors, latency, argument signals and alerts from span files")
-        .after_help("Exit status: 0 with no alert, 1 with alerts, 2 on unreadable input.")
-        .arg(
-            Arg::new("files")
-                .value_name("FILE")
-                .num_args(0..)
-                .value_parser(clap::value_parser!(PathBuf))
-                .help("OTLP/JSON lines span files, plain or gzip (default: $MCP_TRACE_FILE, else the embedded exporter's folder)"),
-        )
-        .arg(Arg::new("json").long("json").action(ArgAction::SetTrue).help("The same figures as JSON"))
-        .arg(
-            flag("html", "FILE", "Also write the report as one self-contained HTML page, with charts".into())
-                .value_parser(clap::value_parser!(PathBuf)),
-        )
-        .arg(
-            flag("baseline", "FILE", "Span file of normal traffic: each tool's latency is measured against its p50 there (default: the tool's first calls)".into())
-                .value_parser(clap::value_parser!(PathBuf)),
-        )
+    command
         .arg(flag("window", "DURATION", format!("Window the rates are computed over, sliding by a fifth of it [default: {}]", secs(d.window))).value_parser(window))
         .arg(flag("silence", "DURATION", format!("How long a regularly called tool must go uncalled, while others are called, to alert [default: {}]", secs(d.silence))).value_parser(window))
         .arg(flag("error-rate", "PERCENT", format!("Alert when a tool's error rate over a window is above [default: {}]", pct(d.error_rate))).value_parser(percent))
@@ -71,7 +57,67 @@ fn report_command() -> Command {
         .arg(flag("unknown-rate", "PERCENT", format!("Alert when -32601 answers over a window are above this share of calls [default: {}]", pct(d.unknown_rate))).value_parser(percent))
         .arg(flag("duplicate-rate", "PERCENT", format!("Alert when a resource's duplicate-read rate over a window is above [default: {}]", pct(d.duplicate_rate))).value_parser(percent))
         .arg(flag("min-calls", "N", format!("Fewest calls a window needs before its rates can alert [default: {}]", d.min_calls)).value_parser(clap::value_parser!(u64)))
-        .arg(flag("baseline-calls", "N", format!("Without --baseline, how many first calls of each tool make its baseline [default: {}]", d.baseline_calls)).value_parser(clap::value_parser!(u64).range(1..)))
+}
+
+fn report_command() -> Command {
+    let d = Settings::default();
+    with_thresholds(
+        Command::new("report")
+            .about("Per-tool calls, errors, latency, argument signals and alerts from span files")
+            .after_help("Exit status: 0 with no alert, 1 with alerts, 2 on unreadable input.")
+            .arg(
+                Arg::new("files")
+                    .value_name("FILE")
+                    .num_args(0..)
+                    .value_parser(clap::value_parser!(PathBuf))
+                    .help("OTLP/JSON lines span files, plain or gzip (default: $MCP_TRACE_FILE, else the embedded exporter's folder)"),
+            )
+            .arg(Arg::new("json").long("json").action(ArgAction::SetTrue).help("The same figures as JSON"))
+            .arg(
+                flag("html", "FILE", "Also write the report as one self-contained HTML page, with charts".into())
+                    .value_parser(clap::value_parser!(PathBuf)),
+            )
+            .arg(
+                flag("baseline", "FILE", "Span file of normal traffic: each tool's latency is measured against its p50 there (default: the tool's first calls)".into())
+                    .value_parser(clap::value_parser!(PathBuf)),
+            )
+            .arg(flag("baseline-calls", "N", format!("Without --baseline, how many first calls of each tool make its baseline [default: {}]", d.baseline_calls)).value_parser(clap::value_parser!(u64).range(1..))),
+    )
+}
+
+fn rules_command() -> Command {
+    with_thresholds(
+        Command::new("rules")
+            .about("Prometheus alerting rules raising the report's alerts over the library's metrics")
+            .after_help("Metric names as the OpenTelemetry Collector's Prometheus exporter writes them by default: mcp_server_operation_duration_seconds_bucket, _count, labels with dots as underscores.")
+            .arg(
+                Arg::new("prometheus")
+                    .long("prometheus")
+                    .action(ArgAction::SetTrue)
+                    .required(true)
+                    .help("Prometheus rule file (YAML), checkable with `promtool check rules`"),
+            )
+            .arg(
+                flag("tool-docs", "JSON", "The JSON of mcp_trace::docs::json() (`cargo run --example docs -- --json`): rules for the documented tools only, and a silent-tool rule each".into())
+                    .value_parser(clap::value_parser!(PathBuf)),
+            ),
+    )
+}
+
+fn dashboard_command() -> Command {
+    with_thresholds(
+        Command::new("dashboard")
+            .about("A Grafana dashboard over the library's metrics: one row per question")
+            .arg(
+                Arg::new("grafana")
+                    .long("grafana")
+                    .action(ArgAction::SetTrue)
+                    .required(true)
+                    .help(
+                        "Grafana dashboard JSON, importable as is (the data source is a variable)",
+                    ),
+            ),
+    )
 }
 
 fn command() -> Command {
@@ -79,6 +125,8 @@ fn command() -> Command {
         .about("The operator's view of what mcp-trace recorded")
         .subcommand_required(true)
         .subcommand(report_command())
+        .subcommand(rules_command())
+        .subcommand(dashboard_command())
 }
 
 /// The settings the flags give, the defaults elsewhere.
@@ -103,7 +151,7 @@ fn settings(args: &ArgMatches) -> Settings {
     if let Some(n) = args.get_one::<u64>("min-calls") {
         s.min_calls = *n;
     }
-    if let Some(n) = args.get_one::<u64>("baseline-calls") {
+    if let Some(n) = args.try_get_one::<u64>("baseline-calls").ok().flatten() {
         s.baseline_calls = usize::try_from(*n).unwrap_or(usize::MAX);
     }
     s
@@ -180,9 +228,9 @@ fn report(args: &ArgMatches) -> Result<ExitCode, ExitCode> {
         return Err(ExitCode::from(2));
     }
     if args.get_flag("json") {
-        println!("{:#}", render::json(&report));
+        emit(&format!("{:#}\n", render::json(&report)))?;
     } else {
-        print!("{}", render::text(&report));
+        emit(&render::text(&report))?;
     }
     Ok(match alerts::alerts(&report).is_empty() {
         true => ExitCode::SUCCESS,
@@ -190,10 +238,51 @@ fn report(args: &ArgMatches) -> Result<ExitCode, ExitCode> {
     })
 }
 
+/// Writes to stdout. A reader that stopped reading (`| head`) is not an error; any
+/// other failure to write is status 2.
+fn emit(text: &str) -> Result<(), ExitCode> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(error) => {
+            eprintln!("mcp-trace: cannot write the output: {error}");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+fn rules(args: &ArgMatches) -> Result<ExitCode, ExitCode> {
+    let docs = match args.get_one::<PathBuf>("tool-docs") {
+        None => None,
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|error| {
+                eprintln!("mcp-trace: cannot read {}: {error}", path.display());
+                ExitCode::from(2)
+            })?;
+            let json = serde_json::from_str::<serde_json::Value>(&text).map_err(|error| {
+                eprintln!("mcp-trace: {} is not JSON: {error}", path.display());
+                ExitCode::from(2)
+            })?;
+            Some(json)
+        }
+    };
+    match prometheus::rules(&settings(args), docs.as_ref()) {
+        Ok(rules) => emit(&rules).map(|()| ExitCode::SUCCESS),
+        Err(error) => {
+            eprintln!("mcp-trace: {error}");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let matches = command().get_matches();
     let result = match matches.subcommand() {
         Some(("report", args)) => report(args),
+        Some(("rules", args)) => rules(args),
+        Some(("dashboard", args)) => emit(&format!("{:#}\n", grafana::dashboard(&settings(args))))
+            .map(|()| ExitCode::SUCCESS),
         _ => unreachable!("a subcommand is required"),
     };
     result.unwrap_or_else(|code| code)
