@@ -1,5 +1,5 @@
 //! The alerts: what the report flags, each with its window and what it is about.
-//! Rates are computed over every window of [`Settings::window`] that holds calls,
+//! Rates are computed over every window of [`Settings::window`](crate::settings::Settings::window) that holds calls,
 //! sliding by a fifth of it; windows in a row that fire make one alert, shown with
 //! its worst window.
 
