@@ -63,6 +63,11 @@ pub fn alerts(report: &Report) -> Vec<Alert> {
     let s = &report.settings;
     let mut out = Vec::new();
     for (name, tool) in report.called_tools() {
+        // A name every call of which was answered "method not found" is not a tool of
+        // the server: the unknown-tool alert is about it.
+        if tool.errors.get("-32601") == Some(&tool.calls) {
+            continue;
+        }
         let rate = |kind, threshold, part: fn(&ToolSlot) -> (u64, u64)| {
             windowed(report, &tool.slots, kind, name, threshold, part)
         };

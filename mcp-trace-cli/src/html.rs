@@ -7,8 +7,8 @@
 use crate::Report;
 use crate::alerts::{Alert, alerts};
 use crate::render::{
-    TOOL_COLUMNS, budget_note, describe, duplicate_rate_over_time, duration, error_label, length,
-    percent, rate, row, time,
+    TOOL_COLUMNS, budget_note, describe, duplicate_rate_over_time, duration, length, percent, rate,
+    row, time, tool_notes,
 };
 use std::fmt::Write;
 
@@ -339,31 +339,8 @@ fn tools_section(report: &Report, out: &mut String) {
     }
     out.push_str("</tbody></table><ul class=\"notes\">");
     for (name, tool) in &tools {
-        if !tool.errors.is_empty() {
-            let errors: Vec<String> = tool
-                .errors
-                .iter()
-                .map(|(t, n)| format!("{} ×{n}", error_label(t)))
-                .collect();
-            let _ = write!(
-                out,
-                "<li>{} errors: {}</li>",
-                esc(name),
-                esc(&errors.join(", "))
-            );
-        }
-        let paths = tool.top_error_paths(3);
-        if !paths.is_empty() {
-            let paths: Vec<String> = paths
-                .iter()
-                .map(|(p, n)| format!("{} ×{n}", if p.is_empty() { "(root)" } else { p }))
-                .collect();
-            let _ = write!(
-                out,
-                "<li>{} schema errors at: {}</li>",
-                esc(name),
-                esc(&paths.join(", "))
-            );
+        for note in tool_notes(name, tool) {
+            let _ = write!(out, "<li>{}</li>", esc(&note));
         }
     }
     out.push_str("</ul><div class=\"charts\">");

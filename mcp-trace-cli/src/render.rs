@@ -272,23 +272,33 @@ fn tools_text(report: &Report, out: &mut String) {
         let _ = writeln!(out, "  {}", cells.join("  ").trim_end());
     }
     for (name, tool) in report.called_tools() {
-        if !tool.errors.is_empty() {
-            let errors: Vec<String> = tool
-                .errors
-                .iter()
-                .map(|(t, n)| format!("{} ×{n}", error_label(t)))
-                .collect();
-            let _ = writeln!(out, "  {name} errors: {}", errors.join(", "));
-        }
-        let paths = tool.top_error_paths(3);
-        if !paths.is_empty() {
-            let paths: Vec<String> = paths
-                .iter()
-                .map(|(p, n)| format!("{} ×{n}", if p.is_empty() { "(root)" } else { p }))
-                .collect();
-            let _ = writeln!(out, "  {name} schema errors at: {}", paths.join(", "));
+        for note in tool_notes(name, tool) {
+            let _ = writeln!(out, "  {note}");
         }
     }
+}
+
+/// The lines under the tools table for one tool: its errors by type, and where its
+/// arguments most often broke the schema.
+pub(crate) fn tool_notes(name: &str, tool: &ToolStats) -> Vec<String> {
+    let mut notes = Vec::new();
+    if !tool.errors.is_empty() {
+        let errors: Vec<String> = tool
+            .errors
+            .iter()
+            .map(|(t, n)| format!("{} ×{n}", error_label(t)))
+            .collect();
+        notes.push(format!("{name} errors: {}", errors.join(", ")));
+    }
+    let paths = tool.top_error_paths(3);
+    if !paths.is_empty() {
+        let paths: Vec<String> = paths
+            .iter()
+            .map(|(p, n)| format!("{} ×{n}", if p.is_empty() { "(root)" } else { p }))
+            .collect();
+        notes.push(format!("{name} schema errors at: {}", paths.join(", ")));
+    }
+    notes
 }
 
 pub(crate) fn row(name: &str, tool: &ToolStats) -> Vec<String> {

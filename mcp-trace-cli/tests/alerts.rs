@@ -376,3 +376,65 @@ fn exit_status_and_thresholds_from_flags() {
     assert!(stderr.contains("a percentage from 0 to 100"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn every_alert_at_once() {
+    // search fails a fifth of its calls in minutes 10 and 11; fetch turns slow in
+    // minute 20; lookup stops at minute 20 while the others go on to minute 40;
+    // create_issue's arguments break its schema 15 % of the time; ten calls ask
+    // for a tool that does not exist; a resource is re-read a quarter of the time.
+    let mut spans = steady("search", 0..40);
+    for s in spans.iter_mut() {
+        let start: u64 = s["startTimeUnixNano"].as_str().unwrap().parse().unwrap();
+        if (at(10)..at(12)).contains(&start) && (start - at(10)) % MINUTE_NS / (MINUTE_NS / 20) < 4
+        {
+            s["attributes"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"key": "error.type", "value": {"stringValue": "SearchError"}}));
+        }
+    }
+    let mut fetch = steady("fetch", 0..40);
+    for s in fetch.iter_mut() {
+        let start: u64 = s["startTimeUnixNano"].as_str().unwrap().parse().unwrap();
+        if (at(20)..at(21)).contains(&start) && (start - at(20)) / (MINUTE_NS / 20) < 8 {
+            s["endTimeUnixNano"] = json!((start + 100 * MS_NS).to_string());
+        }
+    }
+    spans.extend(fetch);
+    spans.extend(steady("lookup", 0..20));
+    spans.extend((0..40).flat_map(|m| {
+        minute_of_calls("create_issue", m, 20, |i| {
+            (10, vec![("mcp.tool.args.schema_valid", json!(i >= 3))])
+        })
+    }));
+    spans.extend((0..10).map(|i| {
+        tool_call(
+            "serach",
+            "s1",
+            "x",
+            at(30) + i * MS_NS,
+            MS_NS,
+            &[("rpc.response.status_code", json!("-32601"))],
+        )
+    }));
+    spans.extend(
+        (0..40)
+            .flat_map(|m| (0..12).map(move |i| read(Some("s1"), Some(i >= 9), at(m) + i * MS_NS))),
+    );
+    let report = report_of(spans);
+    assert_eq!(report.tools["search"].failed(), 8);
+    let kinds: std::collections::BTreeSet<Kind> = alerts(&report).iter().map(|a| a.kind).collect();
+    assert_eq!(
+        kinds.into_iter().collect::<Vec<_>>(),
+        vec![
+            Kind::ErrorRate,
+            Kind::Latency,
+            Kind::Silent,
+            Kind::SchemaMismatch,
+            Kind::UnknownTool,
+            Kind::DuplicateReads
+        ]
+    );
+    insta::assert_snapshot!(mcp_trace_cli::render::text(&report));
+}

@@ -4,10 +4,10 @@
 
 mod common;
 
-use common::{MINUTE_NS, MS_NS, T0_NS, file, read, tool_call};
+use common::{
+    MINUTE_NS, MS_NS, T0_NS, figures_on_page, file, page_text, read, tool_call, well_formed,
+};
 use mcp_trace_cli::{Report, html, render};
-use quick_xml::Reader;
-use quick_xml::events::Event;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Command;
@@ -52,56 +52,6 @@ fn report() -> Report {
     report_with(&["search", "create_issue", "run_query"])
 }
 
-/// Parses the page as XML, failing on any mismatched or unclosed tag; returns the
-/// element names in order.
-fn well_formed(page: &str) -> Vec<String> {
-    let mut reader = Reader::from_str(page);
-    let mut open: Vec<String> = Vec::new();
-    let mut seen = Vec::new();
-    loop {
-        match reader.read_event() {
-            Ok(Event::Start(e)) => {
-                let name = e.name().as_ref().to_owned();
-                seen.push(name.clone());
-                open.push(name);
-            }
-            Ok(Event::Empty(e)) => {
-                seen.push(e.name().as_ref().to_owned());
-            }
-            Ok(Event::End(_)) => {
-                open.pop().expect("a closing tag with none open");
-            }
-            Ok(Event::Eof) => break,
-            Ok(_) => {}
-            Err(e) => panic!("not well-formed at byte {}: {e}", reader.buffer_position()),
-        }
-    }
-    assert!(open.is_empty(), "left open: {open:?}");
-    seen
-}
-
-/// The text of the page: tags removed, the five escapes undone.
-fn page_text(page: &str) -> String {
-    let mut text = String::new();
-    let mut in_tag = false;
-    for c in page.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => {
-                in_tag = false;
-                text.push('\n');
-            }
-            c if !in_tag => text.push(c),
-            _ => {}
-        }
-    }
-    text.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&amp;", "&")
-}
-
 #[test]
 fn page_is_well_formed_with_every_chart() {
     let page = html::page(&report());
@@ -125,63 +75,7 @@ fn page_is_well_formed_with_every_chart() {
 fn page_carries_every_figure_of_the_text_report() {
     let report = report();
     let text = render::text(&report);
-    let page = page_text(&html::page(&report));
-    let cells: Vec<&str> = page.lines().map(str::trim).collect();
-    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
-    let mut checked = 0;
-    let mut section = "";
-    for line in &mut lines {
-        match line {
-            "Tools" | "Resources" | "Sessions" => section = line,
-            l if l.starts_with("Alerts (") => section = "Alerts",
-            l if l.starts_with("mcp-trace report:") || l.starts_with("tool ") => {}
-            l if section == "Tools" && !l.contains(':') => {
-                // A table row: every cell is a cell of the page's table.
-                for cell in l.split_whitespace() {
-                    assert!(cells.contains(&cell), "{cell:?} of {l:?} not on the page");
-                    checked += 1;
-                }
-            }
-            l if section == "Resources" && l.starts_with("repeated per") => {
-                // The rates over time are drawn; each point carries its figure.
-                let (_, rates) = l.split_once(": ").unwrap();
-                for rate in rates.split(' ') {
-                    assert!(
-                        cells.iter().any(|c| c.contains(&format!(": {rate} ("))),
-                        "{rate} of {l:?} not on the page"
-                    );
-                    checked += 1;
-                }
-            }
-            l if section == "Resources" => {
-                let (name, rest) = l.split_once(": ").unwrap();
-                assert!(cells.contains(&name));
-                for figure in rest
-                    .split([' ', '(', ')'])
-                    .filter(|w| w.starts_with(|c: char| c.is_ascii_digit()))
-                {
-                    assert!(
-                        cells.contains(&figure),
-                        "{figure:?} of {l:?} not on the page"
-                    );
-                    checked += 1;
-                }
-            }
-            l if section == "Alerts" => {
-                let (kind, description) = l.split_once("  ").unwrap();
-                assert!(cells.contains(&kind), "{kind}");
-                assert!(
-                    cells.contains(&description.trim()),
-                    "{description:?} not on the page"
-                );
-                checked += 1;
-            }
-            l => {
-                assert!(cells.contains(&l), "{l:?} not on the page");
-                checked += 1;
-            }
-        }
-    }
+    let checked = figures_on_page(&text, &html::page(&report));
     assert!(checked > 40, "{checked} figures checked:\n{text}");
     assert!(text.contains("error-rate"), "{text}");
     assert!(text.contains("unknown-tool"), "{text}");

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+use quick_xml::Reader;
+use quick_xml::events::Event;
 use serde_json::{Value, json};
 
 /// 2027-01-15T08:00:00Z, on a minute boundary.
@@ -82,4 +84,118 @@ pub fn file(spans: Vec<Value>) -> String {
         text.push('\n');
     }
     text
+}
+
+/// Parses the page as XML, failing on any mismatched or unclosed tag; returns the
+/// element names in order.
+pub fn well_formed(page: &str) -> Vec<String> {
+    let mut reader = Reader::from_str(page);
+    let mut open: Vec<String> = Vec::new();
+    let mut seen = Vec::new();
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e)) => {
+                let name = e.name().as_ref().to_owned();
+                seen.push(name.clone());
+                open.push(name);
+            }
+            Ok(Event::Empty(e)) => {
+                seen.push(e.name().as_ref().to_owned());
+            }
+            Ok(Event::End(_)) => {
+                open.pop().expect("a closing tag with none open");
+            }
+            Ok(Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => panic!("not well-formed at byte {}: {e}", reader.buffer_position()),
+        }
+    }
+    assert!(open.is_empty(), "left open: {open:?}");
+    seen
+}
+
+/// The text of the page: tags removed, the five escapes undone.
+pub fn page_text(page: &str) -> String {
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in page.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                text.push('\n');
+            }
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+/// Checks that every figure of the text report is on the page (tables as cells, the
+/// alerts and notes as lines, the rates over time as the points' titles); returns how
+/// many were checked.
+pub fn figures_on_page(text: &str, page: &str) -> usize {
+    let page = page_text(page);
+    let cells: Vec<&str> = page.lines().map(str::trim).collect();
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let mut checked = 0;
+    let mut section = "";
+    for line in &mut lines {
+        match line {
+            "Tools" | "Resources" | "Sessions" => section = line,
+            l if l.starts_with("Alerts (") => section = "Alerts",
+            l if l.starts_with("mcp-trace report:") || l.starts_with("tool ") => {}
+            l if section == "Tools" && !l.contains(':') => {
+                // A table row: every cell is a cell of the page's table.
+                for cell in l.split_whitespace() {
+                    assert!(cells.contains(&cell), "{cell:?} of {l:?} not on the page");
+                    checked += 1;
+                }
+            }
+            l if section == "Resources" && l.starts_with("repeated per") => {
+                // The rates over time are drawn; each point carries its figure.
+                let (_, rates) = l.split_once(": ").unwrap();
+                for rate in rates.split(' ') {
+                    assert!(
+                        cells.iter().any(|c| c.contains(&format!(": {rate} ("))),
+                        "{rate} of {l:?} not on the page"
+                    );
+                    checked += 1;
+                }
+            }
+            l if section == "Resources" => {
+                let (name, rest) = l.split_once(": ").unwrap();
+                assert!(cells.contains(&name));
+                for figure in rest
+                    .split([' ', '(', ')'])
+                    .filter(|w| w.starts_with(|c: char| c.is_ascii_digit()))
+                {
+                    assert!(
+                        cells.contains(&figure),
+                        "{figure:?} of {l:?} not on the page"
+                    );
+                    checked += 1;
+                }
+            }
+            l if section == "Alerts" => {
+                let (kind, description) = l.split_once("  ").unwrap();
+                assert!(cells.contains(&kind), "{kind}");
+                assert!(
+                    cells.contains(&description.trim()),
+                    "{description:?} not on the page"
+                );
+                checked += 1;
+            }
+            l => {
+                assert!(cells.contains(&l), "{l:?} not on the page");
+                checked += 1;
+            }
+        }
+    }
+    checked
 }
