@@ -186,6 +186,15 @@ pub mod rmcp {
         MAX_LINE_LENGTH, TracedStdin, TracedStdout, stdio, stdio_with,
     };
     pub use mcp_trace_runtime::rmcp::support::scope_from_context;
+
+    /// The client side: [`traced`](client::traced) wraps the transport an rmcp client
+    /// is served over; every request gets a CLIENT span, and the server's span is its
+    /// child.
+    #[cfg(feature = "client")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+    pub mod client {
+        pub use mcp_trace_runtime::rmcp::client::{TracedTransport, traced};
+    }
 }
 
 /// What generated code calls. Not a stable API: use the macros.

@@ -757,7 +757,7 @@ fn start_resource_traced(
 
 /// What the read's URI exports under `mode` (the handler's own, else the global one):
 /// the bounded URI, nothing, or its keyed digest.
-fn uri_attributes(uri: &str, mode: Option<UriMode>, attrs: &mut Vec<KeyValue>) {
+pub(crate) fn uri_attributes(uri: &str, mode: Option<UriMode>, attrs: &mut Vec<KeyValue>) {
     match mode.unwrap_or(crate::settings::get().uri_mode) {
         UriMode::Template => {}
         UriMode::TemplateDigest => attrs.push(KeyValue::new(

@@ -15,6 +15,18 @@ pub(crate) const NETWORK_PROTOCOL: &str = "network.protocol.name";
 pub(crate) const NETWORK_PROTOCOL_VERSION: &str = "network.protocol.version";
 pub(crate) const CLIENT_ADDRESS: &str = "client.address";
 pub(crate) const CLIENT_PORT: &str = "client.port";
+/// The server a client talks to (client spans and metrics).
+#[cfg(feature = "client")]
+pub(crate) const SERVER_ADDRESS: &str = "server.address";
+#[cfg(feature = "client")]
+pub(crate) const SERVER_PORT: &str = "server.port";
+/// The server's `initialize` answer, on the client's session span.
+#[cfg(feature = "client")]
+pub(crate) const SERVER_NAME: &str = "mcp.server.name";
+#[cfg(feature = "client")]
+pub(crate) const SERVER_VERSION: &str = "mcp.server.version";
+#[cfg(feature = "client")]
+pub(crate) const SERVER_TITLE: &str = "mcp.server.title";
 pub(crate) const ERROR_TYPE: &str = "error.type";
 pub(crate) const RPC_STATUS: &str = "rpc.response.status_code";
 pub(crate) const CANCELLED: &str = "mcp.call.cancelled";

@@ -4,5 +4,7 @@
 //! types and reads the request scope from its `RequestContext`.
 
 pub mod adapter;
+#[cfg(feature = "client")]
+pub mod client;
 pub mod stdio;
 pub mod support;

@@ -1,0 +1,617 @@
+//! What the traced transport records, message by message: a CLIENT span per outbound
+//! request, started when rmcp hands the request to the transport and ended by the
+//! answer (or the cancellation, the send failure, the closed transport), with the
+//! trace context injected into the request's `_meta`; the session span around them;
+//! and the client-side metrics. Plain state behind one lock, no I/O: the transport
+//! calls in, the tests too.
+
+use super::options::ClientOptions;
+use crate::call::Compiled;
+use crate::keys;
+use crate::{bounds, handler::jsonrpc};
+use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+use opentelemetry::trace::{SpanBuilder, SpanKind, Status, TraceContextExt, Tracer};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use rmcp::model::{
+    ClientJsonRpcMessage, ClientNotification, ClientRequest, GetMeta, JsonObject, JsonRpcMessage,
+    NumberOrString, RequestMetaObject, ServerJsonRpcMessage, ServerResult,
+};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// Most requests awaiting an answer that are traced at once; past it, new requests go
+/// untraced until answers come (a server that never answers must not grow us).
+const MAX_PENDING: usize = 4096;
+
+/// Most tools whose advertised schema is kept (from `tools/list`).
+const MAX_TOOLS: usize = 1024;
+
+/// The session span's name: our own, INTERNAL, around one client's lifetime.
+pub(crate) const SESSION_SPAN: &str = "mcp.client.session";
+
+/// The data key rmcp's HTTP client puts on the error it answers a request with when the
+/// stream carrying the answer broke: a transport failure, not the server's answer.
+const TRANSPORT_CLOSED: &str = "io.modelcontextprotocol/transportClosed";
+
+/// `error.type` of a request that got no answer.
+pub(crate) const CLOSED: &str = "transport_closed";
+pub(crate) const SEND_FAILED: &str = "transport_error";
+pub(crate) const TIMEOUT: &str = "timeout";
+pub(crate) const CANCELLED: &str = "cancelled";
+
+/// One request awaiting its answer.
+#[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+struct Pending {
+    /// The context holding the request's span.
+    cx: Context,
+    start: SystemTime,
+    method: String,
+    /// The tool of a `tools/call`, for the metric: the name if the server listed it,
+    /// else `_OTHER` (the agent's choice).
+    tool: Option<String>,
+    schema_valid: Option<bool>,
+}
+
+/// The client's lifetime: its span, and what the metric needs.
+struct Session {
+    cx: Context,
+    start: SystemTime,
+}
+
+/// A tool the server advertised: its input schema, compiled on first use.
+struct Advertised {
+    #[cfg_attr(not(feature = "schema-check"), allow(dead_code))]
+    schema: Arc<JsonObject>,
+    #[cfg_attr(not(feature = "schema-check"), allow(dead_code))]
+    compiled: Option<Option<Arc<Compiled>>>,
+}
+
+/// Everything the transport's two halves share.
+pub(crate) struct Recorder {
+    options: ClientOptions,
+    pending: HashMap<String, Pending>,
+    session: Option<Session>,
+    /// The negotiated protocol version, from the `initialize` answer.
+    protocol: Option<String>,
+    tools: HashMap<String, Advertised>,
+}
+
+/// A request id as text, the key of the pending map: rmcp matches `"5"` to `5`, so do
+/// we.
+fn id_key(id: &NumberOrString) -> String {
+    match id {
+        NumberOrString::Number(n) => n.to_string(),
+        NumberOrString::String(s) => s.to_string(),
+    }
+}
+
+/// `_meta` as a propagation carrier: the envelope's keys over the params' (as rmcp
+/// merges them on the wire).
+struct MetaExtractor<'a> {
+    envelope: &'a RequestMetaObject,
+    params: Option<&'a RequestMetaObject>,
+}
+
+impl Extractor for MetaExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        let bound = match key {
+            "traceparent" => bounds::MAX_TRACEPARENT_BYTES,
+            "tracestate" => bounds::MAX_TRACESTATE_BYTES,
+            _ => return None,
+        };
+        [Some(self.envelope), self.params]
+            .into_iter()
+            .flatten()
+            .find_map(|meta| meta.0.get(key)?.as_str())
+            .filter(|value| value.len() <= bound)
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        vec!["traceparent", "tracestate"]
+    }
+}
+
+/// The `traceparent` and `tracestate` of a context, to write into `_meta`.
+#[derive(Default)]
+struct MetaInjector {
+    traceparent: Option<String>,
+    tracestate: Option<String>,
+}
+
+impl Injector for MetaInjector {
+    fn set(&mut self, key: &str, value: String) {
+        match key {
+            "traceparent" => self.traceparent = Some(value),
+            "tracestate" => self.tracestate = Some(value),
+            _ => {}
+        }
+    }
+}
+
+/// The `_meta` object of a request's params, where it has one.
+fn params_meta(request: &ClientRequest) -> Option<&RequestMetaObject> {
+    match request {
+        ClientRequest::CallToolRequest(r) => r.params.meta.as_ref(),
+        ClientRequest::ReadResourceRequest(r) => r.params.meta.as_ref(),
+        ClientRequest::GetPromptRequest(r) => r.params.meta.as_ref(),
+        ClientRequest::InitializeRequest(r) => r.params.meta.as_ref(),
+        ClientRequest::ListToolsRequest(r) => r.params.as_ref()?.meta.as_ref(),
+        ClientRequest::ListResourcesRequest(r) => r.params.as_ref()?.meta.as_ref(),
+        ClientRequest::ListPromptsRequest(r) => r.params.as_ref()?.meta.as_ref(),
+        _ => None,
+    }
+}
+
+impl Recorder {
+    pub(crate) fn new(options: ClientOptions) -> Self {
+        Self {
+            options,
+            pending: HashMap::new(),
+            session: None,
+            protocol: None,
+            tools: HashMap::new(),
+        }
+    }
+
+    /// The options, to change before the client is served.
+    pub(crate) fn options_mut(&mut self) -> &mut ClientOptions {
+        &mut self.options
+    }
+
+    /// An outbound message: a request starts its span and carries its context; a
+    /// cancellation ends the span of the request it cancels. Returns the key of a
+    /// request now pending, for [`Self::send_failed`].
+    pub(crate) fn on_send(&mut self, message: &mut ClientJsonRpcMessage) -> Option<String> {
+        match message {
+            JsonRpcMessage::Request(request) => {
+                let key = id_key(&request.id);
+                self.start(&key, &mut request.request).then_some(key)
+            }
+            JsonRpcMessage::Notification(notification) => {
+                if let ClientNotification::CancelledNotification(cancelled) =
+                    &notification.notification
+                {
+                    let params = &cancelled.params;
+                    if let Some(id) = &params.request_id {
+                        // rmcp's reasons: "request timeout", "maximum total timeout
+                        // exceeded", "request abandoned by the caller".
+                        let timeout = params
+                            .reason
+                            .as_deref()
+                            .is_some_and(|r| r.contains("timeout"));
+                        let kind = if timeout { TIMEOUT } else { CANCELLED };
+                        self.end_unanswered(&id_key(id), kind, true);
+                    }
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// The transport failed to send the request `key`.
+    pub(crate) fn send_failed(&mut self, key: &str) {
+        self.end_unanswered(key, SEND_FAILED, false);
+    }
+
+    /// An inbound message: an answer ends its request's span.
+    pub(crate) fn on_receive(&mut self, message: &ServerJsonRpcMessage) {
+        match message {
+            JsonRpcMessage::Response(response) => {
+                let Some(pending) = self.pending.remove(&id_key(&response.id)) else {
+                    return;
+                };
+                self.answered(pending, &response.result);
+            }
+            JsonRpcMessage::Error(error) => {
+                let Some(pending) = error
+                    .id
+                    .as_ref()
+                    .and_then(|id| self.pending.remove(&id_key(id)))
+                else {
+                    return;
+                };
+                let closed = error
+                    .error
+                    .data
+                    .as_ref()
+                    .and_then(|d| d.get(TRANSPORT_CLOSED))
+                    .is_some();
+                if closed {
+                    end(
+                        self.metric_base(),
+                        pending,
+                        Some(CLOSED.into()),
+                        None,
+                        Vec::new(),
+                    );
+                } else {
+                    let code = i64::from(error.error.code.0);
+                    let failed = jsonrpc::server_failed(code);
+                    let error_type = failed.then(|| code.to_string());
+                    end(
+                        self.metric_base(),
+                        pending,
+                        error_type,
+                        Some(code),
+                        Vec::new(),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The transport closed (or the server hung up): every request still waiting ends
+    /// unanswered, and so does the session.
+    pub(crate) fn on_closed(&mut self, error_type: Option<&'static str>) {
+        let keys: Vec<String> = self.pending.keys().cloned().collect();
+        for key in keys {
+            self.end_unanswered(&key, CLOSED, false);
+        }
+        if let Some(session) = self.session.take() {
+            let span = session.cx.span();
+            if let Some(error_type) = error_type {
+                span.set_attribute(KeyValue::new(keys::ERROR_TYPE, error_type));
+                span.set_status(Status::error(error_type));
+            }
+            let now = SystemTime::now();
+            span.end_with_timestamp(now);
+            #[cfg(feature = "metrics")]
+            super::metrics::session(&self.metric_base(), session.start, now, error_type);
+            #[cfg(not(feature = "metrics"))]
+            let _ = session.start;
+        }
+    }
+
+    /// Starts the span of request `key`; `false` when nothing is traced (no SDK, or
+    /// too many requests waiting).
+    fn start(&mut self, key: &str, request: &mut ClientRequest) -> bool {
+        let Some(tracer) = crate::tracer::current() else {
+            return false;
+        };
+        if self.pending.len() >= MAX_PENDING || self.pending.contains_key(key) {
+            return false;
+        }
+        let method = request.method().to_owned();
+        let initialize = matches!(request, ClientRequest::InitializeRequest(_));
+        if initialize && self.options.session_span && self.session.is_none() {
+            self.start_session(&tracer);
+        }
+        let parent = self.parent(request);
+        let start = SystemTime::now();
+        let limit = bounds::limit_for(bounds::MAX_NAME_BYTES);
+        let mut attrs = Vec::with_capacity(24);
+        attrs.push(KeyValue::new(
+            keys::METHOD,
+            bounds::bounded(&method, limit).into_owned(),
+        ));
+        bounds::push_bounded(&mut attrs, keys::REQUEST_ID, key, bounds::MAX_NAME_BYTES);
+        self.connection_attributes(&mut attrs);
+        let mut pending = Pending {
+            cx: Context::new(),
+            start,
+            method: method.clone(),
+            tool: None,
+            schema_valid: None,
+        };
+        let name = match request {
+            ClientRequest::CallToolRequest(call) => {
+                let tool = call.params.name.as_ref();
+                let bounded = bounds::bounded(tool, limit).into_owned();
+                attrs.push(KeyValue::new(keys::OPERATION, keys::EXECUTE_TOOL));
+                attrs.push(KeyValue::new(keys::GEN_AI_TOOL, bounded.clone()));
+                attrs.push(KeyValue::new(keys::MCP_TOOL, bounded.clone()));
+                pending.schema_valid =
+                    self.argument_signals(tool, &call.params.arguments, &mut attrs);
+                pending.tool = Some(if self.tools.contains_key(tool) {
+                    bounded.clone()
+                } else {
+                    keys::OTHER.to_owned()
+                });
+                format!("{method} {bounded}")
+            }
+            ClientRequest::GetPromptRequest(get) => {
+                let bounded = bounds::bounded(&get.params.name, limit).into_owned();
+                attrs.push(KeyValue::new(keys::GEN_AI_PROMPT, bounded.clone()));
+                format!("{method} {bounded}")
+            }
+            ClientRequest::ReadResourceRequest(read) => {
+                crate::call::uri_attributes(&read.params.uri, None, &mut attrs);
+                method.clone()
+            }
+            _ => bounds::bounded(&method, limit).into_owned(),
+        };
+        let mut builder = SpanBuilder::from_name(name)
+            .with_kind(SpanKind::Client)
+            .with_attributes(attrs);
+        builder.start_time = Some(start);
+        let span = tracer.build_with_context(builder, &parent);
+        pending.cx = parent.with_span(span);
+        inject(&pending.cx, request);
+        self.pending.insert(key.to_owned(), pending);
+        true
+    }
+
+    /// The session span, current when `initialize` is sent (the caller's own task
+    /// sends it, so an agent's span around `serve` is its parent).
+    fn start_session(&mut self, tracer: &opentelemetry::global::BoxedTracer) {
+        let start = SystemTime::now();
+        let mut attrs = Vec::with_capacity(8);
+        self.connection_attributes(&mut attrs);
+        let mut builder = SpanBuilder::from_name(SESSION_SPAN)
+            .with_kind(SpanKind::Internal)
+            .with_attributes(attrs);
+        builder.start_time = Some(start);
+        let parent = Context::current();
+        let span = tracer.build_with_context(builder, &parent);
+        self.session = Some(Session {
+            cx: parent.with_span(span),
+            start,
+        });
+    }
+
+    /// The request's parent: the context its `_meta` names (set by the caller from its
+    /// own span), else the session span, else whatever is current (rmcp sends from its
+    /// own task: usually nothing).
+    fn parent(&self, request: &ClientRequest) -> Context {
+        let extractor = MetaExtractor {
+            envelope: request.get_meta(),
+            params: params_meta(request),
+        };
+        let from_meta = TraceContextPropagator::new().extract(&extractor);
+        if from_meta.span().span_context().is_valid() {
+            return from_meta;
+        }
+        match &self.session {
+            Some(session) => session.cx.clone(),
+            None => Context::current(),
+        }
+    }
+
+    /// `network.transport`, `network.protocol.*`, `server.address` / `.port`, and the
+    /// negotiated protocol version once known.
+    fn connection_attributes(&self, attrs: &mut Vec<KeyValue>) {
+        let o = &self.options;
+        attrs.push(KeyValue::new(keys::TRANSPORT, o.transport()));
+        if let Some((address, port)) = &o.server {
+            attrs.push(KeyValue::new(keys::NETWORK_PROTOCOL, "http"));
+            attrs.push(KeyValue::new(keys::SERVER_ADDRESS, address.clone()));
+            attrs.push(KeyValue::new(keys::SERVER_PORT, i64::from(*port)));
+        }
+        if let Some(version) = &self.protocol {
+            bounds::push_bounded(attrs, keys::PROTOCOL, version, bounds::MAX_NAME_BYTES);
+        }
+    }
+
+    /// Shapes, hash and verdict of a tool call's arguments, as the server records them
+    /// (same recipe, same hash); the verdict against the schema the server advertised.
+    fn argument_signals(
+        &mut self,
+        tool: &str,
+        arguments: &Option<JsonObject>,
+        attrs: &mut Vec<KeyValue>,
+    ) -> Option<bool> {
+        let compiled = self.compiled(tool);
+        let map = arguments.as_ref()?;
+        #[cfg(feature = "args-shape")]
+        {
+            use crate::signals::shape::{ArgsRecorder, KeySource, Rebuild};
+            let fields = crate::call::field_info(compiled.as_deref());
+            crate::signals::shape::shape_fields(
+                &mut ArgsRecorder::new(attrs, Rebuild::Nothing),
+                map,
+                &fields,
+                KeySource::Client,
+                |_| false,
+            );
+        }
+        #[cfg(feature = "args-hash")]
+        attrs.push(KeyValue::new(
+            keys::ARGS_HASH,
+            crate::signals::hash::configured_hash_object(map),
+        ));
+        #[cfg(feature = "schema-check")]
+        if let Some(compiled) = compiled {
+            let value = serde_json::Value::Object(map.clone());
+            compiled.check(&value, false, &[], attrs);
+            return bool_attribute(attrs, keys::SCHEMA_VALID);
+        }
+        let _ = (compiled, map, attrs);
+        None
+    }
+
+    /// The compiled advertised schema of `tool`, compiled once.
+    fn compiled(&mut self, tool: &str) -> Option<Arc<Compiled>> {
+        let advertised = self.tools.get_mut(tool)?;
+        #[cfg(feature = "schema-check")]
+        {
+            let schema = &advertised.schema;
+            advertised
+                .compiled
+                .get_or_insert_with(|| {
+                    let document = serde_json::Value::Object(schema.as_ref().clone());
+                    Compiled::new(&document).map(Arc::new)
+                })
+                .clone()
+        }
+        #[cfg(not(feature = "schema-check"))]
+        {
+            let _ = advertised;
+            None
+        }
+    }
+
+    /// A request answered with a result.
+    fn answered(&mut self, pending: Pending, result: &ServerResult) {
+        let mut attrs = Vec::new();
+        let mut error_type = None;
+        match result {
+            ServerResult::CallToolResult(call) if call.is_error == Some(true) => {
+                error_type = Some("tool_error".to_owned());
+            }
+            ServerResult::InitializeResult(init) => {
+                let version = init.protocol_version.as_str().to_owned();
+                bounds::push_bounded(&mut attrs, keys::PROTOCOL, &version, bounds::MAX_NAME_BYTES);
+                let info = &init.server_info;
+                let mut server = Vec::with_capacity(4);
+                bounds::push_bounded(
+                    &mut server,
+                    keys::SERVER_NAME,
+                    &info.name,
+                    bounds::MAX_NAME_BYTES,
+                );
+                bounds::push_bounded(
+                    &mut server,
+                    keys::SERVER_VERSION,
+                    &info.version,
+                    bounds::MAX_NAME_BYTES,
+                );
+                if let Some(title) = &info.title {
+                    bounds::push_bounded(
+                        &mut server,
+                        keys::SERVER_TITLE,
+                        title,
+                        bounds::MAX_NAME_BYTES,
+                    );
+                }
+                if let Some(session) = &self.session {
+                    let span = session.cx.span();
+                    span.set_attributes(server.iter().cloned());
+                    span.set_attribute(KeyValue::new(
+                        keys::PROTOCOL,
+                        bounds::bounded(&version, bounds::MAX_NAME_BYTES).into_owned(),
+                    ));
+                }
+                attrs.extend(server);
+                self.protocol = Some(version);
+            }
+            ServerResult::ListToolsResult(list) => {
+                for tool in &list.tools {
+                    let name = tool.name.as_ref();
+                    let changed = self
+                        .tools
+                        .get(name)
+                        .is_none_or(|known| known.schema != tool.input_schema);
+                    if changed && (self.tools.len() < MAX_TOOLS || self.tools.contains_key(name)) {
+                        self.tools.insert(
+                            name.to_owned(),
+                            Advertised {
+                                schema: tool.input_schema.clone(),
+                                compiled: None,
+                            },
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+        end(self.metric_base(), pending, error_type, None, attrs);
+    }
+
+    /// Ends the span of request `key`, which got no answer.
+    fn end_unanswered(&mut self, key: &str, error_type: &'static str, cancelled: bool) {
+        if let Some(pending) = self.pending.remove(key) {
+            let mut attrs = Vec::new();
+            if cancelled {
+                attrs.push(KeyValue::new(keys::CANCELLED, true));
+            }
+            end(
+                self.metric_base(),
+                pending,
+                Some(error_type.to_owned()),
+                None,
+                attrs,
+            );
+        }
+    }
+
+    /// What every client metric carries: transport, server, protocol version.
+    fn metric_base(&self) -> MetricBase {
+        MetricBase {
+            transport: self.options.transport(),
+            server: self.options.server.clone(),
+            protocol: self.protocol.clone(),
+        }
+    }
+}
+
+/// The connection attributes of a client metric.
+#[derive(Debug, Clone)]
+#[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+pub(crate) struct MetricBase {
+    pub(crate) transport: &'static str,
+    pub(crate) server: Option<(String, u16)>,
+    pub(crate) protocol: Option<String>,
+}
+
+/// Writes the span's context into the request's `_meta`, over any `traceparent` and
+/// `tracestate` there; other `_meta` keys stay.
+fn inject(cx: &Context, request: &mut ClientRequest) {
+    let mut carrier = MetaInjector::default();
+    TraceContextPropagator::new().inject_context(cx, &mut carrier);
+    let Some(traceparent) = carrier.traceparent else {
+        return;
+    };
+    let meta = request.get_meta_mut();
+    meta.set_traceparent(traceparent);
+    match carrier.tracestate.filter(|s| !s.is_empty()) {
+        Some(state) => meta.set_tracestate(state),
+        None => {
+            meta.0.remove("tracestate");
+        }
+    }
+}
+
+/// Ends a request's span, with its outcome, and records it on the metric.
+fn end(
+    base: MetricBase,
+    pending: Pending,
+    error_type: Option<String>,
+    rpc_code: Option<i64>,
+    mut attrs: Vec<KeyValue>,
+) {
+    let now = SystemTime::now();
+    let span = pending.cx.span();
+    if let Some(code) = rpc_code {
+        attrs.push(KeyValue::new(keys::RPC_STATUS, code.to_string()));
+    }
+    if let Some(error_type) = &error_type {
+        attrs.push(KeyValue::new(keys::ERROR_TYPE, error_type.clone()));
+    }
+    if !attrs.is_empty() {
+        span.set_attributes(attrs);
+    }
+    if let Some(error_type) = &error_type {
+        // The server's message is its own text (it may quote arguments): the
+        // standard text of the code, else the error type.
+        let description = rpc_code
+            .and_then(jsonrpc::standard_text)
+            .map_or_else(|| error_type.clone(), str::to_owned);
+        span.set_status(Status::error(description));
+    }
+    span.end_with_timestamp(now);
+    #[cfg(feature = "metrics")]
+    super::metrics::operation(
+        &base,
+        &pending.method,
+        pending.tool.as_deref(),
+        pending.schema_valid,
+        error_type.as_deref(),
+        rpc_code,
+        pending.start,
+        now,
+    );
+    #[cfg(not(feature = "metrics"))]
+    let _ = (base, pending.start);
+}
+
+#[cfg(feature = "schema-check")]
+fn bool_attribute(attrs: &[KeyValue], key: &str) -> Option<bool> {
+    attrs.iter().rev().find_map(|kv| match &kv.value {
+        opentelemetry::Value::Bool(b) if kv.key.as_str() == key => Some(*b),
+        _ => None,
+    })
+}

@@ -1,0 +1,347 @@
+//! The client side in process: rmcp's client served over `client::traced(…)` talks to
+//! the example server (`TracedServer`) over an in-memory pipe. Every request is a
+//! CLIENT span with exactly the convention's attributes and the server's span as its
+//! child, in one trace under the session span; the argument hash is the same on both
+//! sides; `isError`, JSON-RPC errors and a closed transport are marked.
+#![cfg(all(
+    feature = "client",
+    feature = "args-shape",
+    feature = "args-hash",
+    feature = "schema-check",
+    feature = "read-tracking"
+))]
+
+mod common;
+#[path = "../examples/shared/rmcp_server.rs"]
+#[allow(dead_code)]
+mod rmcp_server;
+
+use opentelemetry::trace::{SpanId, SpanKind, Status, TraceContextExt};
+use opentelemetry::{KeyValue, Value};
+use opentelemetry_sdk::trace::SpanData;
+use rmcp::ServiceExt;
+use rmcp::model::{CallToolRequestParams, ReadResourceRequestParams};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+fn call(tool: &str, arguments: serde_json::Value) -> CallToolRequestParams {
+    let serde_json::Value::Object(map) = arguments else {
+        panic!("arguments are an object")
+    };
+    CallToolRequestParams::new(tool.to_owned()).with_arguments(map)
+}
+
+/// Runs the scripted client against the example server; returns the spans of its
+/// trace (the session span's).
+async fn scripted_session() -> Vec<SpanData> {
+    common::exporter();
+    let (server_end, client_end) = tokio::io::duplex(1 << 16);
+    let server = tokio::spawn(async move {
+        let running = mcp_trace::rmcp::TracedServer::new(rmcp_server::DocsServer)
+            .serve(server_end)
+            .await
+            .expect("server starts");
+        running.waiting().await.ok();
+    });
+    let client = ().serve(mcp_trace::rmcp::client::traced(client_end)).await.expect("initialize");
+    client.list_all_tools().await.expect("tools/list");
+    let ok = client
+        .call_tool(call(
+            "search_documents",
+            json!({"query": "intro", "limit": 3}),
+        ))
+        .await
+        .expect("tools/call");
+    assert_ne!(ok.is_error, Some(true));
+    let failed = client
+        .call_tool(call(
+            "create_issue",
+            json!({"title": " ", "body": "b", "priority": 2}),
+        ))
+        .await
+        .expect("an isError result");
+    assert_eq!(failed.is_error, Some(true));
+    let refused = client
+        .call_tool(call("run_query", json!({"sql": "DELETE FROM users"})))
+        .await;
+    assert!(refused.is_err());
+    client
+        .read_resource(ReadResourceRequestParams::new("docs://intro"))
+        .await
+        .expect("resources/read");
+    client.cancel().await.expect("client closes");
+    server.await.unwrap();
+    let spans = common::exporter().get_finished_spans().unwrap();
+    let session = spans
+        .iter()
+        .rfind(|s| s.name == "mcp.client.session" && s.parent_span_id == SpanId::INVALID)
+        .expect("a session span")
+        .span_context
+        .trace_id();
+    spans
+        .into_iter()
+        .filter(|s| s.span_context.trace_id() == session)
+        .collect()
+}
+
+fn attrs(span: &SpanData) -> BTreeMap<String, Value> {
+    common::attrs(span)
+}
+
+/// The client span named `name` and the server span whose parent it is.
+fn pair<'a>(spans: &'a [SpanData], name: &str) -> (&'a SpanData, &'a SpanData) {
+    let client = spans
+        .iter()
+        .find(|s| s.name == name && s.span_kind == SpanKind::Client)
+        .unwrap_or_else(|| panic!("a client span {name}"));
+    let server = spans
+        .iter()
+        .find(|s| s.parent_span_id == client.span_context.span_id())
+        .unwrap_or_else(|| panic!("a server span under {name}"));
+    assert_eq!(server.span_kind, SpanKind::Server);
+    assert_eq!(server.name, name, "the server names its span alike");
+    (client, server)
+}
+
+/// What the client and the server both record, the same: the server's attributes
+/// without those only it can know (its session, the tool's definition, the result,
+/// the read tracking).
+fn shared_with_client(server: &SpanData) -> BTreeMap<String, Value> {
+    let only_server = [
+        "mcp.session.id",
+        "mcp.tool.definition.hash",
+        "mcp.tool.result.count",
+        "mcp.resource.cache_hit",
+        "mcp.resource.content.length",
+        "mcp.resource.name",
+        "mcp.resource.read_count",
+        "mcp.resource.read_scope",
+        "mcp.resource.template",
+    ];
+    attrs(server)
+        .into_iter()
+        .filter(|(k, _)| !only_server.contains(&k.as_str()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_request_is_a_client_span_with_the_servers_as_its_child() {
+    let spans = scripted_session().await;
+    let session = spans
+        .iter()
+        .find(|s| s.name == "mcp.client.session")
+        .unwrap();
+    assert_eq!(session.span_kind, SpanKind::Internal);
+    assert_eq!(session.parent_span_id, SpanId::INVALID, "the trace's root");
+    assert_eq!(
+        attrs(session),
+        common::expect([
+            KeyValue::new("mcp.protocol.version", "2025-11-25"),
+            KeyValue::new("mcp.server.name", "mcp-trace-example"),
+            KeyValue::new("mcp.server.version", env!("CARGO_PKG_VERSION")),
+            KeyValue::new("network.transport", "pipe"),
+        ])
+    );
+    let clients: Vec<&SpanData> = spans
+        .iter()
+        .filter(|s| s.span_kind == SpanKind::Client)
+        .collect();
+    assert_eq!(
+        clients.iter().map(|s| s.name.as_ref()).collect::<Vec<_>>(),
+        [
+            "initialize",
+            "tools/list",
+            "tools/call search_documents",
+            "tools/call create_issue",
+            "tools/call run_query",
+            "resources/read"
+        ]
+    );
+    for client in &clients {
+        assert_eq!(client.parent_span_id, session.span_context.span_id());
+    }
+
+    let (client, server) = pair(&spans, "initialize");
+    assert_eq!(
+        attrs(client),
+        common::expect([
+            KeyValue::new("jsonrpc.request.id", "0"),
+            KeyValue::new("mcp.method.name", "initialize"),
+            KeyValue::new("mcp.protocol.version", "2025-11-25"),
+            KeyValue::new("mcp.server.name", "mcp-trace-example"),
+            KeyValue::new("mcp.server.version", env!("CARGO_PKG_VERSION")),
+            KeyValue::new("network.transport", "pipe"),
+        ])
+    );
+    assert_eq!(client.status, Status::Unset);
+    assert!(server.end_time <= client.end_time && server.start_time >= client.start_time);
+
+    let (client, server) = pair(&spans, "tools/list");
+    assert_eq!(
+        attrs(client),
+        common::expect([
+            KeyValue::new("jsonrpc.request.id", "1"),
+            KeyValue::new("mcp.method.name", "tools/list"),
+            KeyValue::new("mcp.protocol.version", "2025-11-25"),
+            KeyValue::new("network.transport", "pipe"),
+        ])
+    );
+    assert_eq!(attrs(server)["mcp.tools.count"], 3.into());
+
+    // The same shapes, hash and verdict on both sides: the client checks against the
+    // schema the server listed.
+    let (client, server) = pair(&spans, "tools/call search_documents");
+    assert_eq!(
+        attrs(client),
+        common::expect([
+            KeyValue::new("gen_ai.operation.name", "execute_tool"),
+            KeyValue::new("gen_ai.tool.name", "search_documents"),
+            KeyValue::new("jsonrpc.request.id", "2"),
+            KeyValue::new("mcp.method.name", "tools/call"),
+            KeyValue::new("mcp.protocol.version", "2025-11-25"),
+            KeyValue::new("mcp.tool.args.filters.present", false),
+            common::hash(json!({"query": "intro", "limit": 3})),
+            KeyValue::new("mcp.tool.args.limit", 3),
+            KeyValue::new("mcp.tool.args.limit.present", true),
+            KeyValue::new("mcp.tool.args.query.length", 5),
+            KeyValue::new("mcp.tool.args.schema_valid", true),
+            KeyValue::new("mcp.tool.name", "search_documents"),
+            KeyValue::new("network.transport", "pipe"),
+        ])
+    );
+    assert_eq!(attrs(client), shared_with_client(server));
+
+    // `isError`: a tool error on both sides.
+    let (client, server) = pair(&spans, "tools/call create_issue");
+    assert_eq!(client.status, Status::error("tool_error"));
+    assert_eq!(attrs(client)["error.type"], "tool_error".into());
+    assert_eq!(attrs(client), shared_with_client(server));
+
+    // A JSON-RPC error: its code on both sides (`-32602` is the caller's mistake, not
+    // a failure: no error status, as on the server).
+    let (client, server) = pair(&spans, "tools/call run_query");
+    assert_eq!(attrs(client)["rpc.response.status_code"], "-32602".into());
+    assert!(!attrs(client).contains_key("error.type"));
+    assert_eq!(client.status, Status::Unset);
+    assert_eq!(attrs(client), shared_with_client(server));
+
+    let (client, server) = pair(&spans, "resources/read");
+    assert_eq!(
+        attrs(client),
+        common::expect([
+            KeyValue::new("jsonrpc.request.id", "5"),
+            KeyValue::new("mcp.method.name", "resources/read"),
+            KeyValue::new("mcp.protocol.version", "2025-11-25"),
+            KeyValue::new("mcp.resource.uri", "docs://intro"),
+            KeyValue::new("network.transport", "pipe"),
+        ])
+    );
+    assert_eq!(attrs(client), shared_with_client(server));
+    // Never an argument value on a client span.
+    let values = ["intro", "DELETE FROM users", " ", "b"];
+    for client in &clients {
+        for (key, value) in attrs(client) {
+            assert!(!values.contains(&&*value.as_str()), "{key} = {value:?}");
+        }
+    }
+}
+
+/// A server whose one tool never answers.
+#[derive(Clone)]
+struct Stuck;
+
+impl rmcp::ServerHandler for Stuck {
+    fn get_info(&self) -> rmcp::model::ServerConfig {
+        rmcp::model::ServerConfig::new(
+            rmcp::model::ServerCapabilities::builder()
+                .enable_tools()
+                .build(),
+        )
+    }
+
+    async fn call_tool(
+        &self,
+        _request: CallToolRequestParams,
+        _context: rmcp::service::RequestContext<rmcp::service::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResponse, rmcp::ErrorData> {
+        std::future::pending().await
+    }
+}
+
+/// A request the caller gives up on is `cancelled`; one still waiting when the
+/// server goes away is `transport_closed`, and the session ends with it. The caller's
+/// own span, named in `_meta`, is the request's parent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unanswered_requests_end_with_why() {
+    common::exporter();
+    let (server_end, client_end) = tokio::io::duplex(1 << 16);
+    let server = tokio::spawn(async move {
+        let running = Stuck.serve(server_end).await.expect("server starts");
+        running.waiting().await.ok();
+    });
+    let client =
+        ().serve(mcp_trace::rmcp::client::traced(client_end).without_session_span())
+            .await
+            .expect("initialize");
+    // Under a span of the caller's own, handed over in `_meta`.
+    let tracer = opentelemetry::global::tracer("agent");
+    let agent = opentelemetry::trace::Tracer::start(&tracer, "agent step");
+    let agent_cx = opentelemetry::Context::current_with_span(agent);
+    let agent_span = agent_cx.span().span_context().clone();
+    let mut meta = rmcp::model::RequestMetaObject::new();
+    meta.set_traceparent(format!(
+        "00-{}-{}-01",
+        agent_span.trace_id(),
+        agent_span.span_id()
+    ));
+    let mut params = call("slow", json!({"n": 1}));
+    params.meta = Some(meta);
+    let given_up = tokio::time::timeout(
+        std::time::Duration::from_millis(200),
+        client.call_tool(params),
+    )
+    .await;
+    assert!(given_up.is_err(), "the call timed out");
+    let pending = {
+        let peer = client.peer().clone();
+        tokio::spawn(async move { peer.call_tool(call("slow", json!({"n": 2}))).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    server.abort();
+    let _ = server.await;
+    assert!(pending.await.unwrap().is_err(), "no answer");
+    client.cancel().await.ok();
+    agent_cx.span().end();
+
+    let spans = common::exporter().get_finished_spans().unwrap();
+    let calls: Vec<&SpanData> = spans
+        .iter()
+        .filter(|s| s.name == "tools/call slow" && s.span_kind == SpanKind::Client)
+        .filter(|s| {
+            s.span_context.trace_id() == agent_span.trace_id()
+                || s.parent_span_id == SpanId::INVALID
+        })
+        .collect();
+    let cancelled = calls
+        .iter()
+        .find(|s| s.span_context.trace_id() == agent_span.trace_id())
+        .expect("the call under the agent's span");
+    assert_eq!(cancelled.parent_span_id, agent_span.span_id());
+    assert_eq!(attrs(cancelled)["error.type"], "cancelled".into());
+    assert_eq!(attrs(cancelled)["mcp.call.cancelled"], true.into());
+    assert_eq!(cancelled.status, Status::error("cancelled"));
+    let closed = calls
+        .iter()
+        .find(|s| {
+            let hash = common::hash(json!({"n": 2}));
+            attrs(s).get(hash.key.as_str()) == Some(&hash.value)
+        })
+        .expect("the call left waiting");
+    assert_eq!(attrs(closed)["error.type"], "transport_closed".into());
+    assert_eq!(closed.status, Status::error("transport_closed"));
+    assert!(
+        !spans.iter().any(|s| s.name == "mcp.client.session"
+            && s.span_context.trace_id() == agent_span.trace_id()),
+        "no session span when told so"
+    );
+}
