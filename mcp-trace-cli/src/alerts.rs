@@ -127,7 +127,6 @@ fn windowed<C: Counts>(
     part: impl Fn(&C) -> (u64, u64),
 ) -> Vec<Alert> {
     let s = &report.settings;
-    let (first_ns, last_ns) = (report.first_ns, report.last_ns);
     let slot_ns = s.slot_ns();
     let mut out: Vec<Alert> = Vec::new();
     let mut last_fired: Option<u64> = None;
@@ -140,13 +139,13 @@ fn windowed<C: Counts>(
         if rate <= threshold {
             continue;
         }
-        // The window, cut to the data's own extent (a burst of one second is not said
+        // The window, cut to the calls it holds (a burst of ten seconds is not said
         // to span the windows around it).
         let start = first.saturating_mul(slot_ns);
-        let from_ns = start.max(first_ns);
-        let to_ns = start
-            .saturating_add(slot_ns.saturating_mul(SLOTS_PER_WINDOW))
-            .min(last_ns);
+        let end = start.saturating_add(slot_ns.saturating_mul(SLOTS_PER_WINDOW));
+        let (calls_from, calls_to) = counts.extent().unwrap_or((start, end));
+        let from_ns = start.max(calls_from);
+        let to_ns = end.min(calls_to).max(from_ns);
         match out.last_mut() {
             // The window after the last one that fired: the same alert goes on.
             Some(alert) if last_fired.is_some_and(|l| l + 1 == first) => {
@@ -173,7 +172,7 @@ fn windowed<C: Counts>(
 }
 
 /// The stretches where a tool that had been called regularly went uncalled for the
-/// silence window while other tools were still being called. "Regularly": at least
+/// silence window while other tools were still being called (at any time in it). "Regularly": at least
 /// `min_calls` calls before, a third of the silence window apart or less on average.
 fn silences(report: &Report, name: &str, tool: &ToolStats) -> Vec<Alert> {
     let s = &report.settings;
@@ -199,8 +198,9 @@ fn silences(report: &Report, name: &str, tool: &ToolStats) -> Vec<Alert> {
         if mean_interval > silence_ns / 3 {
             continue;
         }
-        // Calls of other tools once the tool had been silent for the whole window.
-        let silent_from = s.slot(last_end.saturating_add(silence_ns));
+        // Calls of other tools in the silence (the slots between the tool's last call
+        // and its next).
+        let silent_from = s.slot(last_end).saturating_add(1);
         if silent_from >= until_slot {
             continue;
         }

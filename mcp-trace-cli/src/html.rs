@@ -21,6 +21,9 @@ const OVER: &str = "#e45756";
 /// Longest label a chart shows; the tables show names whole.
 const LABEL_CHARS: usize = 28;
 
+/// Most resources drawn on the rate-over-time chart (the most read), one colour each.
+const MAX_LINES: usize = 6;
+
 /// Text made safe for an element or a quoted attribute.
 fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -58,7 +61,7 @@ struct Bar {
 fn bar_chart(title: &str, bars: &[Bar], threshold: Option<f64>) -> String {
     const WIDTH: f64 = 500.0;
     const LEFT: f64 = 190.0;
-    const RIGHT: f64 = 70.0;
+    const RIGHT: f64 = 110.0;
     const ROW: f64 = 24.0;
     const TOP: f64 = 8.0;
     let height = TOP + ROW * bars.len().max(1) as f64 + 8.0;
@@ -211,9 +214,9 @@ fn line_chart(title: &str, lines: &[Line], threshold: f64) -> String {
         let _ = write!(
             svg,
             r#"<rect x="{0}" y="{1}" width="10" height="10" fill="{colour}"/><text x="{2}" y="{3}" class="label">{4}</text>"#,
-            LEFT + 220.0 * i as f64,
+            LEFT + 170.0 * i as f64,
             HEIGHT - 18.0,
-            LEFT + 220.0 * i as f64 + 14.0,
+            LEFT + 170.0 * i as f64 + 14.0,
             HEIGHT - 9.0,
             label(&line.name)
         );
@@ -270,7 +273,7 @@ pub fn page(report: &Report) -> String {
             esc(&time(report.last_ns))
         );
     }
-    let s = report.skipped;
+    let s = &report.skipped;
     if s.total() > 0 {
         let _ = write!(
             out,
@@ -407,11 +410,17 @@ fn resources_section(report: &Report, out: &mut String) {
         );
     }
     out.push_str("</tbody></table>");
-    let lines: Vec<Line> = report
+    let mut most_read: Vec<(&String, u64)> = report
         .resources
-        .keys()
-        .map(|name| Line {
-            name: name.clone(),
+        .iter()
+        .map(|(name, r)| (name, r.reads))
+        .collect();
+    most_read.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    let drawn = most_read.len().min(MAX_LINES);
+    let lines: Vec<Line> = most_read[..drawn]
+        .iter()
+        .map(|(name, _)| Line {
+            name: name.to_string(),
             points: duplicate_rate_over_time(report, name)
                 .into_iter()
                 .filter(|w| w.tracked > 0)
@@ -428,9 +437,13 @@ fn resources_section(report: &Report, out: &mut String) {
                 .collect(),
         })
         .collect();
+    let of = match most_read.len() > drawn {
+        true => format!(", the {drawn} most read"),
+        false => String::new(),
+    };
     out.push_str(&line_chart(
         &format!(
-            "Duplicate-read rate per {} window (alert above {})",
+            "Duplicate-read rate per {} window (alert above {}{of})",
             length(report.settings.window),
             rate(report.settings.duplicate_rate)
         ),

@@ -10,13 +10,14 @@ pub mod input;
 pub mod prometheus;
 pub mod read;
 pub mod render;
+mod request;
 pub mod settings;
 pub mod tools;
 pub mod windows;
 
 use settings::Settings;
 use std::collections::{BTreeMap, HashMap};
-use windows::{Counts, Slots};
+use windows::{Counts, Extent, Slots};
 
 /// Most distinct names kept for calls answered "method not found"; more are counted
 /// under `…` (the names are the client's choice).
@@ -52,6 +53,8 @@ pub struct Report {
     pub skipped: read::Skipped,
     /// What the sets of hashes and sessions may still hold.
     pub budget: tools::SetBudget,
+    /// Each tool's p50 in a baseline report, in microseconds (`--baseline`).
+    baselines: HashMap<String, u64>,
 }
 
 impl Default for Report {
@@ -78,6 +81,8 @@ pub struct ReadSlot {
     pub reads: u64,
     pub tracked: u64,
     pub repeated: u64,
+    /// The repeated reads' first start and last end.
+    pub extent: Extent,
 }
 
 impl Counts for ReadSlot {
@@ -85,6 +90,11 @@ impl Counts for ReadSlot {
         self.reads += other.reads;
         self.tracked += other.tracked;
         self.repeated += other.repeated;
+        self.extent.merge(&other.extent);
+    }
+
+    fn extent(&self) -> Option<(u64, u64)> {
+        self.extent.get()
     }
 }
 
@@ -95,6 +105,8 @@ pub struct Traffic {
     pub tool_calls: u64,
     /// Calls answered "method not found" (`-32601`).
     pub unknown: u64,
+    /// The unknown calls' first start and last end.
+    pub extent: Extent,
 }
 
 impl Counts for Traffic {
@@ -102,6 +114,11 @@ impl Counts for Traffic {
         self.spans += other.spans;
         self.tool_calls += other.tool_calls;
         self.unknown += other.unknown;
+        self.extent.merge(&other.extent);
+    }
+
+    fn extent(&self) -> Option<(u64, u64)> {
+        self.extent.get()
     }
 }
 
@@ -138,19 +155,18 @@ impl Report {
             sessions: HashMap::new(),
             skipped: read::Skipped::default(),
             budget: tools::SetBudget::default(),
+            baselines: HashMap::new(),
         }
     }
 
     /// Measures each tool's latency against its p50 in `baseline` (a report over
     /// earlier, normal traffic) instead of against its own first calls. Before reading.
     pub fn with_baseline(mut self, baseline: &Report) -> Self {
-        for (name, tool) in &baseline.tools {
-            let stats = tools::ToolStats::with_baseline(
-                tool.latency_micros(0.5),
-                self.settings.latency_factor,
-            );
-            self.tools.insert(name.clone(), stats);
-        }
+        self.baselines = baseline
+            .tools
+            .iter()
+            .map(|(name, tool)| (name.clone(), tool.latency_micros(0.5)))
+            .collect();
         self
     }
 
@@ -166,6 +182,10 @@ impl Report {
             spans: 1,
             tool_calls: u64::from(tool_call),
             unknown: u64::from(unknown),
+            extent: match unknown {
+                true => Extent::of(call.start_ns, call.end_ns()),
+                false => Extent::default(),
+            },
         });
         if unknown {
             let name = call.tool.as_deref().unwrap_or(&call.method);
@@ -184,7 +204,12 @@ impl Report {
             if let Some(stats) = self.tools.get_mut(name) {
                 stats.add(call, &self.settings, &mut self.budget);
             } else {
-                let mut stats = tools::ToolStats::default();
+                let mut stats = match self.baselines.get(name) {
+                    Some(&p50) => {
+                        tools::ToolStats::with_baseline(p50, self.settings.latency_factor)
+                    }
+                    None => tools::ToolStats::default(),
+                };
                 stats.add(call, &self.settings, &mut self.budget);
                 self.tools.insert(name.to_owned(), stats);
             }
@@ -198,10 +223,15 @@ impl Report {
                     false => OTHER,
                 };
             let reads = self.resources.entry(name.to_owned()).or_default();
+            let repeated = call.cache_hit == Some(true);
             let read = ReadSlot {
                 reads: 1,
                 tracked: u64::from(call.cache_hit.is_some()),
-                repeated: u64::from(call.cache_hit == Some(true)),
+                repeated: u64::from(repeated),
+                extent: match repeated {
+                    true => Extent::of(call.start_ns, call.end_ns()),
+                    false => Extent::default(),
+                },
             };
             reads.reads += read.reads;
             reads.tracked += read.tracked;

@@ -22,9 +22,10 @@ fn percent(text: &str) -> Result<f64, String> {
     }
 }
 
-/// A window flag: `5m`, `90s`, `1h`.
+/// A window flag: `5m`, `90s`, `1h`; one second to 366 days.
 fn window(text: &str) -> Result<Duration, String> {
     match humantime::parse_duration(text) {
+        Ok(d) if d > prometheus::MAX_WINDOW => Err("at most 366 days".to_owned()),
         Ok(d) if d >= Duration::from_secs(1) => Ok(d),
         Ok(_) => Err("at least one second".to_owned()),
         Err(e) => Err(format!("{e} (write it as 5m, 90s, 1h)")),
@@ -182,20 +183,32 @@ fn default_files() -> Vec<PathBuf> {
 }
 
 /// Reads `files` into `report`, saying on stderr what was skipped; `Err` names a file
-/// that could not be read.
+/// that could not be read, or input with lines none of which held an MCP span (the
+/// wrong file: a check pointed at it must not pass).
 fn read_all(report: &mut Report, files: &[PathBuf]) -> Result<(), ExitCode> {
     for file in files {
+        report.skipped.broken = None;
         if let Err(error) = input::open(file).and_then(|lines| report.read(lines)) {
             eprintln!("mcp-trace: cannot read {}: {error}", file.display());
             return Err(ExitCode::from(2));
         }
+        if let Some(error) = &report.skipped.broken {
+            eprintln!(
+                "mcp-trace: {} breaks off ({error}); what came before is counted",
+                file.display()
+            );
+        }
     }
-    let skipped = report.skipped;
+    let skipped = &report.skipped;
     if skipped.total() > 0 {
         eprintln!(
             "mcp-trace: skipped {} truncated line(s), {} unreadable line(s), {} non-MCP span(s)",
             skipped.truncated, skipped.unreadable, skipped.not_mcp
         );
+    }
+    if report.spans == 0 && skipped.truncated + skipped.unreadable > 0 {
+        eprintln!("mcp-trace: no MCP span in the input: is it a span file?");
+        return Err(ExitCode::from(2));
     }
     report.finish();
     Ok(())

@@ -131,6 +131,13 @@ fn check(s: &Settings) -> Result<(), String> {
     if s.silence < Duration::from_millis(1) {
         return Err("the silence window must be at least 1ms".to_owned());
     }
+    // Prometheus durations end near 292 years; the rules look back four silences and a
+    // day before a window.
+    for (name, length) in [("window", s.window), ("silence window", s.silence)] {
+        if length > MAX_WINDOW {
+            return Err(format!("the {name} must be at most 366 days"));
+        }
+    }
     let rates = [
         ("error rate", s.error_rate),
         ("schema rate", s.schema_rate),
@@ -153,6 +160,12 @@ fn check(s: &Settings) -> Result<(), String> {
     Ok(())
 }
 
+/// Longest window or silence the rules are written for.
+pub const MAX_WINDOW: Duration = Duration::from_secs(366 * 24 * 60 * 60);
+
+/// Most documented tools the rules name one by one (each gets a rule of its own).
+const MAX_DOCUMENTED_TOOLS: usize = 1000;
+
 /// The tool names in `docs`' `tools` array, in order, without repeats.
 fn documented_tools(docs: &Value) -> Result<Vec<String>, String> {
     let Some(tools) = docs.get("tools").and_then(Value::as_array) else {
@@ -161,16 +174,29 @@ fn documented_tools(docs: &Value) -> Result<Vec<String>, String> {
                 .to_owned(),
         );
     };
-    let mut names: Vec<String> = Vec::with_capacity(tools.len());
+    let mut names: Vec<String> = Vec::with_capacity(tools.len().min(MAX_DOCUMENTED_TOOLS));
+    let mut seen = std::collections::HashSet::new();
     for (i, tool) in tools.iter().enumerate() {
         match tool.get("name").and_then(Value::as_str) {
             Some("") => return Err(format!("tool {i} of the tool docs has an empty name")),
+            // Prometheus expands templates in rule labels: a name with `{{` would be
+            // run as one.
+            Some(name) if name.contains("{{") || name.contains("}}") => {
+                return Err(format!(
+                    "tool {i} of the tool docs has a name with `{{{{` or `}}}}`, which Prometheus would expand as a template"
+                ));
+            }
             Some(name) => {
-                if !names.iter().any(|n| n == name) {
+                if seen.insert(name) {
                     names.push(name.to_owned());
                 }
             }
             None => return Err(format!("tool {i} of the tool docs has no string `name`")),
+        }
+        if names.len() > MAX_DOCUMENTED_TOOLS {
+            return Err(format!(
+                "the tool docs list over {MAX_DOCUMENTED_TOOLS} tools: write the rules without docs (one rule per alert, by tool)"
+            ));
         }
     }
     if names.is_empty() {

@@ -3,8 +3,8 @@
 //! write them. Streaming: one line in memory at a time, each MCP span handed on as a
 //! [`Call`] and then dropped. What cannot be read is skipped and counted, never fatal.
 
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::trace::v1::Span;
 use std::io::BufRead;
 
 /// What one MCP server span says, as far as the report goes.
@@ -51,7 +51,7 @@ impl Call {
 }
 
 /// Lines and spans left out, by why.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Skipped {
     /// A last line with no newline that does not parse: a writer that stopped mid-line.
     pub truncated: u64,
@@ -59,6 +59,8 @@ pub struct Skipped {
     pub unreadable: u64,
     /// Spans without `mcp.method.name`: another service's, or not a server span.
     pub not_mcp: u64,
+    /// Why the input broke off before its end, if it did (a gzip stream cut short).
+    pub broken: Option<String>,
 }
 
 impl Skipped {
@@ -70,24 +72,37 @@ impl Skipped {
         self.truncated += other.truncated;
         self.unreadable += other.unreadable;
         self.not_mcp += other.not_mcp;
+        if other.broken.is_some() {
+            self.broken = other.broken;
+        }
     }
 }
 
 /// Longest line read: a batch of 512 spans is well under a megabyte, so a longer line
 /// is not the exporter's; it is skipped (counted unreadable) without being held.
-pub const MAX_LINE_BYTES: u64 = 64 << 20;
+pub const MAX_LINE_BYTES: u64 = 16 << 20;
 
 /// Longest name kept (tool, resource, method, error type, schema path): longer ones are
 /// cut, with `…`. The library bounds what it writes; other writers may not.
 pub const MAX_NAME_CHARS: usize = 256;
 
-/// Reads every line of `input`, handing each MCP span to `each`.
+/// Reads every line of `input`, handing each MCP span to `each`. Input that breaks off
+/// (a gzip stream cut short, garbage after its end) ends the reading as a truncated
+/// line would: what came before counts.
 pub fn read(mut input: impl BufRead, mut each: impl FnMut(Call)) -> std::io::Result<Skipped> {
     let mut skipped = Skipped::default();
     let mut line = Vec::new();
     loop {
         line.clear();
-        let n = std::io::Read::take(&mut input, MAX_LINE_BYTES).read_until(b'\n', &mut line)?;
+        let n = match std::io::Read::take(&mut input, MAX_LINE_BYTES).read_until(b'\n', &mut line) {
+            Ok(n) => n,
+            Err(error) if corrupt(&error) => {
+                skipped.truncated += 1;
+                skipped.broken = Some(error.to_string());
+                return Ok(skipped);
+            }
+            Err(error) => return Err(error),
+        };
         if n == 0 {
             return Ok(skipped);
         }
@@ -101,13 +116,28 @@ pub fn read(mut input: impl BufRead, mut each: impl FnMut(Call)) -> std::io::Res
             continue;
         }
         // Bytes, not text: a line that is not UTF-8 is one unreadable line, not an
-        // unreadable file.
-        match serde_json::from_slice::<ExportTraceServiceRequest>(&line) {
-            Ok(request) => calls(&request, &mut skipped, &mut each),
+        // unreadable file. Spans one at a time, never the whole line's.
+        let mut not_mcp = 0;
+        let parsed = crate::request::each_span(&line, &mut |span| match call(&span) {
+            Some(call) => each(call),
+            None => not_mcp += 1,
+        });
+        skipped.not_mcp += not_mcp;
+        match parsed {
+            Ok(true) => {}
+            // JSON, but not spans: a metrics line, another format.
+            Ok(false) => skipped.unreadable += 1,
             Err(_) if !complete => skipped.truncated += 1,
             Err(_) => skipped.unreadable += 1,
         }
     }
+}
+
+/// Whether a read error is the data's (a decompressor that met a cut or garbage)
+/// rather than the file's (a directory, a device error).
+fn corrupt(error: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{InvalidData, InvalidInput, UnexpectedEof};
+    matches!(error.kind(), InvalidData | InvalidInput | UnexpectedEof)
 }
 
 /// Consumes input up to and including the next newline.
@@ -130,8 +160,22 @@ fn skip_rest_of_line(input: &mut impl BufRead) -> std::io::Result<()> {
     }
 }
 
-/// A name cut to [`MAX_NAME_CHARS`].
-fn bounded(mut name: String) -> String {
+/// A name cut to [`MAX_NAME_CHARS`], with what a terminal or a page would act on
+/// instead of showing replaced by `�`: control characters (a newline would forge a
+/// report line, an escape sequence clear the screen), the bidirectional overrides
+/// (which reverse the text after them) and the two non-characters XML forbids.
+pub(crate) fn bounded(name: String) -> String {
+    let unsafe_char = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{FFFE}' | '\u{FFFF}')
+    };
+    let mut name = if name.contains(unsafe_char) {
+        name.chars()
+            .map(|c| if unsafe_char(c) { '\u{FFFD}' } else { c })
+            .collect()
+    } else {
+        name
+    };
     if let Some((cut, _)) = name.char_indices().nth(MAX_NAME_CHARS - 1) {
         name.truncate(cut);
         name.push('…');
@@ -139,43 +183,34 @@ fn bounded(mut name: String) -> String {
     name
 }
 
-fn calls(request: &ExportTraceServiceRequest, skipped: &mut Skipped, each: &mut impl FnMut(Call)) {
-    let spans = request
-        .resource_spans
-        .iter()
-        .flat_map(|r| &r.scope_spans)
-        .flat_map(|s| &s.spans);
-    for span in spans {
-        let attr = |key: &str| attribute(&span.attributes, key);
-        let Some(method) = attr("mcp.method.name").and_then(text).map(bounded) else {
-            skipped.not_mcp += 1;
-            continue;
-        };
-        let string = |key: &str| attr(key).and_then(text);
-        let name = |key: &str| string(key).map(bounded);
-        let flag = |key: &str| match attr(key)?.value.as_ref()? {
-            any_value::Value::BoolValue(b) => Some(*b),
-            _ => None,
-        };
-        each(Call {
-            method,
-            tool: name("gen_ai.tool.name"),
-            resource: name("mcp.resource.template")
-                .or_else(|| name("mcp.resource.name"))
-                .or_else(|| name("mcp.resource.uri")),
-            session: string("mcp.session.id"),
-            error_type: name("error.type"),
-            rpc_code: name("rpc.response.status_code"),
-            schema_valid: flag("mcp.tool.args.schema_valid"),
-            schema_error_path: name("mcp.tool.args.schema_error_path"),
-            args_hash: string("mcp.tool.args.hash"),
-            cache_hit: flag("mcp.resource.cache_hit"),
-            start_ns: span.start_time_unix_nano,
-            duration_ns: span
-                .end_time_unix_nano
-                .saturating_sub(span.start_time_unix_nano),
-        });
-    }
+/// The MCP call a span records; `None` for a span without `mcp.method.name`.
+fn call(span: &Span) -> Option<Call> {
+    let attr = |key: &str| attribute(&span.attributes, key);
+    let method = attr("mcp.method.name").and_then(text).map(bounded)?;
+    let string = |key: &str| attr(key).and_then(text);
+    let name = |key: &str| string(key).map(bounded);
+    let flag = |key: &str| match attr(key)?.value.as_ref()? {
+        any_value::Value::BoolValue(b) => Some(*b),
+        _ => None,
+    };
+    Some(Call {
+        method,
+        tool: name("gen_ai.tool.name"),
+        resource: name("mcp.resource.template")
+            .or_else(|| name("mcp.resource.name"))
+            .or_else(|| name("mcp.resource.uri")),
+        session: string("mcp.session.id"),
+        error_type: name("error.type"),
+        rpc_code: name("rpc.response.status_code"),
+        schema_valid: flag("mcp.tool.args.schema_valid"),
+        schema_error_path: name("mcp.tool.args.schema_error_path"),
+        args_hash: string("mcp.tool.args.hash"),
+        cache_hit: flag("mcp.resource.cache_hit"),
+        start_ns: span.start_time_unix_nano,
+        duration_ns: span
+            .end_time_unix_nano
+            .saturating_sub(span.start_time_unix_nano),
+    })
 }
 
 fn attribute<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a AnyValue> {

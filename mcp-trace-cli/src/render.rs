@@ -17,9 +17,10 @@ pub fn time(ns: u64) -> String {
     humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_nanos(ns)).to_string()
 }
 
-/// A length of time, as `5m`, `1h 30m`.
+/// A length of time, as `5m`, `1h 30m`, `200ms` (to the millisecond).
 pub(crate) fn length(d: Duration) -> String {
-    humantime::format_duration(Duration::from_secs(d.as_secs())).to_string()
+    let millis = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    humantime::format_duration(Duration::from_millis(millis)).to_string()
 }
 
 /// The columns of the tools table, text and HTML.
@@ -40,6 +41,9 @@ pub(crate) const TOOL_COLUMNS: [&str; 12] = [
 
 /// A duration in microseconds, in the unit that reads best.
 pub(crate) fn duration(micros: u64) -> String {
+    if micros >= crate::tools::MAX_MICROS {
+        return "≥24h".to_owned();
+    }
     match micros {
         0..1_000 => format!("{micros}µs"),
         1_000..1_000_000 => format!("{:.1}ms", micros as f64 / 1e3),

@@ -11,9 +11,9 @@ use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 
-/// Longest latency the histograms hold, in microseconds (one hour); longer calls are
-/// counted at this value.
-const MAX_MICROS: u64 = 3_600_000_000;
+/// Longest latency the histograms hold, in microseconds (a day); longer calls are
+/// counted at this value, and shown as at least it.
+pub const MAX_MICROS: u64 = 86_400_000_000;
 
 /// Most distinct schema error paths and error types kept per tool; more are counted
 /// under `…`.
@@ -31,8 +31,9 @@ pub struct SetBudget {
 }
 
 impl SetBudget {
-    /// Four million entries: a million spans of all-distinct arguments stay within it.
-    pub const DEFAULT: u64 = 4_000_000;
+    /// Two million entries (about 100 MB at most): a million spans with half their
+    /// arguments never seen before take one million.
+    pub const DEFAULT: u64 = 2_000_000;
 
     pub fn new(entries: u64) -> Self {
         Self {
@@ -131,6 +132,10 @@ impl Counts for ToolSlot {
         self.slow += other.slow;
         self.first_ns = self.first_ns.min(other.first_ns);
         self.last_ns = self.last_ns.max(other.last_ns);
+    }
+
+    fn extent(&self) -> Option<(u64, u64)> {
+        (self.calls > 0).then_some((self.first_ns, self.last_ns))
     }
 }
 

@@ -10,6 +10,46 @@ use std::collections::BTreeMap;
 /// Counts that add up over the slots of a window.
 pub trait Counts: Default + Clone {
     fn merge(&mut self, other: &Self);
+
+    /// The first start and the last end of the calls counted, if any: what an alert
+    /// over these counts spans.
+    fn extent(&self) -> Option<(u64, u64)> {
+        None
+    }
+}
+
+/// The first start and last end of the calls in some counts; empty until one is added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Extent {
+    pub first_ns: u64,
+    pub last_ns: u64,
+}
+
+impl Default for Extent {
+    fn default() -> Self {
+        Self {
+            first_ns: u64::MAX,
+            last_ns: 0,
+        }
+    }
+}
+
+impl Extent {
+    pub fn of(start_ns: u64, end_ns: u64) -> Self {
+        Self {
+            first_ns: start_ns,
+            last_ns: end_ns,
+        }
+    }
+
+    pub fn merge(&mut self, other: &Extent) {
+        self.first_ns = self.first_ns.min(other.first_ns);
+        self.last_ns = self.last_ns.max(other.last_ns);
+    }
+
+    pub fn get(&self) -> Option<(u64, u64)> {
+        (self.first_ns <= self.last_ns).then_some((self.first_ns, self.last_ns))
+    }
 }
 
 /// One series of counts, keyed by slot.
@@ -49,21 +89,29 @@ impl<C: Counts> Slots<C> {
     }
 
     /// Every window of `width` slots that holds at least one slot with counts, as the
-    /// window's first slot and its counts, in time order.
-    pub fn windows(&self, width: u64) -> Vec<(u64, C)> {
+    /// window's first slot and its counts, in time order; made one at a time.
+    pub fn windows(&self, width: u64) -> impl Iterator<Item = (u64, C)> + '_ {
         let width = width.max(1);
-        let mut out = Vec::new();
+        let mut slots = self.slots.keys().copied();
+        // The windows still to visit for the current slot: first slots `next..=last`.
+        let mut pending: Option<(u64, u64)> = None;
         let mut next_first = 0u64;
-        for &slot in self.slots.keys() {
-            // The windows whose first slot lies in [slot - width + 1, slot] hold `slot`;
-            // those already visited for an earlier slot are skipped.
-            let from = slot.saturating_sub(width - 1).max(next_first);
-            for first in from..=slot {
-                out.push((first, self.sum(first, first.saturating_add(width - 1))));
+        std::iter::from_fn(move || {
+            loop {
+                if let Some((first, last)) = pending {
+                    pending = (first < last).then(|| (first + 1, last));
+                    return Some((first, self.sum(first, first.saturating_add(width - 1))));
+                }
+                let slot = slots.next()?;
+                // The windows whose first slot lies in [slot - width + 1, slot] hold
+                // `slot`; those already visited for an earlier slot are skipped.
+                let from = slot.saturating_sub(width - 1).max(next_first);
+                next_first = slot.saturating_add(1);
+                if from <= slot {
+                    pending = Some((from, slot));
+                }
             }
-            next_first = slot.saturating_add(1);
-        }
-        out
+        })
     }
 
     /// Consecutive windows of `width` slots that do not overlap (the first starting at
@@ -104,7 +152,7 @@ mod tests {
     #[test]
     fn sliding_windows_visit_only_windows_with_counts() {
         let s = slots(&[(10, 1), (12, 2), (40, 5)]);
-        let windows = s.windows(3);
+        let windows: Vec<_> = s.windows(3).collect();
         assert_eq!(
             windows,
             vec![
@@ -123,7 +171,7 @@ mod tests {
     #[test]
     fn far_apart_timestamps_cost_nothing() {
         let s = slots(&[(0, 1), (u64::MAX, 1)]);
-        let windows = s.windows(5);
+        let windows: Vec<_> = s.windows(5).collect();
         assert_eq!(windows.len(), 6);
         assert_eq!(windows[0], (0, 1));
         assert_eq!(windows.last(), Some(&(u64::MAX, 1)));

@@ -96,8 +96,9 @@ fn error_rate_over_a_window() {
         vec![Alert {
             kind: Kind::ErrorRate,
             subject: "search".into(),
+            // Cut to the calls the windows hold.
             from_ns: at(6),
-            to_ns: at(16),
+            to_ns: steady_end(16),
             value: 0.12,
             threshold: 0.05,
             part: 12,
@@ -126,7 +127,7 @@ fn latency_against_the_first_calls() {
             kind: Kind::Latency,
             subject: "search".into(),
             from_ns: at(16),
-            to_ns: at(25),
+            to_ns: steady_end(25),
             value: 0.08,
             threshold: 0.05,
             part: 8,
@@ -134,7 +135,7 @@ fn latency_against_the_first_calls() {
         }]
     );
     let text = mcp_trace_cli::render::text(&report);
-    assert!(text.contains("latency          search: p95 above 2× the baseline p50 of 10.0ms (8 of 100 calls took over 20.0ms); from 2027-01-15T08:16:00Z to 2027-01-15T08:25:00Z"), "{text}");
+    assert!(text.contains("latency          search: p95 above 2× the baseline p50 of 10.0ms (8 of 100 calls took over 20.0ms); from 2027-01-15T08:16:00Z to 2027-01-15T08:24:57Z"), "{text}");
 }
 
 #[test]
@@ -185,9 +186,8 @@ fn a_tool_goes_silent() {
             to_ns: report.last_ns,
             value: (report.last_ns - silent_from) as f64 / 1e9,
             threshold: 900.0,
-            // fetch's calls from the slot 15 minutes after search's last call (minute
-            // 34) to the end (minute 49): 16 minutes of 20.
-            part: 320,
+            // fetch's calls in the silence: minutes 20 to 49, 20 a minute.
+            part: 600,
             whole: 400,
         }]
     );
@@ -259,8 +259,9 @@ fn unknown_tool_calls() {
         vec![Alert {
             kind: Kind::UnknownTool,
             subject: "serach".into(),
-            from_ns: at(1),
-            to_ns: steady_end(10),
+            // The unknown calls themselves.
+            from_ns: at(5),
+            to_ns: at(5) + 3 * MS_NS,
             value: 3.0 / 103.0,
             threshold: 0.01,
             part: 3,
@@ -295,7 +296,14 @@ fn duplicate_reads() {
             fired[0].part,
             fired[0].whole
         ),
-        (Kind::DuplicateReads, "docs://{page}", at(0), 15, 60)
+        // From the first repeated read.
+        (
+            Kind::DuplicateReads,
+            "docs://{page}",
+            at(0) + 9 * MS_NS,
+            15,
+            60
+        )
     );
     let windows = mcp_trace_cli::render::duplicate_rate_over_time(&report, "docs://{page}");
     assert_eq!(windows.len(), 2);
@@ -437,4 +445,34 @@ fn every_alert_at_once() {
         ]
     );
     insta::assert_snapshot!(mcp_trace_cli::render::text(&report));
+}
+
+#[test]
+fn a_silence_just_over_the_window_is_seen() {
+    // lookup every 30 s, search every 10 s; lookup stops for 15 min 30 s (its last
+    // call at 9:30, the next at 25:00), then comes back.
+    let every = |tool: &str, step_s: u64, from_s: u64, to_s: u64| -> Vec<Value> {
+        (from_s / step_s..to_s / step_s)
+            .map(|i| {
+                tool_call(
+                    tool,
+                    "s1",
+                    "h",
+                    T0_NS + i * step_s * 1_000_000_000,
+                    10 * MS_NS,
+                    &[],
+                )
+            })
+            .collect()
+    };
+    let mut spans = every("search", 10, 0, 3_600);
+    spans.extend(every("lookup", 30, 0, 600));
+    spans.extend(every("lookup", 30, 1_500, 3_600));
+    let report = report_of(spans);
+    let fired = alerts(&report);
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    assert_eq!(fired[0].kind, Kind::Silent);
+    assert_eq!(fired[0].subject, "lookup");
+    assert_eq!(fired[0].from_ns, T0_NS + 570 * 1_000_000_000 + 10 * MS_NS);
+    assert_eq!(fired[0].to_ns, T0_NS + 1_500 * 1_000_000_000);
 }

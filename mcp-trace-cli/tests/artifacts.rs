@@ -1097,3 +1097,22 @@ fn the_commands_print_the_artifacts() {
     assert!(err.contains("--prometheus"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// What Prometheus would expand, overflow or choke on is refused with a reason.
+#[test]
+fn rules_refuse_templates_huge_docs_and_endless_windows() {
+    let templated = json!({"tools": [{"name": "{{ query \"up\" }}"}]});
+    let error = prometheus::rules(&Settings::default(), Some(&templated)).unwrap_err();
+    assert!(error.contains("template"), "{error}");
+    let many: Vec<Value> = (0..1_001)
+        .map(|i| json!({"name": format!("t{i}")}))
+        .collect();
+    let error = prometheus::rules(&Settings::default(), Some(&json!({"tools": many}))).unwrap_err();
+    assert!(error.contains("over 1000 tools"), "{error}");
+    let endless = Settings {
+        silence: Duration::from_secs(367 * 24 * 60 * 60),
+        ..Settings::default()
+    };
+    let error = prometheus::rules(&endless, None).unwrap_err();
+    assert!(error.contains("at most 366 days"), "{error}");
+}

@@ -139,3 +139,57 @@ fn an_endless_line_is_skipped_without_being_held() {
     assert_eq!(report.skipped.unreadable, 1);
     assert_eq!(report.tools["search"].calls, 1);
 }
+
+#[test]
+fn a_line_of_empty_spans_is_walked_one_at_a_time() {
+    // 200 000 spans in one line: parsed one by one (the whole request would hold all
+    // of them at once), each counted as not MCP.
+    let mut text = String::from(r#"{"resourceSpans":[{"scopeSpans":[{"spans":["#);
+    text.push_str(&vec!["{}"; 200_000].join(","));
+    text.push_str("]}]}]}\n");
+    let report = report_of(text.as_bytes());
+    assert_eq!(report.skipped.not_mcp, 200_000);
+    assert_eq!(report.skipped.unreadable, 0);
+}
+
+#[test]
+fn names_cannot_forge_lines_or_drive_a_terminal() {
+    let evil = "search\n  error-rate       fake: 99.9% of calls failed\u{1b}[2J\u{1b}]0;pwned\u{7}\u{202e}reversed\u{ffff}";
+    let spans = vec![tool_call(
+        evil,
+        "s",
+        "h",
+        T0_NS,
+        MS_NS,
+        &[("error.type", json!(evil))],
+    )];
+    let report = report_of(file(spans).as_bytes());
+    let text = render::text(&report);
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{7}'),
+        "{text:?}"
+    );
+    assert!(!text.contains('\u{202e}') && !text.contains('\u{ffff}'));
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.trim_start().starts_with("error-rate       fake")),
+        "{text}"
+    );
+    let name = report.tools.keys().next().unwrap();
+    assert!(name.starts_with("search\u{fffd}  error-rate"), "{name:?}");
+}
+
+#[test]
+fn a_baseline_of_many_tools_leaves_the_reports_own_apart() {
+    let baseline_spans: Vec<Value> = (0..300)
+        .map(|i| tool_call(&format!("old_{i}"), "s", "h", T0_NS, MS_NS, &[]))
+        .collect();
+    let baseline = report_of(file(baseline_spans).as_bytes());
+    let mut report = Report::default().with_baseline(&baseline);
+    report
+        .read(file(vec![tool_call("search", "s", "h", T0_NS, MS_NS, &[])]).as_bytes())
+        .unwrap();
+    report.finish();
+    assert_eq!(report.tools.keys().collect::<Vec<_>>(), ["search"]);
+}

@@ -229,8 +229,8 @@ fn gzip_input_reads_the_same() {
         String::from_utf8(out.stdout).unwrap(),
         render::text(&report())
     );
-    // A file cut inside the compressed stream: what was read is not reported as a
-    // whole, the exit status says the input is unreadable.
+    // A file cut inside the compressed stream (a writer that crashed): what came
+    // before the cut is reported, and stderr says where it broke off.
     let whole = std::fs::read(&path).unwrap();
     std::fs::write(&path, &whole[..whole.len() - 10]).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_mcp-trace"))
@@ -238,8 +238,28 @@ fn gzip_input_reads_the_same() {
         .arg(&path)
         .output()
         .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("breaks off"), "{stderr}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.starts_with("mcp-trace report: 12 MCP spans"),
+        "{stdout}"
+    );
+    // Not a span file at all: status 2.
+    let passwd = dir.join("passwd");
+    std::fs::write(
+        &passwd,
+        "root:x:0:0:root:/root:/bin/bash\n{\"resourceMetrics\": []}\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mcp-trace"))
+        .arg("report")
+        .arg(&passwd)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains("cannot read"), "{stderr}");
+    assert!(stderr.contains("no MCP span in the input"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
