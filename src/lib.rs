@@ -187,13 +187,17 @@ pub mod rmcp {
     };
     pub use mcp_trace_runtime::rmcp::support::scope_from_context;
 
+    #[cfg(feature = "client")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+    pub use mcp_trace_runtime::rmcp::client::TracedClient;
+
     /// The client side: [`traced`](client::traced) wraps the transport an rmcp client
     /// is served over; every request gets a CLIENT span, and the server's span is its
     /// child.
     #[cfg(feature = "client")]
     #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
     pub mod client {
-        pub use mcp_trace_runtime::rmcp::client::{TracedTransport, traced};
+        pub use mcp_trace_runtime::rmcp::client::{TracedClient, TracedTransport, traced};
     }
 }
 

@@ -345,3 +345,100 @@ async fn unanswered_requests_end_with_why() {
         "no session span when told so"
     );
 }
+
+/// A `TracedClient` hands the caller's span over: the request's span is its child.
+/// Merging, the caller's `execute_tool` span itself gets the MCP attributes, no second
+/// span is made, and the server's span is the caller's span's child.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traced_client_calls_under_or_into_the_callers_span() {
+    use mcp_trace::rmcp::client::{TracedClient, traced};
+    use opentelemetry::trace::{FutureExt, Span as _, Tracer as _};
+    common::exporter();
+    let serve = || {
+        let (server_end, client_end) = tokio::io::duplex(1 << 16);
+        let server = tokio::spawn(async move {
+            let running = mcp_trace::rmcp::TracedServer::new(rmcp_server::DocsServer)
+                .serve(server_end)
+                .await
+                .expect("server starts");
+            running.waiting().await.ok();
+        });
+        (server, client_end)
+    };
+    let tracer = opentelemetry::global::tracer("agent");
+
+    // Under the caller's span.
+    let (server, client_end) = serve();
+    let client = TracedClient::serve((), traced(client_end)).await.unwrap();
+    let step = tracer.start("agent step");
+    let step_id = step.span_context().clone();
+    let cx = opentelemetry::Context::current_with_span(step);
+    client
+        .call_tool(call("search_documents", json!({"query": "api"})))
+        .with_context(cx.clone())
+        .await
+        .unwrap();
+    cx.span().end();
+    client.cancel().await.unwrap();
+    server.await.unwrap();
+
+    // Into the caller's span.
+    let (server, client_end) = serve();
+    let client = TracedClient::serve((), traced(client_end))
+        .await
+        .unwrap()
+        .merge_into_current_span();
+    let outer = tracer.start("execute_tool search_documents");
+    let outer_id = outer.span_context().clone();
+    let cx = opentelemetry::Context::current_with_span(outer);
+    client
+        .call_tool(call("search_documents", json!({"query": "faq"})))
+        .with_context(cx.clone())
+        .await
+        .unwrap();
+    cx.span().end();
+    client.cancel().await.unwrap();
+    server.await.unwrap();
+
+    let spans = common::exporter().get_finished_spans().unwrap();
+    let under: Vec<SpanData> = spans
+        .iter()
+        .filter(|s| s.span_context.trace_id() == step_id.trace_id())
+        .cloned()
+        .collect();
+    let (client_span, server_span) = pair(&under, "tools/call search_documents");
+    assert_eq!(client_span.parent_span_id, step_id.span_id());
+    assert_eq!(
+        server_span.parent_span_id,
+        client_span.span_context.span_id()
+    );
+
+    let merged: Vec<&SpanData> = spans
+        .iter()
+        .filter(|s| s.span_context.trace_id() == outer_id.trace_id())
+        .collect();
+    assert!(
+        !merged.iter().any(|s| s.span_kind == SpanKind::Client),
+        "no second span: {:?}",
+        merged.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
+    let outer = merged
+        .iter()
+        .find(|s| s.span_context.span_id() == outer_id.span_id())
+        .unwrap();
+    assert_eq!(
+        outer.name, "execute_tool search_documents",
+        "its own name kept"
+    );
+    let outer_attrs = attrs(outer);
+    assert_eq!(outer_attrs["mcp.method.name"], "tools/call".into());
+    assert_eq!(outer_attrs["gen_ai.tool.name"], "search_documents".into());
+    let hash = common::hash(json!({"query": "faq"}));
+    assert_eq!(outer_attrs[hash.key.as_str()], hash.value);
+    let server = merged
+        .iter()
+        .find(|s| s.span_kind == SpanKind::Server && s.name == "tools/call search_documents")
+        .expect("the server's span in the caller's trace");
+    assert_eq!(server.parent_span_id, outer_id.span_id());
+    assert_eq!(attrs(server)[hash.key.as_str()], hash.value);
+}

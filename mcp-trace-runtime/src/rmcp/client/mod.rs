@@ -11,11 +11,19 @@
 //! value, nor result content. A result with `isError: true` is `error.type =
 //! tool_error`; a JSON-RPC error its code; no answer `timeout`, `cancelled`,
 //! `transport_error` or `transport_closed`.
+//!
+//! rmcp sends from a task of its own, where the caller's span is not current: serve
+//! the client as a [`TracedClient`] and its calls hand the caller's context over, so
+//! each request's span is the child of the agent step that made it (or, with
+//! [`TracedClient::merge_into_current_span`], the agent framework's `execute_tool` span
+//! itself carries the MCP attributes and no second span is made).
 
 #[cfg(feature = "metrics")]
 mod metrics;
 mod options;
 mod record;
+mod traced_client;
 mod transport;
 
+pub use traced_client::TracedClient;
 pub use transport::{TracedTransport, traced};

@@ -35,6 +35,10 @@ pub(crate) const SESSION_SPAN: &str = "mcp.client.session";
 /// stream carrying the answer broke: a transport failure, not the server's answer.
 const TRANSPORT_CLOSED: &str = "io.modelcontextprotocol/transportClosed";
 
+/// The `_meta` key by which [`TracedClient`](super::TracedClient) names the caller's
+/// context a tool call is merged into; taken off before the request leaves.
+pub(crate) const MERGE_KEY: &str = "mcp-trace/merge";
+
 /// `error.type` of a request that got no answer.
 pub(crate) const CLOSED: &str = "transport_closed";
 pub(crate) const SEND_FAILED: &str = "transport_error";
@@ -46,6 +50,8 @@ pub(crate) const CANCELLED: &str = "cancelled";
 struct Pending {
     /// The context holding the request's span.
     cx: Context,
+    /// The span is the caller's (merged into): not ours to end.
+    merged: bool,
     start: SystemTime,
     method: String,
     /// The tool of a `tools/call`, for the metric: the name if the server listed it,
@@ -76,6 +82,9 @@ pub(crate) struct Recorder {
     /// The negotiated protocol version, from the `initialize` answer.
     protocol: Option<String>,
     tools: HashMap<String, Advertised>,
+    /// Callers' contexts lent for tool calls merged into their spans, by token.
+    lent: HashMap<u64, Context>,
+    next_token: u64,
 }
 
 /// A request id as text, the key of the pending map: rmcp matches `"5"` to `5`, so do
@@ -152,7 +161,35 @@ impl Recorder {
             session: None,
             protocol: None,
             tools: HashMap::new(),
+            lent: HashMap::new(),
+            next_token: 0,
         }
+    }
+
+    /// Lends the caller's context for a tool call to merge into; returns the token
+    /// the call carries in `_meta`.
+    pub(crate) fn lend(&mut self, cx: Context) -> u64 {
+        self.next_token = self.next_token.wrapping_add(1);
+        self.lent.insert(self.next_token, cx);
+        self.next_token
+    }
+
+    /// The call is over: its context is not needed any more.
+    pub(crate) fn take_back(&mut self, token: u64) {
+        self.lent.remove(&token);
+    }
+
+    /// The context a tool call is to merge into, its token taken off the request.
+    fn merge_target(&self, request: &mut ClientRequest) -> Option<Context> {
+        let ClientRequest::CallToolRequest(call) = request else {
+            return None;
+        };
+        let meta = call.params.meta.as_mut()?;
+        let token = meta.0.remove(MERGE_KEY)?.as_u64()?;
+        if meta.0.is_empty() {
+            call.params.meta = None;
+        }
+        self.lent.get(&token).cloned()
     }
 
     /// The options, to change before the client is served.
@@ -280,6 +317,7 @@ impl Recorder {
         if initialize && self.options.session_span && self.session.is_none() {
             self.start_session(&tracer);
         }
+        let merged = self.merge_target(request);
         let parent = self.parent(request);
         let start = SystemTime::now();
         let limit = bounds::limit_for(bounds::MAX_NAME_BYTES);
@@ -292,6 +330,7 @@ impl Recorder {
         self.connection_attributes(&mut attrs);
         let mut pending = Pending {
             cx: Context::new(),
+            merged: false,
             start,
             method: method.clone(),
             tool: None,
@@ -324,12 +363,22 @@ impl Recorder {
             }
             _ => bounds::bounded(&method, limit).into_owned(),
         };
-        let mut builder = SpanBuilder::from_name(name)
-            .with_kind(SpanKind::Client)
-            .with_attributes(attrs);
-        builder.start_time = Some(start);
-        let span = tracer.build_with_context(builder, &parent);
-        pending.cx = parent.with_span(span);
+        match merged {
+            // The agent framework's own span: the attributes go on it, its name stays.
+            Some(outer) => {
+                outer.span().set_attributes(attrs);
+                pending.cx = outer;
+                pending.merged = true;
+            }
+            None => {
+                let mut builder = SpanBuilder::from_name(name)
+                    .with_kind(SpanKind::Client)
+                    .with_attributes(attrs);
+                builder.start_time = Some(start);
+                let span = tracer.build_with_context(builder, &parent);
+                pending.cx = parent.with_span(span);
+            }
+        }
         inject(&pending.cx, request);
         self.pending.insert(key.to_owned(), pending);
         true
@@ -592,7 +641,9 @@ fn end(
             .map_or_else(|| error_type.clone(), str::to_owned);
         span.set_status(Status::error(description));
     }
-    span.end_with_timestamp(now);
+    if !pending.merged {
+        span.end_with_timestamp(now);
+    }
     #[cfg(feature = "metrics")]
     super::metrics::operation(
         &base,

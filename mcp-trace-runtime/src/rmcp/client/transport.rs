@@ -68,9 +68,14 @@ impl<T> TracedTransport<T> {
     fn lock(&self) -> MutexGuard<'_, Recorder> {
         lock(&self.recorder)
     }
+
+    /// What records, shared with a [`TracedClient`](super::TracedClient).
+    pub(crate) fn recorder(&self) -> Arc<Mutex<Recorder>> {
+        Arc::clone(&self.recorder)
+    }
 }
 
-fn lock(recorder: &Mutex<Recorder>) -> MutexGuard<'_, Recorder> {
+pub(crate) fn lock(recorder: &Mutex<Recorder>) -> MutexGuard<'_, Recorder> {
     recorder
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
