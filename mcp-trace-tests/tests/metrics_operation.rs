@@ -138,7 +138,9 @@ fn exported() -> Vec<Exported> {
                 assert!(
                     [
                         "mcp.server.operation.duration",
-                        "mcp.server.session.duration"
+                        "mcp.server.session.duration",
+                        "mcp.client.operation.duration",
+                        "mcp.client.session.duration"
                     ]
                     .contains(&metric.name()),
                     "unexpected metric {}",
@@ -554,4 +556,160 @@ fn cancelled_calls_are_counted_without_an_error() {
             .iter()
             .any(|kv| kv.key.as_str() == "mcp.call.cancelled")
     );
+}
+
+/// A plain (untraced) rmcp server: `search` answers, `broken` answers `isError`.
+#[cfg(feature = "client")]
+#[derive(Clone)]
+struct PlainServer;
+
+#[cfg(feature = "client")]
+impl rmcp::ServerHandler for PlainServer {
+    fn get_info(&self) -> rmcp::model::ServerConfig {
+        rmcp::model::ServerConfig::new(
+            rmcp::model::ServerCapabilities::builder()
+                .enable_tools()
+                .build(),
+        )
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<rmcp::model::PaginatedRequestParams>,
+        _context: rmcp::service::RequestContext<rmcp::service::RoleServer>,
+    ) -> Result<rmcp::model::ListToolsResult, rmcp::ErrorData> {
+        let schema = |v: serde_json::Value| std::sync::Arc::new(v.as_object().unwrap().clone());
+        Ok(rmcp::model::ListToolsResult::with_all_items(vec![
+            rmcp::model::Tool::new(
+                "search",
+                "Search",
+                schema(
+                    serde_json::json!({"type": "object", "properties": {"q": {"type": "string"}}}),
+                ),
+            ),
+            rmcp::model::Tool::new(
+                "broken",
+                "Fails",
+                schema(serde_json::json!({"type": "object"})),
+            ),
+        ]))
+    }
+
+    async fn call_tool(
+        &self,
+        request: rmcp::model::CallToolRequestParams,
+        _context: rmcp::service::RequestContext<rmcp::service::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResponse, rmcp::ErrorData> {
+        use rmcp::model::{CallToolResult, ContentBlock};
+        Ok(match request.name.as_ref() {
+            "search" => CallToolResult::success(vec![ContentBlock::text("ok")]),
+            _ => CallToolResult::error(vec![ContentBlock::text("broken")]),
+        }
+        .into())
+    }
+}
+
+/// The client side's two metrics: one point per request kind and outcome, a tool the
+/// server listed by its name and one it did not as `_OTHER`, the schema verdict against
+/// the listed schema, and the session from `initialize` to the close.
+#[cfg(feature = "client")]
+#[test]
+fn client_requests_and_sessions_are_measured() {
+    use rmcp::ServiceExt;
+    let _one = exclusive(Sampler::AlwaysOn);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let (server_end, client_end) = tokio::io::duplex(1 << 16);
+        let server = tokio::spawn(async move {
+            let running = PlainServer.serve(server_end).await.expect("server starts");
+            running.waiting().await.ok();
+        });
+        let client = ().serve(mcp_trace::rmcp::client::traced(client_end)).await.unwrap();
+        let call = |tool: &str, args: serde_json::Value| {
+            rmcp::model::CallToolRequestParams::new(tool.to_owned())
+                .with_arguments(args.as_object().unwrap().clone())
+        };
+        // Before the list, `search` is a name the agent chose: `_OTHER`.
+        client
+            .call_tool(call("search", serde_json::json!({"q": "a"})))
+            .await
+            .unwrap();
+        client.list_all_tools().await.unwrap();
+        client
+            .call_tool(call("search", serde_json::json!({"q": "b"})))
+            .await
+            .unwrap();
+        client
+            .call_tool(call("search", serde_json::json!({"q": 7})))
+            .await
+            .unwrap();
+        client
+            .call_tool(call("broken", serde_json::json!({})))
+            .await
+            .unwrap();
+        client.cancel().await.unwrap();
+        server.await.unwrap();
+    });
+    let all = exported();
+    let points = |name: &str| {
+        sorted(
+            all.iter()
+                .filter(|e| e.metric == name)
+                .map(|e| {
+                    assert_eq!(e.bounds, BOUNDARIES);
+                    (e.attrs.clone(), e.count)
+                })
+                .collect(),
+        )
+    };
+    let with = |pairs: &[(&str, Value)]| {
+        let mut attrs = attributes([
+            ("mcp.protocol.version", Value::from("2025-11-25")),
+            ("network.transport", Value::from("pipe")),
+        ]);
+        for (k, v) in pairs {
+            attrs.insert((*k).to_owned(), v.clone());
+        }
+        attrs
+    };
+    let tool = |name: &str, extra: &[(&str, Value)]| {
+        let mut pairs = vec![
+            ("mcp.method.name", Value::from("tools/call")),
+            ("gen_ai.operation.name", Value::from("execute_tool")),
+            ("gen_ai.tool.name", Value::from(name.to_owned())),
+        ];
+        pairs.extend(extra.iter().cloned());
+        with(&pairs)
+    };
+    assert_eq!(
+        points("mcp.client.operation.duration"),
+        sorted(vec![
+            (with(&[("mcp.method.name", "initialize".into())]), 1),
+            (with(&[("mcp.method.name", "tools/list".into())]), 1),
+            (tool("_OTHER", &[]), 1),
+            (
+                tool("search", &[("mcp.tool.args.schema_valid", true.into())]),
+                1
+            ),
+            (
+                tool("search", &[("mcp.tool.args.schema_valid", false.into())]),
+                1
+            ),
+            (
+                tool(
+                    "broken",
+                    &[
+                        ("mcp.tool.args.schema_valid", true.into()),
+                        ("error.type", "tool_error".into())
+                    ]
+                ),
+                1
+            ),
+        ])
+    );
+    assert_eq!(points("mcp.client.session.duration"), vec![(with(&[]), 1)]);
 }
