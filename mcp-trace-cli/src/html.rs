@@ -7,8 +7,8 @@
 use crate::Report;
 use crate::alerts::{Alert, alerts};
 use crate::render::{
-    TOOL_COLUMNS, budget_note, describe, duplicate_rate_over_time, duration, length, percent, rate,
-    row, time, tool_notes,
+    TOOL_COLUMNS, budget_note, clients_line, describe, duplicate_rate_over_time, duration, length,
+    percent, rate, row, time, tool_notes,
 };
 use std::fmt::Write;
 
@@ -289,6 +289,13 @@ pub fn page(report: &Report) -> String {
     tools_section(report, &mut out);
     resources_section(report, &mut out);
     sessions_section(report, &mut out);
+    if let Some(line) = clients_line(report) {
+        let _ = write!(
+            out,
+            "<h2 id=\"clients\">Clients (spans of traced clients, not counted above)</h2><p>{}</p>",
+            esc(&line)
+        );
+    }
     out.push_str("</main></body></html>\n");
     out
 }

@@ -4,6 +4,7 @@
 //! the alerts (`alerts`, under `settings`) and rendering (`render`) each in their file.
 
 pub mod alerts;
+pub mod clients;
 pub mod grafana;
 pub mod html;
 pub mod input;
@@ -55,6 +56,8 @@ pub struct Report {
     pub budget: tools::SetBudget,
     /// Each tool's p50 in a baseline report, in microseconds (`--baseline`).
     baselines: HashMap<String, u64>,
+    /// The spans of traced clients, kept apart.
+    pub clients: clients::Clients,
 }
 
 impl Default for Report {
@@ -156,6 +159,7 @@ impl Report {
             skipped: read::Skipped::default(),
             budget: tools::SetBudget::default(),
             baselines: HashMap::new(),
+            clients: clients::Clients::default(),
         }
     }
 
@@ -173,6 +177,10 @@ impl Report {
     /// Adds one span.
     pub fn add(&mut self, call: &read::Call) {
         self.spans += 1;
+        if call.side != read::Side::Server {
+            self.clients.add(call, &mut self.budget);
+            return;
+        }
         self.first_ns = self.first_ns.min(call.start_ns);
         self.last_ns = self.last_ns.max(call.end_ns());
         let slot = self.settings.slot(call.start_ns);

@@ -7,10 +7,25 @@ use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1::Span;
 use std::io::BufRead;
 
-/// What one MCP server span says, as far as the report goes.
+/// Which side of the protocol a span records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// A server's span of a request it answered (SERVER, or INTERNAL from a writer
+    /// that does not set the kind).
+    Server,
+    /// A traced client's span of a request it sent (CLIENT).
+    Client,
+    /// A traced client's session span (`mcp.client.session`).
+    ClientSession,
+}
+
+/// What one MCP span says, as far as the report goes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Call {
-    /// `mcp.method.name`.
+    pub side: Side,
+    /// A digest of the trace id (client session spans only: one agent run each).
+    pub trace: Option<u64>,
+    /// `mcp.method.name` (the span's name for a client session).
     pub method: String,
     /// `gen_ai.tool.name`, for `tools/call`.
     pub tool: Option<String>,
@@ -183,10 +198,25 @@ pub(crate) fn bounded(name: String) -> String {
     name
 }
 
-/// The MCP call a span records; `None` for a span without `mcp.method.name`.
+/// The name of a traced client's session span.
+const CLIENT_SESSION: &str = "mcp.client.session";
+
+/// OTLP's span kind of a CLIENT span.
+const KIND_CLIENT: i32 = 3;
+
+/// The MCP call a span records; `None` for a span without `mcp.method.name` (but a
+/// client's session span).
 fn call(span: &Span) -> Option<Call> {
     let attr = |key: &str| attribute(&span.attributes, key);
-    let method = attr("mcp.method.name").and_then(text).map(bounded)?;
+    let method = attr("mcp.method.name").and_then(text).map(bounded);
+    let side = match (&method, span.kind) {
+        (None, _) if span.name == CLIENT_SESSION => Side::ClientSession,
+        (None, _) => return None,
+        (Some(_), KIND_CLIENT) => Side::Client,
+        (Some(_), _) => Side::Server,
+    };
+    let trace = (side == Side::ClientSession).then(|| crate::tools::digest_bytes(&span.trace_id));
+    let method = method.unwrap_or_else(|| CLIENT_SESSION.to_owned());
     let string = |key: &str| attr(key).and_then(text);
     let name = |key: &str| string(key).map(bounded);
     let flag = |key: &str| match attr(key)?.value.as_ref()? {
@@ -194,6 +224,8 @@ fn call(span: &Span) -> Option<Call> {
         _ => None,
     };
     Some(Call {
+        side,
+        trace,
         method,
         tool: name("gen_ai.tool.name"),
         resource: name("mcp.resource.template")

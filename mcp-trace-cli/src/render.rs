@@ -125,8 +125,36 @@ pub fn text(report: &Report) -> String {
         "  {} session(s), {:.1} tool call(s) per session, {:.1}s long on average, {:.1}s the longest",
         sessions.count, sessions.calls_per_session, sessions.mean_seconds, sessions.longest_seconds
     );
+    if let Some(line) = clients_line(report) {
+        out.push_str("\nClients (spans of traced clients, not counted above)\n");
+        let _ = writeln!(out, "  {line}");
+    }
     alerts_text(report, &alerts(report), &mut out);
     out
+}
+
+/// What the traced clients saw, in a sentence; `None` without client spans.
+pub(crate) fn clients_line(report: &Report) -> Option<String> {
+    let c = &report.clients;
+    if !c.any() {
+        return None;
+    }
+    let mut line = format!(
+        "{} session(s) in {} trace(s); {} request(s), {} failed",
+        c.sessions,
+        c.traces(),
+        c.requests,
+        c.failed
+    );
+    if let (Some(p50), Some(p95)) = (c.tool_latency_micros(0.5), c.tool_latency_micros(0.95)) {
+        let _ = write!(
+            line,
+            "; tool calls p50 {}, p95 {} as the clients timed them (transport included)",
+            duration(p50),
+            duration(p95)
+        );
+    }
+    Some(line)
 }
 
 /// A resource's reads in one window of the rate over time.
@@ -408,6 +436,16 @@ pub fn json(report: &Report) -> Value {
             "callsPerSession": sessions.calls_per_session,
             "meanSeconds": sessions.mean_seconds,
             "longestSeconds": sessions.longest_seconds,
+        },
+        "clients": {
+            "sessions": report.clients.sessions,
+            "traces": report.clients.traces(),
+            "requests": report.clients.requests,
+            "failed": report.clients.failed,
+            "toolLatencyMicros": {
+                "p50": report.clients.tool_latency_micros(0.5),
+                "p95": report.clients.tool_latency_micros(0.95),
+            },
         },
         "windowSeconds": report.settings.window.as_secs_f64(),
         "uncountedFrom": report.budget.exhausted_at_ns.map(time),

@@ -180,6 +180,13 @@ impl Default for ToolStats {
     }
 }
 
+/// A 64-bit digest of bytes (a trace id).
+pub(crate) fn digest_bytes(bytes: &[u8]) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    hasher.finish()
+}
+
 /// A 64-bit digest of an id or a hash: what the sets keep instead of the text.
 pub(crate) fn digest(text: &str) -> u64 {
     let mut hasher = DefaultHasher::new();

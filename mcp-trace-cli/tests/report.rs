@@ -263,3 +263,42 @@ fn gzip_input_reads_the_same() {
     assert!(stderr.contains("no MCP span in the input"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn client_spans_are_kept_apart() {
+    let client_call = |ms: u64, error: Option<&str>| {
+        let mut attrs = vec![
+            ("mcp.method.name", json!("tools/call")),
+            ("gen_ai.tool.name", json!("search")),
+        ];
+        if let Some(error) = error {
+            attrs.push(("error.type", json!(error)));
+        }
+        let mut span = common::span("tools/call search", &attrs, 1_000 * MS_NS, ms * MS_NS);
+        span["kind"] = json!(3);
+        span
+    };
+    let session = |trace: &str| {
+        let mut span = common::span("mcp.client.session", &[], 1_000 * MS_NS, 50 * MS_NS);
+        span["kind"] = json!(1);
+        span["traceId"] = json!(trace);
+        span
+    };
+    let text = common::file(vec![
+        session("0af7651916cd43dd8448eb211c80319c"),
+        session("1af7651916cd43dd8448eb211c80319c"),
+        client_call(12, None),
+        client_call(30, Some("tool_error")),
+        common::tool_call("search", "s1", "h", 1_000 * MS_NS, 10 * MS_NS, &[]),
+    ]);
+    let mut report = Report::default();
+    report.read(text.as_bytes()).unwrap();
+    report.finish();
+    assert_eq!(report.tools["search"].calls, 1, "the server's call alone");
+    assert_eq!(report.skipped.not_mcp, 0);
+    let out = render::text(&report);
+    assert!(
+        out.contains("\nClients (spans of traced clients, not counted above)\n  2 session(s) in 2 trace(s); 2 request(s), 1 failed; tool calls p50 12.0ms, p95 30.0ms as the clients timed them (transport included)\n"),
+        "{out}"
+    );
+}

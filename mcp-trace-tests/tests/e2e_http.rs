@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::http::HttpServer;
 use common::otlp::{Receiver, attributes, spans};
 use http::header::{HeaderName, HeaderValue};
 use rmcp::ServiceExt;
@@ -19,8 +20,6 @@ use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 /// A traceparent whose trace id names the client (`a` or `b`) and the step.
@@ -64,61 +63,6 @@ async fn agent(url: String, client: u8) -> Result<(), Box<dyn std::error::Error 
     service.call_tool(params).await?;
     service.cancel().await?;
     Ok(())
-}
-
-/// `examples/http_server` on a loopback port, exporting spans and metrics to a receiver.
-struct HttpServer {
-    child: std::process::Child,
-    url: String,
-    drain: std::thread::JoinHandle<String>,
-}
-
-impl HttpServer {
-    fn start(receiver: &Receiver) -> Self {
-        let binary = common::example_binary("http_server");
-        assert!(
-            binary.exists(),
-            "build the example first: {}",
-            binary.display()
-        );
-        let mut command = Command::new(&binary);
-        let mut child = common::export_to(&mut command, &receiver.endpoint())
-            .env_remove("OTEL_METRICS_EXPORTER")
-            .args(["--listen", "127.0.0.1:0"])
-            .env("OTEL_SERVICE_NAME", "e2e-http")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("http server starts");
-        // The server announces its address on stderr; keep draining it afterwards.
-        let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        let url = loop {
-            let mut line = String::new();
-            assert!(
-                stderr.read_line(&mut line).unwrap() > 0,
-                "server exited early"
-            );
-            if let Some(url) = line.trim().strip_prefix("listening on ") {
-                break url.to_owned();
-            }
-        };
-        let drain = std::thread::spawn(move || {
-            let mut rest = String::new();
-            let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
-            rest
-        });
-        Self { child, url, drain }
-    }
-
-    /// Stops the server gracefully; it exports every span before exiting.
-    fn stop(mut self) {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let status = self.child.wait().expect("server exits");
-        let stderr = self.drain.join().unwrap();
-        assert!(status.success(), "server status {status}: {stderr}");
-    }
 }
 
 /// Under 2026-07-28 rmcp serves HTTP statelessly: no `mcp.session.id` on any span, and

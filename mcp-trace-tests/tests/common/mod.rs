@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 
 pub mod counting;
+#[cfg(all(feature = "rmcp", feature = "otlp"))]
+pub mod http;
 #[cfg(feature = "otlp")]
 pub mod otlp;
 #[cfg(all(feature = "rmcp", feature = "otlp"))]
