@@ -7,7 +7,8 @@
 //!   cases in `tests/ui`, and the property tests;
 //! * `examples/`: the rmcp servers the end-to-end tests drive
 //!   (`cargo run -p mcp-trace-tests --features rmcp --example stdio_server`, and
-//!   `http_server`);
+//!   `http_server`), and the traced agent that drives them (`--features client
+//!   --example agent`);
 //! * `benches/overhead.rs`: `cargo bench -p mcp-trace-tests --bench overhead`;
 //! * the README's code blocks, compiled (and run) as doctests of this crate.
 //!
@@ -25,7 +26,7 @@
     feature = "args-hash",
     feature = "schema-check",
     feature = "read-tracking",
-    feature = "rmcp"
+    feature = "client"
 ))]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
