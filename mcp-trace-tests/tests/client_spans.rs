@@ -69,6 +69,10 @@ async fn scripted_session() -> Vec<SpanData> {
         .read_resource(ReadResourceRequestParams::new("docs://intro"))
         .await
         .expect("resources/read");
+    client
+        .get_prompt(rmcp::model::GetPromptRequestParams::new("summarize"))
+        .await
+        .expect("prompts/get");
     client.cancel().await.expect("client closes");
     server.await.unwrap();
     let spans = common::exporter().get_finished_spans().unwrap();
@@ -154,7 +158,8 @@ async fn each_request_is_a_client_span_with_the_servers_as_its_child() {
             "tools/call search_documents",
             "tools/call create_issue",
             "tools/call run_query",
-            "resources/read"
+            "resources/read",
+            "prompts/get summarize"
         ]
     );
     for client in &clients {
@@ -233,6 +238,19 @@ async fn each_request_is_a_client_span_with_the_servers_as_its_child() {
             KeyValue::new("mcp.method.name", "resources/read"),
             KeyValue::new("mcp.protocol.version", "2025-11-25"),
             KeyValue::new("mcp.resource.uri", "docs://intro"),
+            KeyValue::new("network.transport", "pipe"),
+        ])
+    );
+    assert_eq!(attrs(client), shared_with_client(server));
+
+    let (client, server) = pair(&spans, "prompts/get summarize");
+    assert_eq!(
+        attrs(client),
+        common::expect([
+            KeyValue::new("gen_ai.prompt.name", "summarize"),
+            KeyValue::new("jsonrpc.request.id", "6"),
+            KeyValue::new("mcp.method.name", "prompts/get"),
+            KeyValue::new("mcp.protocol.version", "2025-11-25"),
             KeyValue::new("network.transport", "pipe"),
         ])
     );

@@ -157,8 +157,27 @@ fn agent_runs_are_one_trace_each_over_stdio() {
     let receiver = Receiver::start();
     run_agent(&receiver, &[]);
     let received = receiver.stop();
+    no_argument_value_leaves(&received);
     let all = spans(&received);
     check_runs(&all, "pipe");
+}
+
+/// The agent's argument values appear nowhere in what either side exported.
+fn no_argument_value_leaves(received: &[common::otlp::Received]) {
+    for value in [
+        "DELETE FROM docs",
+        "In the intro.",
+        "intro setup",
+        "Docs typo",
+        "No title.",
+    ] {
+        for r in received {
+            assert!(
+                !r.body.windows(value.len()).any(|w| w == value.as_bytes()),
+                "{value:?} left a process"
+            );
+        }
+    }
 }
 
 #[test]
@@ -175,6 +194,7 @@ fn agent_runs_are_one_trace_each_over_http() {
         .expect("the server's port");
     server.stop();
     let received = receiver.stop();
+    no_argument_value_leaves(&received);
     let all = spans(&received);
     for (client, _) in check_runs(&all, "tcp") {
         let a = attrs(&client);

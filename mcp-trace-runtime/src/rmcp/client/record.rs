@@ -338,13 +338,14 @@ impl Recorder {
         };
         let name = match request {
             ClientRequest::CallToolRequest(call) => {
-                let tool = call.params.name.as_ref();
+                let params = &mut call.params;
+                let tool = params.name.as_ref();
                 let bounded = bounds::bounded(tool, limit).into_owned();
                 attrs.push(KeyValue::new(keys::OPERATION, keys::EXECUTE_TOOL));
                 attrs.push(KeyValue::new(keys::GEN_AI_TOOL, bounded.clone()));
                 attrs.push(KeyValue::new(keys::MCP_TOOL, bounded.clone()));
                 pending.schema_valid =
-                    self.argument_signals(tool, &call.params.arguments, &mut attrs);
+                    self.argument_signals(tool, &mut params.arguments, &mut attrs);
                 pending.tool = Some(if self.tools.contains_key(tool) {
                     bounded.clone()
                 } else {
@@ -440,7 +441,7 @@ impl Recorder {
     fn argument_signals(
         &mut self,
         tool: &str,
-        arguments: &Option<JsonObject>,
+        arguments: &mut Option<JsonObject>,
         attrs: &mut Vec<KeyValue>,
     ) -> Option<bool> {
         let compiled = self.compiled(tool);
@@ -464,8 +465,13 @@ impl Recorder {
         ));
         #[cfg(feature = "schema-check")]
         if let Some(compiled) = compiled {
-            let value = serde_json::Value::Object(map.clone());
+            // The validator takes a `Value`: the arguments are lent as one and put
+            // back, never copied (they may be large).
+            let value = serde_json::Value::Object(arguments.take().unwrap_or_default());
             compiled.check(&value, false, &[], attrs);
+            if let serde_json::Value::Object(map) = value {
+                *arguments = Some(map);
+            }
             return bool_attribute(attrs, keys::SCHEMA_VALID);
         }
         let _ = (compiled, map, attrs);
