@@ -460,3 +460,97 @@ async fn traced_client_calls_under_or_into_the_callers_span() {
     assert_eq!(server.parent_span_id, outer_id.span_id());
     assert_eq!(attrs(server)[hash.key.as_str()], hash.value);
 }
+
+/// A server that answers a tool call with the `_meta` keys it received.
+#[derive(Clone)]
+struct MetaEcho;
+
+impl rmcp::ServerHandler for MetaEcho {
+    fn get_info(&self) -> rmcp::model::ServerConfig {
+        rmcp::model::ServerConfig::new(
+            rmcp::model::ServerCapabilities::builder()
+                .enable_tools()
+                .build(),
+        )
+        .with_server_info(rmcp::model::Implementation::new("echo", "2.0").with_title("Meta Echo"))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: rmcp::service::RequestContext<rmcp::service::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResponse, rmcp::ErrorData> {
+        if request.name == "slow" {
+            return std::future::pending().await;
+        }
+        let meta = serde_json::to_value(&context.meta).unwrap();
+        Ok(
+            rmcp::model::CallToolResult::success(vec![rmcp::model::ContentBlock::text(
+                meta.to_string(),
+            )])
+            .into(),
+        )
+    }
+}
+
+/// The caller's own `_meta` keys travel on, beside the trace context written over; the
+/// server's title is on the session span; rmcp's request timeout is `timeout`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn meta_kept_title_recorded_timeout_named() {
+    common::exporter();
+    let (server_end, client_end) = tokio::io::duplex(1 << 16);
+    let server = tokio::spawn(async move {
+        let running = MetaEcho.serve(server_end).await.expect("server starts");
+        running.waiting().await.ok();
+    });
+    let client = ().serve(mcp_trace::rmcp::client::traced(client_end)).await.unwrap();
+    let mut params = call("echo", json!({}));
+    let mut meta = rmcp::model::RequestMetaObject::new();
+    meta.0.insert("user".into(), json!("u-1"));
+    params.meta = Some(meta);
+    let answer = client.call_tool(params).await.unwrap();
+    let text = answer.content[0].as_text().unwrap().text.clone();
+    let received: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(received["user"], json!("u-1"), "{received}");
+    let traceparent = received["traceparent"]
+        .as_str()
+        .expect("a traceparent")
+        .to_owned();
+
+    let request = rmcp::model::ClientRequest::CallToolRequest(rmcp::model::CallToolRequest::new(
+        call("slow", json!({})),
+    ));
+    let mut options = rmcp::service::PeerRequestOptions::default();
+    options.timeout = Some(std::time::Duration::from_millis(100));
+    let handle = client
+        .peer()
+        .send_request_with_option(request, options)
+        .await
+        .unwrap();
+    assert!(handle.await_response().await.is_err(), "timed out");
+    client.cancel().await.unwrap();
+    server.abort();
+
+    let spans = common::exporter().get_finished_spans().unwrap();
+    let echo = spans
+        .iter()
+        .find(|s| {
+            s.name == "tools/call echo"
+                && traceparent.contains(&s.span_context.span_id().to_string())
+        })
+        .expect("the client span the server was told of");
+    let session = spans
+        .iter()
+        .find(|s| s.span_context.span_id() == echo.parent_span_id)
+        .unwrap();
+    assert_eq!(attrs(session)["mcp.server.title"], "Meta Echo".into());
+    assert_eq!(attrs(session)["mcp.server.version"], "2.0".into());
+    let slow = spans
+        .iter()
+        .find(|s| {
+            s.name == "tools/call slow" && s.span_context.trace_id() == echo.span_context.trace_id()
+        })
+        .unwrap();
+    assert_eq!(attrs(slow)["error.type"], "timeout".into());
+    assert_eq!(attrs(slow)["mcp.call.cancelled"], true.into());
+}
