@@ -70,18 +70,7 @@ fn file() -> String {
     ];
     lines.push(tool("run_query", "s2", "dddd", 7, &invalid("/sql")));
     let read = |session: Option<&str>, hit: Option<bool>| {
-        let mut attrs = vec![
-            ("mcp.method.name", json!("resources/read")),
-            ("mcp.resource.template", json!("docs://{page}")),
-            ("mcp.resource.uri", json!("docs://intro")),
-        ];
-        if let Some(session) = session {
-            attrs.push(("mcp.session.id", json!(session)));
-        }
-        if let Some(hit) = hit {
-            attrs.push(("mcp.resource.cache_hit", json!(hit)));
-        }
-        line("resources/read", &attrs, 1_000, 2)
+        common::line(vec![common::read(session, hit, 1_000 * MS_NS)])
     };
     lines.push(read(Some("s1"), Some(false)));
     lines.push(read(Some("s1"), Some(true)));
