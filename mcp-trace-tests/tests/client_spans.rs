@@ -76,10 +76,11 @@ async fn scripted_session() -> Vec<SpanData> {
     client.cancel().await.expect("client closes");
     server.await.unwrap();
     let spans = common::exporter().get_finished_spans().unwrap();
+    // This test's trace: the one with a `create_issue` call (tests share the exporter).
     let session = spans
         .iter()
-        .rfind(|s| s.name == "mcp.client.session" && s.parent_span_id == SpanId::INVALID)
-        .expect("a session span")
+        .find(|s| s.name == "tools/call create_issue" && s.span_kind == SpanKind::Client)
+        .expect("the session's create_issue call")
         .span_context
         .trace_id();
     spans
@@ -222,13 +223,16 @@ async fn each_request_is_a_client_span_with_the_servers_as_its_child() {
     assert_eq!(attrs(client)["error.type"], "tool_error".into());
     assert_eq!(attrs(client), shared_with_client(server));
 
-    // A JSON-RPC error: its code on both sides (`-32602` is the caller's mistake, not
-    // a failure: no error status, as on the server).
+    // A JSON-RPC error: its code on both sides. For the server `-32602` is the
+    // caller's mistake, not its failure; for the client it is its request failing.
     let (client, server) = pair(&spans, "tools/call run_query");
     assert_eq!(attrs(client)["rpc.response.status_code"], "-32602".into());
-    assert!(!attrs(client).contains_key("error.type"));
-    assert_eq!(client.status, Status::Unset);
-    assert_eq!(attrs(client), shared_with_client(server));
+    assert_eq!(attrs(client)["error.type"], "-32602".into());
+    assert_eq!(client.status, Status::error("Invalid params"));
+    assert!(!attrs(server).contains_key("error.type"));
+    let mut expected = shared_with_client(server);
+    expected.insert("error.type".into(), "-32602".into());
+    assert_eq!(attrs(client), expected);
 
     let (client, server) = pair(&spans, "resources/read");
     assert_eq!(
@@ -516,6 +520,11 @@ async fn meta_kept_title_recorded_timeout_named() {
         .as_str()
         .expect("a traceparent")
         .to_owned();
+    // No arguments at all: hashed as the empty object, as the server hashes them.
+    client
+        .call_tool(CallToolRequestParams::new("bare"))
+        .await
+        .unwrap();
 
     let request = rmcp::model::ClientRequest::CallToolRequest(rmcp::model::CallToolRequest::new(
         call("slow", json!({})),
@@ -553,4 +562,51 @@ async fn meta_kept_title_recorded_timeout_named() {
         .unwrap();
     assert_eq!(attrs(slow)["error.type"], "timeout".into());
     assert_eq!(attrs(slow)["mcp.call.cancelled"], true.into());
+    let bare = spans
+        .iter()
+        .find(|s| {
+            s.name == "tools/call bare" && s.span_context.trace_id() == echo.span_context.trace_id()
+        })
+        .expect("the call without arguments");
+    let empty = common::hash(json!({}));
+    assert_eq!(attrs(bare)[empty.key.as_str()], empty.value);
+}
+
+/// Merging, the token that names the caller's span stays in the process: the server
+/// sees the caller's trace context and nothing of ours.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_merge_token_never_leaves() {
+    use mcp_trace::rmcp::client::{TracedClient, traced};
+    use opentelemetry::trace::{FutureExt, Tracer as _};
+    common::exporter();
+    let (server_end, client_end) = tokio::io::duplex(1 << 16);
+    let server = tokio::spawn(async move {
+        let running = MetaEcho.serve(server_end).await.expect("server starts");
+        running.waiting().await.ok();
+    });
+    let client = TracedClient::serve((), traced(client_end))
+        .await
+        .unwrap()
+        .merge_into_current_span();
+    let outer = opentelemetry::global::tracer("agent").start("execute_tool echo");
+    let cx = opentelemetry::Context::current_with_span(outer);
+    let answer = client
+        .call_tool(call("echo", json!({})))
+        .with_context(cx.clone())
+        .await
+        .unwrap();
+    let text = answer.content[0].as_text().unwrap().text.clone();
+    let received: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let keys: Vec<&String> = received.as_object().unwrap().keys().collect();
+    assert!(!keys.iter().any(|k| k.starts_with("mcp-trace")), "{keys:?}");
+    let outer_id = cx.span().span_context().span_id().to_string();
+    assert!(
+        received["traceparent"]
+            .as_str()
+            .unwrap()
+            .contains(&outer_id),
+        "the server's parent is the caller's span: {received}"
+    );
+    client.cancel().await.unwrap();
+    server.abort();
 }

@@ -98,10 +98,15 @@ fn check_runs(all: &[&Span], transport: &str) -> Vec<(Span, Span)> {
             for key in [
                 "mcp.tool.args.hash",
                 "mcp.tool.args.schema_valid",
-                "error.type",
                 "rpc.response.status_code",
             ] {
                 assert_eq!(c.get(key), s.get(key), "{key} of {}", client.name);
+            }
+            // A server's failure is the client's too; a JSON-RPC error the server
+            // counts as the caller's mistake is still the client's request failing.
+            match s.get("error.type") {
+                Some(error) => assert_eq!(c.get("error.type"), Some(error)),
+                None => assert_eq!(c.get("error.type"), c.get("rpc.response.status_code")),
             }
             if client.name.starts_with("tools/call") {
                 assert!(

@@ -12,6 +12,11 @@ use serde_json::Value;
 /// the longest key accepted: client-chosen keys must not explode attribute cardinality.
 const MAX_FLATTENED_KEYS: usize = 64;
 
+/// Most declared properties shaped for one call: each may take two attributes, and a
+/// span keeps 128 (the SDK's default limit), which must leave room for the hash, the
+/// verdict and the outcome recorded after them.
+const MAX_DECLARED_FIELDS: usize = 48;
+
 /// Where a parameter's attribute keys come from.
 #[derive(Clone, Copy)]
 pub(crate) enum Keys<'a> {
@@ -301,7 +306,7 @@ pub(crate) fn shape_fields(
 ) {
     match (&fields.properties, source) {
         (Some(properties), _) => {
-            for field in properties.iter() {
+            for field in properties.iter().take(MAX_DECLARED_FIELDS) {
                 let DeclaredField {
                     name,
                     optional,

@@ -47,7 +47,7 @@ pub(crate) const CANCELLED: &str = "cancelled";
 
 /// One request awaiting its answer.
 #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
-struct Pending {
+pub(crate) struct Pending {
     /// The context holding the request's span.
     cx: Context,
     /// The span is the caller's (merged into): not ours to end.
@@ -61,7 +61,7 @@ struct Pending {
 }
 
 /// The client's lifetime: its span, and what the metric needs.
-struct Session {
+pub(crate) struct Session {
     cx: Context,
     start: SystemTime,
 }
@@ -85,14 +85,68 @@ pub(crate) struct Recorder {
     /// Callers' contexts lent for tool calls merged into their spans, by token.
     lent: HashMap<u64, Context>,
     next_token: u64,
+    /// Spans to end once the lock is let go (a simple processor exports as a span
+    /// ends: not while rmcp's loop and the callers wait on this lock).
+    done: Vec<Finish>,
 }
 
-/// A request id as text, the key of the pending map: rmcp matches `"5"` to `5`, so do
-/// we.
+/// A span to end, and its metric to record, outside the lock.
+pub(crate) enum Finish {
+    Request {
+        base: MetricBase,
+        pending: Pending,
+        error_type: Option<String>,
+        rpc_code: Option<i64>,
+        attrs: Vec<KeyValue>,
+    },
+    Session {
+        base: MetricBase,
+        session: Session,
+        error_type: Option<&'static str>,
+    },
+}
+
+impl Finish {
+    /// Ends the span (unless it is a caller's, merged into) and records the metric.
+    pub(crate) fn end(self) {
+        match self {
+            Finish::Request {
+                base,
+                pending,
+                error_type,
+                rpc_code,
+                attrs,
+            } => end(base, pending, error_type, rpc_code, attrs),
+            Finish::Session {
+                base,
+                session,
+                error_type,
+            } => {
+                let span = session.cx.span();
+                if let Some(error_type) = error_type {
+                    span.set_attribute(KeyValue::new(keys::ERROR_TYPE, error_type));
+                    span.set_status(Status::error(error_type));
+                }
+                let now = SystemTime::now();
+                span.end_with_timestamp(now);
+                #[cfg(feature = "metrics")]
+                super::metrics::session(&base, session.start, now, error_type);
+                #[cfg(not(feature = "metrics"))]
+                let _ = (base, session.start);
+            }
+        }
+    }
+}
+
+/// A request id as text, the key of the pending map: rmcp matches a string that parses
+/// as an integer (`"5"`, `"05"`, `"+5"`) to that number, so do we.
 fn id_key(id: &NumberOrString) -> String {
     match id {
         NumberOrString::Number(n) => n.to_string(),
-        NumberOrString::String(s) => s.to_string(),
+        NumberOrString::String(s) => match s.parse::<i64>() {
+            Ok(n) => n.to_string(),
+            Err(_) => s.to_string(),
+        },
     }
 }
 
@@ -163,7 +217,13 @@ impl Recorder {
             tools: HashMap::new(),
             lent: HashMap::new(),
             next_token: 0,
+            done: Vec::new(),
         }
+    }
+
+    /// The spans finished by the last calls, to end once the lock is let go.
+    pub(crate) fn take_done(&mut self) -> Vec<Finish> {
+        std::mem::take(&mut self.done)
     }
 
     /// Lends the caller's context for a tool call to merge into; returns the token
@@ -204,7 +264,15 @@ impl Recorder {
         match message {
             JsonRpcMessage::Request(request) => {
                 let key = id_key(&request.id);
-                self.start(&key, &mut request.request).then_some(key)
+                // The merge token never leaves, whether or not the request is traced.
+                let merged = self.merge_target(&mut request.request);
+                if self.start(&key, &mut request.request, merged.clone()) {
+                    return Some(key);
+                }
+                if let Some(outer) = merged {
+                    inject(&outer, &mut request.request);
+                }
+                None
             }
             JsonRpcMessage::Notification(notification) => {
                 if let ClientNotification::CancelledNotification(cancelled) =
@@ -256,26 +324,28 @@ impl Recorder {
                     .as_ref()
                     .and_then(|d| d.get(TRANSPORT_CLOSED))
                     .is_some();
-                if closed {
-                    end(
-                        self.metric_base(),
+                let base = self.metric_base();
+                let finish = if closed {
+                    Finish::Request {
+                        base,
                         pending,
-                        Some(CLOSED.into()),
-                        None,
-                        Vec::new(),
-                    );
+                        error_type: Some(CLOSED.into()),
+                        rpc_code: None,
+                        attrs: Vec::new(),
+                    }
                 } else {
+                    // The client's request failed, whoever's mistake it was: the
+                    // conventions name it by its code on the client's span.
                     let code = i64::from(error.error.code.0);
-                    let failed = jsonrpc::server_failed(code);
-                    let error_type = failed.then(|| code.to_string());
-                    end(
-                        self.metric_base(),
+                    Finish::Request {
+                        base,
                         pending,
-                        error_type,
-                        Some(code),
-                        Vec::new(),
-                    );
-                }
+                        error_type: Some(code.to_string()),
+                        rpc_code: Some(code),
+                        attrs: Vec::new(),
+                    }
+                };
+                self.done.push(finish);
             }
             _ => {}
         }
@@ -289,23 +359,17 @@ impl Recorder {
             self.end_unanswered(&key, CLOSED, false);
         }
         if let Some(session) = self.session.take() {
-            let span = session.cx.span();
-            if let Some(error_type) = error_type {
-                span.set_attribute(KeyValue::new(keys::ERROR_TYPE, error_type));
-                span.set_status(Status::error(error_type));
-            }
-            let now = SystemTime::now();
-            span.end_with_timestamp(now);
-            #[cfg(feature = "metrics")]
-            super::metrics::session(&self.metric_base(), session.start, now, error_type);
-            #[cfg(not(feature = "metrics"))]
-            let _ = session.start;
+            self.done.push(Finish::Session {
+                base: self.metric_base(),
+                session,
+                error_type,
+            });
         }
     }
 
     /// Starts the span of request `key`; `false` when nothing is traced (no SDK, or
     /// too many requests waiting).
-    fn start(&mut self, key: &str, request: &mut ClientRequest) -> bool {
+    fn start(&mut self, key: &str, request: &mut ClientRequest, merged: Option<Context>) -> bool {
         let Some(tracer) = crate::tracer::current() else {
             return false;
         };
@@ -317,7 +381,6 @@ impl Recorder {
         if initialize && self.options.session_span && self.session.is_none() {
             self.start_session(&tracer);
         }
-        let merged = self.merge_target(request);
         let parent = self.parent(request);
         let start = SystemTime::now();
         let limit = bounds::limit_for(bounds::MAX_NAME_BYTES);
@@ -445,7 +508,9 @@ impl Recorder {
         attrs: &mut Vec<KeyValue>,
     ) -> Option<bool> {
         let compiled = self.compiled(tool);
-        let map = arguments.as_ref()?;
+        // No arguments are the empty object, as the server sees them (same hash).
+        let empty = JsonObject::new();
+        let map = arguments.as_ref().unwrap_or(&empty);
         #[cfg(feature = "args-shape")]
         {
             use crate::signals::shape::{ArgsRecorder, KeySource, Rebuild};
@@ -467,11 +532,19 @@ impl Recorder {
         if let Some(compiled) = compiled {
             // The validator takes a `Value`: the arguments are lent as one and put
             // back, never copied (they may be large).
+            let had = arguments.is_some();
             let value = serde_json::Value::Object(arguments.take().unwrap_or_default());
-            compiled.check(&value, false, &[], attrs);
-            if let serde_json::Value::Object(map) = value {
+            // The schema is the server's: a validator that panics on it costs the
+            // verdict, not the client's loop.
+            let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let mut verdict = Vec::new();
+                compiled.check(&value, false, &[], &mut verdict);
+                verdict
+            }));
+            if let (true, serde_json::Value::Object(map)) = (had, value) {
                 *arguments = Some(map);
             }
+            attrs.extend(checked.unwrap_or_default());
             return bool_attribute(attrs, keys::SCHEMA_VALID);
         }
         let _ = (compiled, map, attrs);
@@ -488,7 +561,9 @@ impl Recorder {
                 .compiled
                 .get_or_insert_with(|| {
                     let document = serde_json::Value::Object(schema.as_ref().clone());
-                    Compiled::new(&document).map(Arc::new)
+                    std::panic::catch_unwind(|| Compiled::new(&document).map(Arc::new))
+                        .ok()
+                        .flatten()
                 })
                 .clone()
         }
@@ -546,6 +621,15 @@ impl Recorder {
             ServerResult::ListToolsResult(list) => {
                 for tool in &list.tools {
                     let name = tool.name.as_ref();
+                    // A schema over the schema check's budget is not kept: checking
+                    // against it would cost the agent more than its call.
+                    if crate::bounds::object_exceeds(
+                        &tool.input_schema,
+                        crate::settings::get().schema_check_max_bytes,
+                    ) || name.len() > bounds::MAX_NAME_BYTES
+                    {
+                        continue;
+                    }
                     let changed = self
                         .tools
                         .get(name)
@@ -563,7 +647,13 @@ impl Recorder {
             }
             _ => {}
         }
-        end(self.metric_base(), pending, error_type, None, attrs);
+        self.done.push(Finish::Request {
+            base: self.metric_base(),
+            pending,
+            error_type,
+            rpc_code: None,
+            attrs,
+        });
     }
 
     /// Ends the span of request `key`, which got no answer.
@@ -573,13 +663,13 @@ impl Recorder {
             if cancelled {
                 attrs.push(KeyValue::new(keys::CANCELLED, true));
             }
-            end(
-                self.metric_base(),
+            self.done.push(Finish::Request {
+                base: self.metric_base(),
                 pending,
-                Some(error_type.to_owned()),
-                None,
+                error_type: Some(error_type.to_owned()),
+                rpc_code: None,
                 attrs,
-            );
+            });
         }
     }
 

@@ -94,15 +94,16 @@ impl<S: Service<RoleClient>> TracedClient<S> {
             stamp(&cx, &mut params.meta);
             return self.service.call_tool(params).await;
         }
-        let token = lock(&self.recorder).lend(cx);
+        let lent = Lent {
+            token: lock(&self.recorder).lend(cx),
+            recorder: &self.recorder,
+        };
         params
             .meta
             .get_or_insert_with(RequestMetaObject::new)
             .0
-            .insert(MERGE_KEY.to_owned(), token.into());
-        let result = self.service.call_tool(params).await;
-        lock(&self.recorder).take_back(token);
-        result
+            .insert(MERGE_KEY.to_owned(), lent.token.into());
+        self.service.call_tool(params).await
     }
 
     /// `resources/read`, traced under the current span.
@@ -133,11 +134,12 @@ impl<S: Service<RoleClient>> TracedClient<S> {
         self.service.list_tools(Some(params)).await
     }
 
-    /// Every page of `tools/list`, each traced under the current span.
+    /// Every page of `tools/list` (at most 1 000: a server that always answers with
+    /// a cursor must not loop us forever), each traced under the current span.
     pub async fn list_all_tools(&self) -> Result<Vec<Tool>, ServiceError> {
         let mut tools = Vec::new();
         let mut cursor = None;
-        loop {
+        for _ in 0..MAX_PAGES {
             let mut params = PaginatedRequestParams::default();
             params.cursor = cursor;
             let page = self.list_tools(Some(params)).await?;
@@ -147,6 +149,7 @@ impl<S: Service<RoleClient>> TracedClient<S> {
                 None => return Ok(tools),
             }
         }
+        Ok(tools)
     }
 
     /// Closes the client (and ends its session span).
@@ -165,6 +168,22 @@ impl<S: Service<RoleClient>> Deref for TracedClient<S> {
 
     fn deref(&self) -> &Self::Target {
         &self.service
+    }
+}
+
+/// Most `tools/list` pages [`TracedClient::list_all_tools`] asks for.
+const MAX_PAGES: usize = 1000;
+
+/// A context lent to the transport for one merged call; taken back however the call
+/// ends (a caller that gives up drops the call's future mid-way).
+struct Lent<'a> {
+    token: u64,
+    recorder: &'a Mutex<Recorder>,
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        lock(self.recorder).take_back(self.token);
     }
 }
 

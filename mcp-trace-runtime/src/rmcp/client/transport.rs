@@ -3,7 +3,7 @@
 //! sends before any `Peer` exists) and every answer.
 
 use super::options::ClientOptions;
-use super::record::Recorder;
+use super::record::{CLOSED, Recorder};
 use rmcp::service::{RoleClient, RxJsonRpcMessage, TxJsonRpcMessage};
 use rmcp::transport::{IntoTransport, Transport};
 use std::borrow::Cow;
@@ -81,6 +81,19 @@ pub(crate) fn lock(recorder: &Mutex<Recorder>) -> MutexGuard<'_, Recorder> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Runs `f` on the recorder, then ends what it finished once the lock is let go.
+pub(crate) fn record<R>(recorder: &Mutex<Recorder>, f: impl FnOnce(&mut Recorder) -> R) -> R {
+    let (result, done) = {
+        let mut recorder = lock(recorder);
+        let result = f(&mut recorder);
+        (result, recorder.take_done())
+    };
+    for finish in done {
+        finish.end();
+    }
+    result
+}
+
 impl<T: Transport<RoleClient> + 'static> Transport<RoleClient> for TracedTransport<T> {
     type Error = T::Error;
 
@@ -94,7 +107,7 @@ impl<T: Transport<RoleClient> + 'static> Transport<RoleClient> for TracedTranspo
     ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'static {
         // Synchronously, before the inner send: the span starts when rmcp hands the
         // request over, and the message leaves with its context.
-        let key = lock(&self.recorder).on_send(&mut item);
+        let key = record(&self.recorder, |r| r.on_send(&mut item));
         let sent = self.inner.send(item);
         let recorder = Arc::clone(&self.recorder);
         async move {
@@ -102,7 +115,7 @@ impl<T: Transport<RoleClient> + 'static> Transport<RoleClient> for TracedTranspo
             if result.is_err()
                 && let Some(key) = key
             {
-                lock(&recorder).send_failed(&key);
+                record(&recorder, |r| r.send_failed(&key));
             }
             result
         }
@@ -115,17 +128,17 @@ impl<T: Transport<RoleClient> + 'static> Transport<RoleClient> for TracedTranspo
         let received = self.inner.receive();
         async move {
             let message = received.await;
-            let mut recorder = lock(&recorder);
-            match &message {
-                Some(message) => recorder.on_receive(message),
-                None => recorder.on_closed(None),
-            }
+            record(&recorder, |r| match &message {
+                Some(message) => r.on_receive(message),
+                // The server hung up before the client closed.
+                None => r.on_closed(Some(CLOSED)),
+            });
             message
         }
     }
 
     fn close(&mut self) -> impl Future<Output = Result<(), Self::Error>> + Send {
-        lock(&self.recorder).on_closed(None);
+        record(&self.recorder, |r| r.on_closed(None));
         self.inner.close()
     }
 }
@@ -133,6 +146,6 @@ impl<T: Transport<RoleClient> + 'static> Transport<RoleClient> for TracedTranspo
 impl<T> Drop for TracedTransport<T> {
     fn drop(&mut self) {
         // A transport dropped without `close`: what is still open ends now.
-        lock(&self.recorder).on_closed(None);
+        record(&self.recorder, |r| r.on_closed(None));
     }
 }
