@@ -610,3 +610,58 @@ async fn the_merge_token_never_leaves() {
     client.cancel().await.unwrap();
     server.abort();
 }
+
+/// From 2026-07-28 a client may discover the server instead of `initialize`: the
+/// session span starts with `server/discover`, and requests carry the version they
+/// name in `_meta`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_discovering_client_is_one_session_too() {
+    use rmcp::model::{ClientCapabilities, ClientConfig, Implementation, ProtocolVersion};
+    use rmcp::service::{ClientLifecycleMode, ClientServiceExt};
+    common::exporter();
+    let (server_end, client_end) = tokio::io::duplex(1 << 16);
+    let server = tokio::spawn(async move {
+        let running = mcp_trace::rmcp::TracedServer::new(rmcp_server::DocsServer)
+            .serve(server_end)
+            .await
+            .expect("server starts");
+        running.waiting().await.ok();
+    });
+    let info = ClientConfig::new(
+        ClientCapabilities::default(),
+        Implementation::new("discovering", "1"),
+    );
+    let lifecycle = ClientLifecycleMode::Discover {
+        preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+    };
+    let client = info
+        .serve_with_lifecycle(mcp_trace::rmcp::client::traced(client_end), lifecycle)
+        .await
+        .expect("server/discover");
+    client
+        .call_tool(call("search_documents", json!({"query": "setup"})))
+        .await
+        .unwrap();
+    client.cancel().await.unwrap();
+    server.await.unwrap();
+    let spans = common::exporter().get_finished_spans().unwrap();
+    let discover = spans
+        .iter()
+        .find(|s| s.name == "server/discover" && s.span_kind == SpanKind::Client)
+        .expect("the discover request's span");
+    let trace: Vec<&SpanData> = spans
+        .iter()
+        .filter(|s| s.span_context.trace_id() == discover.span_context.trace_id())
+        .collect();
+    let session = trace
+        .iter()
+        .find(|s| s.name == "mcp.client.session")
+        .expect("a session span");
+    assert_eq!(discover.parent_span_id, session.span_context.span_id());
+    let search = trace
+        .iter()
+        .find(|s| s.name == "tools/call search_documents" && s.span_kind == SpanKind::Client)
+        .expect("the call in the session's trace");
+    assert_eq!(search.parent_span_id, session.span_context.span_id());
+    assert_eq!(attrs(search)["mcp.protocol.version"], "2026-07-28".into());
+}

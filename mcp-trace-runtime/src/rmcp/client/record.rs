@@ -39,6 +39,10 @@ const TRANSPORT_CLOSED: &str = "io.modelcontextprotocol/transportClosed";
 /// context a tool call is merged into; taken off before the request leaves.
 pub(crate) const MERGE_KEY: &str = "mcp-trace/merge";
 
+/// The `_meta` key carrying a request's protocol version where there is no
+/// `initialize` (2026-07-28).
+const PROTOCOL_META_KEY: &str = "io.modelcontextprotocol/protocolVersion";
+
 /// `error.type` of a request that got no answer.
 pub(crate) const CLOSED: &str = "transport_closed";
 pub(crate) const SEND_FAILED: &str = "transport_error";
@@ -377,9 +381,23 @@ impl Recorder {
             return false;
         }
         let method = request.method().to_owned();
-        let initialize = matches!(request, ClientRequest::InitializeRequest(_));
-        if initialize && self.options.session_span && self.session.is_none() {
+        // `initialize`, or from 2026-07-28 `server/discover`: the client's start.
+        let first = matches!(
+            request,
+            ClientRequest::InitializeRequest(_) | ClientRequest::DiscoverRequest(_)
+        );
+        if first && self.options.session_span && self.session.is_none() {
             self.start_session(&tracer);
+        }
+        // Without `initialize`, each request names its version in `_meta`.
+        if self.protocol.is_none()
+            && let Some(version) = request
+                .get_meta()
+                .0
+                .get(PROTOCOL_META_KEY)
+                .and_then(|v| v.as_str())
+        {
+            self.protocol = Some(bounds::bounded(version, bounds::MAX_NAME_BYTES).into_owned());
         }
         let parent = self.parent(request);
         let start = SystemTime::now();
