@@ -193,3 +193,12 @@ fn a_baseline_of_many_tools_leaves_the_reports_own_apart() {
     report.finish();
     assert_eq!(report.tools.keys().collect::<Vec<_>>(), ["search"]);
 }
+
+#[test]
+fn calls_past_a_day_are_shown_as_at_least_a_day() {
+    let day_ns = 24 * 3_600 * 1_000_000_000;
+    let spans = vec![tool_call("batch", "s", "h", T0_NS, 2 * day_ns, &[])];
+    let report = report_of(file(spans).as_bytes());
+    let text = render::text(&report);
+    assert!(text.contains("≥24h"), "{text}");
+}

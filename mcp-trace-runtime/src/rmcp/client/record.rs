@@ -780,3 +780,22 @@ fn bool_attribute(attrs: &[KeyValue], key: &str) -> Option<bool> {
         _ => None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::id_key;
+    use rmcp::model::NumberOrString;
+
+    #[test]
+    fn answer_ids_match_as_rmcp_matches_them() {
+        let number = id_key(&NumberOrString::Number(5));
+        for text in ["5", "05", "+5"] {
+            assert_eq!(
+                id_key(&NumberOrString::String(text.into())),
+                number,
+                "{text}"
+            );
+        }
+        assert_eq!(id_key(&NumberOrString::String("req-5".into())), "req-5");
+    }
+}
