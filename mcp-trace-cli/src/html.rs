@@ -275,11 +275,7 @@ pub fn page(report: &Report) -> String {
     }
     let s = &report.skipped;
     if s.total() > 0 {
-        let _ = write!(
-            out,
-            "; skipped: {} truncated line(s), {} unreadable line(s), {} non-MCP span(s)",
-            s.truncated, s.unreadable, s.not_mcp
-        );
+        let _ = write!(out, "; skipped: {s}");
     }
     out.push_str("</p>");
     if let Some(at) = report.budget.exhausted_at_ns {

@@ -201,10 +201,7 @@ fn read_all(report: &mut Report, files: &[PathBuf]) -> Result<(), ExitCode> {
     }
     let skipped = &report.skipped;
     if skipped.total() > 0 {
-        eprintln!(
-            "mcp-trace: skipped {} truncated line(s), {} unreadable line(s), {} non-MCP span(s)",
-            skipped.truncated, skipped.unreadable, skipped.not_mcp
-        );
+        eprintln!("mcp-trace: skipped {skipped}");
     }
     if report.spans == 0 && skipped.truncated + skipped.unreadable > 0 {
         eprintln!("mcp-trace: no MCP span in the input: is it a span file?");

@@ -78,6 +78,16 @@ pub struct Skipped {
     pub broken: Option<String>,
 }
 
+impl std::fmt::Display for Skipped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} truncated line(s), {} unreadable line(s), {} non-MCP span(s)",
+            self.truncated, self.unreadable, self.not_mcp
+        )
+    }
+}
+
 impl Skipped {
     pub fn total(&self) -> u64 {
         self.truncated + self.unreadable + self.not_mcp

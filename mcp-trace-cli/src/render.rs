@@ -76,11 +76,7 @@ pub fn text(report: &Report) -> String {
     let _ = writeln!(out, "mcp-trace report: {} MCP spans", report.spans);
     let skipped = &report.skipped;
     if skipped.total() > 0 {
-        let _ = writeln!(
-            out,
-            "skipped: {} truncated line(s), {} unreadable line(s), {} non-MCP span(s)",
-            skipped.truncated, skipped.unreadable, skipped.not_mcp
-        );
+        let _ = writeln!(out, "skipped: {skipped}");
     }
     if let Some(at) = report.budget.exhausted_at_ns {
         let _ = writeln!(out, "note: {}", budget_note(at));

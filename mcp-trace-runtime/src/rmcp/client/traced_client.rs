@@ -32,7 +32,7 @@ use std::sync::{Arc, Mutex};
 /// use mcp_trace_runtime::rmcp::client::{TracedClient, traced};
 /// use rmcp::model::CallToolRequestParams;
 /// let _guard = mcp_trace_runtime::init();
-/// # let transport = (tokio::io::stdin(), tokio::io::stdout());
+/// # let (transport, _server) = tokio::io::duplex(4096);
 /// let client = TracedClient::serve((), traced(transport)).await?;
 /// let result = client.call_tool(CallToolRequestParams::new("search")).await?;
 /// # let _ = result; Ok(()) }

@@ -26,7 +26,7 @@ pub struct TracedTransport<T> {
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// use rmcp::ServiceExt;
 /// let _guard = mcp_trace_runtime::init();
-/// # let transport = (tokio::io::stdin(), tokio::io::stdout());
+/// # let (transport, _server) = tokio::io::duplex(4096);
 /// let client = ().serve(mcp_trace_runtime::rmcp::client::traced(transport)).await?;
 /// let tools = client.list_tools(None).await?;
 /// # let _ = tools; Ok(()) }
