@@ -84,11 +84,10 @@ impl Extractor for MetaCarrier<'_> {
     }
 }
 
-/// The context extracted from `_meta` when its `traceparent` is valid, else the
-/// ambient current context.
-/// The parent; and when the parent came from `_meta`, `Some` of the ambient span to
-/// link to: the conventions keep the context the request arrived in (an HTTP server
-/// span, say) as a link rather than drop it.
+/// The parent: the context extracted from `_meta` when its `traceparent` is valid,
+/// else the ambient current context. When it came from `_meta`, also `Some` of the
+/// ambient span to link to: the conventions keep the context the request arrived in
+/// (an HTTP server span, say) as a link rather than drop it.
 fn parent_context(scope: Option<&ActiveScope>) -> (Context, Option<Option<Link>>) {
     if let Some(scope) = scope.filter(|s| s.data.traceparent.is_some()) {
         let carrier = MetaCarrier::new(scope);
