@@ -172,6 +172,9 @@ fn begin_with(
         }
         return None;
     }
+    if let Some(scope) = &scope {
+        scope.note_span(span.span_context());
+    }
     Some(Begun {
         scope,
         parent,
@@ -456,11 +459,10 @@ fn unsampled_verdict(
         if data.is_some_and(|d| d.oversized.is_some()) {
             return None;
         }
-        let mut scratch = Vec::new();
-        if let Some(raw) = data.and_then(|d| d.arguments.as_ref()) {
-            compiled.check(raw, false, &[], &mut scratch);
-            return bool_attribute(&scratch, keys::SCHEMA_VALID);
+        if data.is_some_and(|d| d.arguments.is_some()) {
+            return raw_verdict(Some(compiled), scope);
         }
+        let mut scratch = Vec::new();
         if compiled.guaranteed() {
             return Some(true);
         }
@@ -479,6 +481,26 @@ fn unsampled_verdict(
     #[cfg(not(feature = "schema-check"))]
     {
         let _ = (meta, compiled, scope, record);
+        None
+    }
+}
+
+/// The schema verdict of the request scope's raw arguments, for the metric of a call
+/// whose span does not record. `None` with no schema, no raw arguments, or arguments
+/// over the schema-check budget.
+#[cfg(feature = "metrics")]
+fn raw_verdict(compiled: Option<&Compiled>, scope: Option<&ActiveScope>) -> Option<bool> {
+    #[cfg(feature = "schema-check")]
+    {
+        let compiled = compiled?;
+        let raw = scope?.data.arguments.as_ref()?;
+        let mut scratch = Vec::new();
+        compiled.check(raw, false, &[], &mut scratch);
+        bool_attribute(&scratch, keys::SCHEMA_VALID)
+    }
+    #[cfg(not(feature = "schema-check"))]
+    {
+        let _ = (compiled, scope);
         None
     }
 }
@@ -1124,6 +1146,13 @@ pub(crate) mod adapter {
             }
             begun.span.set_attributes(attrs);
         }
+        // Not recording: the metric still carries the verdict of the raw arguments (a
+        // call whose arguments failed to deserialize never reached a handler that would
+        // have checked them), and nothing else of them is computed.
+        #[cfg(feature = "metrics")]
+        if !begun.recording && begun.metric {
+            verdict = raw_verdict(compiled, begun.scope.as_deref());
+        }
         // Only a name the server knows goes on the metric: an unknown one is the
         // client's (cardinality).
         #[cfg(feature = "metrics")]
@@ -1223,6 +1252,38 @@ pub(crate) mod adapter {
         }
         #[cfg(feature = "metrics")]
         let metric = begun.operation(metric_method);
+        #[cfg(not(feature = "metrics"))]
+        let metric = ();
+        begun.into_call(false, metric)
+    }
+
+    /// The SERVER span of an inbound notification, current while its handler runs:
+    /// named `name` (the conventions' method, or `_OTHER`: a notification's method is
+    /// the client's choice, and none of it is exported outside the set), with
+    /// `mcp.method.name` the same, the scope's common attributes, `attributes` (only
+    /// when the span records), and a link to `link` (the span of the request it is
+    /// about). Counted on the operation-duration metric under `name`.
+    pub(crate) fn notification_span(
+        name: &'static str,
+        attributes: impl FnOnce(&mut Vec<KeyValue>),
+        link: impl FnOnce() -> Option<opentelemetry::trace::SpanContext>,
+        scope: Arc<ActiveScope>,
+    ) -> Call {
+        let base = move |attrs: &mut Vec<KeyValue>| attrs.push(KeyValue::new(keys::METHOD, name));
+        let Some(mut begun) = begin(name, base, || Some(scope), None) else {
+            return Call::default();
+        };
+        if begun.recording {
+            let mut attrs = Vec::with_capacity(8);
+            begun.common_attributes(begun.session(None), &mut attrs);
+            attributes(&mut attrs);
+            begun.span.set_attributes(attrs);
+            if let Some(target) = link() {
+                begun.span.add_link(target, Vec::new());
+            }
+        }
+        #[cfg(feature = "metrics")]
+        let metric = begun.operation(name);
         #[cfg(not(feature = "metrics"))]
         let metric = ();
         begun.into_call(false, metric)

@@ -30,6 +30,17 @@ pub(crate) const SERVER_TITLE: &str = "mcp.server.title";
 pub(crate) const ERROR_TYPE: &str = "error.type";
 pub(crate) const RPC_STATUS: &str = "rpc.response.status_code";
 pub(crate) const CANCELLED: &str = "mcp.call.cancelled";
+/// On a `notifications/cancelled` span: whether the request it names was in flight
+/// (then the span also links to that request's span).
+#[cfg(feature = "rmcp")]
+pub(crate) const CANCELLED_IN_FLIGHT: &str = "mcp.cancelled.in_flight";
+/// A progress notification's numbers and the JSON type of its token; never its message.
+#[cfg(feature = "rmcp")]
+pub(crate) const PROGRESS_VALUE: &str = "mcp.progress.value";
+#[cfg(feature = "rmcp")]
+pub(crate) const PROGRESS_TOTAL: &str = "mcp.progress.total";
+#[cfg(feature = "rmcp")]
+pub(crate) const PROGRESS_TOKEN_TYPE: &str = "mcp.progress.token_type";
 
 pub(crate) const ARGS_PREFIX: &str = "mcp.tool.args.";
 #[cfg(feature = "args-hash")]

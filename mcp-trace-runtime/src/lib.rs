@@ -23,6 +23,8 @@ mod keys;
 #[cfg(all(feature = "enable", feature = "metrics"))]
 mod metrics;
 #[cfg(all(feature = "enable", feature = "rmcp"))]
+mod observe;
+#[cfg(all(feature = "enable", feature = "rmcp"))]
 pub mod rmcp;
 mod scope;
 #[cfg(all(feature = "enable", feature = "metrics"))]

@@ -274,49 +274,9 @@ pub(crate) fn push_connection(
     }
 }
 
-/// `mcp.method.name` values the conventions know; any other method is `_OTHER` on the
-/// metric, because the string is the client's.
+/// `method` if the conventions know it, else `_OTHER` (the observer's rule).
 #[cfg(feature = "rmcp")]
-const KNOWN_METHODS: [&str; 28] = [
-    "completion/complete",
-    "elicitation/create",
-    "initialize",
-    "logging/setLevel",
-    "notifications/cancelled",
-    "notifications/initialized",
-    "notifications/message",
-    "notifications/progress",
-    "notifications/prompts/list_changed",
-    "notifications/resources/list_changed",
-    "notifications/resources/updated",
-    "notifications/roots/list_changed",
-    "notifications/subscriptions/acknowledged",
-    "notifications/tools/list_changed",
-    "ping",
-    "prompts/get",
-    "prompts/list",
-    "resources/list",
-    "resources/read",
-    "resources/subscribe",
-    "resources/templates/list",
-    "resources/unsubscribe",
-    "roots/list",
-    "sampling/createMessage",
-    "server/discover",
-    "subscriptions/listen",
-    "tools/call",
-    "tools/list",
-];
-
-/// `method` if the conventions know it, else `_OTHER`.
-#[cfg(feature = "rmcp")]
-pub(crate) fn known_method(method: &str) -> &'static str {
-    KNOWN_METHODS
-        .iter()
-        .find(|known| **known == method)
-        .copied()
-        .unwrap_or(keys::OTHER)
-}
+pub(crate) use crate::observe::methods::known_method;
 
 /// Protocol revisions published so far; any other version string is `_OTHER` on the
 /// metric, because the string is the client's.

@@ -73,14 +73,42 @@ pub(crate) fn run_active<F: Future>(scope: Arc<ActiveScope>, future: F) -> Scope
     }
 }
 
-/// A scope being run: its data and whether a traced handler has claimed it.
+/// A scope being run: its data, whether a traced handler has claimed it, and the span
+/// made for it.
 #[derive(Debug)]
 pub(crate) struct ActiveScope {
     pub(crate) data: ScopeData,
     claimed: Arc<AtomicBool>,
+    /// The context of the request's span, once one started in this scope: what a later
+    /// message about the request (a cancellation) links to.
+    #[cfg(feature = "enable")]
+    span: std::sync::OnceLock<opentelemetry::trace::SpanContext>,
 }
 
 impl ActiveScope {
+    fn new(data: ScopeData, claimed: Arc<AtomicBool>) -> Self {
+        Self {
+            data,
+            claimed,
+            #[cfg(feature = "enable")]
+            span: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Notes the span started for this request (the first one only).
+    #[cfg(feature = "enable")]
+    pub(crate) fn note_span(&self, span: &opentelemetry::trace::SpanContext) {
+        if self.span.get().is_none() {
+            let _ = self.span.set(span.clone());
+        }
+    }
+
+    /// The request's span, if one has started.
+    #[cfg(all(feature = "enable", feature = "rmcp"))]
+    pub(crate) fn span_context(&self) -> Option<opentelemetry::trace::SpanContext> {
+        self.span.get().cloned()
+    }
+
     #[cfg(feature = "rmcp")]
     pub(crate) fn is_claimed(&self) -> bool {
         self.claimed.load(Ordering::Acquire)
@@ -150,7 +178,15 @@ impl RequestScope {
 
     /// Reads `traceparent`, `tracestate` and `baggage` from a request's `params._meta`.
     /// A valid `traceparent` becomes the parent of the handler's span.
-    pub fn meta(mut self, meta: &Value) -> Self {
+    pub fn meta(self, meta: &Value) -> Self {
+        match meta {
+            Value::Object(map) => self.meta_object(map),
+            _ => self,
+        }
+    }
+
+    /// [`Self::meta`] of the `_meta` object itself.
+    pub(crate) fn meta_object(mut self, meta: &serde_json::Map<String, Value>) -> Self {
         let field = |name: &str| meta.get(name).and_then(Value::as_str).map(str::to_owned);
         self.data.traceparent = field("traceparent").or(self.data.traceparent);
         self.data.tracestate = field("tracestate").or(self.data.tracestate);
@@ -211,29 +247,20 @@ impl RequestScope {
     /// The scope as run, kept by an adapter to read after the call.
     #[cfg(feature = "rmcp")]
     pub(crate) fn activate(self) -> Arc<ActiveScope> {
-        Arc::new(ActiveScope {
-            data: self.data,
-            claimed: self.claimed,
-        })
+        Arc::new(ActiveScope::new(self.data, self.claimed))
     }
 
     /// Runs `future` with this scope set on every poll.
     pub fn run<F: Future>(self, future: F) -> Scoped<F> {
         Scoped {
             future,
-            scope: Some(Arc::new(ActiveScope {
-                data: self.data,
-                claimed: self.claimed,
-            })),
+            scope: Some(Arc::new(ActiveScope::new(self.data, self.claimed))),
         }
     }
 
     /// Runs `f` with this scope set.
     pub fn run_sync<R>(self, f: impl FnOnce() -> R) -> R {
-        let scope = Arc::new(ActiveScope {
-            data: self.data,
-            claimed: self.claimed,
-        });
+        let scope = Arc::new(ActiveScope::new(self.data, self.claimed));
         let _entered = enter(Some(scope));
         f()
     }

@@ -289,13 +289,39 @@ async fn stdio_server_exports_every_span_with_every_attribute() {
         assert_eq!(attrs["mcp.resource.content.length"], json!(33));
     }
 
-    // initialize and tools/list have their own spans; nothing else is left over.
+    // initialize, tools/list and the client's `notifications/initialized` have their
+    // own spans; nothing else is left over.
     let names: Vec<&str> = spans.iter().map(|s| s.name.as_str()).collect();
     assert!(
         names.contains(&"initialize") && names.contains(&"tools/list"),
         "{names:?}"
     );
-    assert_eq!(spans.len(), 2 + 8, "one span per request: {names:?}");
+    let initialized: Vec<_> = spans
+        .iter()
+        .filter(|s| s.name == "notifications/initialized")
+        .collect();
+    let [initialized] = &initialized[..] else {
+        panic!("one notifications/initialized span: {names:?}")
+    };
+    let attrs: std::collections::BTreeMap<String, serde_json::Value> =
+        attributes(&initialized.attributes);
+    assert_eq!(
+        attrs,
+        [
+            ("mcp.method.name", json!("notifications/initialized")),
+            ("mcp.session.id", json!(session)),
+            ("mcp.protocol.version", json!("2025-11-25")),
+            ("network.transport", json!("pipe")),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    );
+    assert_eq!(
+        spans.len(),
+        3 + 8,
+        "one span per request and notification: {names:?}"
+    );
 }
 
 fn hex(s: &str) -> Vec<u8> {

@@ -713,3 +713,169 @@ fn client_requests_and_sessions_are_measured() {
     );
     assert_eq!(points("mcp.client.session.duration"), vec![(with(&[]), 1)]);
 }
+
+#[cfg(feature = "rmcp")]
+mod adapter_server {
+    use mcp_trace::traced_tool;
+    use rmcp::handler::server::router::tool::ToolRouter;
+    use rmcp::handler::server::wrapper::Parameters;
+    use rmcp::model::{CallToolResult, ContentBlock, ServerCapabilities, ServerConfig};
+    use rmcp::{ErrorData, ServerHandler, schemars, tool, tool_handler, tool_router};
+
+    #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+    pub struct LookupArgs {
+        pub query: String,
+        #[schemars(range(min = 1, max = 100))]
+        #[allow(dead_code)]
+        pub limit: Option<u32>,
+    }
+
+    /// `lookup` is traced, `plain` is not: the adapter spans it.
+    #[derive(Clone)]
+    pub struct Lookups {
+        #[allow(dead_code)]
+        tool_router: ToolRouter<Self>,
+    }
+
+    #[tool_router]
+    impl Lookups {
+        pub fn new() -> Self {
+            Self {
+                tool_router: Self::tool_router(),
+            }
+        }
+
+        #[traced_tool]
+        #[tool(description = "Look something up")]
+        async fn lookup(
+            &self,
+            Parameters(args): Parameters<LookupArgs>,
+        ) -> Result<CallToolResult, ErrorData> {
+            Ok(CallToolResult::success(vec![ContentBlock::text(
+                args.query,
+            )]))
+        }
+
+        #[tool(description = "Not traced")]
+        async fn plain(
+            &self,
+            Parameters(args): Parameters<LookupArgs>,
+        ) -> Result<CallToolResult, ErrorData> {
+            Ok(CallToolResult::success(vec![ContentBlock::text(
+                args.query,
+            )]))
+        }
+    }
+
+    #[tool_handler]
+    impl ServerHandler for Lookups {
+        fn get_info(&self) -> ServerConfig {
+            ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        }
+    }
+}
+
+/// The verdict on the metric with every span sampled out, on each path through the
+/// adapter that records one: a traced handler checking the raw arguments (valid, and
+/// deserializable but against the schema), arguments that fail to deserialize so no
+/// handler runs (traced tool or not), and an untraced tool the adapter spans itself.
+/// Notifications are counted too, by method, `_OTHER` outside the conventions' set.
+#[cfg(feature = "rmcp")]
+#[test]
+fn adapter_verdicts_and_notifications_reach_the_metric_sampled_out() {
+    use rmcp::ServiceExt;
+    use rmcp::model::{CallToolRequestParams, ClientNotification, CustomNotification};
+    let _one = exclusive(Sampler::AlwaysOff);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let (server_end, client_end) = tokio::io::duplex(1 << 16);
+        let server = tokio::spawn(async move {
+            let running = mcp_trace::rmcp::TracedServer::new(adapter_server::Lookups::new())
+                .serve(server_end)
+                .await
+                .expect("server starts");
+            running.waiting().await.ok();
+        });
+        let client = ().serve(client_end).await.unwrap();
+        let calls = [
+            ("lookup", serde_json::json!({"query": "a"})),
+            ("lookup", serde_json::json!({"query": "a", "limit": 500})),
+            ("lookup", serde_json::json!({"query": 5})),
+            ("plain", serde_json::json!({"query": "a"})),
+            ("plain", serde_json::json!({"query": 5})),
+            ("plain", serde_json::json!({"query": 5})),
+        ];
+        for (tool, args) in calls {
+            let params = CallToolRequestParams::new(tool.to_owned())
+                .with_arguments(args.as_object().unwrap().clone());
+            let _ = client.call_tool(params).await;
+        }
+        client.notify_roots_list_changed().await.unwrap();
+        client
+            .send_notification(ClientNotification::CustomNotification(
+                CustomNotification::new("vendor/event", None),
+            ))
+            .await
+            .unwrap();
+        // Answered after both notifications were handled: the server handles messages
+        // in order.
+        client.list_all_tools().await.unwrap();
+        client.cancel().await.unwrap();
+        server.await.unwrap();
+    });
+    let with = |pairs: &[(&str, Value)]| {
+        let mut attrs = attributes([
+            ("mcp.protocol.version", Value::from("2025-11-25")),
+            ("network.transport", Value::from("pipe")),
+        ]);
+        for (k, v) in pairs {
+            attrs.insert((*k).to_owned(), v.clone());
+        }
+        attrs
+    };
+    let tool = |name: &str, valid: bool, extra: &[(&str, Value)]| {
+        let mut pairs = vec![
+            ("mcp.method.name", Value::from("tools/call")),
+            ("gen_ai.operation.name", Value::from("execute_tool")),
+            ("gen_ai.tool.name", Value::from(name.to_owned())),
+            ("mcp.tool.args.schema_valid", valid.into()),
+        ];
+        pairs.extend(extra.iter().cloned());
+        with(&pairs)
+    };
+    // rmcp answers arguments it cannot deserialize in band (`isError`).
+    let undeserializable = [("error.type", Value::from("tool_error"))];
+    assert_eq!(
+        points(),
+        sorted(vec![
+            // `initialize` carries the version the client asked for (rmcp's latest).
+            (
+                with(&[
+                    ("mcp.method.name", "initialize".into()),
+                    ("mcp.protocol.version", "2026-07-28".into())
+                ]),
+                1
+            ),
+            (
+                with(&[("mcp.method.name", "notifications/initialized".into())]),
+                1
+            ),
+            (
+                with(&[("mcp.method.name", "notifications/roots/list_changed".into())]),
+                1
+            ),
+            (with(&[("mcp.method.name", "_OTHER".into())]), 1),
+            (with(&[("mcp.method.name", "tools/list".into())]), 1),
+            (tool("lookup", true, &[]), 1),
+            (tool("lookup", false, &[]), 1),
+            (tool("lookup", false, &undeserializable), 1),
+            (tool("plain", true, &[]), 1),
+            (tool("plain", false, &undeserializable), 2),
+        ])
+    );
+    assert!(harness().spans.get_finished_spans().unwrap().is_empty());
+}

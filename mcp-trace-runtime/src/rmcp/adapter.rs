@@ -3,6 +3,8 @@
 use crate::call::{Compiled, Traced, adapter};
 use crate::handler::outcome::{Outcome, SpecialError, SpecialOutcome};
 use crate::keys;
+use crate::observe::in_flight::Entered as InFlightGuard;
+use crate::observe::notification::{Notification, TokenKind};
 use crate::rmcp::support::scope_from_context;
 use crate::scope::{self, ActiveScope, Transport};
 #[cfg(feature = "args-hash")]
@@ -40,6 +42,8 @@ use std::time::SystemTime;
 /// ```
 pub struct TracedServer<S> {
     inner: S,
+    /// What the observer keeps of this connection: the requests in flight.
+    connection: crate::observe::Connection,
     /// stdio serves one client per process: one session id for all of it.
     process_session: String,
     schemas: Mutex<HashMap<String, Option<Arc<Compiled>>>>,
@@ -127,6 +131,7 @@ impl<S> TracedServer<S> {
     pub fn new(inner: S) -> Self {
         Self {
             inner,
+            connection: crate::observe::Connection::default(),
             process_session: process_session_id(),
             schemas: Mutex::new(HashMap::new()),
             #[cfg(feature = "args-hash")]
@@ -313,6 +318,61 @@ impl<S: ServerHandler> TracedServer<S> {
         self.scope_of(context, false)
     }
 
+    /// Activates a request's scope and notes the request in flight until the guard
+    /// drops, so later messages about it (a cancellation) find its span.
+    fn activate(
+        &self,
+        scope: scope::RequestScope,
+        id: &RequestId,
+    ) -> (Arc<ActiveScope>, Option<InFlightGuard<'_>>) {
+        let active = scope.activate();
+        let in_flight = &self.connection.in_flight;
+        let key = match id {
+            NumberOrString::Number(n) => in_flight.number(*n),
+            NumberOrString::String(s) => in_flight.string(s),
+        };
+        let guard = in_flight.enter(key, &active);
+        (active, guard)
+    }
+
+    /// The scope of a notification: its `_meta` trace context, the session (over HTTP
+    /// the `Mcp-Session-Id`, on stdio the process's), the protocol version the session
+    /// negotiated, and the transport.
+    fn notification_scope(&self, context: &NotificationContext<RoleServer>) -> Arc<ActiveScope> {
+        // rmcp 3.9 moves a notification's extensions out before its `_meta`, so the
+        // `_meta` it parsed is found among the context's extensions, not in `meta`.
+        let meta = match context
+            .extensions
+            .get::<rmcp::model::NotificationMetaObject>()
+        {
+            Some(parsed) if context.meta.0.0.is_empty() => &parsed.0.0,
+            _ => &context.meta.0.0,
+        };
+        let mut scope = crate::rmcp::support::scope_from_parts(meta, &context.extensions);
+        if let Some(info) = context.peer.peer_info() {
+            scope = scope.protocol_version(info.protocol_version.to_string());
+        }
+        if context.extensions.get::<http::request::Parts>().is_none() {
+            scope = scope
+                .session_id(self.process_session.clone())
+                .transport(Transport::Pipe);
+        }
+        scope.activate()
+    }
+
+    /// Runs the wrapped server's handler of an inbound notification under the
+    /// notification's span.
+    async fn traced_notification(
+        &self,
+        notification: Notification<'_>,
+        scope: Arc<ActiveScope>,
+        inner: impl Future<Output = ()>,
+    ) {
+        let call = self.connection.notification(&notification, scope);
+        let ((), call) = Traced::new(call, inner).await;
+        call.finish(|| Outcome::Ok(None));
+    }
+
     /// [`Self::scope`] of an `initialize` request (`initialize`) or any other.
     fn scope_of(
         &self,
@@ -459,7 +519,7 @@ impl<S: ServerHandler> TracedServer<S> {
 /// before the context moves into the call.
 macro_rules! traced {
     ($self:ident, $method:literal, $context:ident, $call:expr) => {{
-        let scope = $self.scope(&$context).activate();
+        let (scope, _in_flight) = $self.activate($self.scope(&$context), &$context.id);
         $self.traced_request($method, None, scope, $call).await
     }};
 }
@@ -489,7 +549,7 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
             }
             arguments => scope.arguments(Value::Object(arguments.cloned().unwrap_or_default())),
         };
-        let active = scope.activate();
+        let (active, _in_flight) = self.activate(scope, &context.id);
         let start = SystemTime::now();
         let result =
             scope::run_active(active.clone(), self.inner.call_tool(request, context)).await;
@@ -529,7 +589,7 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
             return self.inner.read_resource(request, context).await;
         }
         let uri = request.uri.clone();
-        let active = self.scope(&context).activate();
+        let (active, _in_flight) = self.activate(self.scope(&context), &context.id);
         let start = SystemTime::now();
         let result =
             scope::run_active(active.clone(), self.inner.read_resource(request, context)).await;
@@ -546,7 +606,7 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
         context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
         let name = request.name.to_string();
-        let scope = self.scope(&context).activate();
+        let (scope, _in_flight) = self.activate(self.scope(&context), &context.id);
         let target = Some((keys::GEN_AI_PROMPT, name.as_str()));
         self.traced_request(
             "prompts/get",
@@ -566,7 +626,7 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
         request: InitializeRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<InitializeResult, ErrorData> {
-        let scope = self.scope_of(&context, true).activate();
+        let (scope, _in_flight) = self.activate(self.scope_of(&context, true), &context.id);
         let inner = self.inner.initialize(request, context);
         self.traced_request("initialize", None, scope, inner).await
     }
@@ -704,7 +764,7 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
         if !crate::tracer::live() {
             return self.inner.list_tools(request, context).await;
         }
-        let scope = self.scope(&context).activate();
+        let (scope, _in_flight) = self.activate(self.scope(&context), &context.id);
         #[cfg(feature = "args-hash")]
         let first_page = request.as_ref().is_none_or(|r| r.cursor.is_none());
         let inner = self.inner.list_tools(request, context);
@@ -728,7 +788,7 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
         context: RequestContext<RoleServer>,
     ) -> Result<CustomResult, ErrorData> {
         let method = request.method.clone();
-        let scope = self.scope(&context).activate();
+        let (scope, _in_flight) = self.activate(self.scope(&context), &context.id);
         self.traced_request(
             &method,
             None,
@@ -743,7 +803,21 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
         notification: CancelledNotificationParam,
         context: NotificationContext<RoleServer>,
     ) {
-        self.inner.on_cancelled(notification, context).await
+        if !crate::tracer::live() {
+            return self.inner.on_cancelled(notification, context).await;
+        }
+        let in_flight = &self.connection.in_flight;
+        let request = notification.request_id.as_ref().map(|id| match id {
+            NumberOrString::Number(n) => in_flight.number(*n),
+            NumberOrString::String(s) => in_flight.string(s),
+        });
+        let seen = Notification::Cancelled { request };
+        self.traced_notification(
+            seen,
+            self.notification_scope(&context),
+            self.inner.on_cancelled(notification, context),
+        )
+        .await
     }
 
     async fn on_progress(
@@ -751,15 +825,46 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
         notification: ProgressNotificationParam,
         context: NotificationContext<RoleServer>,
     ) {
-        self.inner.on_progress(notification, context).await
+        if !crate::tracer::live() {
+            return self.inner.on_progress(notification, context).await;
+        }
+        let seen = Notification::Progress {
+            progress: notification.progress,
+            total: notification.total,
+            token: match notification.progress_token.0 {
+                NumberOrString::Number(_) => TokenKind::Integer,
+                NumberOrString::String(_) => TokenKind::String,
+            },
+        };
+        self.traced_notification(
+            seen,
+            self.notification_scope(&context),
+            self.inner.on_progress(notification, context),
+        )
+        .await
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
-        self.inner.on_initialized(context).await
+        if !crate::tracer::live() {
+            return self.inner.on_initialized(context).await;
+        }
+        let seen = Notification::Other("notifications/initialized");
+        let scope = self.notification_scope(&context);
+        self.traced_notification(seen, scope, self.inner.on_initialized(context))
+            .await
     }
 
     async fn on_roots_list_changed(&self, context: NotificationContext<RoleServer>) {
-        self.inner.on_roots_list_changed(context).await
+        if !crate::tracer::live() {
+            return self.inner.on_roots_list_changed(context).await;
+        }
+        let seen = Notification::Other("notifications/roots/list_changed");
+        self.traced_notification(
+            seen,
+            self.notification_scope(&context),
+            self.inner.on_roots_list_changed(context),
+        )
+        .await
     }
 
     async fn on_custom_notification(
@@ -767,9 +872,19 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
         notification: CustomNotification,
         context: NotificationContext<RoleServer>,
     ) {
-        self.inner
-            .on_custom_notification(notification, context)
-            .await
+        if !crate::tracer::live() {
+            return self
+                .inner
+                .on_custom_notification(notification, context)
+                .await;
+        }
+        let method = notification.method.clone();
+        self.traced_notification(
+            Notification::Other(&method),
+            self.notification_scope(&context),
+            self.inner.on_custom_notification(notification, context),
+        )
+        .await
     }
 
     fn get_info(&self) -> ServerConfig {

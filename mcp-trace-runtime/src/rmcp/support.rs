@@ -69,41 +69,53 @@ impl SpecialError for ErrorData {
 /// The `Mcp-Session-Id` header of a streamable HTTP request, if the context has one.
 pub(crate) fn http_session(context: &RequestContext<RoleServer>) -> Option<(String, bool)> {
     let parts = context.extensions.get::<http::request::Parts>()?;
-    let session = parts
+    Some((session_header(parts).unwrap_or_default(), true))
+}
+
+/// The non-empty `Mcp-Session-Id` header of an HTTP request.
+fn session_header(parts: &http::request::Parts) -> Option<String> {
+    parts
         .headers
         .get("mcp-session-id")
         .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    Some((session.unwrap_or_default(), true))
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
 }
 
 /// A request scope from what rmcp knows about the request: its id, `_meta` trace
 /// context, the negotiated protocol version, and over HTTP the session id. Transport is
 /// `tcp` when the request came over HTTP, else `pipe` (stdio).
 pub fn scope_from_context(context: &RequestContext<RoleServer>) -> RequestScope {
-    let meta = serde_json::Value::Object((**context.meta).clone());
-    let mut scope = RequestScope::new().request_id(&context.id).meta(&meta);
+    let mut scope =
+        scope_from_parts(&context.meta.0.0, &context.extensions).request_id(&context.id);
     if let Some(version) = context.protocol_version() {
         scope = scope.protocol_version(version.to_string());
     }
-    if let Some(parts) = context.extensions.get::<http::request::Parts>() {
-        if let Some(version) = http_version(parts.version) {
-            scope = scope.network_protocol("http", version);
-        }
-        if let Some((address, port)) = client_of(parts) {
-            scope = scope.client_address(address, port);
-        }
-    }
-    match http_session(context) {
-        Some((session, _)) => {
-            scope = scope.transport(Transport::Tcp);
-            if !session.is_empty() {
-                scope = scope.session_id(session);
-            }
-        }
-        None => scope = scope.transport(Transport::Pipe),
-    }
     scope
+}
+
+/// The scope any message carries (a request's or a notification's): its `_meta` trace
+/// context, and over HTTP the session id, HTTP version and client address (`tcp`);
+/// else the transport is `pipe` (stdio).
+pub(crate) fn scope_from_parts(
+    meta: &rmcp::model::JsonObject,
+    extensions: &rmcp::model::Extensions,
+) -> RequestScope {
+    let mut scope = RequestScope::new().meta_object(meta);
+    let Some(parts) = extensions.get::<http::request::Parts>() else {
+        return scope.transport(Transport::Pipe);
+    };
+    if let Some(version) = http_version(parts.version) {
+        scope = scope.network_protocol("http", version);
+    }
+    if let Some((address, port)) = client_of(parts) {
+        scope = scope.client_address(address, port);
+    }
+    scope = scope.transport(Transport::Tcp);
+    match session_header(parts) {
+        Some(session) => scope.session_id(session),
+        None => scope,
+    }
 }
 
 /// `network.protocol.version` of an HTTP version, as the conventions write it.

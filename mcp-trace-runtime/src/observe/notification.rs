@@ -1,0 +1,87 @@
+//! Inbound notifications: one SERVER span each, named by method.
+
+use super::{Connection, RequestKey};
+use crate::call::{Call, adapter};
+use crate::keys;
+use crate::scope::ActiveScope;
+use opentelemetry::KeyValue;
+use std::sync::Arc;
+
+/// What telemetry reads of a notification: its method and, for the kinds that carry
+/// them, the numbers and the request it is about. Never a message text.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Notification<'a> {
+    /// `notifications/cancelled`: the request it cancels, when the id was given.
+    Cancelled { request: Option<RequestKey> },
+    /// `notifications/progress`: the numbers, and the kind of its token.
+    Progress {
+        progress: f64,
+        total: Option<f64>,
+        token: TokenKind,
+    },
+    /// Any other method, as the peer wrote it (`notifications/initialized`,
+    /// `notifications/roots/list_changed`, a custom one).
+    Other(&'a str),
+}
+
+/// The JSON type of a progress token: a string or an integer (the specification's two).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TokenKind {
+    String,
+    Integer,
+}
+
+impl TokenKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::String => "string",
+            TokenKind::Integer => "integer",
+        }
+    }
+}
+
+impl Notification<'_> {
+    /// The method as sent.
+    pub(crate) fn method(&self) -> &str {
+        match self {
+            Notification::Cancelled { .. } => "notifications/cancelled",
+            Notification::Progress { .. } => "notifications/progress",
+            Notification::Other(method) => method,
+        }
+    }
+}
+
+impl Connection {
+    /// Starts the span of an inbound notification received in `scope` (its `_meta` is
+    /// the parent); the caller ends it once the notification is handled.
+    pub(crate) fn notification(
+        &self,
+        notification: &Notification<'_>,
+        scope: Arc<ActiveScope>,
+    ) -> Call {
+        let name = super::methods::known_method(notification.method());
+        let attributes = |attrs: &mut Vec<KeyValue>| match *notification {
+            Notification::Cancelled { request } => {
+                let in_flight = request.is_some_and(|key| self.in_flight.span_of(key).is_some());
+                attrs.push(KeyValue::new(keys::CANCELLED_IN_FLIGHT, in_flight));
+            }
+            Notification::Progress {
+                progress,
+                total,
+                token,
+            } => {
+                attrs.push(KeyValue::new(keys::PROGRESS_VALUE, progress));
+                if let Some(total) = total {
+                    attrs.push(KeyValue::new(keys::PROGRESS_TOTAL, total));
+                }
+                attrs.push(KeyValue::new(keys::PROGRESS_TOKEN_TYPE, token.as_str()));
+            }
+            Notification::Other(_) => {}
+        };
+        let link = || match *notification {
+            Notification::Cancelled { request: Some(key) } => self.in_flight.span_of(key),
+            _ => None,
+        };
+        adapter::notification_span(name, attributes, link, scope)
+    }
+}

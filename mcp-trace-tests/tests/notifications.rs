@@ -1,0 +1,366 @@
+//! Inbound notifications through `TracedServer`, in process: a raw JSON-RPC client
+//! writes every kind over an in-memory pipe (exactly the bytes a client would send), and
+//! each notification must come out as one SERVER span with exact attributes: named by
+//! its method (`_OTHER` outside the conventions' set, the method itself never
+//! exported), no request id, `_meta` as the
+//! parent, progress numbers without the message, and a cancellation linked to the span
+//! of the request it cancels while that request is in flight. The wrapped server's own
+//! notification handlers still run.
+#![cfg(all(feature = "rmcp", feature = "enable"))]
+
+mod common;
+
+use mcp_trace::traced_tool;
+use opentelemetry::Value;
+use opentelemetry::trace::{SpanKind, Status};
+use opentelemetry_sdk::trace::SpanData;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock,
+    ProgressNotificationParam, ServerCapabilities, ServerConfig,
+};
+use rmcp::service::{NotificationContext, RequestContext, RoleServer};
+use rmcp::{ErrorData, ServerHandler, ServiceExt};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, ReadHalf, WriteHalf};
+use tokio::sync::Notify;
+
+/// Holds until told to stop, once it has said it started.
+#[traced_tool(skip(started, stop))]
+async fn hold(started: &Notify, stop: &Notify) -> u32 {
+    started.notify_one();
+    stop.notified().await;
+    1
+}
+
+#[derive(Clone, Default)]
+struct Holding {
+    started: Arc<Notify>,
+    stop: Arc<Notify>,
+    progress_seen: Arc<AtomicUsize>,
+}
+
+impl ServerHandler for Holding {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+    }
+
+    async fn call_tool(
+        &self,
+        _request: CallToolRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let n = hold(&self.started, &self.stop).await;
+        Ok(CallToolResult::success(vec![ContentBlock::text(n.to_string())]).into())
+    }
+
+    async fn on_progress(
+        &self,
+        _notification: ProgressNotificationParam,
+        _context: NotificationContext<RoleServer>,
+    ) {
+        self.progress_seen.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A client that writes JSON-RPC lines itself.
+struct RawClient {
+    reader: BufReader<ReadHalf<DuplexStream>>,
+    writer: WriteHalf<DuplexStream>,
+}
+
+impl RawClient {
+    async fn send(&mut self, message: serde_json::Value) {
+        let mut line = serde_json::to_vec(&message).unwrap();
+        line.push(b'\n');
+        self.writer.write_all(&line).await.unwrap();
+    }
+
+    /// The next answer whose id is `id` (other lines are skipped).
+    async fn answer(&mut self, id: i64) -> serde_json::Value {
+        loop {
+            let mut line = String::new();
+            let read =
+                tokio::time::timeout(Duration::from_secs(10), self.reader.read_line(&mut line))
+                    .await
+                    .expect("an answer within 10 s")
+                    .unwrap();
+            assert!(read > 0, "the server hung up");
+            let message: serde_json::Value = serde_json::from_str(&line).unwrap();
+            if message["id"] == json!(id) {
+                return message;
+            }
+        }
+    }
+}
+
+/// Finished spans named `name`.
+fn named(name: &str) -> Vec<SpanData> {
+    common::exporter()
+        .get_finished_spans()
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.name == name)
+        .collect()
+}
+
+/// Waits until `count` spans named `name` have ended.
+async fn ended(name: &str, count: usize) -> Vec<SpanData> {
+    for _ in 0..500 {
+        let spans = named(name);
+        if spans.len() >= count {
+            return spans;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!(
+        "{count} spans named {name:?} never ended: {:?}",
+        named(name).len()
+    );
+}
+
+fn expected(pairs: &[(&str, Value)], session: &Value) -> BTreeMap<String, Value> {
+    let mut all: BTreeMap<String, Value> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
+    all.insert("mcp.session.id".to_owned(), session.clone());
+    all.insert("mcp.protocol.version".to_owned(), "2025-11-25".into());
+    all.insert("network.transport".to_owned(), "pipe".into());
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_inbound_notification_is_one_server_span() {
+    common::exporter();
+    let server = Holding::default();
+    let (started, stop, progress_seen) = (
+        server.started.clone(),
+        server.stop.clone(),
+        server.progress_seen.clone(),
+    );
+    let (server_end, client_end) = tokio::io::duplex(1 << 22);
+    let running = tokio::spawn(async move {
+        let running = mcp_trace::rmcp::TracedServer::new(server)
+            .serve(server_end)
+            .await
+            .expect("server starts");
+        running.waiting().await.ok();
+    });
+    let (read, write) = tokio::io::split(client_end);
+    let mut client = RawClient {
+        reader: BufReader::new(read),
+        writer: write,
+    };
+    client
+        .send(
+            json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "raw", "version": "0"}
+            }}),
+        )
+        .await;
+    client.answer(1).await;
+    client
+        .send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+        .await;
+
+    // A request in flight, then its cancellation and one of a request never made.
+    client
+        .send(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+            "params": {"name": "hold", "arguments": {}}}))
+        .await;
+    started.notified().await;
+    client
+        .send(
+            json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+            "params": {"requestId": 2, "reason": "SECRET-reason"}}),
+        )
+        .await;
+    client
+        .send(
+            json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+            "params": {"requestId": "never-sent"}}),
+        )
+        .await;
+    let cancellations = ended("notifications/cancelled", 2).await;
+    stop.notify_one();
+    let held = ended("tools/call hold", 1).await;
+
+    client
+        .send(json!({"jsonrpc": "2.0", "method": "notifications/roots/list_changed"}))
+        .await;
+    client
+        .send(
+            json!({"jsonrpc": "2.0", "method": "notifications/progress", "params": {
+                "progressToken": "tok-1", "progress": 3, "total": 10, "message": "SECRET-progress"
+            }}),
+        )
+        .await;
+    client
+        .send(
+            json!({"jsonrpc": "2.0", "method": "notifications/progress", "params": {
+                "progressToken": 7, "progress": 0.5,
+                "_meta": {"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-b7ad6b7169203331-01"}
+            }}),
+        )
+        .await;
+    let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    client
+        .send(
+            json!({"jsonrpc": "2.0", "method": "vendor/hello", "params": {
+                "_meta": {"traceparent": traceparent}, "text": "SECRET-custom"
+            }}),
+        )
+        .await;
+    let huge = format!("vendor/{}", "m".repeat(1 << 20));
+    client.send(json!({"jsonrpc": "2.0", "method": huge})).await;
+    client
+        .send(json!({"jsonrpc": "2.0", "id": 3, "method": "ping"}))
+        .await;
+    client.answer(3).await;
+
+    let initialized = ended("notifications/initialized", 1).await;
+    let roots = ended("notifications/roots/list_changed", 1).await;
+    let progress = ended("notifications/progress", 2).await;
+    let other = ended("_OTHER", 2).await;
+    drop(client);
+    running.await.unwrap();
+
+    // One session: the process's, as a keyed digest, on every span of the connection.
+    let session = common::attrs(&held[0])["mcp.session.id"].clone();
+    assert_eq!(session.as_str().len(), 32);
+
+    let [initialized] = &initialized[..] else {
+        panic!("{initialized:?}")
+    };
+    assert_eq!(initialized.span_kind, SpanKind::Server);
+    assert_eq!(initialized.status, Status::Unset);
+    assert_eq!(
+        common::attrs(initialized),
+        expected(
+            &[("mcp.method.name", "notifications/initialized".into())],
+            &session
+        )
+    );
+    let [roots] = &roots[..] else {
+        panic!("{roots:?}")
+    };
+    assert_eq!(
+        common::attrs(roots),
+        expected(
+            &[("mcp.method.name", "notifications/roots/list_changed".into())],
+            &session
+        )
+    );
+
+    // The cancellation of the request in flight links to that request's span.
+    let (live, unknown): (Vec<_>, Vec<_>) = cancellations
+        .iter()
+        .partition(|s| common::attrs(s)["mcp.cancelled.in_flight"] == true.into());
+    let ([live], [unknown]) = (&live[..], &unknown[..]) else {
+        panic!("one live and one unknown cancellation: {cancellations:?}")
+    };
+    assert_eq!(
+        common::attrs(live),
+        expected(
+            &[
+                ("mcp.method.name", "notifications/cancelled".into()),
+                ("mcp.cancelled.in_flight", true.into()),
+            ],
+            &session
+        )
+    );
+    let links: Vec<_> = live.links.iter().map(|l| l.span_context.clone()).collect();
+    assert_eq!(links, vec![held[0].span_context.clone()]);
+    assert_eq!(
+        common::attrs(unknown),
+        expected(
+            &[
+                ("mcp.method.name", "notifications/cancelled".into()),
+                ("mcp.cancelled.in_flight", false.into()),
+            ],
+            &session
+        )
+    );
+    assert!(unknown.links.is_empty());
+
+    // Progress: the numbers and the token's type, never the message; the server's own
+    // handler still ran for each.
+    let parents: Vec<String> = progress
+        .iter()
+        .map(|s| s.parent_span_id.to_string())
+        .collect();
+    assert!(
+        parents.contains(&"b7ad6b7169203331".to_owned()),
+        "a typed notification's _meta is its parent too: {parents:?}"
+    );
+    let mut progress: Vec<_> = progress.iter().map(common::attrs).collect();
+    progress.sort_by(|a, b| {
+        a["mcp.progress.value"]
+            .as_str()
+            .cmp(&b["mcp.progress.value"].as_str())
+    });
+    assert_eq!(
+        progress,
+        vec![
+            expected(
+                &[
+                    ("mcp.method.name", "notifications/progress".into()),
+                    ("mcp.progress.value", 0.5.into()),
+                    ("mcp.progress.token_type", "integer".into()),
+                ],
+                &session
+            ),
+            expected(
+                &[
+                    ("mcp.method.name", "notifications/progress".into()),
+                    ("mcp.progress.value", 3.0.into()),
+                    ("mcp.progress.total", 10.0.into()),
+                    ("mcp.progress.token_type", "string".into()),
+                ],
+                &session
+            ),
+        ]
+    );
+    assert_eq!(progress_seen.load(Ordering::SeqCst), 2);
+
+    // Methods outside the conventions' set: `_OTHER`, in the name and the attribute;
+    // none of the method the client chose is exported.
+    let (hello, long): (Vec<_>, Vec<_>) = other
+        .iter()
+        .partition(|s| s.parent_span_id.to_string() == "00f067aa0ba902b7");
+    let ([hello], [long]) = (&hello[..], &long[..]) else {
+        panic!("{other:?}")
+    };
+    for span in [hello, long] {
+        assert_eq!(
+            common::attrs(span),
+            expected(&[("mcp.method.name", "_OTHER".into())], &session)
+        );
+    }
+    assert_eq!(
+        hello.span_context.trace_id().to_string(),
+        "4bf92f3577b34da6a3ce929d0e0e4736",
+        "the notification's _meta is its parent"
+    );
+
+    // No request id on a notification, and nothing the client wrote as text.
+    for span in [initialized, roots, live, unknown, hello, long] {
+        assert!(!common::attrs(span).contains_key("jsonrpc.request.id"));
+    }
+    let everything = format!("{:?}", common::exporter().get_finished_spans().unwrap());
+    for secret in [
+        "SECRET-reason",
+        "SECRET-progress",
+        "SECRET-custom",
+        "tok-1",
+        "vendor/",
+    ] {
+        assert!(!everything.contains(secret), "{secret} was exported");
+    }
+}
