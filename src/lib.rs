@@ -182,6 +182,10 @@ pub mod docs {
 #[cfg_attr(docsrs, doc(cfg(all(feature = "rmcp", feature = "enable"))))]
 pub mod rmcp {
     pub use mcp_trace_runtime::rmcp::adapter::TracedServer;
+    pub use mcp_trace_runtime::rmcp::server_transport::{TracedServerTransport, traced_transport};
+    #[cfg(feature = "rmcp-http")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "rmcp-http")))]
+    pub use mcp_trace_runtime::rmcp::session_manager::TracedSessionManager;
     pub use mcp_trace_runtime::rmcp::stdio::{
         MAX_LINE_LENGTH, TracedStdin, TracedStdout, stdio, stdio_with,
     };

@@ -119,6 +119,33 @@ pub(crate) fn exceeds(value: &Value, budget: usize) -> bool {
     size_within(value, budget).is_none()
 }
 
+/// The length in bytes of `value`'s compact JSON text, counted as it is written (no
+/// text is kept), or `bound` once it reaches `bound`: the cost stops there.
+#[cfg(feature = "rmcp")]
+pub(crate) fn json_size(value: &Value, bound: usize) -> usize {
+    struct Counter {
+        written: usize,
+        bound: usize,
+    }
+    impl std::io::Write for Counter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.written = self.written.saturating_add(bytes.len());
+            if self.written >= self.bound {
+                return Err(std::io::ErrorKind::WriteZero.into());
+            }
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter { written: 0, bound };
+    match serde_json::to_writer(&mut counter, value) {
+        Ok(()) => counter.written,
+        Err(_) => bound,
+    }
+}
+
 /// [`exceeds`] for an arguments object held as a map.
 #[cfg_attr(not(feature = "rmcp"), allow(dead_code))]
 pub(crate) fn object_exceeds(map: &serde_json::Map<String, Value>, budget: usize) -> bool {
@@ -226,6 +253,15 @@ pub(crate) fn tracestate(value: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "rmcp")]
+    #[test]
+    fn json_size_counts_the_compact_text_up_to_its_bound() {
+        let value = serde_json::json!({"a": [1, 2, "é"], "b": null});
+        assert_eq!(json_size(&value, 1024), value.to_string().len());
+        let big = Value::String("x".repeat(10_000));
+        assert_eq!(json_size(&big, 100), 100);
+    }
     use serde_json::json;
 
     #[test]

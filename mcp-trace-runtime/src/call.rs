@@ -40,6 +40,10 @@ struct Active {
     /// The call's `mcp.server.operation.duration` record, made by whoever ends it.
     #[cfg(feature = "metrics")]
     metric: Option<crate::metrics::Operation>,
+    /// The request scope the span was made in: what the observer added to the span
+    /// while it ran (events left out over their bound) is noted on it as it ends.
+    #[cfg(feature = "rmcp")]
+    scope: Option<Arc<ActiveScope>>,
 }
 
 /// What a call records on the operation-duration metric.
@@ -172,9 +176,6 @@ fn begin_with(
         }
         return None;
     }
-    if let Some(scope) = &scope {
-        scope.note_span(span.span_context());
-    }
     Some(Begun {
         scope,
         parent,
@@ -184,6 +185,35 @@ fn begin_with(
         start,
         metric,
     })
+}
+
+/// `mcp.session.id`: the keyed digest of `session`, or the id itself (bounded) when raw
+/// ids were opted in to.
+fn push_session(session: &str, attrs: &mut Vec<KeyValue>) {
+    match crate::settings::get().session_ids {
+        crate::settings::SessionIdExport::Raw => {
+            bounds::push_bounded(attrs, keys::SESSION, session, bounds::MAX_NAME_BYTES);
+        }
+        _ => attrs.push(KeyValue::new(
+            keys::SESSION,
+            crate::digest::keyed_session(session),
+        )),
+    }
+}
+
+/// What a span about a request carries of its connection, without being that request's
+/// own span: session, protocol version and transport.
+#[cfg(feature = "rmcp")]
+pub(crate) fn connection_attributes(data: &scope::ScopeData, attrs: &mut Vec<KeyValue>) {
+    if let Some(session) = &data.session_id {
+        push_session(session, attrs);
+    }
+    if let Some(version) = &data.protocol_version {
+        bounds::push_bounded(attrs, keys::PROTOCOL, version, bounds::MAX_NAME_BYTES);
+    }
+    if let Some(transport) = data.transport {
+        attrs.push(KeyValue::new(keys::TRANSPORT, transport.as_str()));
+    }
 }
 
 /// Whether calls record the operation-duration metric (the feature on, and `init`
@@ -216,15 +246,7 @@ impl Begun {
     /// transport, when known; the client-chosen ones bounded.
     fn common_attributes(&self, session: Option<&str>, attrs: &mut Vec<KeyValue>) {
         if let Some(session) = session {
-            match crate::settings::get().session_ids {
-                crate::settings::SessionIdExport::Raw => {
-                    bounds::push_bounded(attrs, keys::SESSION, session, bounds::MAX_NAME_BYTES);
-                }
-                _ => attrs.push(KeyValue::new(
-                    keys::SESSION,
-                    crate::digest::keyed_session(session),
-                )),
-            }
+            push_session(session, attrs);
         }
         let Some(scope) = &self.scope else { return };
         let data = &scope.data;
@@ -256,14 +278,20 @@ impl Begun {
     fn into_call(self, resource: bool, metric: Metric) -> Call {
         #[cfg(not(feature = "metrics"))]
         let () = metric;
+        let cx = self.parent.with_span(self.span);
+        if let Some(scope) = &self.scope {
+            scope.note_span(&cx);
+        }
         Call {
             active: Some(Box::new(Active {
-                cx: self.parent.with_span(self.span),
+                cx,
                 recording: self.recording,
                 resource,
                 ended: AtomicBool::new(false),
                 #[cfg(feature = "metrics")]
                 metric,
+                #[cfg(feature = "rmcp")]
+                scope: self.scope,
             })),
         }
     }
@@ -488,7 +516,7 @@ fn unsampled_verdict(
 /// The schema verdict of the request scope's raw arguments, for the metric of a call
 /// whose span does not record. `None` with no schema, no raw arguments, or arguments
 /// over the schema-check budget.
-#[cfg(feature = "metrics")]
+#[cfg(all(feature = "metrics", any(feature = "schema-check", feature = "rmcp")))]
 fn raw_verdict(compiled: Option<&Compiled>, scope: Option<&ActiveScope>) -> Option<bool> {
     #[cfg(feature = "schema-check")]
     {
@@ -852,7 +880,7 @@ impl Call {
 
     /// Adds `attributes` to the span, if it records (what an adapter learns from the
     /// answer).
-    #[cfg(all(feature = "rmcp", feature = "args-hash"))]
+    #[cfg(all(feature = "rmcp", any(feature = "client", feature = "args-hash")))]
     pub(crate) fn add_attributes(&self, attributes: Vec<KeyValue>) {
         if let Some(active) = self.active.as_ref().filter(|a| a.recording) {
             active.cx.span().set_attributes(attributes);
@@ -865,6 +893,15 @@ impl Call {
         if let Some(active) = self.active.as_ref().filter(|a| a.recording) {
             active.cx.span().add_event(name, attributes);
         }
+    }
+
+    /// The call without its request scope, to be kept inside that scope.
+    #[cfg(feature = "rmcp")]
+    pub(crate) fn without_scope(mut self) -> Self {
+        if let Some(active) = self.active.as_mut() {
+            active.scope = None;
+        }
+        self
     }
 
     /// Whether the span records, so the outcome is worth classifying.
@@ -960,6 +997,12 @@ impl Active {
                 }
                 failure = (failed.then(|| error_type.into()), code);
             }
+        }
+        #[cfg(feature = "rmcp")]
+        if active.recording
+            && let Some(scope) = &active.scope
+        {
+            scope.events.note_dropped(&span);
         }
         match end {
             Some(end) => span.end_with_timestamp(end),
@@ -1098,6 +1141,25 @@ pub(crate) mod adapter {
         start: SystemTime,
         end: SystemTime,
     ) {
+        let call = tool_span_start(name, known, scope.clone(), start);
+        tool_span_finish(call, scope, name, known, known, compiled, outcome, end);
+    }
+
+    /// The `tools/call` span name of `bounded`.
+    fn tool_span_name(bounded: &str, known: bool) -> String {
+        let target = if known { bounded } else { keys::OTHER };
+        format!("{} {target}", keys::TOOLS_CALL)
+    }
+
+    /// Starts the `tools/call` span of a call no traced handler claimed, at `start`:
+    /// at its end ([`tool_span`]), or while it runs when something needs the span (a
+    /// request the server sends from the tool), named as `known` says so far.
+    pub(crate) fn tool_span_start(
+        name: &str,
+        known: bool,
+        scope: Arc<ActiveScope>,
+        start: SystemTime,
+    ) -> Call {
         let limit = bounds::limit_for(bounds::MAX_NAME_BYTES);
         let bounded = bounds::bounded(name, limit);
         let base = [
@@ -1108,14 +1170,11 @@ pub(crate) mod adapter {
         ];
         // Marked with the later attributes: one `mcp.trace.truncated` list per span.
         let name_cut = bounded.len() < name.len();
-        let target = if known { &*bounded } else { keys::OTHER };
-        let span_name = format!("{} {target}", keys::TOOLS_CALL);
+        let span_name = tool_span_name(&bounded, known);
         let base = move |attrs: &mut Vec<KeyValue>| attrs.extend(base);
         let Some(mut begun) = begin(span_name, base, || Some(scope), Some(start)) else {
-            return;
+            return Call::default();
         };
-        #[cfg(feature = "metrics")]
-        let mut verdict = None;
         if begun.recording {
             let mut attrs = Vec::with_capacity(16);
             if name_cut {
@@ -1123,7 +1182,45 @@ pub(crate) mod adapter {
                 bounds::mark_truncated(&mut attrs, keys::MCP_TOOL);
             }
             begun.common_attributes(begun.session(None), &mut attrs);
-            let data = begun.scope.as_ref().map(|s| &s.data);
+            begun.span.set_attributes(attrs);
+        }
+        #[cfg(feature = "metrics")]
+        let metric = begun.operation(keys::TOOLS_CALL);
+        #[cfg(not(feature = "metrics"))]
+        let metric = ();
+        begun.into_call(false, metric)
+    }
+
+    /// Ends a span from [`tool_span_start`] at `end`: the shapes, hash and verdict of the
+    /// raw arguments, the name as `known` says now (`started_known`: as it was named),
+    /// the outcome; the metric carries the tool (`_OTHER` unless known) and the verdict.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn tool_span_finish(
+        mut call: Call,
+        scope: Arc<ActiveScope>,
+        name: &str,
+        started_known: bool,
+        known: bool,
+        compiled: Option<&Compiled>,
+        outcome: Outcome,
+        end: SystemTime,
+    ) {
+        let Some(active) = call.active.as_mut() else {
+            return;
+        };
+        let limit = bounds::limit_for(bounds::MAX_NAME_BYTES);
+        let bounded = bounds::bounded(name, limit);
+        // The scope goes back on the call, for what is noted as it ends.
+        active.scope = Some(scope.clone());
+        let data = Some(&scope.data);
+        #[cfg(feature = "metrics")]
+        let mut verdict = None;
+        if active.recording {
+            let span = active.cx.span();
+            if started_known != known {
+                span.update_name(tool_span_name(&bounded, known));
+            }
+            let mut attrs = Vec::with_capacity(16);
             if let Some(raw) = data.and_then(|d| d.arguments.as_ref()) {
                 #[cfg(feature = "args-shape")]
                 if let serde_json::Value::Object(map) = raw {
@@ -1144,35 +1241,30 @@ pub(crate) mod adapter {
             {
                 verdict = bool_attribute(&attrs, keys::SCHEMA_VALID);
             }
-            begun.span.set_attributes(attrs);
-        }
-        // Not recording: the metric still carries the verdict of the raw arguments (a
-        // call whose arguments failed to deserialize never reached a handler that would
-        // have checked them), and nothing else of them is computed.
-        #[cfg(feature = "metrics")]
-        if !begun.recording && begun.metric {
-            verdict = raw_verdict(compiled, begun.scope.as_deref());
+            span.set_attributes(attrs);
         }
         // Only a name the server knows goes on the metric: an unknown one is the
-        // client's (cardinality).
+        // client's (cardinality). Not recording, the metric still carries the verdict
+        // of the raw arguments (a call whose arguments failed to deserialize never
+        // reached a handler that would have checked them).
         #[cfg(feature = "metrics")]
-        let metric = {
+        if let Some(operation) = active.metric.take() {
+            if !active.recording {
+                verdict = raw_verdict(compiled, Some(&scope));
+            }
             let tool = if known {
                 opentelemetry::StringValue::from(bounded.into_owned())
             } else {
                 keys::OTHER.into()
             };
-            begun.operation(keys::TOOLS_CALL).map(|operation| {
-                let mut operation = operation.tool(tool);
-                operation.schema_valid(verdict);
-                operation
-            })
-        };
+            let mut operation = operation.tool(tool);
+            operation.schema_valid(verdict);
+            active.metric = Some(operation);
+        }
         #[cfg(not(feature = "metrics"))]
-        let metric = ();
-        begun
-            .into_call(false, metric)
-            .finish_at(|| outcome, Some(end));
+        let _ = bounded;
+        drop(scope);
+        call.finish_at(|| outcome, Some(end));
     }
 
     /// The `resources/read` span of a read no traced handler claimed.

@@ -41,6 +41,25 @@ pub(crate) const PROGRESS_VALUE: &str = "mcp.progress.value";
 pub(crate) const PROGRESS_TOTAL: &str = "mcp.progress.total";
 #[cfg(feature = "rmcp")]
 pub(crate) const PROGRESS_TOKEN_TYPE: &str = "mcp.progress.token_type";
+/// The user's answer to a server's `elicitation/create`: `accept`, `decline` or
+/// `cancel`; never the content.
+#[cfg(feature = "rmcp")]
+pub(crate) const ELICITATION_ACTION: &str = "mcp.elicitation.action";
+/// Events on a request's span for what the server told the client while serving it.
+#[cfg(feature = "rmcp")]
+pub(crate) const PROGRESS_EVENT: &str = "notifications/progress";
+#[cfg(feature = "rmcp")]
+pub(crate) const LOG_EVENT: &str = "notifications/message";
+/// A log message's level, logger name, and payload size in bytes; never the payload.
+#[cfg(feature = "rmcp")]
+pub(crate) const LOG_LEVEL: &str = "mcp.logging.level";
+#[cfg(feature = "rmcp")]
+pub(crate) const LOG_LOGGER: &str = "mcp.logging.logger";
+#[cfg(feature = "rmcp")]
+pub(crate) const LOG_DATA_SIZE: &str = "mcp.logging.data_size";
+/// Events the observer left out of a span over its bound.
+#[cfg(feature = "rmcp")]
+pub(crate) const EVENTS_DROPPED: &str = "mcp.events.dropped";
 
 pub(crate) const ARGS_PREFIX: &str = "mcp.tool.args.";
 #[cfg(feature = "args-hash")]

@@ -79,10 +79,17 @@ pub(crate) fn run_active<F: Future>(scope: Arc<ActiveScope>, future: F) -> Scope
 pub(crate) struct ActiveScope {
     pub(crate) data: ScopeData,
     claimed: Arc<AtomicBool>,
-    /// The context of the request's span, once one started in this scope: what a later
-    /// message about the request (a cancellation) links to.
+    /// The request's span (in a context), once one started in this scope: what later
+    /// messages about the request link to, are parented by, or become events on.
     #[cfg(feature = "enable")]
-    span: std::sync::OnceLock<opentelemetry::trace::SpanContext>,
+    span: std::sync::OnceLock<opentelemetry::Context>,
+    /// Events added to the request's span by the observer, and those left out over
+    /// the bound.
+    #[cfg(all(feature = "enable", feature = "rmcp"))]
+    pub(crate) events: crate::observe::events::EventCount,
+    /// An adapter's span for this request that may start before the request ends.
+    #[cfg(all(feature = "enable", feature = "rmcp"))]
+    pub(crate) deferred: std::sync::Mutex<crate::observe::Deferred>,
 }
 
 impl ActiveScope {
@@ -92,26 +99,44 @@ impl ActiveScope {
             claimed,
             #[cfg(feature = "enable")]
             span: std::sync::OnceLock::new(),
+            #[cfg(all(feature = "enable", feature = "rmcp"))]
+            events: Default::default(),
+            #[cfg(all(feature = "enable", feature = "rmcp"))]
+            deferred: Default::default(),
         }
     }
 
     /// Notes the span started for this request (the first one only).
     #[cfg(feature = "enable")]
-    pub(crate) fn note_span(&self, span: &opentelemetry::trace::SpanContext) {
+    pub(crate) fn note_span(&self, cx: &opentelemetry::Context) {
         if self.span.get().is_none() {
-            let _ = self.span.set(span.clone());
+            let _ = self.span.set(cx.clone());
         }
     }
 
-    /// The request's span, if one has started.
+    /// The context holding the request's span, if one has started.
+    #[cfg(all(feature = "enable", feature = "rmcp"))]
+    pub(crate) fn span(&self) -> Option<&opentelemetry::Context> {
+        self.span.get()
+    }
+
+    /// The request's span context, if its span has started.
     #[cfg(all(feature = "enable", feature = "rmcp"))]
     pub(crate) fn span_context(&self) -> Option<opentelemetry::trace::SpanContext> {
-        self.span.get().cloned()
+        use opentelemetry::trace::TraceContextExt;
+        Some(self.span.get()?.span().span_context().clone())
     }
 
     #[cfg(feature = "rmcp")]
     pub(crate) fn is_claimed(&self) -> bool {
         self.claimed.load(Ordering::Acquire)
+    }
+
+    /// Claims the scope for a span made outside a traced handler; `false` when a
+    /// handler (or an earlier claim) already has it.
+    #[cfg(all(feature = "enable", feature = "rmcp"))]
+    pub(crate) fn claim_for_adapter(&self) -> bool {
+        !self.claimed.swap(true, Ordering::AcqRel)
     }
 }
 

@@ -2,7 +2,8 @@
 //! agent on rmcp's client, traced with `TracedClient`, against the example server in a
 //! child process (`stdio_server`, or `--http URL` for a running `http_server`). Two
 //! agent runs, each one trace from the agent's steps through the client's requests
-//! into the server's spans; then the report over both sides' span files.
+//! into the server's spans, and through the server's question (`confirm_action`) back
+//! to the agent's answer; then the report over both sides' span files.
 //!
 //! Spans go where the environment says (`OTEL_EXPORTER_OTLP_ENDPOINT`, …), the
 //! server's too; with nothing set, each side appends to its own file and the report
@@ -17,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 /// One step of the scripted agent: a tool and its arguments.
-const STEPS: [(&str, &str); 6] = [
+const STEPS: [(&str, &str); 8] = [
     (
         "search_documents",
         r#"{"query": "intro setup", "limit": 2}"#,
@@ -33,7 +34,36 @@ const STEPS: [(&str, &str); 6] = [
     ),
     ("run_query", r#"{"sql": "SELECT count(*) FROM docs"}"#),
     ("run_query", r#"{"sql": "DELETE FROM docs"}"#),
+    // The server asks the user (`elicitation/create`): the agent answers.
+    ("confirm_action", r#"{"action": "Publish the docs"}"#),
+    // The server reports progress and logs while it works.
+    ("build_report", r#"{"sections": 3}"#),
 ];
+
+/// The agent's side of what the server asks: every confirmation is accepted.
+#[derive(Clone)]
+struct Agent;
+
+impl rmcp::ClientHandler for Agent {
+    async fn create_elicitation(
+        &self,
+        _request: rmcp::model::ElicitRequestParams,
+        _context: rmcp::service::RequestContext<rmcp::service::RoleClient>,
+    ) -> Result<rmcp::model::ElicitResult, rmcp::ErrorData> {
+        Ok(rmcp::model::ElicitResult::new(
+            rmcp::model::ElicitationAction::Accept,
+        ))
+    }
+
+    fn get_info(&self) -> rmcp::model::ClientConfig {
+        rmcp::model::ClientConfig::new(
+            rmcp::model::ClientCapabilities::builder()
+                .enable_elicitation()
+                .build(),
+            rmcp::model::Implementation::new("mcp-trace-agent", env!("CARGO_PKG_VERSION")),
+        )
+    }
+}
 
 fn args(text: &str) -> serde_json::Map<String, Value> {
     match serde_json::from_str(text) {
@@ -99,7 +129,7 @@ async fn run(
         Some(url) => {
             let transport = rmcp::transport::StreamableHttpClientTransport::from_uri(url.clone());
             async {
-                let client = TracedClient::serve((), traced(transport).server_uri(&url)).await?;
+                let client = TracedClient::serve(Agent, traced(transport).server_uri(&url)).await?;
                 steps(&client, number).await?;
                 client.cancel().await?;
                 Ok::<_, Box<dyn std::error::Error>>(())
@@ -123,7 +153,7 @@ async fn run(
                 return Err("the server's pipes".into());
             };
             async {
-                let client = TracedClient::serve((), traced((stdout, stdin))).await?;
+                let client = TracedClient::serve(Agent, traced((stdout, stdin))).await?;
                 steps(&client, number).await?;
                 // Closing the client closes the server's stdin: it exports and exits.
                 client.cancel().await?;

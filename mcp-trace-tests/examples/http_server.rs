@@ -1,7 +1,9 @@
 //! `cargo run -p mcp-trace-tests --features rmcp --example http_server -- --listen
 //! 127.0.0.1:8080`: the example rmcp server over streamable HTTP at `/mcp`, traced.
-//! Sessions are told apart by their `Mcp-Session-Id`. Stops on Ctrl-C or SIGTERM,
-//! exporting every span first.
+//! Sessions are told apart by their `Mcp-Session-Id`. With the `rmcp-http` feature
+//! each session's transport is traced too (`TracedSessionManager`): what the server
+//! sends its client is observed as over stdio. Stops on Ctrl-C or SIGTERM, exporting
+//! every span first.
 
 #[path = "shared/rmcp_server.rs"]
 mod rmcp_server;
@@ -44,9 +46,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let guard = mcp_trace::init();
     let config = StreamableHttpServerConfig::default();
     let cancel = config.cancellation_token.clone();
+    #[cfg(feature = "rmcp-http")]
+    let sessions = mcp_trace::rmcp::TracedSessionManager::new(LocalSessionManager::default());
+    #[cfg(not(feature = "rmcp-http"))]
+    let sessions = LocalSessionManager::default();
     let service = StreamableHttpService::new(
         || Ok(mcp_trace::rmcp::TracedServer::new(rmcp_server::DocsServer)),
-        LocalSessionManager::default().into(),
+        sessions.into(),
         config,
     );
     let router = axum::Router::new().nest_service("/mcp", service);

@@ -192,7 +192,7 @@ async fn each_request_is_a_client_span_with_the_servers_as_its_child() {
             KeyValue::new("network.transport", "pipe"),
         ])
     );
-    assert_eq!(attrs(server)["mcp.tools.count"], 3.into());
+    assert_eq!(attrs(server)["mcp.tools.count"], 5.into());
 
     // The same shapes, hash and verdict on both sides: the client checks against the
     // schema the server listed.

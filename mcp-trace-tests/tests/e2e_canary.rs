@@ -1068,7 +1068,16 @@ fn drive(client: &mut dyn Client, c: &mut Canaries) -> Vec<(String, &'static str
         .filter_map(|t| t["name"].as_str())
         .collect();
     names.sort_unstable();
-    assert_eq!(names, ["create_issue", "run_query", "search_documents"]);
+    assert_eq!(
+        names,
+        [
+            "build_report",
+            "confirm_action",
+            "create_issue",
+            "run_query",
+            "search_documents"
+        ]
+    );
 
     // 3. Every string argument of a valid call (with characters every encoding
     // changes), a string JSON-RPC id, and `_meta` beyond the trace context.

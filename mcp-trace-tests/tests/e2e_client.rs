@@ -66,14 +66,56 @@ fn check_runs(all: &[&Span], transport: &str) -> Vec<(Span, Span)> {
             json!("mcp-trace-example")
         );
         assert_eq!(attrs(session)["network.transport"], json!(transport));
+        // The agent's requests; the server's own (its question) are checked below.
         let clients: Vec<&Span> = trace
             .iter()
             .copied()
-            .filter(|s| s.kind == SpanKind::Client as i32)
+            .filter(|s| s.kind == SpanKind::Client as i32 && s.name != "elicitation/create")
             .collect();
         assert!(
-            clients.len() >= 9,
-            "initialize, tools/list, six calls, two reads"
+            clients.len() >= 12,
+            "initialize, tools/list, eight calls, two reads"
+        );
+        // confirm_action: the server's question is its tool span's child, and the
+        // agent's answer the question's.
+        let confirm = trace
+            .iter()
+            .find(|s| s.name == "tools/call confirm_action" && s.kind == SpanKind::Server as i32)
+            .expect("the server's confirm_action span");
+        let question = trace
+            .iter()
+            .find(|s| s.parent_span_id == confirm.span_id)
+            .expect("the server's question under its tool span");
+        assert_eq!(
+            (question.name.as_str(), question.kind),
+            ("elicitation/create", SpanKind::Client as i32)
+        );
+        assert_eq!(attrs(question)["mcp.elicitation.action"], json!("accept"));
+        let answer = trace
+            .iter()
+            .find(|s| s.parent_span_id == question.span_id)
+            .expect("the agent's answer under the server's question");
+        assert_eq!(
+            (answer.name.as_str(), answer.kind),
+            ("elicitation/create", SpanKind::Server as i32)
+        );
+        assert_eq!(attrs(answer)["mcp.elicitation.action"], json!("accept"));
+        // build_report: its logs and progress are events on its span.
+        let report = trace
+            .iter()
+            .find(|s| s.name == "tools/call build_report" && s.kind == SpanKind::Server as i32)
+            .expect("the server's build_report span");
+        let events: Vec<&str> = report.events.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(
+            events,
+            [
+                "notifications/message",
+                "notifications/progress",
+                "notifications/message",
+                "notifications/progress",
+                "notifications/message",
+                "notifications/progress"
+            ]
         );
         for client in &clients {
             let parent = by_id(&client.parent_span_id).expect("a parent in the trace");
@@ -120,7 +162,7 @@ fn check_runs(all: &[&Span], transport: &str) -> Vec<(Span, Span)> {
             }
         }
     }
-    assert_eq!(calls.len(), 12, "six calls a run");
+    assert_eq!(calls.len(), 16, "eight calls a run");
     let marked = |name: &str, key: &str, value: Value| {
         calls
             .iter()
@@ -175,6 +217,7 @@ fn no_argument_value_leaves(received: &[common::otlp::Received]) {
         "intro setup",
         "Docs typo",
         "No title.",
+        "Publish the docs",
     ] {
         for r in received {
             assert!(

@@ -69,7 +69,7 @@ async fn stdio_server_exports_every_span_with_every_attribute() {
     let client = ().serve((stdout, stdin)).await.expect("initialize");
 
     let tools = client.list_all_tools().await.expect("tools/list");
-    assert_eq!(tools.len(), 3);
+    assert_eq!(tools.len(), 5);
 
     // 1. valid, then the identical call again (same hash)
     for trace in [1, 2] {

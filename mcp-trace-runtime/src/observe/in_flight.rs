@@ -21,9 +21,17 @@ pub(crate) enum RequestKey {
 /// Requests in flight: what later messages about a request need of it.
 #[derive(Debug, Default)]
 pub(crate) struct InFlight {
-    requests: Mutex<HashMap<RequestKey, Arc<ActiveScope>>>,
+    table: Mutex<Table>,
     /// Keys string ids: a client cannot choose two ids that collide.
     keys: RandomState,
+}
+
+#[derive(Debug, Default)]
+struct Table {
+    requests: HashMap<RequestKey, Arc<ActiveScope>>,
+    /// The request each progress token was given with (`_meta.progressToken`): what a
+    /// progress notification the server sends is about.
+    tokens: HashMap<RequestKey, RequestKey>,
 }
 
 impl InFlight {
@@ -37,57 +45,87 @@ impl InFlight {
         RequestKey::String(self.keys.hash_one(id))
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<RequestKey, Arc<ActiveScope>>> {
-        self.requests
+    fn lock(&self) -> MutexGuard<'_, Table> {
+        self.table
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Notes that `key` is being served in `scope` until the guard drops. `None` when
-    /// the table is full; an id already in flight (a client reusing one) is replaced.
-    pub(crate) fn enter(&self, key: RequestKey, scope: &Arc<ActiveScope>) -> Option<Entered<'_>> {
-        let mut requests = self.lock();
-        if requests.len() >= MAX_IN_FLIGHT && !requests.contains_key(&key) {
-            return None;
+    /// Notes that `key` is being served in `scope`, with the progress token it was
+    /// given, if any, until [`Self::leave`]. `false` when the table is full; an id
+    /// already in flight (a client reusing one) is replaced.
+    pub(crate) fn enter(
+        &self,
+        key: RequestKey,
+        progress: Option<RequestKey>,
+        scope: &Arc<ActiveScope>,
+    ) -> bool {
+        let mut table = self.lock();
+        if table.requests.len() >= MAX_IN_FLIGHT && !table.requests.contains_key(&key) {
+            return false;
         }
-        requests.insert(key, scope.clone());
-        Some(Entered {
-            table: self,
-            key,
-            scope: scope.clone(),
-        })
+        table.requests.insert(key, scope.clone());
+        if let Some(token) = progress
+            && (table.tokens.len() < MAX_IN_FLIGHT || table.tokens.contains_key(&token))
+        {
+            table.tokens.insert(token, key);
+        }
+        true
+    }
+
+    /// The request `key`, served in `scope`, was answered or given up.
+    pub(crate) fn leave(
+        &self,
+        key: RequestKey,
+        progress: Option<RequestKey>,
+        scope: &Arc<ActiveScope>,
+    ) {
+        let mut table = self.lock();
+        // Only this request's own entry: a later request that reused the id keeps its.
+        if table
+            .requests
+            .get(&key)
+            .is_some_and(|entered| Arc::ptr_eq(entered, scope))
+        {
+            table.requests.remove(&key);
+        }
+        if let Some(token) = progress
+            && table.tokens.get(&token) == Some(&key)
+        {
+            table.tokens.remove(&token);
+        }
+    }
+
+    /// The scope of the request `key`, if it is in flight.
+    pub(crate) fn scope_of(&self, key: RequestKey) -> Option<Arc<ActiveScope>> {
+        self.lock().requests.get(&key).cloned()
+    }
+
+    /// The scope of the request in flight that was given progress token `token`.
+    pub(crate) fn scope_of_token(&self, token: RequestKey) -> Option<Arc<ActiveScope>> {
+        let table = self.lock();
+        let key = table.tokens.get(&token)?;
+        table.requests.get(key).cloned()
+    }
+
+    /// The scope of the one request in flight, when exactly one is: what a message
+    /// that names no request (a log message) is taken to be about.
+    pub(crate) fn sole(&self) -> Option<Arc<ActiveScope>> {
+        let table = self.lock();
+        match table.requests.len() {
+            1 => table.requests.values().next().cloned(),
+            _ => None,
+        }
     }
 
     /// The span of the request `key`, if it is in flight and its span has started.
     pub(crate) fn span_of(&self, key: RequestKey) -> Option<SpanContext> {
-        let scope = self.lock().get(&key)?.clone();
-        scope.span_context()
+        self.scope_of(key)?.span_context()
     }
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.lock().len()
-    }
-}
-
-/// A request in flight; dropped when it is answered or given up.
-#[derive(Debug)]
-pub(crate) struct Entered<'a> {
-    table: &'a InFlight,
-    key: RequestKey,
-    scope: Arc<ActiveScope>,
-}
-
-impl Drop for Entered<'_> {
-    fn drop(&mut self) {
-        let mut requests = self.table.lock();
-        // Only this request's own entry: a later request that reused the id keeps its.
-        if requests
-            .get(&self.key)
-            .is_some_and(|scope| Arc::ptr_eq(scope, &self.scope))
-        {
-            requests.remove(&self.key);
-        }
+        self.lock().requests.len()
     }
 }
 
@@ -100,13 +138,13 @@ mod tests {
     }
 
     #[test]
-    fn an_entry_lives_as_long_as_its_guard() {
+    fn an_entry_lives_until_it_leaves() {
         let table = InFlight::default();
-        let key = table.number(7);
-        let guard = table.enter(key, &scope()).unwrap();
+        let (key, scope) = (table.number(7), scope());
+        assert!(table.enter(key, None, &scope));
         assert_eq!(table.len(), 1);
         assert!(table.span_of(key).is_none(), "no span has started");
-        drop(guard);
+        table.leave(key, None, &scope);
         assert_eq!(table.len(), 0);
     }
 
@@ -114,24 +152,43 @@ mod tests {
     fn a_reused_id_keeps_the_newer_entry() {
         let table = InFlight::default();
         let key = table.string("req");
-        let first = table.enter(key, &scope()).unwrap();
-        let second = table.enter(key, &scope()).unwrap();
-        drop(first);
+        let (first, second) = (scope(), scope());
+        assert!(table.enter(key, None, &first));
+        assert!(table.enter(key, None, &second));
+        table.leave(key, None, &first);
         assert_eq!(table.len(), 1, "the second request is still in flight");
-        drop(second);
+        table.leave(key, None, &second);
         assert_eq!(table.len(), 0);
     }
 
     #[test]
     fn the_table_is_bounded() {
         let table = InFlight::default();
-        let guards: Vec<_> = (0..MAX_IN_FLIGHT as i64)
-            .map(|id| table.enter(table.number(id), &scope()).unwrap())
+        let scopes: Vec<_> = (0..MAX_IN_FLIGHT as i64)
+            .map(|id| {
+                let scope = scope();
+                assert!(table.enter(table.number(id), None, &scope));
+                (id, scope)
+            })
             .collect();
-        assert!(table.enter(table.number(-1), &scope()).is_none());
+        assert!(!table.enter(table.number(-1), None, &scope()));
         assert_eq!(table.len(), MAX_IN_FLIGHT);
-        drop(guards);
+        for (id, scope) in scopes {
+            table.leave(table.number(id), None, &scope);
+        }
         assert_eq!(table.len(), 0);
+    }
+
+    #[test]
+    fn progress_tokens_lead_to_their_request_while_it_is_in_flight() {
+        let table = InFlight::default();
+        let (key, token, scope) = (table.number(1), table.string("tok"), scope());
+        assert!(table.enter(key, Some(token), &scope));
+        assert!(Arc::ptr_eq(&table.scope_of_token(token).unwrap(), &scope));
+        assert!(Arc::ptr_eq(&table.sole().unwrap(), &scope));
+        table.leave(key, Some(token), &scope);
+        assert!(table.scope_of_token(token).is_none());
+        assert!(table.lock().tokens.is_empty());
     }
 
     #[test]

@@ -8,17 +8,128 @@
 //! message links to the request it is about.
 //!
 //! A [`Connection`] keeps what outlives one message: the requests in flight, by
-//! JSON-RPC id, so that a cancellation can link to the span of the request it cancels.
+//! JSON-RPC id, so that a cancellation can link to the span of the request it cancels
+//! and what the server sends while serving a request lands on that request's span; and
+//! the requests sent the other way, awaiting their answers.
 
+#[cfg(feature = "metrics")]
+pub(crate) mod client_metrics;
+pub(crate) mod events;
 pub(crate) mod in_flight;
 pub(crate) mod methods;
 pub(crate) mod notification;
+pub(crate) mod outbound;
 
+use crate::scope::ActiveScope;
 pub(crate) use in_flight::{InFlight, RequestKey};
+use std::sync::Arc;
 
 /// What one client connection (stdio: the process; streamable HTTP: one session)
 /// keeps between messages.
 #[derive(Debug, Default)]
 pub(crate) struct Connection {
     pub(crate) in_flight: InFlight,
+    /// Requests this side sent the peer, awaiting answers.
+    pub(crate) outbound: outbound::Outbound,
+}
+
+impl Connection {
+    /// Notes the request `key` (given progress token `progress`) in flight in `scope`
+    /// until the guard drops. `None` past the bound of requests in flight.
+    pub(crate) fn enter(
+        self: &Arc<Self>,
+        key: RequestKey,
+        progress: Option<RequestKey>,
+        scope: &Arc<ActiveScope>,
+    ) -> Option<InFlightGuard> {
+        self.in_flight
+            .enter(key, progress, scope)
+            .then(|| InFlightGuard {
+                connection: self.clone(),
+                key,
+                progress,
+                scope: scope.clone(),
+            })
+    }
+}
+
+/// A request in flight; dropped when it is answered or given up.
+#[derive(Debug)]
+pub(crate) struct InFlightGuard {
+    connection: Arc<Connection>,
+    key: RequestKey,
+    progress: Option<RequestKey>,
+    scope: Arc<ActiveScope>,
+}
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        self.connection
+            .in_flight
+            .leave(self.key, self.progress, &self.scope);
+    }
+}
+
+/// The connection a message arrived on, put among the message's extensions by the
+/// transport that saw it, so the handler side observes into the same connection.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnectionHandle(pub(crate) Arc<Connection>);
+
+/// What every requester-side metric carries of the connection.
+#[derive(Debug, Clone)]
+#[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+pub(crate) struct MetricBase {
+    pub(crate) transport: &'static str,
+    /// The server's address and port, on a client over HTTP.
+    pub(crate) server: Option<(String, u16)>,
+    pub(crate) protocol: Option<String>,
+}
+
+/// The span an adapter makes for a request no traced handler claims, which may have to
+/// start before the request ends: when the server sends something while serving it (a
+/// request of its own, progress) that must be its child or its event.
+#[derive(Debug, Default)]
+pub(crate) struct Deferred {
+    /// What starts it: a `tools/call` of this tool, begun at this time.
+    tool: Option<(String, std::time::SystemTime)>,
+    /// The span, once started early; the adapter ends it.
+    started: Option<crate::call::Call>,
+}
+
+fn lock_deferred(scope: &ActiveScope) -> std::sync::MutexGuard<'_, Deferred> {
+    scope
+        .deferred
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Notes that `scope`'s `tools/call` of `tool`, begun at `start`, may start its span
+/// early. [`take_deferred`] gives the name back.
+pub(crate) fn defer_tool(scope: &ActiveScope, tool: String, start: std::time::SystemTime) {
+    lock_deferred(scope).tool = Some((tool, start));
+}
+
+/// The tool name given to [`defer_tool`], and the span if it started early.
+pub(crate) fn take_deferred(scope: &ActiveScope) -> (Option<String>, Option<crate::call::Call>) {
+    let mut deferred = lock_deferred(scope);
+    let tool = deferred.tool.take().map(|(name, _)| name);
+    (tool, deferred.started.take())
+}
+
+/// The context of the span of the request served in `scope`: the one started for it,
+/// else the adapter's deferred span, started now if no traced handler has the scope.
+pub(crate) fn request_context(scope: &Arc<ActiveScope>) -> Option<opentelemetry::Context> {
+    if let Some(cx) = scope.span() {
+        return Some(cx.clone());
+    }
+    let mut deferred = lock_deferred(scope);
+    let (tool, start) = deferred.tool.as_ref()?;
+    if deferred.started.is_some() || !scope.claim_for_adapter() {
+        return scope.span().cloned();
+    }
+    let call = crate::call::adapter::tool_span_start(tool, false, scope.clone(), *start);
+    // Kept without its scope (the scope keeps the call: no cycle); the adapter ends it.
+    deferred.started = Some(call.without_scope());
+    drop(deferred);
+    scope.span().cloned()
 }

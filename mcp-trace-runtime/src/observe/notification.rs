@@ -32,7 +32,7 @@ pub(crate) enum TokenKind {
 }
 
 impl TokenKind {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             TokenKind::String => "string",
             TokenKind::Integer => "integer",

@@ -3,8 +3,9 @@
 use crate::call::{Compiled, Traced, adapter};
 use crate::handler::outcome::{Outcome, SpecialError, SpecialOutcome};
 use crate::keys;
-use crate::observe::in_flight::Entered as InFlightGuard;
 use crate::observe::notification::{Notification, TokenKind};
+use crate::observe::{Connection, ConnectionHandle, InFlightGuard};
+use crate::rmcp::support::request_key;
 use crate::rmcp::support::scope_from_context;
 use crate::scope::{self, ActiveScope, Transport};
 #[cfg(feature = "args-hash")]
@@ -42,8 +43,9 @@ use std::time::SystemTime;
 /// ```
 pub struct TracedServer<S> {
     inner: S,
-    /// What the observer keeps of this connection: the requests in flight.
-    connection: crate::observe::Connection,
+    /// What the observer keeps of this connection (the requests in flight), unless a
+    /// traced transport hands its own over with each message.
+    connection: Arc<Connection>,
     /// stdio serves one client per process: one session id for all of it.
     process_session: String,
     schemas: Mutex<HashMap<String, Option<Arc<Compiled>>>>,
@@ -131,7 +133,7 @@ impl<S> TracedServer<S> {
     pub fn new(inner: S) -> Self {
         Self {
             inner,
-            connection: crate::observe::Connection::default(),
+            connection: Arc::default(),
             process_session: process_session_id(),
             schemas: Mutex::new(HashMap::new()),
             #[cfg(feature = "args-hash")]
@@ -244,6 +246,16 @@ fn hash_of(_arguments: &JsonObject) -> Option<String> {
     None
 }
 
+/// Ends a span started early for a tool call whose future is dropped unfinished (the
+/// call is cancelled): dropping it marks it cancelled.
+struct DeferredGuard<'a>(&'a ActiveScope);
+
+impl Drop for DeferredGuard<'_> {
+    fn drop(&mut self) {
+        drop(crate::observe::take_deferred(self.0));
+    }
+}
+
 /// Whether the call failed because the tool does not exist: rmcp's tool router answers
 /// an unknown name with `-32602` "tool not found".
 fn unknown_tool(result: &Result<CallToolResponse, ErrorData>) -> bool {
@@ -318,20 +330,30 @@ impl<S: ServerHandler> TracedServer<S> {
         self.scope_of(context, false)
     }
 
+    /// The connection a message arrived on: the traced transport's, else our own.
+    fn connection(&self, extensions: &Extensions) -> Arc<Connection> {
+        match extensions.get::<ConnectionHandle>() {
+            Some(ConnectionHandle(connection)) => connection.clone(),
+            None => self.connection.clone(),
+        }
+    }
+
     /// Activates a request's scope and notes the request in flight until the guard
-    /// drops, so later messages about it (a cancellation) find its span.
+    /// drops, so later messages about it (a cancellation, what the server sends while
+    /// serving it) find its span.
     fn activate(
         &self,
         scope: scope::RequestScope,
-        id: &RequestId,
-    ) -> (Arc<ActiveScope>, Option<InFlightGuard<'_>>) {
+        context: &RequestContext<RoleServer>,
+    ) -> (Arc<ActiveScope>, Option<InFlightGuard>) {
         let active = scope.activate();
-        let in_flight = &self.connection.in_flight;
-        let key = match id {
-            NumberOrString::Number(n) => in_flight.number(*n),
-            NumberOrString::String(s) => in_flight.string(s),
-        };
-        let guard = in_flight.enter(key, &active);
+        let connection = self.connection(&context.extensions);
+        let key = request_key(&connection, &context.id);
+        let progress = context
+            .meta
+            .get_progress_token()
+            .map(|token| request_key(&connection, &token.0));
+        let guard = connection.enter(key, progress, &active);
         (active, guard)
     }
 
@@ -365,10 +387,11 @@ impl<S: ServerHandler> TracedServer<S> {
     async fn traced_notification(
         &self,
         notification: Notification<'_>,
+        connection: Arc<Connection>,
         scope: Arc<ActiveScope>,
         inner: impl Future<Output = ()>,
     ) {
-        let call = self.connection.notification(&notification, scope);
+        let call = connection.notification(&notification, scope);
         let ((), call) = Traced::new(call, inner).await;
         call.finish(|| Outcome::Ok(None));
     }
@@ -519,7 +542,7 @@ impl<S: ServerHandler> TracedServer<S> {
 /// before the context moves into the call.
 macro_rules! traced {
     ($self:ident, $method:literal, $context:ident, $call:expr) => {{
-        let (scope, _in_flight) = $self.activate($self.scope(&$context), &$context.id);
+        let (scope, _in_flight) = $self.activate($self.scope(&$context), &$context);
         $self.traced_request($method, None, scope, $call).await
     }};
 }
@@ -549,14 +572,37 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
             }
             arguments => scope.arguments(Value::Object(arguments.cloned().unwrap_or_default())),
         };
-        let (active, _in_flight) = self.activate(scope, &context.id);
+        let (active, _in_flight) = self.activate(scope, &context);
         let start = SystemTime::now();
+        // Unless a traced handler claims the call, its span is ours: made at the end, or
+        // earlier if the tool sends the client something that must be its child.
+        crate::observe::defer_tool(&active, name, start);
+        let deferred = DeferredGuard(&active);
         let result =
             scope::run_active(active.clone(), self.inner.call_tool(request, context)).await;
         // The span ends here: compiling the advertised schema below (once per tool) is
         // not the call's time.
         let end = SystemTime::now();
-        if !active.is_claimed() {
+        std::mem::forget(deferred);
+        let (name, early) = crate::observe::take_deferred(&active);
+        let name = name.unwrap_or_default();
+        if let Some(call) = early {
+            let compiled = self.schema_for(&name);
+            let known = compiled.is_some()
+                || self.inner.get_tool(&name).is_some()
+                || (!unknown_tool(&result) && answered_name(&name));
+            let outcome = outcome_of(&result);
+            adapter::tool_span_finish(
+                call,
+                active,
+                &name,
+                false,
+                known,
+                compiled.as_deref(),
+                outcome,
+                end,
+            );
+        } else if !active.is_claimed() {
             let compiled = self.schema_for(&name);
             // Known: advertised, or answered without a protocol error (a server that
             // does not implement `get_tool`).
@@ -589,7 +635,7 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
             return self.inner.read_resource(request, context).await;
         }
         let uri = request.uri.clone();
-        let (active, _in_flight) = self.activate(self.scope(&context), &context.id);
+        let (active, _in_flight) = self.activate(self.scope(&context), &context);
         let start = SystemTime::now();
         let result =
             scope::run_active(active.clone(), self.inner.read_resource(request, context)).await;
@@ -606,7 +652,7 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
         context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
         let name = request.name.to_string();
-        let (scope, _in_flight) = self.activate(self.scope(&context), &context.id);
+        let (scope, _in_flight) = self.activate(self.scope(&context), &context);
         let target = Some((keys::GEN_AI_PROMPT, name.as_str()));
         self.traced_request(
             "prompts/get",
@@ -626,7 +672,7 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
         request: InitializeRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<InitializeResult, ErrorData> {
-        let (scope, _in_flight) = self.activate(self.scope_of(&context, true), &context.id);
+        let (scope, _in_flight) = self.activate(self.scope_of(&context, true), &context);
         let inner = self.inner.initialize(request, context);
         self.traced_request("initialize", None, scope, inner).await
     }
@@ -764,7 +810,7 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
         if !crate::tracer::live() {
             return self.inner.list_tools(request, context).await;
         }
-        let (scope, _in_flight) = self.activate(self.scope(&context), &context.id);
+        let (scope, _in_flight) = self.activate(self.scope(&context), &context);
         #[cfg(feature = "args-hash")]
         let first_page = request.as_ref().is_none_or(|r| r.cursor.is_none());
         let inner = self.inner.list_tools(request, context);
@@ -788,7 +834,7 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
         context: RequestContext<RoleServer>,
     ) -> Result<CustomResult, ErrorData> {
         let method = request.method.clone();
-        let (scope, _in_flight) = self.activate(self.scope(&context), &context.id);
+        let (scope, _in_flight) = self.activate(self.scope(&context), &context);
         self.traced_request(
             &method,
             None,
@@ -806,14 +852,15 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
         if !crate::tracer::live() {
             return self.inner.on_cancelled(notification, context).await;
         }
-        let in_flight = &self.connection.in_flight;
-        let request = notification.request_id.as_ref().map(|id| match id {
-            NumberOrString::Number(n) => in_flight.number(*n),
-            NumberOrString::String(s) => in_flight.string(s),
-        });
+        let connection = self.connection(&context.extensions);
+        let request = notification
+            .request_id
+            .as_ref()
+            .map(|id| request_key(&connection, id));
         let seen = Notification::Cancelled { request };
         self.traced_notification(
             seen,
+            connection,
             self.notification_scope(&context),
             self.inner.on_cancelled(notification, context),
         )
@@ -838,6 +885,7 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
         };
         self.traced_notification(
             seen,
+            self.connection(&context.extensions),
             self.notification_scope(&context),
             self.inner.on_progress(notification, context),
         )
@@ -849,8 +897,11 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
             return self.inner.on_initialized(context).await;
         }
         let seen = Notification::Other("notifications/initialized");
-        let scope = self.notification_scope(&context);
-        self.traced_notification(seen, scope, self.inner.on_initialized(context))
+        let (connection, scope) = (
+            self.connection(&context.extensions),
+            self.notification_scope(&context),
+        );
+        self.traced_notification(seen, connection, scope, self.inner.on_initialized(context))
             .await
     }
 
@@ -861,6 +912,7 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
         let seen = Notification::Other("notifications/roots/list_changed");
         self.traced_notification(
             seen,
+            self.connection(&context.extensions),
             self.notification_scope(&context),
             self.inner.on_roots_list_changed(context),
         )
@@ -881,6 +933,7 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
         let method = notification.method.clone();
         self.traced_notification(
             Notification::Other(&method),
+            self.connection(&context.extensions),
             self.notification_scope(&context),
             self.inner.on_custom_notification(notification, context),
         )

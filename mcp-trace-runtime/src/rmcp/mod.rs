@@ -6,5 +6,8 @@
 pub mod adapter;
 #[cfg(feature = "client")]
 pub mod client;
+pub mod server_transport;
+#[cfg(feature = "rmcp-http")]
+pub mod session_manager;
 pub mod stdio;
 pub mod support;

@@ -10,7 +10,11 @@
 //! rmcp can parse reach it byte for byte; the others never do, and instead get one span
 //! and the JSON-RPC parse error reply.
 
+use super::server_transport::{TracedServerTransport, traced_transport};
 use crate::call::adapter;
+use rmcp::service::RoleServer;
+use rmcp::transport::Transport;
+use rmcp::transport::async_rw::AsyncRwTransport;
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::fmt;
 use std::io;
@@ -124,19 +128,30 @@ const MAX_OWED_REPLIES: u64 = 64;
 /// A line is held whole until its `\n` (at most [`MAX_LINE_LENGTH`] bytes); past the
 /// limit the rest of the line is read and counted, never kept. stdin is read in 64 KiB
 /// chunks.
-pub fn stdio() -> (TracedStdin, TracedStdout) {
+///
+/// # The whole conversation
+///
+/// The transport is also a [`traced_transport`]: the server's own requests to the
+/// client (elicitation, sampling, roots, ping) are CLIENT spans under the span of the
+/// request being served, and the progress and log notifications it sends while serving
+/// a request are events on that request's span.
+pub fn stdio() -> TracedServerTransport<impl Transport<RoleServer, Error = io::Error> + 'static> {
     stdio_with(tokio::io::stdin(), tokio::io::stdout())
 }
 
 /// [`stdio`] over any pair of byte streams carrying newline-delimited JSON-RPC, such as
 /// `rmcp::transport::stdio_pipes()` or a child process's pipes. Spans record
 /// `network.transport = pipe`.
-pub fn stdio_with<R, W>(read: R, write: W) -> (TracedStdin<R, W>, TracedStdout<W>)
+pub fn stdio_with<R, W>(
+    read: R,
+    write: W,
+) -> TracedServerTransport<impl Transport<RoleServer, Error = io::Error> + 'static>
 where
-    R: AsyncRead + Unpin,
-    W: AsyncWrite + Unpin,
+    R: AsyncRead + Send + Unpin + 'static,
+    W: AsyncWrite + Send + Unpin + 'static,
 {
-    pair(read, write, MAX_LINE_LENGTH)
+    let (read, write) = pair(read, write, MAX_LINE_LENGTH);
+    traced_transport(AsyncRwTransport::new_server(read, write))
 }
 
 fn pair<R, W>(read: R, write: W, max_line: usize) -> (TracedStdin<R, W>, TracedStdout<W>) {

@@ -66,6 +66,37 @@ impl SpecialError for ErrorData {
     }
 }
 
+/// The observer's key of a JSON-RPC id (or progress token) on `connection`. A string
+/// that parses as an integer (`"5"`, `"05"`) is that number, as rmcp matches answers to
+/// requests.
+pub(crate) fn request_key(
+    connection: &crate::observe::Connection,
+    id: &rmcp::model::NumberOrString,
+) -> crate::observe::RequestKey {
+    use rmcp::model::NumberOrString;
+    let in_flight = &connection.in_flight;
+    match id {
+        NumberOrString::Number(n) => in_flight.number(*n),
+        NumberOrString::String(s) => match s.parse::<i64>() {
+            Ok(n) => in_flight.number(n),
+            Err(_) => in_flight.string(s),
+        },
+    }
+}
+
+/// The method of a request a server sends its client.
+pub(crate) fn server_request_method(request: &rmcp::model::ServerRequest) -> &str {
+    use rmcp::model::{ConstString, ServerRequest};
+    match request {
+        ServerRequest::PingRequest(r) => r.method.as_str(),
+        ServerRequest::CreateMessageRequest(r) => r.method.as_str(),
+        ServerRequest::ListRootsRequest(r) => r.method.as_str(),
+        ServerRequest::ElicitRequest(r) => r.method.as_str(),
+        ServerRequest::CustomRequest(r) => &r.method,
+        _ => crate::keys::OTHER,
+    }
+}
+
 /// The `Mcp-Session-Id` header of a streamable HTTP request, if the context has one.
 pub(crate) fn http_session(context: &RequestContext<RoleServer>) -> Option<(String, bool)> {
     let parts = context.extensions.get::<http::request::Parts>()?;

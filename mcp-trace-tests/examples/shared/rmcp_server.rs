@@ -1,15 +1,20 @@
-//! The example MCP server on rmcp, traced: three tools, the `docs://{page}` resource
-//! template and one prompt, `summarize`. Served over stdio by `stdio_server` and over streamable HTTP by
+//! The example MCP server on rmcp, traced: five tools (two of which talk back to the
+//! client while they work: `confirm_action` asks the user through
+//! `elicitation/create`, `build_report` sends progress and log notifications), the
+//! `docs://{page}` resource template and one prompt, `summarize`. Served over stdio by `stdio_server` and over streamable HTTP by
 //! `http_server`.
 
 use mcp_trace::{traced_resource, traced_tool};
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
-    CallToolResult, ContentBlock, GetPromptRequestParams, GetPromptResponse, GetPromptResult,
-    Implementation, ListResourceTemplatesResult, PaginatedRequestParams, PromptMessage,
+    CallToolResult, ContentBlock, ElicitRequestParams, ElicitationAction, ElicitationSchema,
+    GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation,
+    ListResourceTemplatesResult, PaginatedRequestParams, ProgressNotificationParam, PromptMessage,
     ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, ResourceContents,
     ResourceTemplate, Role, ServerCapabilities, ServerConfig,
 };
+#[allow(deprecated)]
+use rmcp::model::{LoggingLevel, LoggingMessageNotificationParam};
 use rmcp::service::{RequestContext, RoleServer};
 use rmcp::{ErrorData as McpError, ServerHandler, schemars, tool, tool_handler, tool_router};
 use serde::Deserialize;
@@ -39,6 +44,19 @@ pub struct IssueArgs {
 pub struct QueryArgs {
     /// A read-only SQL statement.
     pub sql: String,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct ConfirmArgs {
+    /// What is about to be done.
+    pub action: String,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct ReportArgs {
+    /// How many sections, 1 to 20.
+    #[schemars(range(min = 1, max = 20))]
+    pub sections: u32,
 }
 
 const PAGES: [&str; 4] = ["intro", "setup", "api", "faq"];
@@ -102,6 +120,61 @@ impl DocsServer {
         }
         Ok(CallToolResult::success(vec![ContentBlock::text("1 row")]))
     }
+
+    /// Ask the user to confirm an action before it is taken.
+    #[traced_tool]
+    #[tool]
+    async fn confirm_action(
+        &self,
+        Parameters(args): Parameters<ConfirmArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        let question = ElicitRequestParams::FormElicitationParams {
+            meta: None,
+            message: format!("Go ahead with: {}?", args.action),
+            requested_schema: ElicitationSchema::builder().build_unchecked(),
+        };
+        let text = match context.peer.create_elicitation(question).await {
+            Ok(answer) if answer.action == ElicitationAction::Accept => "confirmed",
+            Ok(_) => "not confirmed",
+            Err(_) => {
+                return Ok(CallToolResult::error(vec![ContentBlock::text(
+                    "the client could not be asked",
+                )]));
+            }
+        };
+        Ok(CallToolResult::success(vec![ContentBlock::text(text)]))
+    }
+
+    /// Build a report section by section, reporting progress and logging as it goes.
+    #[traced_tool]
+    #[tool]
+    #[allow(deprecated)] // MCP logging: deprecated in 2026-07-28, still spoken.
+    async fn build_report(
+        &self,
+        Parameters(args): Parameters<ReportArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        let sections = args.sections.clamp(1, 20);
+        let token = context.meta.get_progress_token();
+        for section in 1..=sections {
+            let log = LoggingMessageNotificationParam::new(
+                LoggingLevel::Info,
+                serde_json::json!({"section": section, "of": sections}),
+            )
+            .with_logger("build_report");
+            // A client that hung up misses the news; the report goes on.
+            let _ = context.peer.notify_logging_message(log).await;
+            if let Some(token) = &token {
+                let progress = ProgressNotificationParam::new(token.clone(), f64::from(section))
+                    .with_total(f64::from(sections));
+                let _ = context.peer.notify_progress(progress).await;
+            }
+        }
+        Ok(CallToolResult::success(vec![ContentBlock::text(format!(
+            "report with {sections} sections"
+        ))]))
+    }
 }
 
 /// One page of the product documentation.
@@ -116,11 +189,13 @@ pub async fn read_docs_page(page: String) -> Result<String, McpError> {
 
 #[tool_handler]
 impl ServerHandler for DocsServer {
+    #[allow(deprecated)] // MCP logging: deprecated in 2026-07-28, still spoken.
     fn get_info(&self) -> ServerConfig {
         let capabilities = ServerCapabilities::builder()
             .enable_tools()
             .enable_resources()
             .enable_prompts()
+            .enable_logging()
             .build();
         ServerConfig::new(capabilities).with_server_info(Implementation::new(
             "mcp-trace-example",

@@ -18,8 +18,6 @@
 //! [`TracedClient::merge_into_current_span`], the agent framework's `execute_tool` span
 //! itself carries the MCP attributes and no second span is made).
 
-#[cfg(feature = "metrics")]
-mod metrics;
 mod options;
 mod record;
 mod traced_client;

@@ -8,14 +8,16 @@
 use super::options::ClientOptions;
 use crate::call::Compiled;
 use crate::keys;
+use crate::observe::MetricBase;
 use crate::{bounds, handler::jsonrpc};
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry::trace::{SpanBuilder, SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use rmcp::model::{
-    ClientJsonRpcMessage, ClientNotification, ClientRequest, GetMeta, JsonObject, JsonRpcMessage,
-    NumberOrString, RequestMetaObject, ServerJsonRpcMessage, ServerResult,
+    ClientJsonRpcMessage, ClientNotification, ClientRequest, ClientResult, ElicitationAction,
+    GetMeta, JsonObject, JsonRpcMessage, NumberOrString, RequestMetaObject, ServerJsonRpcMessage,
+    ServerResult,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -89,6 +91,8 @@ pub(crate) struct Recorder {
     /// Callers' contexts lent for tool calls merged into their spans, by token.
     lent: HashMap<u64, Context>,
     next_token: u64,
+    /// Requests the server sent the client, being answered: a SERVER span each.
+    served: HashMap<String, crate::call::Call>,
     /// Spans to end once the lock is let go (a simple processor exports as a span
     /// ends: not while rmcp's loop and the callers wait on this lock).
     done: Vec<Finish>,
@@ -107,6 +111,12 @@ pub(crate) enum Finish {
         base: MetricBase,
         session: Session,
         error_type: Option<&'static str>,
+    },
+    /// A request of the server's, answered.
+    Served {
+        call: crate::call::Call,
+        outcome: crate::handler::outcome::Outcome,
+        action: Option<&'static str>,
     },
 }
 
@@ -134,9 +144,19 @@ impl Finish {
                 let now = SystemTime::now();
                 span.end_with_timestamp(now);
                 #[cfg(feature = "metrics")]
-                super::metrics::session(&base, session.start, now, error_type);
+                crate::observe::client_metrics::session(&base, session.start, now, error_type);
                 #[cfg(not(feature = "metrics"))]
                 let _ = (base, session.start);
+            }
+            Finish::Served {
+                call,
+                outcome,
+                action,
+            } => {
+                if let Some(action) = action {
+                    call.add_attributes(vec![KeyValue::new(keys::ELICITATION_ACTION, action)]);
+                }
+                call.finish(|| outcome);
             }
         }
     }
@@ -221,6 +241,7 @@ impl Recorder {
             tools: HashMap::new(),
             lent: HashMap::new(),
             next_token: 0,
+            served: HashMap::new(),
             done: Vec::new(),
         }
     }
@@ -296,7 +317,28 @@ impl Recorder {
                 }
                 None
             }
-            _ => None,
+            JsonRpcMessage::Response(response) => {
+                let action = match &response.result {
+                    ClientResult::ElicitResult(result) => Some(match result.action {
+                        ElicitationAction::Accept => "accept",
+                        ElicitationAction::Decline => "decline",
+                        ElicitationAction::Cancel => "cancel",
+                        _ => keys::OTHER,
+                    }),
+                    _ => None,
+                };
+                let outcome = crate::handler::outcome::Outcome::Ok(None);
+                self.served_answered(&id_key(&response.id), outcome, action);
+                None
+            }
+            JsonRpcMessage::Error(error) => {
+                if let Some(id) = &error.id {
+                    let code = i64::from(error.error.code.0);
+                    let outcome = crate::handler::outcome::Outcome::rpc_error(code);
+                    self.served_answered(&id_key(id), outcome, None);
+                }
+                None
+            }
         }
     }
 
@@ -308,6 +350,7 @@ impl Recorder {
     /// An inbound message: an answer ends its request's span.
     pub(crate) fn on_receive(&mut self, message: &ServerJsonRpcMessage) {
         match message {
+            JsonRpcMessage::Request(request) => self.serve(request),
             JsonRpcMessage::Response(response) => {
                 let Some(pending) = self.pending.remove(&id_key(&response.id)) else {
                     return;
@@ -355,9 +398,52 @@ impl Recorder {
         }
     }
 
+    /// A request of the server's (sampling, elicitation, roots, ping): a SERVER span,
+    /// its parent the context in its `_meta` (the server's CLIENT span, when the
+    /// server is traced), as the server side names and attributes a request.
+    fn serve(&mut self, request: &rmcp::model::JsonRpcRequest<rmcp::model::ServerRequest>) {
+        if !crate::tracer::live() || self.served.len() >= MAX_PENDING {
+            return;
+        }
+        let mut scope = crate::scope::RequestScope::new()
+            .request_id(&request.id)
+            .meta_object(&request.request.get_meta().0.0)
+            .transport(match self.options.server {
+                Some(_) => crate::scope::Transport::Tcp,
+                None => crate::scope::Transport::Pipe,
+            });
+        if let Some(version) = &self.protocol {
+            scope = scope.protocol_version(version.clone());
+        }
+        let method = crate::rmcp::support::server_request_method(&request.request);
+        let call = crate::call::adapter::request_span(method, None, scope.activate());
+        if let Some(replaced) = self.served.insert(id_key(&request.id), call) {
+            // An id the server reused while the first was unanswered: that one is over.
+            drop(replaced);
+        }
+    }
+
+    /// The client answered the server's request `key`.
+    fn served_answered(
+        &mut self,
+        key: &str,
+        outcome: crate::handler::outcome::Outcome,
+        action: Option<&'static str>,
+    ) {
+        if let Some(call) = self.served.remove(key) {
+            self.done.push(Finish::Served {
+                call,
+                outcome,
+                action,
+            });
+        }
+    }
+
     /// The transport closed (or the server hung up): every request still waiting ends
     /// unanswered, and so does the session.
     pub(crate) fn on_closed(&mut self, error_type: Option<&'static str>) {
+        // Requests of the server's still unanswered end as given up.
+        self.served.clear();
         let keys: Vec<String> = self.pending.keys().cloned().collect();
         for key in keys {
             self.end_unanswered(&key, CLOSED, false);
@@ -701,15 +787,6 @@ impl Recorder {
     }
 }
 
-/// The connection attributes of a client metric.
-#[derive(Debug, Clone)]
-#[cfg_attr(not(feature = "metrics"), allow(dead_code))]
-pub(crate) struct MetricBase {
-    pub(crate) transport: &'static str,
-    pub(crate) server: Option<(String, u16)>,
-    pub(crate) protocol: Option<String>,
-}
-
 /// Writes the span's context into the request's `_meta`, over any `traceparent` and
 /// `tracestate` there; other `_meta` keys stay.
 fn inject(cx: &Context, request: &mut ClientRequest) {
@@ -759,7 +836,7 @@ fn end(
         span.end_with_timestamp(now);
     }
     #[cfg(feature = "metrics")]
-    super::metrics::operation(
+    crate::observe::client_metrics::operation(
         &base,
         &pending.method,
         pending.tool.as_deref(),

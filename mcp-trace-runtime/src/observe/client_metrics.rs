@@ -1,9 +1,10 @@
 //! `mcp.client.operation.duration` and `mcp.client.session.duration`, as the MCP
-//! conventions give them: the client's view of each request (transport included) and
-//! of its whole session. Requests cross the network, so a plain record per request
-//! (no bound handles, unlike the server's per-call path) costs nothing next to them.
+//! conventions give them: the requester's view of each request (transport included) and
+//! of its whole session — a client's requests, and a server's requests to its client.
+//! Requests cross the network, so a plain record per request (no bound handles, unlike
+//! the server's per-call path) costs nothing next to them.
 
-use super::record::MetricBase;
+use super::MetricBase;
 use crate::keys;
 use crate::metrics::{DURATION_BOUNDARIES, known_method, known_protocol, meter};
 use opentelemetry::KeyValue;
