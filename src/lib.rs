@@ -29,6 +29,7 @@
 //! # // Run as a test: export nowhere rather than into the default files.
 //! # unsafe { std::env::set_var("OTEL_TRACES_EXPORTER", "none") };
 //! # unsafe { std::env::set_var("OTEL_METRICS_EXPORTER", "none") };
+//! # unsafe { std::env::set_var("OTEL_LOGS_EXPORTER", "none") };
 //! let _guard = mcp_trace::init(); // exports on drop; reads OTEL_* from the environment
 //! let docs = search_documents("rust".into(), Some(2)).await.unwrap();
 //! assert_eq!(docs.len(), 2);
@@ -143,6 +144,9 @@ pub use mcp_trace_runtime::{
     Scoped, SessionIdExport, TelemetryGuard, Transport, UriMode, default_file_path, dropped_spans,
     init, provider_changed, scope, session,
 };
+#[cfg(all(feature = "enable", feature = "logs"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "logs")))]
+pub use mcp_trace_runtime::{LogsExporter, MAX_LOG_BODY_BYTES, default_logs_path, logs};
 #[cfg(feature = "enable")]
 #[cfg_attr(docsrs, doc(cfg(feature = "enable")))]
 pub use mcp_trace_runtime::{MAX_NAME_BYTES, MAX_URI_BYTES, TRUNCATED_KEY, resource_uri_digest};

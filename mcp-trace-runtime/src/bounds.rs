@@ -146,6 +146,37 @@ pub(crate) fn json_size(value: &Value, bound: usize) -> usize {
     }
 }
 
+/// `value`'s compact JSON text, cut at `bound` bytes (at a character boundary, with the
+/// truncation mark): no more than `bound` bytes are ever written.
+#[cfg(all(feature = "rmcp", feature = "logs"))]
+pub(crate) fn json_text(value: &Value, bound: usize) -> String {
+    struct Upto {
+        text: Vec<u8>,
+        bound: usize,
+    }
+    impl std::io::Write for Upto {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            let room = self.bound.saturating_sub(self.text.len());
+            self.text.extend_from_slice(&bytes[..bytes.len().min(room)]);
+            if bytes.len() > room {
+                return Err(std::io::ErrorKind::WriteZero.into());
+            }
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    // One byte over the bound tells a text that fits from one that was cut.
+    let mut upto = Upto {
+        text: Vec::new(),
+        bound: bound.saturating_add(1),
+    };
+    let _ = serde_json::to_writer(&mut upto, value);
+    let text = String::from_utf8_lossy(&upto.text);
+    bounded(&text, bound).into_owned()
+}
+
 /// [`exceeds`] for an arguments object held as a map.
 #[cfg_attr(not(feature = "rmcp"), allow(dead_code))]
 pub(crate) fn object_exceeds(map: &serde_json::Map<String, Value>, budget: usize) -> bool {
@@ -253,6 +284,16 @@ pub(crate) fn tracestate(value: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(all(feature = "rmcp", feature = "logs"))]
+    #[test]
+    fn json_text_is_cut_at_its_bound() {
+        let value = serde_json::json!({"a": "é"});
+        assert_eq!(json_text(&value, 100), value.to_string());
+        let big = Value::String("é".repeat(10_000));
+        let cut = json_text(&big, 100);
+        assert!(cut.len() <= 100 && cut.ends_with('\u{2026}'), "{cut}");
+    }
 
     #[cfg(feature = "rmcp")]
     #[test]

@@ -36,13 +36,22 @@ mod tracer;
 
 #[cfg(feature = "enable")]
 pub use bounds::{MAX_NAME_BYTES, MAX_URI_BYTES, TRUNCATED_KEY};
+#[cfg(all(feature = "enable", feature = "logs"))]
+pub use export::logs::{LogsExporter, default_logs_path};
 #[cfg(all(feature = "enable", feature = "metrics"))]
 pub use export::meters::{MetricsExporter, default_metrics_path};
+
+/// Logs, the third signal: the `tracing` layer that makes events log records carrying
+/// their span's ids, and the logger provider mcp-trace logs through.
+#[cfg(all(feature = "enable", feature = "logs"))]
+pub mod logs {
+    pub use crate::export::logs::{layer, set_provider};
+}
 pub use export::setup::{
     Builder, Exporter, InitError, TelemetryGuard, default_file_path, dropped_spans, init,
 };
 pub use scope::{ClaimedFlag, RequestScope, Scoped, Transport, scope};
-pub use settings::{DEFAULT_SCHEMA_CHECK_MAX_BYTES, SessionIdExport, UriMode};
+pub use settings::{DEFAULT_SCHEMA_CHECK_MAX_BYTES, MAX_LOG_BODY_BYTES, SessionIdExport, UriMode};
 #[cfg(feature = "args-hash")]
 pub use signals::hash::args_hash;
 #[cfg(all(feature = "enable", feature = "schema-check"))]

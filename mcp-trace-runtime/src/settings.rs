@@ -66,6 +66,7 @@ pub(crate) struct Overrides {
     pub(crate) args_hash_key: Option<Vec<u8>>,
     pub(crate) uri_mode: Option<UriMode>,
     pub(crate) schema_check_max_bytes: Option<usize>,
+    pub(crate) log_bodies: Option<bool>,
 }
 
 impl Overrides {
@@ -75,6 +76,7 @@ impl Overrides {
             && self.args_hash_key.is_none()
             && self.uri_mode.is_none()
             && self.schema_check_max_bytes.is_none()
+            && self.log_bodies.is_none()
     }
 }
 
@@ -90,6 +92,7 @@ impl std::fmt::Debug for Overrides {
             )
             .field("uri_mode", &self.uri_mode)
             .field("schema_check_max_bytes", &self.schema_check_max_bytes)
+            .field("log_bodies", &self.log_bodies)
             .finish()
     }
 }
@@ -105,7 +108,14 @@ pub(crate) struct Settings {
     pub(crate) schema_check_max_bytes: usize,
     /// `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT` / `OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`.
     pub(crate) value_length_limit: Option<usize>,
+    /// Whether the log records mirroring the MCP log messages a server sends carry the
+    /// message's payload as their body (cut at [`MAX_LOG_BODY_BYTES`]); off by default:
+    /// a payload is the server's free text (`MCP_TRACE_LOG_BODIES=true`).
+    pub(crate) log_bodies: bool,
 }
+
+/// Most bytes of a mirrored MCP log message's payload kept as the record's body.
+pub const MAX_LOG_BODY_BYTES: usize = 4096;
 
 impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -115,6 +125,7 @@ impl std::fmt::Debug for Settings {
             .field("uri_mode", &self.uri_mode)
             .field("schema_check_max_bytes", &self.schema_check_max_bytes)
             .field("value_length_limit", &self.value_length_limit)
+            .field("log_bodies", &self.log_bodies)
             .finish_non_exhaustive()
     }
 }
@@ -210,7 +221,19 @@ impl Settings {
             }
             parsed
         });
+        let log_bodies = o.log_bodies.unwrap_or_else(|| {
+            match env("MCP_TRACE_LOG_BODIES").map(|v| v.trim().to_ascii_lowercase()) {
+                Some(v) if v == "true" || v == "1" => true,
+                Some(v) if v == "false" || v == "0" => false,
+                None => false,
+                Some(_) => {
+                    unrecognised("MCP_TRACE_LOG_BODIES", "\"true\" or \"false\"", "false");
+                    false
+                }
+            }
+        });
         Settings {
+            log_bodies,
             session_ids,
             digest_key,
             args_hash_key,

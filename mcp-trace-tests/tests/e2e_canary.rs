@@ -542,6 +542,10 @@ impl Sink {
             "MCP_TRACE_ARGS_HASH_KEY",
             "MCP_TRACE_RESOURCE_URI",
             "MCP_TRACE_SCHEMA_CHECK_MAX_BYTES",
+            "MCP_TRACE_LOGS_FILE",
+            "MCP_TRACE_LOG_BODIES",
+            "OTEL_LOGS_EXPORTER",
+            "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
             "RUST_LOG",
         ] {
             command.env_remove(var);
@@ -569,6 +573,11 @@ impl Sink {
         match self {
             Sink::Otlp(receiver) => {
                 for (i, received) in receiver.stop().into_iter().enumerate() {
+                    // Log records (the `logs` feature): their bytes are searched too.
+                    if received.path == "/v1/logs" {
+                        exports.push(stream(&format!("OTLP logs body #{i}"), received.body));
+                        continue;
+                    }
                     assert_eq!(received.path, "/v1/traces");
                     let (leaves, views) = otlp_leaves(&received.request);
                     spans.extend(views);
@@ -597,6 +606,13 @@ impl Sink {
                     leaves,
                     spans: true,
                 });
+                #[cfg(feature = "logs")]
+                {
+                    let logs = mcp_trace::default_logs_path(&path);
+                    let raw = std::fs::read(&logs).expect("the logs file was written");
+                    let _ = std::fs::remove_file(&logs);
+                    exports.push(stream("the OTLP/JSON logs file", raw));
+                }
                 #[cfg(feature = "metrics")]
                 {
                     let metrics = mcp_trace::default_metrics_path(&path);

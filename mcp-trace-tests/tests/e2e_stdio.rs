@@ -139,7 +139,37 @@ async fn stdio_server_exports_every_span_with_every_attribute() {
             !bytes.contains("SENTINEL"),
             "an argument value was exported"
         );
-        assert_eq!(r.path, "/v1/traces");
+        assert!(
+            ["/v1/traces", "/v1/logs"].contains(&r.path.as_str()),
+            "{}",
+            r.path
+        );
+    }
+
+    // Each search_documents call wrote one `tracing` event: one log record, carrying
+    // the call's trace and span ids (the `logs` feature, over the same OTLP endpoint).
+    #[cfg(feature = "logs")]
+    {
+        let records = common::otlp::log_records(&received);
+        let searches: Vec<_> = spans(&received)
+            .into_iter()
+            .filter(|s| s.name == "tools/call search_documents")
+            .collect();
+        assert!(!searches.is_empty());
+        assert_eq!(records.len(), searches.len(), "one record per search");
+        for span in searches {
+            let record = records
+                .iter()
+                .find(|r| r.span_id == span.span_id)
+                .expect("a log record in the search's span");
+            assert_eq!(record.trace_id, span.trace_id);
+            assert_eq!(record.severity_text, "INFO");
+            assert_eq!(
+                common::otlp::value(&record.body),
+                json!("searched the documents")
+            );
+            assert!(attributes(&record.attributes).contains_key("hits"));
+        }
     }
 
     let spans = spans(&received);

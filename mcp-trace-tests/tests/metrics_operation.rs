@@ -340,11 +340,7 @@ fn metrics_off_skips_the_metric_until_a_provider_is_announced() {
     let _one = exclusive(Sampler::AlwaysOn);
     // `init` told to export no metrics: the harness's meter provider stays installed,
     // yet calls record nothing on it (and the spans are unaffected).
-    let guard = mcp_trace::Builder::new()
-        .exporter(mcp_trace::Exporter::None)
-        .metrics_exporter(mcp_trace::MetricsExporter::None)
-        .install()
-        .expect("nothing to set up");
+    let guard = quiet_builder().install().expect("nothing to set up");
     search("off".to_owned(), None).unwrap();
     read_page("metrics-off-session", 1);
     mcp_trace::session::end("metrics-off-session");
@@ -399,9 +395,7 @@ fn a_session_is_timed_from_start_to_end_with_its_scope() {
 #[test]
 fn session_boundaries_are_checked() {
     let _one = exclusive(Sampler::AlwaysOff);
-    let bad = mcp_trace::Builder::new()
-        .exporter(mcp_trace::Exporter::None)
-        .metrics_exporter(mcp_trace::MetricsExporter::None)
+    let bad = quiet_builder()
         .session_duration_boundaries([60.0, 1.0])
         .install();
     let Err(error) = bad else {
@@ -878,4 +872,15 @@ fn adapter_verdicts_and_notifications_reach_the_metric_sampled_out() {
         ])
     );
     assert!(harness().spans.get_finished_spans().unwrap().is_empty());
+}
+
+/// A builder that exports nothing: no spans, no metrics, no logs.
+#[allow(dead_code)]
+fn quiet_builder() -> mcp_trace::Builder {
+    let builder = mcp_trace::Builder::new()
+        .exporter(mcp_trace::Exporter::None)
+        .metrics_exporter(mcp_trace::MetricsExporter::None);
+    #[cfg(feature = "logs")]
+    let builder = builder.logs_exporter(mcp_trace::LogsExporter::None);
+    builder
 }

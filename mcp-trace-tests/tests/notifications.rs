@@ -97,6 +97,14 @@ impl RawClient {
     }
 }
 
+/// One test at a time, each from an empty exporter: both read spans back by name.
+fn exclusive() -> std::sync::MutexGuard<'static, ()> {
+    static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let guard = ONE.lock().unwrap_or_else(|p| p.into_inner());
+    common::exporter().reset();
+    guard
+}
+
 /// Finished spans named `name`.
 fn named(name: &str) -> Vec<SpanData> {
     common::exporter()
@@ -134,8 +142,9 @@ fn expected(pairs: &[(&str, Value)], session: &Value) -> BTreeMap<String, Value>
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::await_holding_lock)] // The lock only keeps the file's tests apart.
 async fn every_inbound_notification_is_one_server_span() {
-    common::exporter();
+    let _one = exclusive();
     let server = Holding::default();
     let (started, stop, progress_seen) = (
         server.started.clone(),
@@ -363,4 +372,103 @@ async fn every_inbound_notification_is_one_server_span() {
     ] {
         assert!(!everything.contains(secret), "{secret} was exported");
     }
+}
+
+/// Hostile notifications: progress tokens of every JSON type (the specification allows
+/// a string or an integer), a megabyte-long token, and a flood of progress from the
+/// client. The server keeps answering, in order; every notification it accepted is
+/// one span, and none carries a token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::await_holding_lock)] // The lock only keeps the file's tests apart.
+async fn hostile_notifications_leave_the_server_answering() {
+    let _one = exclusive();
+    let server = Holding::default();
+    let progress_seen = server.progress_seen.clone();
+    let (server_end, client_end) = tokio::io::duplex(1 << 22);
+    let running = tokio::spawn(async move {
+        let running = mcp_trace::rmcp::TracedServer::new(server)
+            .serve(server_end)
+            .await
+            .expect("server starts");
+        running.waiting().await.ok();
+    });
+    let (read, write) = tokio::io::split(client_end);
+    let mut client = RawClient {
+        reader: BufReader::new(read),
+        writer: write,
+    };
+    client
+        .send(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "hostile", "version": "0"}
+        }}))
+        .await;
+    client.answer(1).await;
+    let huge_token = "t".repeat(1 << 20);
+    for token in [
+        json!(1.5),
+        json!(true),
+        json!(null),
+        json!({}),
+        json!([]),
+        json!(huge_token),
+        json!(i64::MIN),
+    ] {
+        client
+            .send(json!({"jsonrpc": "2.0", "method": "notifications/progress",
+                "params": {"progressToken": token, "progress": 1}}))
+            .await;
+    }
+    const FLOOD: usize = 10_000;
+    for i in 0..FLOOD {
+        client
+            .send(json!({"jsonrpc": "2.0", "method": "notifications/progress",
+                "params": {"progressToken": "flood", "progress": i, "total": FLOOD}}))
+            .await;
+    }
+    client
+        .send(json!({"jsonrpc": "2.0", "id": 2, "method": "ping"}))
+        .await;
+    client.answer(2).await;
+    drop(client);
+    running.await.unwrap();
+
+    // Handled in order before the ping's answer: what rmcp parsed as progress reached
+    // the server's own handler and is a span with the numbers; a token rmcp could not
+    // parse leaves a `notifications/progress` span with none of them (rmcp hands it
+    // over as a custom notification of that method).
+    let accepted = progress_seen.load(Ordering::SeqCst);
+    assert!(accepted >= FLOOD + 2, "{accepted}");
+    let counted = |spans: &[SpanData]| {
+        spans
+            .iter()
+            .filter(|s| common::attrs(s).contains_key("mcp.progress.token_type"))
+            .count()
+    };
+    let mut spans = named("notifications/progress");
+    for _ in 0..500 {
+        if counted(&spans) >= accepted {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        spans = named("notifications/progress");
+    }
+    let with_numbers = spans
+        .iter()
+        .filter(|span| {
+            let attrs = common::attrs(span);
+            assert!(!attrs.contains_key("mcp.progress.token"));
+            match attrs.get("mcp.progress.token_type") {
+                Some(kind) => {
+                    assert!(*kind == "string".into() || *kind == "integer".into());
+                    true
+                }
+                None => false,
+            }
+        })
+        .count();
+    assert_eq!(with_numbers, accepted);
+    let exported = format!("{spans:?}");
+    assert!(!exported.contains(&huge_token[..64]), "a token was exported");
 }

@@ -4,7 +4,9 @@
 //! guard that flushes it on drop.
 
 #[cfg(feature = "enable")]
-mod file;
+pub(crate) mod file;
+#[cfg(all(feature = "enable", feature = "logs"))]
+pub(crate) mod logs;
 #[cfg(all(feature = "enable", feature = "metrics"))]
 pub(crate) mod meters;
 pub(crate) mod setup;

@@ -95,6 +95,10 @@ pub struct Builder {
     metrics_exporter: crate::export::meters::MetricsExporter,
     #[cfg(all(feature = "enable", feature = "metrics"))]
     session_boundaries: Option<Vec<f64>>,
+    #[cfg(all(feature = "enable", feature = "logs"))]
+    logs_exporter: crate::export::logs::LogsExporter,
+    #[cfg(all(feature = "enable", feature = "logs"))]
+    tracing_bridge: bool,
     shutdown_timeout: Duration,
     read_limits: Option<ReadTrackerLimits>,
     overrides: Overrides,
@@ -110,6 +114,10 @@ impl Default for Builder {
             metrics_exporter: crate::export::meters::MetricsExporter::FromEnv,
             #[cfg(all(feature = "enable", feature = "metrics"))]
             session_boundaries: None,
+            #[cfg(all(feature = "enable", feature = "logs"))]
+            logs_exporter: crate::export::logs::LogsExporter::FromEnv,
+            #[cfg(all(feature = "enable", feature = "logs"))]
+            tracing_bridge: true,
             shutdown_timeout: Duration::from_secs(5),
             read_limits: None,
             overrides: Overrides::default(),
@@ -152,6 +160,33 @@ impl Builder {
     #[cfg(all(feature = "enable", feature = "metrics"))]
     pub fn metrics_exporter(mut self, exporter: crate::export::meters::MetricsExporter) -> Self {
         self.metrics_exporter = exporter;
+        self
+    }
+
+    /// Where logs go (default [`LogsExporter::FromEnv`](crate::LogsExporter::FromEnv)).
+    #[cfg(all(feature = "enable", feature = "logs"))]
+    pub fn logs_exporter(mut self, exporter: crate::export::logs::LogsExporter) -> Self {
+        self.logs_exporter = exporter;
+        self
+    }
+
+    /// Whether the log records mirroring the MCP log messages the server sends
+    /// (`notifications/message`) carry the message's payload as their body, cut at
+    /// [`MAX_LOG_BODY_BYTES`](crate::MAX_LOG_BODY_BYTES) (default: no, unless
+    /// `MCP_TRACE_LOG_BODIES=true`). A payload is the server's own free text: it may
+    /// quote what the user or the model sent.
+    #[cfg(all(feature = "enable", feature = "logs"))]
+    pub fn log_bodies(mut self, keep: bool) -> Self {
+        self.overrides.log_bodies = Some(keep);
+        self
+    }
+
+    /// Whether [`install`](Self::install) makes the `tracing` bridge the global
+    /// `tracing` subscriber (default: yes, unless one is already set). Off, add
+    /// [`logs::layer`](crate::logs::layer) to a subscriber of your own.
+    #[cfg(all(feature = "enable", feature = "logs"))]
+    pub fn tracing_bridge(mut self, install: bool) -> Self {
+        self.tracing_bridge = install;
         self
     }
 
@@ -279,6 +314,26 @@ impl Builder {
             };
             meters::provider(chosen, resource.clone(), &beside)?
         };
+        #[cfg(feature = "logs")]
+        let logs = {
+            use crate::export::logs::{self, LogsExporter};
+            let chosen = match self.logs_exporter.clone() {
+                LogsExporter::FromEnv => logs::from_env(env_nonempty),
+                chosen => chosen,
+            };
+            let beside = match &exporter {
+                Exporter::File(path) => span_file(path.clone()),
+                _ => span_file(None),
+            };
+            let installed = logs::provider(chosen, resource.clone(), &beside)?;
+            if let Some(installed) = &installed {
+                logs::set_provider(installed.provider.clone());
+                if self.tracing_bridge {
+                    logs::install_bridge();
+                }
+            }
+            installed
+        };
         #[cfg(feature = "metrics")]
         let metrics_only = meters.is_some();
         #[cfg(not(feature = "metrics"))]
@@ -290,7 +345,15 @@ impl Builder {
             Exporter::None | Exporter::FromEnv => {
                 #[cfg(feature = "metrics")]
                 crate::metrics::switch_off();
-                return Ok(TelemetryGuard::inactive());
+                #[cfg_attr(not(feature = "logs"), allow(unused_mut))]
+                let mut guard = TelemetryGuard::inactive();
+                #[cfg(feature = "logs")]
+                if let Some(logs) = logs {
+                    guard.logs_file = logs.file;
+                    guard.loggers = Some(logs.provider);
+                    guard.timeout = self.shutdown_timeout;
+                }
+                return Ok(guard);
             }
             Exporter::Otlp => (Some(otlp_processor()?), None),
             Exporter::File(path) => {
@@ -335,6 +398,10 @@ impl Builder {
             metrics_file: meters.as_ref().and_then(|m| m.file.clone()),
             #[cfg(feature = "metrics")]
             meters: meters.map(|m| m.provider),
+            #[cfg(feature = "logs")]
+            logs_file: logs.as_ref().and_then(|l| l.file.clone()),
+            #[cfg(feature = "logs")]
+            loggers: logs.map(|l| l.provider),
             file,
             timeout: self.shutdown_timeout,
         })
@@ -469,6 +536,21 @@ impl<E: opentelemetry_sdk::metrics::exporter::PushMetricExporter>
 
     fn temporality(&self) -> opentelemetry_sdk::metrics::Temporality {
         self.exporter.temporality()
+    }
+}
+
+#[cfg(all(feature = "enable", feature = "otlp", feature = "logs"))]
+impl<E: opentelemetry_sdk::logs::LogExporter> opentelemetry_sdk::logs::LogExporter for OnTokio<E> {
+    async fn export(&self, batch: opentelemetry_sdk::logs::LogBatch<'_>) -> OTelSdkResult {
+        self.run(self.exporter.export(batch))
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.exporter.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.exporter.set_resource(resource);
     }
 }
 
@@ -629,6 +711,10 @@ pub struct TelemetryGuard {
     meters: Option<opentelemetry_sdk::metrics::SdkMeterProvider>,
     #[cfg(all(feature = "enable", feature = "metrics"))]
     metrics_file: Option<PathBuf>,
+    #[cfg(all(feature = "enable", feature = "logs"))]
+    loggers: Option<opentelemetry_sdk::logs::SdkLoggerProvider>,
+    #[cfg(all(feature = "enable", feature = "logs"))]
+    logs_file: Option<PathBuf>,
     file: Option<PathBuf>,
     timeout: Duration,
 }
@@ -642,6 +728,10 @@ impl TelemetryGuard {
             meters: None,
             #[cfg(all(feature = "enable", feature = "metrics"))]
             metrics_file: None,
+            #[cfg(all(feature = "enable", feature = "logs"))]
+            loggers: None,
+            #[cfg(all(feature = "enable", feature = "logs"))]
+            logs_file: None,
             file: None,
             timeout: Duration::ZERO,
         }
@@ -656,6 +746,12 @@ impl TelemetryGuard {
     #[cfg(all(feature = "enable", feature = "metrics"))]
     pub fn metrics_file_path(&self) -> Option<&Path> {
         self.metrics_file.as_deref()
+    }
+
+    /// The OTLP/JSON lines file logs are written to, when that exporter is in use.
+    #[cfg(all(feature = "enable", feature = "logs"))]
+    pub fn logs_file_path(&self) -> Option<&Path> {
+        self.logs_file.as_deref()
     }
 
     /// Whether a provider was installed.
@@ -680,6 +776,13 @@ impl Drop for TelemetryGuard {
             && let Err(error) = meters.shutdown_with_timeout(self.timeout)
         {
             eprintln!("mcp-trace: flushing metrics at shutdown failed: {error}");
+        }
+        // Logs before spans: a record written as a span ends is in the last export.
+        #[cfg(all(feature = "enable", feature = "logs"))]
+        if let Some(loggers) = self.loggers.take()
+            && let Err(error) = loggers.shutdown_with_timeout(self.timeout)
+        {
+            eprintln!("mcp-trace: flushing logs at shutdown failed: {error}");
         }
         #[cfg(feature = "enable")]
         if let Some(provider) = self.provider.take() {

@@ -232,31 +232,44 @@ impl Connection {
 
     /// A log message (`notifications/message`) this side sends: an event on the span
     /// of the request it is about. No MCP message names that request, so it is the one
-    /// request in flight when exactly one is; otherwise the message is not recorded.
-    /// `payload` measures the `data` in bytes, up to its bound; it runs only when the
-    /// event is recorded.
+    /// request in flight when exactly one is; otherwise no event is recorded. With the
+    /// `logs` feature it is also a log record (see `export::logs`), about that request
+    /// when known. Returns that request's context for the message's `_meta`.
     pub(crate) fn log_sent(
         &self,
         level: &str,
         logger: Option<&str>,
-        payload: impl FnOnce(usize) -> usize,
+        payload: &serde_json::Value,
     ) -> Option<MetaContext> {
-        let scope = self.in_flight.sole()?;
-        let cx = super::request_context(&scope)?;
-        if cx.span().is_recording() && scope.events.admit() {
+        let level = known_level(level);
+        let scope = self.in_flight.sole();
+        let cx = scope.as_ref().and_then(super::request_context);
+        if let (Some(scope), Some(cx)) = (&scope, &cx)
+            && cx.span().is_recording()
+            && scope.events.admit()
+        {
             let mut attrs = Vec::with_capacity(4);
-            attrs.push(KeyValue::new(keys::LOG_LEVEL, known_level(level)));
+            attrs.push(KeyValue::new(keys::LOG_LEVEL, level));
             if let Some(logger) = logger {
                 bounds::push_bounded(&mut attrs, keys::LOG_LOGGER, logger, bounds::MAX_NAME_BYTES);
             }
-            let size = payload(MAX_MEASURED_PAYLOAD);
+            let size = bounds::json_size(payload, MAX_MEASURED_PAYLOAD);
             attrs.push(KeyValue::new(
                 keys::LOG_DATA_SIZE,
                 i64::try_from(size).unwrap_or(i64::MAX),
             ));
             cx.span().add_event(keys::LOG_EVENT, attrs);
         }
-        meta_context(&cx)
+        #[cfg(feature = "logs")]
+        crate::export::logs::mirror_mcp_log(
+            level,
+            logger,
+            cx.as_ref()
+                .map(|cx| cx.span().span_context().clone())
+                .as_ref(),
+            payload,
+        );
+        cx.as_ref().and_then(meta_context)
     }
 }
 

@@ -146,10 +146,8 @@ fn on_send(connection: &Connection, message: &mut ServerJsonRpcMessage) -> Optio
                 ServerNotification::LoggingMessageNotification(log) => {
                     let params = &mut log.params;
                     let level = level_name(params.level);
-                    let data = &params.data;
-                    let measured = |bound| crate::bounds::json_size(data, bound);
                     if let Some(context) =
-                        connection.log_sent(level, params.logger.as_deref(), measured)
+                        connection.log_sent(level, params.logger.as_deref(), &params.data)
                     {
                         inject(params.meta.get_or_insert_default(), context);
                     }

@@ -62,11 +62,7 @@ pub fn install(sampler: Sampler) -> SdkTracerProvider {
 #[cfg(feature = "metrics")]
 #[allow(dead_code)] // Not every bench target turns metrics off.
 pub fn metrics_off() {
-    let guard = mcp_trace::Builder::new()
-        .exporter(mcp_trace::Exporter::None)
-        .metrics_exporter(mcp_trace::MetricsExporter::None)
-        .install()
-        .expect("nothing to set up");
+    let guard = quiet_builder().install().expect("nothing to set up");
     drop(guard);
 }
 
@@ -164,4 +160,16 @@ pub fn hand_built_current(tracer: &BoxedTracer, filters: &[String]) -> usize {
 /// The first 16 hex digits, as a user would write it.
 pub fn hex16(digest: &[u8]) -> String {
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A builder that exports nothing: no spans, no metrics, no logs.
+#[cfg(feature = "metrics")]
+#[allow(dead_code)]
+fn quiet_builder() -> mcp_trace::Builder {
+    let builder = mcp_trace::Builder::new()
+        .exporter(mcp_trace::Exporter::None)
+        .metrics_exporter(mcp_trace::MetricsExporter::None);
+    #[cfg(feature = "logs")]
+    let builder = builder.logs_exporter(mcp_trace::LogsExporter::None);
+    builder
 }

@@ -79,7 +79,11 @@ impl DocsServer {
             .filter(|p| args.query.contains(*p) || args.filters.iter().any(|f| f.ends_with(*p)))
             .take(limit)
             .map(|p| ContentBlock::text(format!("docs://{p}")));
-        Ok(CallToolResult::success(hits.collect()))
+        let hits: Vec<ContentBlock> = hits.collect();
+        // A log record carrying this call's span ids (the `logs` feature); never the
+        // query itself.
+        tracing::info!(hits = hits.len(), "searched the documents");
+        Ok(CallToolResult::success(hits))
     }
 
     /// Open an issue in the tracker.

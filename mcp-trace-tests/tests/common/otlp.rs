@@ -1,6 +1,7 @@
-//! A loopback OTLP/HTTP receiver: decodes `POST /v1/traces` and `POST /v1/metrics`
-//! protobuf bodies. Started and stopped by the test that uses it.
+//! A loopback OTLP/HTTP receiver: decodes `POST /v1/traces`, `POST /v1/metrics` and
+//! `POST /v1/logs` protobuf bodies. Started and stopped by the test that uses it.
 
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
@@ -14,12 +15,13 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 /// One received request: its path, raw body and decoded form (`request` is empty for
-/// a metrics export, which is in `metrics`).
+/// a metrics or logs export, which is in `metrics` or `logs`).
 pub struct Received {
     pub path: String,
     pub body: Vec<u8>,
     pub request: ExportTraceServiceRequest,
     pub metrics: Option<ExportMetricsServiceRequest>,
+    pub logs: Option<ExportLogsServiceRequest>,
 }
 
 pub struct Receiver {
@@ -112,18 +114,24 @@ fn serve(stream: TcpStream, received: &Mutex<Vec<Received>>) {
     let mut reader = BufReader::new(read_half);
     let mut writer = stream;
     while let Some((path, body)) = read_request(&mut reader) {
-        let (request, metrics) = if path == "/v1/metrics" {
-            let metrics = ExportMetricsServiceRequest::decode(body.as_slice()).expect("protobuf");
-            (ExportTraceServiceRequest::default(), Some(metrics))
-        } else {
-            let request = ExportTraceServiceRequest::decode(body.as_slice()).expect("protobuf");
-            (request, None)
-        };
+        let (mut request, mut metrics, mut logs) =
+            (ExportTraceServiceRequest::default(), None, None);
+        match path.as_str() {
+            "/v1/metrics" => {
+                metrics =
+                    Some(ExportMetricsServiceRequest::decode(body.as_slice()).expect("protobuf"));
+            }
+            "/v1/logs" => {
+                logs = Some(ExportLogsServiceRequest::decode(body.as_slice()).expect("protobuf"));
+            }
+            _ => request = ExportTraceServiceRequest::decode(body.as_slice()).expect("protobuf"),
+        }
         received.lock().unwrap().push(Received {
             path,
             body,
             request,
             metrics,
+            logs,
         });
         let response =
             "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
@@ -140,6 +148,17 @@ pub fn spans(received: &[Received]) -> Vec<&Span> {
         .flat_map(|r| &r.request.resource_spans)
         .flat_map(|rs| &rs.scope_spans)
         .flat_map(|ss| &ss.spans)
+        .collect()
+}
+
+/// Every log record received, in arrival order.
+pub fn log_records(received: &[Received]) -> Vec<&opentelemetry_proto::tonic::logs::v1::LogRecord> {
+    received
+        .iter()
+        .filter_map(|r| r.logs.as_ref())
+        .flat_map(|l| &l.resource_logs)
+        .flat_map(|rl| &rl.scope_logs)
+        .flat_map(|sl| &sl.log_records)
         .collect()
 }
 
