@@ -50,9 +50,15 @@ impl ServerHandler for Holding {
 
     async fn call_tool(
         &self,
-        _request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
+        // Untraced, and over as soon as it is cancelled.
+        if request.name == "watch" {
+            self.started.notify_one();
+            context.ct.cancelled().await;
+            return Ok(CallToolResult::success(vec![ContentBlock::text("stopped")]).into());
+        }
         let n = hold(&self.started, &self.stop).await;
         Ok(CallToolResult::success(vec![ContentBlock::text(n.to_string())]).into())
     }
@@ -398,11 +404,13 @@ async fn hostile_notifications_leave_the_server_answering() {
         writer: write,
     };
     client
-        .send(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "protocolVersion": "2025-11-25",
-            "capabilities": {},
-            "clientInfo": {"name": "hostile", "version": "0"}
-        }}))
+        .send(
+            json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "hostile", "version": "0"}
+            }}),
+        )
         .await;
     client.answer(1).await;
     let huge_token = "t".repeat(1 << 20);
@@ -470,5 +478,68 @@ async fn hostile_notifications_leave_the_server_answering() {
         .count();
     assert_eq!(with_numbers, accepted);
     let exported = format!("{spans:?}");
-    assert!(!exported.contains(&huge_token[..64]), "a token was exported");
+    assert!(
+        !exported.contains(&huge_token[..64]),
+        "a token was exported"
+    );
+}
+
+/// A cancellation read by the traced transport as it arrives: the request it names was
+/// in flight, though an untraced tool that honours its cancellation token may be over
+/// by the time the server's notification handler runs (rmcp cancels it first).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::await_holding_lock)] // The lock only keeps the file's tests apart.
+async fn a_cancellation_is_read_before_the_request_it_cancels_ends() {
+    let _one = exclusive();
+    let server = Holding::default();
+    let started = server.started.clone();
+    let (server_end, client_end) = tokio::io::duplex(1 << 16);
+    let running = tokio::spawn(async move {
+        let running = mcp_trace::rmcp::TracedServer::new(server)
+            .serve(mcp_trace::rmcp::traced_transport(server_end))
+            .await
+            .expect("server starts");
+        running.waiting().await.ok();
+    });
+    let (read, write) = tokio::io::split(client_end);
+    let mut client = RawClient {
+        reader: BufReader::new(read),
+        writer: write,
+    };
+    client
+        .send(
+            json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "raw", "version": "0"}
+            }}),
+        )
+        .await;
+    client.answer(1).await;
+    client
+        .send(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+            "params": {"name": "watch", "arguments": {}}}))
+        .await;
+    started.notified().await;
+    client
+        .send(
+            json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+            "params": {"requestId": 2}}),
+        )
+        .await;
+    let cancelled = ended("notifications/cancelled", 1).await;
+    let watched = ended("tools/call watch", 1).await;
+    drop(client);
+    running.await.unwrap();
+    let [cancelled] = &cancelled[..] else {
+        panic!("{cancelled:?}")
+    };
+    assert_eq!(
+        common::attrs(cancelled)["mcp.cancelled.in_flight"],
+        true.into()
+    );
+    // The untraced tool's span is the adapter's, made at its end: no span to link to
+    // while it ran.
+    assert!(cancelled.links.is_empty());
+    assert_eq!(watched.len(), 1);
 }

@@ -237,9 +237,18 @@ const QUIET_TARGETS: [&str; 8] = [
     "h2",
 ];
 
+/// Makes `provider` the one mcp-trace logs through and, with `bridge`, installs
+/// [`layer`] as the global `tracing` subscriber.
+pub(crate) fn activate(provider: &SdkLoggerProvider, bridge: bool) {
+    set_provider(provider.clone());
+    if bridge {
+        install_bridge();
+    }
+}
+
 /// Installs [`layer`] as the global `tracing` subscriber, unless one is set already
 /// (then that one is kept, and told about on stderr once).
-pub(crate) fn install_bridge() {
+fn install_bridge() {
     use tracing_subscriber::layer::SubscriberExt;
     let Some(layer) = layer() else { return };
     let subscriber = tracing_subscriber::registry().with(layer);

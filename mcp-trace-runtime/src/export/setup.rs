@@ -183,7 +183,9 @@ impl Builder {
 
     /// Whether [`install`](Self::install) makes the `tracing` bridge the global
     /// `tracing` subscriber (default: yes, unless one is already set). Off, add
-    /// [`logs::layer`](crate::logs::layer) to a subscriber of your own.
+    /// [`logs::layer`](crate::logs::layer) to a subscriber of your own. A process sets
+    /// its global subscriber once: install yours before this one, or turn this off;
+    /// `tracing_subscriber::fmt().init()` after it would panic.
     #[cfg(all(feature = "enable", feature = "logs"))]
     pub fn tracing_bridge(mut self, install: bool) -> Self {
         self.tracing_bridge = install;
@@ -325,14 +327,8 @@ impl Builder {
                 Exporter::File(path) => span_file(path.clone()),
                 _ => span_file(None),
             };
-            let installed = logs::provider(chosen, resource.clone(), &beside)?;
-            if let Some(installed) = &installed {
-                logs::set_provider(installed.provider.clone());
-                if self.tracing_bridge {
-                    logs::install_bridge();
-                }
-            }
-            installed
+            // Made the one mcp-trace logs through only once nothing below can fail.
+            logs::provider(chosen, resource.clone(), &beside)?
         };
         #[cfg(feature = "metrics")]
         let metrics_only = meters.is_some();
@@ -349,6 +345,7 @@ impl Builder {
                 let mut guard = TelemetryGuard::inactive();
                 #[cfg(feature = "logs")]
                 if let Some(logs) = logs {
+                    crate::export::logs::activate(&logs.provider, self.tracing_bridge);
                     guard.logs_file = logs.file;
                     guard.loggers = Some(logs.provider);
                     guard.timeout = self.shutdown_timeout;
@@ -383,6 +380,10 @@ impl Builder {
         .with_resource(resource)
         .build();
         opentelemetry::global::set_tracer_provider(provider.clone());
+        #[cfg(feature = "logs")]
+        if let Some(logs) = &logs {
+            crate::export::logs::activate(&logs.provider, self.tracing_bridge);
+        }
         #[cfg(feature = "metrics")]
         if let Some(meters) = &meters {
             opentelemetry::global::set_meter_provider(meters.provider.clone());

@@ -1,7 +1,6 @@
 //! The requests a connection is serving, by JSON-RPC id, bounded.
 
 use crate::scope::ActiveScope;
-use opentelemetry::trace::SpanContext;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -81,14 +80,16 @@ impl InFlight {
         scope: &Arc<ActiveScope>,
     ) {
         let mut table = self.lock();
-        // Only this request's own entry: a later request that reused the id keeps its.
-        if table
+        // Only this request's own entries: a later request that reused the id keeps its
+        // entry, and the token it was given.
+        if !table
             .requests
             .get(&key)
             .is_some_and(|entered| Arc::ptr_eq(entered, scope))
         {
-            table.requests.remove(&key);
+            return;
         }
+        table.requests.remove(&key);
         if let Some(token) = progress
             && table.tokens.get(&token) == Some(&key)
         {
@@ -118,11 +119,6 @@ impl InFlight {
         }
     }
 
-    /// The span of the request `key`, if it is in flight and its span has started.
-    pub(crate) fn span_of(&self, key: RequestKey) -> Option<SpanContext> {
-        self.scope_of(key)?.span_context()
-    }
-
     #[cfg(test)]
     fn len(&self) -> usize {
         self.lock().requests.len()
@@ -143,7 +139,10 @@ mod tests {
         let (key, scope) = (table.number(7), scope());
         assert!(table.enter(key, None, &scope));
         assert_eq!(table.len(), 1);
-        assert!(table.span_of(key).is_none(), "no span has started");
+        assert!(
+            table.scope_of(key).unwrap().span_context().is_none(),
+            "no span has started"
+        );
         table.leave(key, None, &scope);
         assert_eq!(table.len(), 0);
     }
@@ -189,6 +188,19 @@ mod tests {
         table.leave(key, Some(token), &scope);
         assert!(table.scope_of_token(token).is_none());
         assert!(table.lock().tokens.is_empty());
+    }
+
+    #[test]
+    fn a_reused_id_keeps_the_token_of_the_request_still_in_flight() {
+        let table = InFlight::default();
+        let (key, token) = (table.number(1), table.string("t"));
+        let (first, second) = (scope(), scope());
+        assert!(table.enter(key, Some(token), &first));
+        assert!(table.enter(key, Some(token), &second));
+        table.leave(key, Some(token), &first);
+        assert!(Arc::ptr_eq(&table.scope_of_token(token).unwrap(), &second));
+        table.leave(key, Some(token), &second);
+        assert!(table.scope_of_token(token).is_none());
     }
 
     #[test]

@@ -90,8 +90,9 @@ pub(crate) struct MetricBase {
 /// request of its own, progress) that must be its child or its event.
 #[derive(Debug, Default)]
 pub(crate) struct Deferred {
-    /// What starts it: a `tools/call` of this tool, begun at this time.
-    tool: Option<(String, std::time::SystemTime)>,
+    /// What starts it: a `tools/call` of this tool, begun at this time, and whether
+    /// the server advertises it (the name it starts with).
+    tool: Option<(String, std::time::SystemTime, bool)>,
     /// The span, once started early; the adapter ends it.
     started: Option<crate::call::Call>,
 }
@@ -103,17 +104,37 @@ fn lock_deferred(scope: &ActiveScope) -> std::sync::MutexGuard<'_, Deferred> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Notes that `scope`'s `tools/call` of `tool`, begun at `start`, may start its span
-/// early. [`take_deferred`] gives the name back.
-pub(crate) fn defer_tool(scope: &ActiveScope, tool: String, start: std::time::SystemTime) {
-    lock_deferred(scope).tool = Some((tool, start));
+/// Notes that `scope`'s `tools/call` of `tool` (`known`: advertised), begun at
+/// `start`, may start its span early. [`take_deferred`] gives the name back.
+pub(crate) fn defer_tool(
+    scope: &ActiveScope,
+    tool: String,
+    start: std::time::SystemTime,
+    known: bool,
+) {
+    lock_deferred(scope).tool = Some((tool, start, known));
 }
 
-/// The tool name given to [`defer_tool`], and the span if it started early.
-pub(crate) fn take_deferred(scope: &ActiveScope) -> (Option<String>, Option<crate::call::Call>) {
+/// What was given to [`defer_tool`], and the span if it started early.
+pub(crate) struct Undeferred {
+    pub(crate) tool: Option<String>,
+    /// Whether the early span was named as a tool the server advertises.
+    pub(crate) known: bool,
+    pub(crate) started: Option<crate::call::Call>,
+}
+
+/// Takes back what [`defer_tool`] was given.
+pub(crate) fn take_deferred(scope: &ActiveScope) -> Undeferred {
     let mut deferred = lock_deferred(scope);
-    let tool = deferred.tool.take().map(|(name, _)| name);
-    (tool, deferred.started.take())
+    let (tool, known) = match deferred.tool.take() {
+        Some((name, _, known)) => (Some(name), known),
+        None => (None, false),
+    };
+    Undeferred {
+        tool,
+        known,
+        started: deferred.started.take(),
+    }
 }
 
 /// The context of the span of the request served in `scope`: the one started for it,
@@ -123,11 +144,11 @@ pub(crate) fn request_context(scope: &Arc<ActiveScope>) -> Option<opentelemetry:
         return Some(cx.clone());
     }
     let mut deferred = lock_deferred(scope);
-    let (tool, start) = deferred.tool.as_ref()?;
+    let (tool, start, known) = deferred.tool.as_ref()?;
     if deferred.started.is_some() || !scope.claim_for_adapter() {
         return scope.span().cloned();
     }
-    let call = crate::call::adapter::tool_span_start(tool, false, scope.clone(), *start);
+    let call = crate::call::adapter::tool_span_start(tool, *known, scope.clone(), *start);
     // Kept without its scope (the scope keeps the call: no cycle); the adapter ends it.
     deferred.started = Some(call.without_scope());
     drop(deferred);

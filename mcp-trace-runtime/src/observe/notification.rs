@@ -9,10 +9,10 @@ use std::sync::Arc;
 
 /// What telemetry reads of a notification: its method and, for the kinds that carry
 /// them, the numbers and the request it is about. Never a message text.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) enum Notification<'a> {
-    /// `notifications/cancelled`: the request it cancels, when the id was given.
-    Cancelled { request: Option<RequestKey> },
+    /// `notifications/cancelled`: what became of the request it cancels.
+    Cancelled(CancelTarget),
     /// `notifications/progress`: the numbers, and the kind of its token.
     Progress {
         progress: f64,
@@ -22,6 +22,27 @@ pub(crate) enum Notification<'a> {
     /// Any other method, as the peer wrote it (`notifications/initialized`,
     /// `notifications/roots/list_changed`, a custom one).
     Other(&'a str),
+}
+
+/// The request a cancellation names, as it stood when the cancellation arrived: read
+/// by the transport before the request's handler could see its cancellation and end.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CancelTarget {
+    /// The request was still being served.
+    pub(crate) in_flight: bool,
+    /// Its span, when one had started: the cancellation's link.
+    pub(crate) span: Option<opentelemetry::trace::SpanContext>,
+}
+
+impl Connection {
+    /// What a cancellation of request `key` is about, now.
+    pub(crate) fn cancel_target(&self, key: Option<RequestKey>) -> CancelTarget {
+        let scope = key.and_then(|key| self.in_flight.scope_of(key));
+        CancelTarget {
+            in_flight: scope.is_some(),
+            span: scope.and_then(|scope| scope.span_context()),
+        }
+    }
 }
 
 /// The JSON type of a progress token: a string or an integer (the specification's two).
@@ -44,7 +65,7 @@ impl Notification<'_> {
     /// The method as sent.
     pub(crate) fn method(&self) -> &str {
         match self {
-            Notification::Cancelled { .. } => "notifications/cancelled",
+            Notification::Cancelled(_) => "notifications/cancelled",
             Notification::Progress { .. } => "notifications/progress",
             Notification::Other(method) => method,
         }
@@ -60,26 +81,25 @@ impl Connection {
         scope: Arc<ActiveScope>,
     ) -> Call {
         let name = super::methods::known_method(notification.method());
-        let attributes = |attrs: &mut Vec<KeyValue>| match *notification {
-            Notification::Cancelled { request } => {
-                let in_flight = request.is_some_and(|key| self.in_flight.span_of(key).is_some());
-                attrs.push(KeyValue::new(keys::CANCELLED_IN_FLIGHT, in_flight));
+        let attributes = |attrs: &mut Vec<KeyValue>| match notification {
+            Notification::Cancelled(target) => {
+                attrs.push(KeyValue::new(keys::CANCELLED_IN_FLIGHT, target.in_flight));
             }
             Notification::Progress {
                 progress,
                 total,
                 token,
             } => {
-                attrs.push(KeyValue::new(keys::PROGRESS_VALUE, progress));
+                attrs.push(KeyValue::new(keys::PROGRESS_VALUE, *progress));
                 if let Some(total) = total {
-                    attrs.push(KeyValue::new(keys::PROGRESS_TOTAL, total));
+                    attrs.push(KeyValue::new(keys::PROGRESS_TOTAL, *total));
                 }
                 attrs.push(KeyValue::new(keys::PROGRESS_TOKEN_TYPE, token.as_str()));
             }
             Notification::Other(_) => {}
         };
-        let link = || match *notification {
-            Notification::Cancelled { request: Some(key) } => self.in_flight.span_of(key),
+        let link = || match notification {
+            Notification::Cancelled(target) => target.span.clone(),
             _ => None,
         };
         adapter::notification_span(name, attributes, link, scope)

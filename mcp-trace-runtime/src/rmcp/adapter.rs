@@ -3,7 +3,7 @@
 use crate::call::{Compiled, Traced, adapter};
 use crate::handler::outcome::{Outcome, SpecialError, SpecialOutcome};
 use crate::keys;
-use crate::observe::notification::{Notification, TokenKind};
+use crate::observe::notification::{CancelTarget, Notification, TokenKind};
 use crate::observe::{Connection, ConnectionHandle, InFlightGuard};
 use crate::rmcp::support::request_key;
 use crate::rmcp::support::scope_from_context;
@@ -562,7 +562,13 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
         let name = request.name.to_string();
         let scope = self.scope(&context);
         #[cfg(feature = "args-hash")]
-        let scope = match self.definition_of(&name) {
+        let definition = self.definition_of(&name);
+        #[cfg(feature = "args-hash")]
+        let advertised = definition.is_some();
+        #[cfg(not(feature = "args-hash"))]
+        let advertised = false;
+        #[cfg(feature = "args-hash")]
+        let scope = match definition {
             Some(hash) => scope.tool_definition(hash),
             None => scope,
         };
@@ -576,7 +582,7 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
         let start = SystemTime::now();
         // Unless a traced handler claims the call, its span is ours: made at the end, or
         // earlier if the tool sends the client something that must be its child.
-        crate::observe::defer_tool(&active, name, start);
+        crate::observe::defer_tool(&active, name, start, advertised);
         let deferred = DeferredGuard(&active);
         let result =
             scope::run_active(active.clone(), self.inner.call_tool(request, context)).await;
@@ -584,9 +590,9 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
         // not the call's time.
         let end = SystemTime::now();
         std::mem::forget(deferred);
-        let (name, early) = crate::observe::take_deferred(&active);
-        let name = name.unwrap_or_default();
-        if let Some(call) = early {
+        let undeferred = crate::observe::take_deferred(&active);
+        let name = undeferred.tool.unwrap_or_default();
+        if let Some(call) = undeferred.started {
             let compiled = self.schema_for(&name);
             let known = compiled.is_some()
                 || self.inner.get_tool(&name).is_some()
@@ -596,7 +602,7 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
                 call,
                 active,
                 &name,
-                false,
+                undeferred.known,
                 known,
                 compiled.as_deref(),
                 outcome,
@@ -853,11 +859,19 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
             return self.inner.on_cancelled(notification, context).await;
         }
         let connection = self.connection(&context.extensions);
-        let request = notification
-            .request_id
-            .as_ref()
-            .map(|id| request_key(&connection, id));
-        let seen = Notification::Cancelled { request };
+        // As the traced transport saw it on arrival (rmcp cancels the request before
+        // this handler runs, and it may be over by now); else as it stands.
+        let target = match context.extensions.get::<CancelTarget>() {
+            Some(target) => target.clone(),
+            None => {
+                let key = notification
+                    .request_id
+                    .as_ref()
+                    .map(|id| request_key(&connection, id));
+                connection.cancel_target(key)
+            }
+        };
+        let seen = Notification::Cancelled(target);
         self.traced_notification(
             seen,
             connection,
@@ -930,9 +944,10 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
                 .on_custom_notification(notification, context)
                 .await;
         }
-        let method = notification.method.clone();
+        // The conventions' name or `_OTHER`, without copying what the client sent.
+        let method = crate::observe::methods::known_method(&notification.method);
         self.traced_notification(
-            Notification::Other(&method),
+            Notification::Other(method),
             self.connection(&context.extensions),
             self.notification_scope(&context),
             self.inner.on_custom_notification(notification, context),

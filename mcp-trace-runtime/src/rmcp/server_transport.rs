@@ -3,12 +3,12 @@
 //! requests to the client (rmcp's `Peer` sends them from its own task) and the answers
 //! to them.
 
-use super::support::request_key;
+use super::support::{answer_key, request_key};
 use crate::observe::notification::TokenKind;
 use crate::observe::outbound::{self, Answer, MetaContext};
 use crate::observe::{Connection, ConnectionHandle, RequestKey};
 use rmcp::model::{
-    ClientJsonRpcMessage, ClientResult, ElicitationAction, GetExtensions, GetMeta, JsonRpcMessage,
+    ClientJsonRpcMessage, ClientNotification, ClientResult, GetExtensions, GetMeta, JsonRpcMessage,
     NumberOrString, ServerJsonRpcMessage, ServerNotification,
 };
 use rmcp::service::{OriginatingRequestId, RequestHandle, RoleServer};
@@ -99,13 +99,7 @@ fn level_name(level: rmcp::model::LoggingLevel) -> &'static str {
 
 /// Writes `context` into a `_meta` object, over any trace context there.
 fn inject(meta: &mut rmcp::model::MetaObject, context: MetaContext) {
-    meta.set_traceparent(context.traceparent);
-    match context.tracestate {
-        Some(state) => meta.set_tracestate(state),
-        None => {
-            meta.0.remove("tracestate");
-        }
-    }
+    super::support::write_trace_context(meta, context);
 }
 
 /// What the server sends: its requests start their spans (the returned key, for a
@@ -115,7 +109,8 @@ fn inject(meta: &mut rmcp::model::MetaObject, context: MetaContext) {
 fn on_send(connection: &Connection, message: &mut ServerJsonRpcMessage) -> Option<RequestKey> {
     match message {
         JsonRpcMessage::Request(request) => {
-            let key = request_key(connection, &request.id);
+            // rmcp's own ids for what it sends are numbers: the key answers find.
+            let key = answer_key(connection, &request.id);
             let originating = request
                 .request
                 .extensions()
@@ -162,7 +157,7 @@ fn on_send(connection: &Connection, message: &mut ServerJsonRpcMessage) -> Optio
                         } else {
                             outbound::CANCELLED
                         };
-                        connection.request_abandoned(request_key(connection, id), error_type);
+                        connection.request_abandoned(answer_key(connection, id), error_type);
                     }
                 }
                 _ => {}
@@ -182,25 +177,33 @@ fn on_receive(connection: &Arc<Connection>, message: &mut ClientJsonRpcMessage) 
             request.request.extensions_mut().insert(handle());
         }
         JsonRpcMessage::Notification(notification) => {
+            // A cancellation is read now, before rmcp cancels the request it names.
+            if let ClientNotification::CancelledNotification(cancelled) = &notification.notification
+            {
+                let key = cancelled
+                    .params
+                    .request_id
+                    .as_ref()
+                    .map(|id| request_key(connection, id));
+                let target = connection.cancel_target(key);
+                notification.notification.extensions_mut().insert(target);
+            }
             notification.notification.extensions_mut().insert(handle());
         }
         JsonRpcMessage::Response(response) => {
             let action = match &response.result {
-                ClientResult::ElicitResult(result) => Some(match result.action {
-                    ElicitationAction::Accept => "accept",
-                    ElicitationAction::Decline => "decline",
-                    ElicitationAction::Cancel => "cancel",
-                    _ => crate::keys::OTHER,
-                }),
+                ClientResult::ElicitResult(result) => {
+                    Some(super::support::elicitation_action(&result.action))
+                }
                 _ => None,
             };
-            let key = request_key(connection, &response.id);
+            let key = answer_key(connection, &response.id);
             connection.answer_received(key, Answer::Result { action });
         }
         JsonRpcMessage::Error(error) => {
             if let Some(id) = &error.id {
                 let code = i64::from(error.error.code.0);
-                connection.answer_received(request_key(connection, id), Answer::Error { code });
+                connection.answer_received(answer_key(connection, id), Answer::Error { code });
             }
         }
     }

@@ -66,9 +66,8 @@ impl SpecialError for ErrorData {
     }
 }
 
-/// The observer's key of a JSON-RPC id (or progress token) on `connection`. A string
-/// that parses as an integer (`"5"`, `"05"`) is that number, as rmcp matches answers to
-/// requests.
+/// The observer's key of a JSON-RPC id (or progress token) on `connection`, matched
+/// exactly, as rmcp matches a request and its cancellation: `5` and `"5"` are two ids.
 pub(crate) fn request_key(
     connection: &crate::observe::Connection,
     id: &rmcp::model::NumberOrString,
@@ -77,10 +76,50 @@ pub(crate) fn request_key(
     let in_flight = &connection.in_flight;
     match id {
         NumberOrString::Number(n) => in_flight.number(*n),
+        NumberOrString::String(s) => in_flight.string(s),
+    }
+}
+
+/// The key of the request an answer is for: a string that parses as an integer (`"5"`,
+/// `"05"`) is that number, as rmcp matches answers to the requests it sent (with
+/// numeric ids).
+pub(crate) fn answer_key(
+    connection: &crate::observe::Connection,
+    id: &rmcp::model::NumberOrString,
+) -> crate::observe::RequestKey {
+    use rmcp::model::NumberOrString;
+    match id {
         NumberOrString::String(s) => match s.parse::<i64>() {
-            Ok(n) => in_flight.number(n),
-            Err(_) => in_flight.string(s),
+            Ok(n) => connection.in_flight.number(n),
+            Err(_) => connection.in_flight.string(s),
         },
+        NumberOrString::Number(n) => connection.in_flight.number(*n),
+    }
+}
+
+/// The user's answer to an elicitation, as `mcp.elicitation.action` says it.
+pub(crate) fn elicitation_action(action: &rmcp::model::ElicitationAction) -> &'static str {
+    use rmcp::model::ElicitationAction;
+    match action {
+        ElicitationAction::Accept => "accept",
+        ElicitationAction::Decline => "decline",
+        ElicitationAction::Cancel => "cancel",
+        _ => crate::keys::OTHER,
+    }
+}
+
+/// Writes `context` into a `_meta` object, over any trace context there; other keys
+/// stay.
+pub(crate) fn write_trace_context(
+    meta: &mut rmcp::model::MetaObject,
+    context: crate::observe::outbound::MetaContext,
+) {
+    meta.set_traceparent(context.traceparent);
+    match context.tracestate {
+        Some(state) => meta.set_tracestate(state),
+        None => {
+            meta.0.remove("tracestate");
+        }
     }
 }
 

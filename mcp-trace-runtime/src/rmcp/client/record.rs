@@ -10,14 +10,13 @@ use crate::call::Compiled;
 use crate::keys;
 use crate::observe::MetricBase;
 use crate::{bounds, handler::jsonrpc};
-use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+use opentelemetry::propagation::{Extractor, TextMapPropagator};
 use opentelemetry::trace::{SpanBuilder, SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use rmcp::model::{
-    ClientJsonRpcMessage, ClientNotification, ClientRequest, ClientResult, ElicitationAction,
-    GetMeta, JsonObject, JsonRpcMessage, NumberOrString, RequestMetaObject, ServerJsonRpcMessage,
-    ServerResult,
+    ClientJsonRpcMessage, ClientNotification, ClientRequest, ClientResult, GetMeta, JsonObject,
+    JsonRpcMessage, NumberOrString, RequestMetaObject, ServerJsonRpcMessage, ServerResult,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -112,10 +111,10 @@ pub(crate) enum Finish {
         session: Session,
         error_type: Option<&'static str>,
     },
-    /// A request of the server's, answered.
+    /// A request of the server's, answered (or, `None`, given up: cancelled).
     Served {
         call: crate::call::Call,
-        outcome: crate::handler::outcome::Outcome,
+        outcome: Option<crate::handler::outcome::Outcome>,
         action: Option<&'static str>,
     },
 }
@@ -156,7 +155,11 @@ impl Finish {
                 if let Some(action) = action {
                     call.add_attributes(vec![KeyValue::new(keys::ELICITATION_ACTION, action)]);
                 }
-                call.finish(|| outcome);
+                match outcome {
+                    Some(outcome) => call.finish(|| outcome),
+                    // Dropped unfinished: `mcp.call.cancelled`.
+                    None => drop(call),
+                }
             }
         }
     }
@@ -197,23 +200,6 @@ impl Extractor for MetaExtractor<'_> {
 
     fn keys(&self) -> Vec<&str> {
         vec!["traceparent", "tracestate"]
-    }
-}
-
-/// The `traceparent` and `tracestate` of a context, to write into `_meta`.
-#[derive(Default)]
-struct MetaInjector {
-    traceparent: Option<String>,
-    tracestate: Option<String>,
-}
-
-impl Injector for MetaInjector {
-    fn set(&mut self, key: &str, value: String) {
-        match key {
-            "traceparent" => self.traceparent = Some(value),
-            "tracestate" => self.tracestate = Some(value),
-            _ => {}
-        }
     }
 }
 
@@ -319,23 +305,20 @@ impl Recorder {
             }
             JsonRpcMessage::Response(response) => {
                 let action = match &response.result {
-                    ClientResult::ElicitResult(result) => Some(match result.action {
-                        ElicitationAction::Accept => "accept",
-                        ElicitationAction::Decline => "decline",
-                        ElicitationAction::Cancel => "cancel",
-                        _ => keys::OTHER,
-                    }),
+                    ClientResult::ElicitResult(result) => {
+                        Some(crate::rmcp::support::elicitation_action(&result.action))
+                    }
                     _ => None,
                 };
                 let outcome = crate::handler::outcome::Outcome::Ok(None);
-                self.served_answered(&id_key(&response.id), outcome, action);
+                self.served_answered(&id_key(&response.id), Some(outcome), action);
                 None
             }
             JsonRpcMessage::Error(error) => {
                 if let Some(id) = &error.id {
                     let code = i64::from(error.error.code.0);
                     let outcome = crate::handler::outcome::Outcome::rpc_error(code);
-                    self.served_answered(&id_key(id), outcome, None);
+                    self.served_answered(&id_key(id), Some(outcome), None);
                 }
                 None
             }
@@ -351,6 +334,15 @@ impl Recorder {
     pub(crate) fn on_receive(&mut self, message: &ServerJsonRpcMessage) {
         match message {
             JsonRpcMessage::Request(request) => self.serve(request),
+            // The server gave up a request of its own: its span ends, cancelled.
+            JsonRpcMessage::Notification(notification) => {
+                if let rmcp::model::ServerNotification::CancelledNotification(cancelled) =
+                    &notification.notification
+                    && let Some(id) = &cancelled.params.request_id
+                {
+                    self.served_answered(&id_key(id), None, None);
+                }
+            }
             JsonRpcMessage::Response(response) => {
                 let Some(pending) = self.pending.remove(&id_key(&response.id)) else {
                     return;
@@ -394,7 +386,6 @@ impl Recorder {
                 };
                 self.done.push(finish);
             }
-            _ => {}
         }
     }
 
@@ -415,11 +406,18 @@ impl Recorder {
         if let Some(version) = &self.protocol {
             scope = scope.protocol_version(version.clone());
         }
-        let method = crate::rmcp::support::server_request_method(&request.request);
+        // The conventions' name or `_OTHER`: the method is the server's choice.
+        let method = crate::observe::methods::known_method(
+            crate::rmcp::support::server_request_method(&request.request),
+        );
         let call = crate::call::adapter::request_span(method, None, scope.activate());
         if let Some(replaced) = self.served.insert(id_key(&request.id), call) {
             // An id the server reused while the first was unanswered: that one is over.
-            drop(replaced);
+            self.done.push(Finish::Served {
+                call: replaced,
+                outcome: None,
+                action: None,
+            });
         }
     }
 
@@ -427,7 +425,7 @@ impl Recorder {
     fn served_answered(
         &mut self,
         key: &str,
-        outcome: crate::handler::outcome::Outcome,
+        outcome: Option<crate::handler::outcome::Outcome>,
         action: Option<&'static str>,
     ) {
         if let Some(call) = self.served.remove(key) {
@@ -442,8 +440,17 @@ impl Recorder {
     /// The transport closed (or the server hung up): every request still waiting ends
     /// unanswered, and so does the session.
     pub(crate) fn on_closed(&mut self, error_type: Option<&'static str>) {
-        // Requests of the server's still unanswered end as given up.
-        self.served.clear();
+        // Requests of the server's still unanswered end with the connection.
+        for (_, call) in self.served.drain() {
+            self.done.push(Finish::Served {
+                call,
+                outcome: Some(crate::handler::outcome::Outcome::Error {
+                    error_type: CLOSED.into(),
+                    rpc_code: None,
+                }),
+                action: None,
+            });
+        }
         let keys: Vec<String> = self.pending.keys().cloned().collect();
         for key in keys {
             self.end_unanswered(&key, CLOSED, false);
@@ -790,18 +797,8 @@ impl Recorder {
 /// Writes the span's context into the request's `_meta`, over any `traceparent` and
 /// `tracestate` there; other `_meta` keys stay.
 fn inject(cx: &Context, request: &mut ClientRequest) {
-    let mut carrier = MetaInjector::default();
-    TraceContextPropagator::new().inject_context(cx, &mut carrier);
-    let Some(traceparent) = carrier.traceparent else {
-        return;
-    };
-    let meta = request.get_meta_mut();
-    meta.set_traceparent(traceparent);
-    match carrier.tracestate.filter(|s| !s.is_empty()) {
-        Some(state) => meta.set_tracestate(state),
-        None => {
-            meta.0.remove("tracestate");
-        }
+    if let Some(context) = crate::observe::outbound::meta_context(cx) {
+        crate::rmcp::support::write_trace_context(request.get_meta_mut(), context);
     }
 }
 
