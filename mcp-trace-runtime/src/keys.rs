@@ -15,10 +15,11 @@ pub(crate) const NETWORK_PROTOCOL: &str = "network.protocol.name";
 pub(crate) const NETWORK_PROTOCOL_VERSION: &str = "network.protocol.version";
 pub(crate) const CLIENT_ADDRESS: &str = "client.address";
 pub(crate) const CLIENT_PORT: &str = "client.port";
-/// The server a client talks to (client spans and metrics).
-#[cfg(feature = "client")]
+/// The server a client talks to (client spans and metrics, and the requester-side
+/// metric a server records for its own requests).
+#[cfg(any(feature = "client", all(feature = "rmcp", feature = "metrics")))]
 pub(crate) const SERVER_ADDRESS: &str = "server.address";
-#[cfg(feature = "client")]
+#[cfg(any(feature = "client", all(feature = "rmcp", feature = "metrics")))]
 pub(crate) const SERVER_PORT: &str = "server.port";
 /// The server's `initialize` answer, on the client's session span.
 #[cfg(feature = "client")]

@@ -11,6 +11,7 @@ use opentelemetry::KeyValue;
 use std::time::SystemTime;
 
 pub(crate) const OPERATION_DURATION: &str = "mcp.client.operation.duration";
+#[cfg(feature = "client")]
 pub(crate) const SESSION_DURATION: &str = "mcp.client.session.duration";
 
 fn seconds(start: SystemTime, end: SystemTime) -> f64 {
@@ -73,6 +74,7 @@ pub(crate) fn operation(
 }
 
 /// One session, from `initialize` to the transport's close.
+#[cfg(feature = "client")]
 pub(crate) fn session(
     base: &MetricBase,
     start: SystemTime,

@@ -4,7 +4,11 @@
 #![allow(dead_code)]
 
 pub mod counting;
-#[cfg(all(feature = "rmcp", feature = "otlp"))]
+// `client` and `rmcp-http` turn rmcp on in the facade, not this crate's `rmcp`.
+#[cfg(all(
+    any(feature = "rmcp", feature = "client", feature = "rmcp-http"),
+    feature = "otlp"
+))]
 pub mod http;
 #[cfg(feature = "otlp")]
 pub mod otlp;
