@@ -279,7 +279,8 @@ pub(crate) fn mirror_mcp_log(
     record.set_severity_number(severity_of(level));
     record.set_severity_text(level);
     if let Some(logger) = logger {
-        let bounded = crate::bounds::bounded(logger, crate::bounds::MAX_NAME_BYTES);
+        let limit = crate::bounds::limit_for(crate::bounds::MAX_NAME_BYTES);
+        let bounded = crate::bounds::bounded(logger, limit);
         record.add_attribute(crate::keys::LOG_LOGGER, bounded.into_owned());
     }
     if let Some(span) = span.filter(|s| s.is_valid()) {

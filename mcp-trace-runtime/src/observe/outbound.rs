@@ -156,15 +156,24 @@ impl Connection {
         let cx = parent.with_span(span);
         let meta = meta_context(&cx);
         let base = metric_base(scope.as_deref());
-        self.outbound.lock().insert(
-            key,
-            Sent {
-                cx,
-                start,
-                method,
-                base,
-            },
-        );
+        let sent = Sent {
+            cx,
+            start,
+            method,
+            base,
+        };
+        // Checked again under the lock that inserts: a request sent meanwhile may have
+        // filled the table or taken the id. Then this span is let go outside the lock.
+        let refused = {
+            let mut table = self.outbound.lock();
+            if table.len() >= MAX_SENT || table.contains_key(&key) {
+                Some(sent)
+            } else {
+                table.insert(key, sent);
+                None
+            }
+        };
+        drop(refused);
         meta
     }
 
