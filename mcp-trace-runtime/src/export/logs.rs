@@ -45,17 +45,11 @@ pub fn default_logs_path(span_file: &Path) -> PathBuf {
 
 /// The exporter choice for environment `env` (a lookup of non-empty values).
 pub(crate) fn from_env(env: impl Fn(&str) -> Option<String>) -> LogsExporter {
-    let disabled = env("OTEL_SDK_DISABLED").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-    let kind = env("OTEL_LOGS_EXPORTER").map(|v| v.trim().to_ascii_lowercase());
-    if disabled || kind.as_deref() == Some("none") {
-        return LogsExporter::None;
-    }
-    let endpoint =
-        env("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT").or_else(|| env("OTEL_EXPORTER_OTLP_ENDPOINT"));
-    if endpoint.is_some() || kind.as_deref() == Some("otlp") {
-        LogsExporter::Otlp
-    } else {
-        LogsExporter::File(None)
+    use crate::export::setup::{Chosen, chosen_by};
+    match chosen_by(env, "LOGS") {
+        Chosen::None => LogsExporter::None,
+        Chosen::Otlp => LogsExporter::Otlp,
+        Chosen::File => LogsExporter::File(None),
     }
 }
 

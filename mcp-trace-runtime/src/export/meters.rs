@@ -46,17 +46,11 @@ pub fn default_metrics_path(span_file: &Path) -> PathBuf {
 
 /// The exporter choice for environment `env` (a lookup of non-empty values).
 pub(crate) fn from_env(env: impl Fn(&str) -> Option<String>) -> MetricsExporter {
-    let disabled = env("OTEL_SDK_DISABLED").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-    let kind = env("OTEL_METRICS_EXPORTER").map(|v| v.trim().to_ascii_lowercase());
-    if disabled || kind.as_deref() == Some("none") {
-        return MetricsExporter::None;
-    }
-    let endpoint =
-        env("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT").or_else(|| env("OTEL_EXPORTER_OTLP_ENDPOINT"));
-    if endpoint.is_some() || kind.as_deref() == Some("otlp") {
-        MetricsExporter::Otlp
-    } else {
-        MetricsExporter::File(None)
+    use crate::export::setup::{Chosen, chosen_by};
+    match chosen_by(env, "METRICS") {
+        Chosen::None => MetricsExporter::None,
+        Chosen::Otlp => MetricsExporter::Otlp,
+        Chosen::File => MetricsExporter::File(None),
     }
 }
 

@@ -439,17 +439,37 @@ fn exporter_from_env() -> Exporter {
 /// The exporter choice for environment `env` (a lookup of non-empty values).
 #[cfg(feature = "enable")]
 fn exporter_from(env: impl Fn(&str) -> Option<String>) -> Exporter {
-    let disabled = env("OTEL_SDK_DISABLED").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-    let kind = env("OTEL_TRACES_EXPORTER").map(|v| v.trim().to_ascii_lowercase());
-    if disabled || kind.as_deref() == Some("none") {
-        return Exporter::None;
+    match chosen_by(env, "TRACES") {
+        Chosen::None => Exporter::None,
+        Chosen::Otlp => Exporter::Otlp,
+        Chosen::File => Exporter::File(None),
     }
-    let endpoint =
-        env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").or_else(|| env("OTEL_EXPORTER_OTLP_ENDPOINT"));
+}
+
+/// Where the standard environment sends one signal (`TRACES`, `METRICS`, `LOGS`).
+#[cfg(feature = "enable")]
+pub(crate) enum Chosen {
+    None,
+    Otlp,
+    File,
+}
+
+/// `OTEL_SDK_DISABLED=true` or `OTEL_<SIGNAL>_EXPORTER=none` → none;
+/// `OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT` or `OTEL_EXPORTER_OTLP_ENDPOINT` (or
+/// `OTEL_<SIGNAL>_EXPORTER=otlp`) → OTLP; otherwise the embedded file.
+#[cfg(feature = "enable")]
+pub(crate) fn chosen_by(env: impl Fn(&str) -> Option<String>, signal: &str) -> Chosen {
+    let disabled = env("OTEL_SDK_DISABLED").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    let kind = env(&format!("OTEL_{signal}_EXPORTER")).map(|v| v.trim().to_ascii_lowercase());
+    if disabled || kind.as_deref() == Some("none") {
+        return Chosen::None;
+    }
+    let endpoint = env(&format!("OTEL_EXPORTER_OTLP_{signal}_ENDPOINT"))
+        .or_else(|| env("OTEL_EXPORTER_OTLP_ENDPOINT"));
     if endpoint.is_some() || kind.as_deref() == Some("otlp") {
-        Exporter::Otlp
+        Chosen::Otlp
     } else {
-        Exporter::File(None)
+        Chosen::File
     }
 }
 
