@@ -161,12 +161,23 @@ fn begin_with(
     attributes(&mut all);
     let metric = metric_wanted();
     let start = start_time.or_else(|| metric.then(std::time::SystemTime::now));
+    let meta_parent = from_meta.is_some();
+    let mut links = from_meta.flatten().map(|link| vec![link]);
+    // A later round of a multi-round call: its number, and a link to the first round.
+    #[cfg(feature = "rmcp")]
+    if let Some(later) = scope.as_deref().and_then(|s| s.rounds.later()) {
+        all.push(KeyValue::new(keys::REQUEST_ROUND, i64::from(later.number)));
+        if later.first.is_valid() {
+            links
+                .get_or_insert_with(Vec::new)
+                .push(Link::with_context(later.first.clone()));
+        }
+    }
     let mut builder = SpanBuilder::from_name(name)
         .with_kind(SpanKind::Server)
         .with_attributes(all);
     builder.start_time = start;
-    let meta_parent = from_meta.is_some();
-    builder.links = from_meta.flatten().map(|link| vec![link]);
+    builder.links = links;
     let span = tracer.build_with_context(builder, &parent);
     let recording = span.is_recording();
     if !recording && !span.span_context().is_valid() {
@@ -933,7 +944,8 @@ impl Active {
     /// records or the metric is kept.
     #[inline(never)]
     fn finish(self: Box<Self>, outcome: Option<Outcome>, end: Option<std::time::SystemTime>) {
-        let active = self;
+        #[cfg_attr(not(all(feature = "rmcp", feature = "metrics")), allow(unused_mut))]
+        let mut active = self;
         if active.ended.swap(true, Ordering::AcqRel) {
             return;
         }
@@ -944,6 +956,8 @@ impl Active {
         let span = active.cx.span();
         // The metric's error type and status code, from the same outcome.
         let mut failure: (Option<opentelemetry::StringValue>, Option<String>) = (None, None);
+        #[cfg(feature = "rmcp")]
+        let input_required = matches!(outcome, Some(Outcome::InputRequired));
         match outcome {
             None => {}
             Some(Outcome::Ok(size)) => {
@@ -996,6 +1010,28 @@ impl Active {
                     span.set_attributes(attrs);
                 }
                 failure = (failed.then(|| error_type.into()), code);
+            }
+            // A round of a multi-round call: the rounds below say what it records.
+            Some(Outcome::InputRequired) => {}
+        }
+        // Where the call stands in a multi-round call (most calls: a single atomic
+        // load finds that it is none).
+        #[cfg(feature = "rmcp")]
+        if let Some(scope) = &active.scope {
+            if input_required || scope.rounds.later().is_some() {
+                let mut attrs = Vec::new();
+                crate::observe::rounds::finishing(
+                    scope,
+                    span.span_context(),
+                    input_required,
+                    end,
+                    #[cfg(feature = "metrics")]
+                    &mut active.metric,
+                    &mut attrs,
+                );
+                if active.recording {
+                    span.set_attributes(attrs);
+                }
             }
         }
         #[cfg(feature = "rmcp")]

@@ -58,6 +58,20 @@ pub(crate) const LOG_LEVEL: &str = "mcp.logging.level";
 pub(crate) const LOG_LOGGER: &str = "mcp.logging.logger";
 #[cfg(feature = "rmcp")]
 pub(crate) const LOG_DATA_SIZE: &str = "mcp.logging.data_size";
+/// A multi-round request's round (MCP 2026-07-28): 1 for a first round that answered
+/// `input_required`, 2 for its first retry, and so on.
+#[cfg(feature = "rmcp")]
+pub(crate) const REQUEST_ROUND: &str = "mcp.request.round";
+/// `true` on a round the server answered `input_required` (the call goes on).
+#[cfg(feature = "rmcp")]
+pub(crate) const REQUEST_INPUT_REQUIRED: &str = "mcp.request.input_required";
+/// On the round that ends a multi-round call: how many rounds it took.
+#[cfg(feature = "rmcp")]
+pub(crate) const REQUEST_ROUNDS: &str = "mcp.request.rounds";
+/// On the round that ends a multi-round call: seconds from the first round's start to
+/// this round's end (what the operation-duration metric records for the call).
+#[cfg(feature = "rmcp")]
+pub(crate) const REQUEST_ROUNDS_DURATION: &str = "mcp.request.rounds_duration";
 /// Events the observer left out of a span over its bound.
 #[cfg(feature = "rmcp")]
 pub(crate) const EVENTS_DROPPED: &str = "mcp.events.dropped";

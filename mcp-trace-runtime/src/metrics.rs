@@ -116,6 +116,18 @@ impl Operation {
         self.series.cache_hit = hit;
     }
 
+    /// When the operation started.
+    #[cfg(feature = "rmcp")]
+    pub(crate) fn start(&self) -> SystemTime {
+        self.start
+    }
+
+    /// Starts the operation at `start` instead: the first round of a multi-round call.
+    #[cfg(feature = "rmcp")]
+    pub(crate) fn restart(&mut self, start: SystemTime) {
+        self.start = start;
+    }
+
     /// Records the duration up to `end` (the span's own end time), with the error
     /// type and status code of a failed call.
     pub(crate) fn record(

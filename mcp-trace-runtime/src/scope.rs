@@ -90,6 +90,9 @@ pub(crate) struct ActiveScope {
     /// An adapter's span for this request that may start before the request ends.
     #[cfg(all(feature = "enable", feature = "rmcp"))]
     pub(crate) deferred: std::sync::Mutex<crate::observe::Deferred>,
+    /// Where the request stands in a multi-round call.
+    #[cfg(all(feature = "enable", feature = "rmcp"))]
+    pub(crate) rounds: crate::observe::rounds::RoundState,
 }
 
 impl ActiveScope {
@@ -103,6 +106,8 @@ impl ActiveScope {
             events: Default::default(),
             #[cfg(all(feature = "enable", feature = "rmcp"))]
             deferred: Default::default(),
+            #[cfg(all(feature = "enable", feature = "rmcp"))]
+            rounds: Default::default(),
         }
     }
 

@@ -884,3 +884,285 @@ fn quiet_builder() -> mcp_trace::Builder {
     let builder = builder.logs_exporter(mcp_trace::LogsExporter::None);
     builder
 }
+
+/// MCP 2026-07-28 multi-round requests: a tool that asks twice before it answers is
+/// three rounds, three spans, and one call on the metric, from the first round's start
+/// to the last round's end; with every span sampled out, still one call.
+#[cfg(feature = "client")]
+mod rounds {
+    use super::*;
+    use mcp_trace::traced_tool;
+    use opentelemetry::trace::{SpanKind, Status};
+    use opentelemetry_sdk::trace::SpanData;
+    use rmcp::model::{
+        CallToolRequestParams, CallToolResponse, CallToolResult, ClientCapabilities,
+        ClientConfig, ContentBlock, ElicitRequest, ElicitRequestParams, ElicitResult,
+        ElicitationAction, ElicitationSchema, Implementation, InputRequest, InputRequiredResult,
+        ProtocolVersion, ServerCapabilities, ServerConfig,
+    };
+    use rmcp::service::{ClientLifecycleMode, ClientServiceExt, RequestContext, RoleClient};
+    use rmcp::{ClientHandler, ErrorData, ServerHandler};
+
+    /// What a round answers, by the state the client echoed: two questions, then done.
+    /// `stateless` asks once with no state at all, and is done once answered.
+    fn answer(tool: &str, state: Option<&str>, answered: bool) -> CallToolResponse {
+        let ask = |next: Option<&str>| {
+            let question = ElicitRequestParams::FormElicitationParams {
+                meta: None,
+                message: "SECRET-question".to_owned(),
+                requested_schema: ElicitationSchema::builder().build_unchecked(),
+            };
+            let requests = [(
+                "confirm".to_owned(),
+                InputRequest::Elicitation(ElicitRequest::new(question)),
+            )];
+            CallToolResponse::InputRequired(InputRequiredResult::new(
+                Some(requests.into_iter().collect()),
+                next.map(str::to_owned),
+            ))
+        };
+        match (tool, state) {
+            ("stateless", _) if !answered => ask(None),
+            ("stateless", _) => CallToolResult::success(vec![ContentBlock::text("done")]).into(),
+            (_, None) => ask(Some("SECRET-state-1")),
+            (_, Some("SECRET-state-1")) => ask(Some("SECRET-state-2")),
+            _ => CallToolResult::success(vec![ContentBlock::text("done")]).into(),
+        }
+    }
+
+    #[traced_tool(skip(state))]
+    async fn approve(state: Option<String>) -> Result<CallToolResponse, ErrorData> {
+        Ok(answer("approve", state.as_deref(), false))
+    }
+
+    #[derive(Clone)]
+    struct Asking;
+
+    impl ServerHandler for Asking {
+        fn get_info(&self) -> ServerConfig {
+            ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        }
+
+        async fn call_tool(
+            &self,
+            request: CallToolRequestParams,
+            _context: rmcp::service::RequestContext<rmcp::service::RoleServer>,
+        ) -> Result<CallToolResponse, ErrorData> {
+            match request.name.as_ref() {
+                "approve" => approve(request.request_state).await,
+                // Not traced: the adapter's spans.
+                tool => Ok(answer(
+                    tool,
+                    request.request_state.as_deref(),
+                    request.input_responses.is_some(),
+                )),
+            }
+        }
+    }
+
+    /// Answers every question yes.
+    #[derive(Clone)]
+    struct Agent;
+
+    impl ClientHandler for Agent {
+        async fn create_elicitation(
+            &self,
+            _request: ElicitRequestParams,
+            _context: RequestContext<RoleClient>,
+        ) -> Result<ElicitResult, ErrorData> {
+            Ok(ElicitResult::new(ElicitationAction::Accept))
+        }
+
+        fn get_info(&self) -> ClientConfig {
+            ClientConfig::new(
+                ClientCapabilities::builder().enable_elicitation().build(),
+                Implementation::new("agent", "0"),
+            )
+        }
+    }
+
+    /// Calls each tool once (the client drives the rounds) over 2026-07-28.
+    fn converse(tools: &[&str]) {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let (server_end, client_end) = tokio::io::duplex(1 << 16);
+            let server = tokio::spawn(async move {
+                use rmcp::ServiceExt;
+                let running = mcp_trace::rmcp::TracedServer::new(Asking)
+                    .serve(server_end)
+                    .await
+                    .expect("server starts");
+                running.waiting().await.ok();
+            });
+            let lifecycle = ClientLifecycleMode::Discover {
+                preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+            };
+            let client = Agent
+                .serve_with_lifecycle(client_end, lifecycle)
+                .await
+                .expect("server/discover");
+            for tool in tools {
+                let done = client
+                    .call_tool(CallToolRequestParams::new(tool.to_string()))
+                    .await
+                    .expect("the rounds end");
+                assert_eq!(done.is_error, Some(false));
+            }
+            client.cancel().await.unwrap();
+            server.await.unwrap();
+        });
+    }
+
+    fn tool_point(tool: &str) -> BTreeMap<String, Value> {
+        let mut point = attributes([
+            ("mcp.method.name", "tools/call".into()),
+            ("gen_ai.operation.name", "execute_tool".into()),
+            ("gen_ai.tool.name", tool.to_owned().into()),
+            ("mcp.protocol.version", "2026-07-28".into()),
+            ("network.transport", "pipe".into()),
+        ]);
+        // The traced handler checks its (empty) arguments against its own schema.
+        if tool == "approve" {
+            point.insert("mcp.tool.args.schema_valid".to_owned(), true.into());
+        }
+        point
+    }
+
+    /// The one `server/discover` of a conversation.
+    fn discover_point() -> (BTreeMap<String, Value>, u64) {
+        let point = attributes([
+            ("mcp.method.name", "server/discover".into()),
+            ("mcp.protocol.version", "2026-07-28".into()),
+            ("network.transport", "pipe".into()),
+        ]);
+        (point, 1)
+    }
+
+    /// The spans of `tool`'s rounds, in order.
+    fn rounds_of(tool: &str) -> Vec<SpanData> {
+        let name = format!("tools/call {tool}");
+        let mut spans: Vec<SpanData> = harness()
+            .spans
+            .get_finished_spans()
+            .unwrap()
+            .into_iter()
+            .filter(|s| s.name == name && s.span_kind == SpanKind::Server)
+            .collect();
+        spans.sort_by_key(|s| s.start_time);
+        spans
+    }
+
+    /// The round attributes of a span: everything under `mcp.request.`.
+    fn round_attributes(span: &SpanData) -> BTreeMap<String, Value> {
+        span.attributes
+            .iter()
+            .filter(|kv| kv.key.as_str().starts_with("mcp.request.round")
+                || kv.key.as_str() == "mcp.request.input_required")
+            .map(|kv| (kv.key.to_string(), kv.value.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn three_rounds_are_one_call() {
+        let _one = exclusive(Sampler::AlwaysOn);
+        converse(&["approve", "approve_plain"]);
+        for tool in ["approve", "approve_plain"] {
+            let spans = rounds_of(tool);
+            let [first, second, last] = &spans[..] else {
+                panic!("three rounds of {tool}: {spans:#?}");
+            };
+            assert_eq!(
+                round_attributes(first),
+                attributes([
+                    ("mcp.request.round", 1.into()),
+                    ("mcp.request.input_required", true.into()),
+                ]),
+                "{tool}"
+            );
+            assert!(first.links.is_empty());
+            assert_eq!(
+                round_attributes(second),
+                attributes([
+                    ("mcp.request.round", 2.into()),
+                    ("mcp.request.input_required", true.into()),
+                ]),
+                "{tool}"
+            );
+            let mut last_rounds = round_attributes(last);
+            let Some(Value::F64(seconds)) = last_rounds.remove("mcp.request.rounds_duration")
+            else {
+                panic!("{tool}: the call's duration on its last round: {last_rounds:?}");
+            };
+            assert_eq!(
+                last_rounds,
+                attributes([
+                    ("mcp.request.round", 3.into()),
+                    ("mcp.request.rounds", 3.into()),
+                ]),
+                "{tool}"
+            );
+            let whole = last
+                .end_time
+                .duration_since(first.start_time)
+                .unwrap()
+                .as_secs_f64();
+            assert!((seconds - whole).abs() < 1e-6, "{seconds} vs {whole}");
+            for later in [second, last] {
+                let linked: Vec<_> = later
+                    .links
+                    .iter()
+                    .map(|link| link.span_context.span_id())
+                    .collect();
+                assert_eq!(linked, vec![first.span_context.span_id()], "{tool}");
+            }
+            // The metric's one record is the same whole duration.
+            let recorded = exported()
+                .into_iter()
+                .find(|e| e.attrs == tool_point(tool))
+                .expect("the call's point");
+            assert!((recorded.sum - seconds).abs() < 1e-6, "{}", recorded.sum);
+            // Asking is no failure, and nothing of the state or the question leaves.
+            for span in &spans {
+                assert!(!format!("{span:?}").contains("SECRET"), "{span:?}");
+                assert_eq!(span.status, Status::Unset, "{tool}");
+                assert!(!common_attrs(span).contains_key("error.type"));
+            }
+        }
+        assert_eq!(
+            points(),
+            sorted(vec![
+                (tool_point("approve"), 1),
+                (tool_point("approve_plain"), 1),
+                discover_point(),
+            ]),
+        );
+    }
+
+    fn common_attrs(span: &SpanData) -> BTreeMap<String, Value> {
+        span.attributes
+            .iter()
+            .map(|kv| (kv.key.to_string(), kv.value.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn rounds_count_once_with_every_span_sampled_out() {
+        let _one = exclusive(Sampler::AlwaysOff);
+        converse(&["approve", "approve_plain", "stateless"]);
+        assert!(harness().spans.get_finished_spans().unwrap().is_empty());
+        assert_eq!(
+            points(),
+            sorted(vec![
+                (tool_point("approve"), 1),
+                (tool_point("approve_plain"), 1),
+                // Asked with no state: its retry counts the call, once.
+                (tool_point("stateless"), 1),
+                discover_point(),
+            ]),
+        );
+    }
+}

@@ -22,6 +22,10 @@ pub enum Outcome {
         error_type: Cow<'static, str>,
         rpc_code: Option<i64>,
     },
+    /// One round of a multi-round request (MCP 2026-07-28, MRTR): the server answered
+    /// `input_required`, and the client retries the request with what it asked for.
+    /// Not a call of its own: the rounds are counted once, when the last one answers.
+    InputRequired,
 }
 
 impl Outcome {

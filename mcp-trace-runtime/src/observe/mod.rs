@@ -19,6 +19,7 @@ pub(crate) mod in_flight;
 pub(crate) mod methods;
 pub(crate) mod notification;
 pub(crate) mod outbound;
+pub(crate) mod rounds;
 
 use crate::scope::ActiveScope;
 pub(crate) use in_flight::{InFlight, RequestKey};

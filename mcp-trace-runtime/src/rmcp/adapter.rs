@@ -4,8 +4,9 @@ use crate::call::{Compiled, Traced, adapter};
 use crate::handler::outcome::{Outcome, SpecialError, SpecialOutcome};
 use crate::keys;
 use crate::observe::notification::{CancelTarget, Notification, TokenKind};
+use crate::observe::rounds;
 use crate::observe::{Connection, ConnectionHandle, InFlightGuard};
-use crate::rmcp::support::request_key;
+use crate::rmcp::support::{request_key, request_state_of};
 use crate::rmcp::support::scope_from_context;
 use crate::scope::{self, ActiveScope, Transport};
 #[cfg(feature = "args-hash")]
@@ -18,6 +19,9 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
+
+/// The method of a prompt request (its rounds are matched by it).
+const PROMPTS_GET: &str = "prompts/get";
 
 /// Wraps an rmcp server so every request gets its span, with no glue in the handlers.
 ///
@@ -219,7 +223,6 @@ plain_outcome!(
     InitializeResult,
     DiscoverResult,
     CompleteResult,
-    GetPromptResponse,
     ListPromptsResult,
     ListResourcesResult,
     ListResourceTemplatesResult,
@@ -580,6 +583,7 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
         };
         let (active, _in_flight) = self.activate(scope, &context);
         let start = SystemTime::now();
+        rounds::arrive(&active, keys::TOOLS_CALL, request.request_state.as_deref(), start);
         // Unless a traced handler claims the call, its span is ours: made at the end, or
         // earlier if the tool sends the client something that must be its child.
         crate::observe::defer_tool(&active, name, start, advertised);
@@ -600,7 +604,7 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
             let outcome = outcome_of(&result);
             adapter::tool_span_finish(
                 call,
-                active,
+                active.clone(),
                 &name,
                 undeferred.known,
                 known,
@@ -622,13 +626,14 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
             adapter::tool_span(
                 &name,
                 known,
-                active,
+                active.clone(),
                 compiled.as_deref(),
                 outcome,
                 start,
                 end,
             );
         }
+        rounds::answered(&active, keys::TOOLS_CALL, request_state_of(&result));
         result
     }
 
@@ -643,12 +648,15 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
         let uri = request.uri.clone();
         let (active, _in_flight) = self.activate(self.scope(&context), &context);
         let start = SystemTime::now();
+        let state = request.request_state.as_deref();
+        rounds::arrive(&active, keys::RESOURCES_READ, state, start);
         let result =
             scope::run_active(active.clone(), self.inner.read_resource(request, context)).await;
         if !active.is_claimed() {
             let end = SystemTime::now();
-            adapter::resource_span(&uri, active, outcome_of(&result), start, end);
+            adapter::resource_span(&uri, active.clone(), outcome_of(&result), start, end);
         }
+        rounds::answered(&active, keys::RESOURCES_READ, request_state_of(&result));
         result
     }
 
@@ -659,14 +667,19 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
     ) -> Result<GetPromptResponse, ErrorData> {
         let name = request.name.to_string();
         let (scope, _in_flight) = self.activate(self.scope(&context), &context);
+        let state = request.request_state.as_deref();
+        rounds::arrive(&scope, PROMPTS_GET, state, SystemTime::now());
         let target = Some((keys::GEN_AI_PROMPT, name.as_str()));
-        self.traced_request(
-            "prompts/get",
-            target,
-            scope,
-            self.inner.get_prompt(request, context),
-        )
-        .await
+        let result = self
+            .traced_request(
+                PROMPTS_GET,
+                target,
+                scope.clone(),
+                self.inner.get_prompt(request, context),
+            )
+            .await;
+        rounds::answered(&scope, PROMPTS_GET, request_state_of(&result));
+        result
     }
 
     async fn ping(&self, context: RequestContext<RoleServer>) -> Result<(), ErrorData> {

@@ -4,8 +4,8 @@
 use crate::handler::outcome::{Outcome, ResultSize, SpecialError, SpecialOutcome};
 use crate::scope::{RequestScope, Transport};
 use rmcp::model::{
-    CallToolResponse, CallToolResult, ErrorData, ReadResourceResponse, ReadResourceResult,
-    ResourceContents,
+    CallToolResponse, CallToolResult, ErrorData, GetPromptResponse, InputRequiredResult,
+    ReadResourceResponse, ReadResourceResult, ResourceContents,
 };
 use rmcp::service::{RequestContext, RoleServer};
 use std::net::{IpAddr, SocketAddr};
@@ -45,6 +45,7 @@ impl SpecialOutcome for CallToolResponse {
     fn outcome(&self) -> Outcome {
         match self {
             CallToolResponse::Complete(result) => result.outcome(),
+            CallToolResponse::InputRequired(_) => Outcome::InputRequired,
             _ => Outcome::Ok(None),
         }
     }
@@ -54,9 +55,68 @@ impl SpecialOutcome for ReadResourceResponse {
     fn outcome(&self) -> Outcome {
         match self {
             ReadResourceResponse::Complete(result) => result.outcome(),
+            ReadResourceResponse::InputRequired(_) => Outcome::InputRequired,
             _ => Outcome::Ok(None),
         }
     }
+}
+
+impl SpecialOutcome for GetPromptResponse {
+    fn outcome(&self) -> Outcome {
+        match self {
+            GetPromptResponse::InputRequired(_) => Outcome::InputRequired,
+            _ => Outcome::Ok(None),
+        }
+    }
+}
+
+/// A handler that answers `input_required` itself (a `#[traced_tool]` returning it).
+impl SpecialOutcome for InputRequiredResult {
+    fn outcome(&self) -> Outcome {
+        Outcome::InputRequired
+    }
+}
+
+/// Answers that may ask the client for input (MCP 2026-07-28 multi-round requests).
+pub(crate) trait AsksForInput {
+    fn input_required(&self) -> Option<&InputRequiredResult>;
+}
+
+impl AsksForInput for CallToolResponse {
+    fn input_required(&self) -> Option<&InputRequiredResult> {
+        match self {
+            CallToolResponse::InputRequired(result) => Some(result),
+            _ => None,
+        }
+    }
+}
+
+impl AsksForInput for ReadResourceResponse {
+    fn input_required(&self) -> Option<&InputRequiredResult> {
+        match self {
+            ReadResourceResponse::InputRequired(result) => Some(result),
+            _ => None,
+        }
+    }
+}
+
+impl AsksForInput for GetPromptResponse {
+    fn input_required(&self) -> Option<&InputRequiredResult> {
+        match self {
+            GetPromptResponse::InputRequired(result) => Some(result),
+            _ => None,
+        }
+    }
+}
+
+/// The `requestState` an `input_required` answer asks the client to echo.
+pub(crate) fn request_state_of<T: AsksForInput>(result: &Result<T, ErrorData>) -> Option<&str> {
+    result
+        .as_ref()
+        .ok()?
+        .input_required()?
+        .request_state
+        .as_deref()
 }
 
 impl SpecialError for ErrorData {
