@@ -8,7 +8,7 @@ use crate::Report;
 use crate::alerts::{Alert, alerts};
 use crate::render::{
     TOOL_COLUMNS, budget_note, clients_line, describe, duplicate_rate_over_time, duration, length,
-    percent, rate, row, time, tool_notes,
+    percent, rate, rounds_note, row, time, tool_notes,
 };
 use std::fmt::Write;
 
@@ -280,6 +280,10 @@ pub fn page(report: &Report) -> String {
     out.push_str("</p>");
     if let Some(at) = report.budget.exhausted_at_ns {
         let _ = write!(out, "<p class=\"meta\">note: {}</p>", esc(&budget_note(at)));
+    }
+    if report.asked_rounds > 0 {
+        let note = rounds_note(report.asked_rounds);
+        let _ = write!(out, "<p class=\"meta\">note: {}</p>", esc(&note));
     }
     alerts_section(report, &alerts, &mut out);
     tools_section(report, &mut out);

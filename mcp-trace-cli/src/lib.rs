@@ -38,6 +38,9 @@ pub struct Report {
     pub settings: Settings,
     /// MCP spans read.
     pub spans: u64,
+    /// Rounds of multi-round calls that answered `input_required` (MCP 2026-07-28):
+    /// read, but counted with the round that ends their call.
+    pub asked_rounds: u64,
     pub tools: BTreeMap<String, tools::ToolStats>,
     /// Per resource (template, else name, else URI): reads, and reads that were
     /// repeats within their session or trace.
@@ -149,6 +152,7 @@ impl Report {
         Self {
             settings,
             spans: 0,
+            asked_rounds: 0,
             tools: BTreeMap::new(),
             resources: BTreeMap::new(),
             traffic: Slots::default(),
@@ -177,6 +181,10 @@ impl Report {
     /// Adds one span.
     pub fn add(&mut self, call: &read::Call) {
         self.spans += 1;
+        if call.input_required {
+            self.asked_rounds += 1;
+            return;
+        }
         if call.side != read::Side::Server {
             self.clients.add(call, &mut self.budget);
             return;

@@ -41,8 +41,13 @@ pub struct Call {
     pub schema_error_path: Option<String>,
     pub args_hash: Option<String>,
     pub cache_hit: Option<bool>,
-    /// Start, in nanoseconds since the Unix epoch.
+    /// A round of a multi-round call (MCP 2026-07-28) that answered `input_required`:
+    /// not a call of its own, the round that ends the call counts it.
+    pub input_required: bool,
+    /// Start, in nanoseconds since the Unix epoch. For the round that ends a
+    /// multi-round call, the call's start: its end less `mcp.request.rounds_duration`.
     pub start_ns: u64,
+    /// The span's duration, or a multi-round call's whole duration.
     pub duration_ns: u64,
 }
 
@@ -233,6 +238,15 @@ fn call(span: &Span) -> Option<Call> {
         any_value::Value::BoolValue(b) => Some(*b),
         _ => None,
     };
+    let end_ns = span.end_time_unix_nano.max(span.start_time_unix_nano);
+    // The round that ends a multi-round call stands for the whole call.
+    let duration_ns = match attr("mcp.request.rounds_duration").and_then(|v| v.value.as_ref()) {
+        Some(any_value::Value::DoubleValue(seconds)) if seconds.is_finite() && *seconds >= 0.0 => {
+            // Saturating: a writer's absurd figure cannot wrap around.
+            (seconds * 1e9).min(end_ns as f64) as u64
+        }
+        _ => end_ns - span.start_time_unix_nano,
+    };
     Some(Call {
         side,
         trace,
@@ -248,10 +262,9 @@ fn call(span: &Span) -> Option<Call> {
         schema_error_path: name("mcp.tool.args.schema_error_path"),
         args_hash: string("mcp.tool.args.hash"),
         cache_hit: flag("mcp.resource.cache_hit"),
-        start_ns: span.start_time_unix_nano,
-        duration_ns: span
-            .end_time_unix_nano
-            .saturating_sub(span.start_time_unix_nano),
+        input_required: flag("mcp.request.input_required") == Some(true),
+        start_ns: end_ns - duration_ns,
+        duration_ns,
     })
 }
 

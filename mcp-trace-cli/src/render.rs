@@ -70,6 +70,14 @@ pub(crate) fn error_label(error_type: &str) -> String {
     }
 }
 
+/// What the report did with the rounds that asked for input.
+pub(crate) fn rounds_note(asked: u64) -> String {
+    format!(
+        "{asked} round(s) answered input_required (MCP 2026-07-28); each call counts once, \
+         when its last round answers, with the time from its first round's start"
+    )
+}
+
 /// The text report.
 pub fn text(report: &Report) -> String {
     let mut out = String::new();
@@ -80,6 +88,9 @@ pub fn text(report: &Report) -> String {
     }
     if let Some(at) = report.budget.exhausted_at_ns {
         let _ = writeln!(out, "note: {}", budget_note(at));
+    }
+    if report.asked_rounds > 0 {
+        let _ = writeln!(out, "note: {}", rounds_note(report.asked_rounds));
     }
     tools_text(report, &mut out);
     out.push_str("\nResources\n");
@@ -424,6 +435,7 @@ pub fn json(report: &Report) -> Value {
     let s = &report.skipped;
     json!({
         "spans": report.spans,
+        "inputRequiredRounds": report.asked_rounds,
         "skipped": {"truncated": s.truncated, "unreadable": s.unreadable, "notMcp": s.not_mcp},
         "tools": tools,
         "resources": resources,

@@ -291,3 +291,51 @@ fn client_spans_are_kept_apart() {
         "{out}"
     );
 }
+
+/// A multi-round call (MCP 2026-07-28): two rounds that answered `input_required` and
+/// the round that ends it are one call, with the latency of the whole, from the first
+/// round's start; the note says so.
+#[test]
+fn rounds_of_one_call_count_once() {
+    let round = |number: i64, asked: bool, start_ms: u64, ms: u64| {
+        let mut extra = vec![("mcp.request.round", json!(number))];
+        if asked {
+            extra.push(("mcp.request.input_required", json!(true)));
+        } else {
+            extra.push(("mcp.request.rounds", json!(number)));
+            // First round's start (1 000 ms) to this round's end (3 000 + 20 ms).
+            extra.push(("mcp.request.rounds_duration", json!(2.02)));
+        }
+        common::line(vec![common::tool_call(
+            "approve",
+            "s1",
+            "aaaa",
+            start_ms * MS_NS,
+            ms * MS_NS,
+            &extra,
+        )])
+    };
+    let file = [
+        round(1, true, 1_000, 10),
+        round(2, true, 2_000, 10),
+        round(3, false, 3_000, 20),
+        tool("search", "s1", "bbbb", 10, &[]),
+    ]
+    .join("\n");
+    let mut report = Report::default();
+    report.read(file.as_bytes()).unwrap();
+    report.finish();
+    assert_eq!((report.spans, report.asked_rounds), (4, 2));
+    let approve = &report.tools["approve"];
+    assert_eq!(approve.calls, 1);
+    assert_eq!(approve.failed(), 0);
+    // HdrHistogram keeps 3 significant digits.
+    assert_eq!(approve.latency_micros(0.5), 2_020_351);
+    assert_eq!(report.tools["search"].calls, 1);
+    let text = render::text(&report);
+    assert!(
+        text.contains("note: 2 round(s) answered input_required (MCP 2026-07-28)"),
+        "{text}"
+    );
+    assert_eq!(render::json(&report)["inputRequiredRounds"], json!(2));
+}

@@ -1017,21 +1017,21 @@ impl Active {
         // Where the call stands in a multi-round call (most calls: a single atomic
         // load finds that it is none).
         #[cfg(feature = "rmcp")]
-        if let Some(scope) = &active.scope {
-            if input_required || scope.rounds.later().is_some() {
-                let mut attrs = Vec::new();
-                crate::observe::rounds::finishing(
-                    scope,
-                    span.span_context(),
-                    input_required,
-                    end,
-                    #[cfg(feature = "metrics")]
-                    &mut active.metric,
-                    &mut attrs,
-                );
-                if active.recording {
-                    span.set_attributes(attrs);
-                }
+        if let Some(scope) = &active.scope
+            && (input_required || scope.rounds.later().is_some())
+        {
+            let mut attrs = Vec::new();
+            crate::observe::rounds::finishing(
+                scope,
+                span.span_context(),
+                input_required,
+                end,
+                #[cfg(feature = "metrics")]
+                &mut active.metric,
+                &mut attrs,
+            );
+            if active.recording {
+                span.set_attributes(attrs);
             }
         }
         #[cfg(feature = "rmcp")]

@@ -895,10 +895,10 @@ mod rounds {
     use opentelemetry::trace::{SpanKind, Status};
     use opentelemetry_sdk::trace::SpanData;
     use rmcp::model::{
-        CallToolRequestParams, CallToolResponse, CallToolResult, ClientCapabilities,
-        ClientConfig, ContentBlock, ElicitRequest, ElicitRequestParams, ElicitResult,
-        ElicitationAction, ElicitationSchema, Implementation, InputRequest, InputRequiredResult,
-        ProtocolVersion, ServerCapabilities, ServerConfig,
+        CallToolRequestParams, CallToolResponse, CallToolResult, ClientCapabilities, ClientConfig,
+        ContentBlock, ElicitRequest, ElicitRequestParams, ElicitResult, ElicitationAction,
+        ElicitationSchema, Implementation, InputRequest, InputRequiredResult, ProtocolVersion,
+        ServerCapabilities, ServerConfig,
     };
     use rmcp::service::{ClientLifecycleMode, ClientServiceExt, RequestContext, RoleClient};
     use rmcp::{ClientHandler, ErrorData, ServerHandler};
@@ -1060,8 +1060,10 @@ mod rounds {
     fn round_attributes(span: &SpanData) -> BTreeMap<String, Value> {
         span.attributes
             .iter()
-            .filter(|kv| kv.key.as_str().starts_with("mcp.request.round")
-                || kv.key.as_str() == "mcp.request.input_required")
+            .filter(|kv| {
+                kv.key.as_str().starts_with("mcp.request.round")
+                    || kv.key.as_str() == "mcp.request.input_required"
+            })
             .map(|kv| (kv.key.to_string(), kv.value.clone()))
             .collect()
     }

@@ -18,6 +18,7 @@ pub fn span(name: &str, attrs: &[(&str, Value)], start_ns: u64, duration_ns: u64
         .map(|(k, v)| {
             let value = match v {
                 Value::Bool(b) => json!({"boolValue": b}),
+                Value::Number(n) if n.is_f64() => json!({"doubleValue": n}),
                 Value::Number(n) => json!({"intValue": n.to_string()}),
                 other => json!({"stringValue": other.as_str().unwrap()}),
             };

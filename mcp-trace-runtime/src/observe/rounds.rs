@@ -68,6 +68,7 @@ pub(crate) struct Parked {
     number: u32,
     started: SystemTime,
     /// The last round's end: where a given-up call ends.
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
     ended: SystemTime,
     #[cfg(feature = "metrics")]
     operation: Option<crate::metrics::Operation>,
@@ -83,7 +84,9 @@ impl Drop for Parked {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl RoundState {

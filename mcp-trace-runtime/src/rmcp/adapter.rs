@@ -6,8 +6,8 @@ use crate::keys;
 use crate::observe::notification::{CancelTarget, Notification, TokenKind};
 use crate::observe::rounds;
 use crate::observe::{Connection, ConnectionHandle, InFlightGuard};
-use crate::rmcp::support::{request_key, request_state_of};
 use crate::rmcp::support::scope_from_context;
+use crate::rmcp::support::{request_key, request_state_of};
 use crate::scope::{self, ActiveScope, Transport};
 #[cfg(feature = "args-hash")]
 use opentelemetry::KeyValue;
@@ -583,7 +583,12 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
         };
         let (active, _in_flight) = self.activate(scope, &context);
         let start = SystemTime::now();
-        rounds::arrive(&active, keys::TOOLS_CALL, request.request_state.as_deref(), start);
+        rounds::arrive(
+            &active,
+            keys::TOOLS_CALL,
+            request.request_state.as_deref(),
+            start,
+        );
         // Unless a traced handler claims the call, its span is ours: made at the end, or
         // earlier if the tool sends the client something that must be its child.
         crate::observe::defer_tool(&active, name, start, advertised);
