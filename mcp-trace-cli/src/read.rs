@@ -44,6 +44,12 @@ pub struct Call {
     /// A round of a multi-round call (MCP 2026-07-28) that answered `input_required`:
     /// not a call of its own, the round that ends the call counts it.
     pub input_required: bool,
+    /// `mcp.tool.definition.size`: bytes of the tool's definition as advertised.
+    pub definition_size: Option<u64>,
+    /// `mcp.tool.result.size`: bytes of the result as the client received it.
+    pub result_size: Option<u64>,
+    /// `mcp.tool.result.size_skipped`: a result too large to measure (1 MiB or more).
+    pub result_too_large: bool,
     /// Start, in nanoseconds since the Unix epoch. For the round that ends a
     /// multi-round call, the call's start: its end less `mcp.request.rounds_duration`.
     pub start_ns: u64,
@@ -238,6 +244,10 @@ fn call(span: &Span) -> Option<Call> {
         any_value::Value::BoolValue(b) => Some(*b),
         _ => None,
     };
+    let count = |key: &str| match attr(key)?.value.as_ref()? {
+        any_value::Value::IntValue(n) => u64::try_from(*n).ok(),
+        _ => None,
+    };
     let end_ns = span.end_time_unix_nano.max(span.start_time_unix_nano);
     // The round that ends a multi-round call stands for the whole call.
     let duration_ns = match attr("mcp.request.rounds_duration").and_then(|v| v.value.as_ref()) {
@@ -263,6 +273,9 @@ fn call(span: &Span) -> Option<Call> {
         args_hash: string("mcp.tool.args.hash"),
         cache_hit: flag("mcp.resource.cache_hit"),
         input_required: flag("mcp.request.input_required") == Some(true),
+        definition_size: count("mcp.tool.definition.size"),
+        result_size: count("mcp.tool.result.size"),
+        result_too_large: string("mcp.tool.result.size_skipped").is_some(),
         start_ns: end_ns - duration_ns,
         duration_ns,
     })

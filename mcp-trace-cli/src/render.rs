@@ -24,7 +24,7 @@ pub(crate) fn length(d: Duration) -> String {
 }
 
 /// The columns of the tools table, text and HTML.
-pub(crate) const TOOL_COLUMNS: [&str; 12] = [
+pub(crate) const TOOL_COLUMNS: [&str; 13] = [
     "tool",
     "calls",
     "sessions",
@@ -37,6 +37,7 @@ pub(crate) const TOOL_COLUMNS: [&str; 12] = [
     "schema-invalid",
     "hashes",
     "repeated",
+    "context",
 ];
 
 /// A duration in microseconds, in the unit that reads best.
@@ -358,7 +359,34 @@ pub(crate) fn row(name: &str, tool: &ToolStats) -> Vec<String> {
         percent(tool.schema_invalid, tool.schema_checked),
         tool.distinct_hashes().to_string(),
         percent(tool.repeated, tool.calls),
+        context(&tool.context),
     ]
+}
+
+/// The context column: the definition's bytes (paid on every turn the tool is
+/// listed) + the mean result's (paid per call); `?` for what no span said.
+pub fn context(context: &crate::tools::Context) -> String {
+    let definition = context.definition_bytes();
+    let result = context.mean_result_bytes();
+    if definition.is_none() && result.is_none() {
+        return "-".to_owned();
+    }
+    let definition = definition.map_or_else(|| "?".to_owned(), bytes);
+    let result = match result {
+        None => "?".to_owned(),
+        Some(mean) if context.too_large > 0 => format!("≥{}", bytes(mean)),
+        Some(mean) => bytes(mean),
+    };
+    format!("{definition} + {result}")
+}
+
+/// A size in bytes, in the unit that reads best (binary: KiB, MiB).
+pub(crate) fn bytes(n: u64) -> String {
+    match n {
+        0..1024 => format!("{n} B"),
+        1024..1_048_576 => format!("{:.1} KiB", n as f64 / 1024.0),
+        _ => format!("{:.1} MiB", n as f64 / 1_048_576.0),
+    }
 }
 
 /// The same figures as JSON.
@@ -393,6 +421,12 @@ pub fn json(report: &Report) -> Value {
                 "distinctHashes": tool.distinct_hashes(),
                 "repeatedCalls": tool.repeated,
                 "baselineP50Micros": tool.baseline().map(|(p50, _)| p50),
+                "context": {
+                    "definitionBytes": tool.context.definition_bytes(),
+                    "meanResultBytes": tool.context.mean_result_bytes(),
+                    "resultsMeasured": tool.context.results,
+                    "resultsTooLarge": tool.context.too_large,
+                },
             })
         })
         .collect();

@@ -98,7 +98,56 @@ pub struct ToolStats {
     /// The counts per slot, for the alerts.
     pub slots: Slots<ToolSlot>,
     baseline: Baseline,
+    /// What the tool costs a model's context, in bytes of JSON.
+    pub context: Context,
 }
+
+/// A tool's context cost: its definition (paid on every turn the tool is listed) and
+/// its results (paid per call).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Context {
+    /// The definition's size, as the latest call that carried it saw it.
+    pub definition: Option<(u64, u64)>,
+    /// Results measured, and their bytes in all.
+    pub results: u64,
+    pub result_bytes: u64,
+    /// Results of 1 MiB or more (not measured on).
+    pub too_large: u64,
+}
+
+impl Context {
+    /// The definition's size in bytes, if a call carried it.
+    pub fn definition_bytes(&self) -> Option<u64> {
+        self.definition.map(|(_, size)| size)
+    }
+
+    /// The mean result size in bytes, counting a result too large to measure as
+    /// 1 MiB (so the mean is then a lower bound).
+    pub fn mean_result_bytes(&self) -> Option<u64> {
+        let results = self.results + self.too_large;
+        let bytes = self
+            .result_bytes
+            .saturating_add(self.too_large.saturating_mul(TOO_LARGE_BYTES));
+        bytes.checked_div(results)
+    }
+
+    fn add(&mut self, call: &Call) {
+        if let Some(size) = call.definition_size
+            && self.definition.is_none_or(|(at, _)| at <= call.start_ns)
+        {
+            self.definition = Some((call.start_ns, size));
+        }
+        if let Some(size) = call.result_size {
+            self.results += 1;
+            self.result_bytes = self.result_bytes.saturating_add(size);
+        } else if call.result_too_large {
+            self.too_large += 1;
+        }
+    }
+}
+
+/// The library's budget for measuring a result: one at or over it is `too_large`.
+pub const TOO_LARGE_BYTES: u64 = 1 << 20;
 
 /// One tool's counts in one slot.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -176,6 +225,7 @@ impl Default for ToolStats {
             repeated: 0,
             slots: Slots::default(),
             baseline: Baseline::Collecting(Vec::new()),
+            context: Context::default(),
         }
     }
 }
@@ -205,6 +255,7 @@ impl ToolStats {
 
     pub fn add(&mut self, call: &Call, settings: &Settings, budget: &mut SetBudget) {
         self.calls += 1;
+        self.context.add(call);
         let slot_index = settings.slot(call.start_ns);
         let slot = self.slots.at(slot_index);
         slot.merge(&ToolSlot {

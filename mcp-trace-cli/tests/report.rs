@@ -339,3 +339,63 @@ fn rounds_of_one_call_count_once() {
     );
     assert_eq!(render::json(&report)["inputRequiredRounds"], json!(2));
 }
+
+/// The context column: a tool's definition bytes (the latest a call carried) and its
+/// mean result bytes; a result too large to measure counts as 1 MiB, and the mean says
+/// it is a lower bound.
+#[test]
+fn context_column_shows_definition_and_mean_result() {
+    let sized = |tool: &str, start_ms: u64, extra: &[(&str, Value)]| {
+        common::line(vec![common::tool_call(
+            tool,
+            "s1",
+            "aaaa",
+            start_ms * MS_NS,
+            MS_NS,
+            extra,
+        )])
+    };
+    let file = [
+        sized(
+            "search",
+            1_000,
+            &[
+                ("mcp.tool.definition.size", json!(400)),
+                ("mcp.tool.result.size", json!(1_000)),
+            ],
+        ),
+        sized(
+            "search",
+            2_000,
+            &[
+                ("mcp.tool.definition.size", json!(497)),
+                ("mcp.tool.result.size", json!(3_000)),
+            ],
+        ),
+        sized(
+            "export",
+            1_000,
+            &[("mcp.tool.result.size_skipped", json!("too_large"))],
+        ),
+        sized("plain", 1_000, &[]),
+    ]
+    .join("\n");
+    let mut report = Report::default();
+    report.read(file.as_bytes()).unwrap();
+    report.finish();
+    let context = |tool: &str| render::context(&report.tools[tool].context);
+    assert_eq!(context("search"), "497 B + 2.0 KiB");
+    assert_eq!(context("export"), "? + ≥1.0 MiB");
+    assert_eq!(context("plain"), "-");
+    let json = render::json(&report);
+    let search = json["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["tool"] == "search")
+        .unwrap();
+    assert_eq!(
+        search["context"],
+        json!({"definitionBytes": 497, "meanResultBytes": 2000, "resultsMeasured": 2, "resultsTooLarge": 0})
+    );
+}

@@ -122,7 +122,7 @@ pub(crate) fn exceeds(value: &Value, budget: usize) -> bool {
 /// The length in bytes of `value`'s compact JSON text, counted as it is written (no
 /// text is kept), or `bound` once it reaches `bound`: the cost stops there.
 #[cfg(feature = "rmcp")]
-pub(crate) fn json_size(value: &Value, bound: usize) -> usize {
+pub(crate) fn json_size<T: serde::Serialize + ?Sized>(value: &T, bound: usize) -> usize {
     struct Counter {
         written: usize,
         bound: usize,

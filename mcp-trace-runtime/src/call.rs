@@ -275,8 +275,15 @@ impl Begun {
             attrs.push(KeyValue::new(keys::NETWORK_PROTOCOL_VERSION, version));
         }
         #[cfg(all(feature = "rmcp", feature = "args-hash"))]
-        if let Some(hash) = &data.tool_definition {
-            attrs.push(KeyValue::new(keys::TOOL_DEFINITION_HASH, hash.clone()));
+        if let Some(definition) = &data.tool_definition {
+            attrs.push(KeyValue::new(
+                keys::TOOL_DEFINITION_HASH,
+                definition.hash.clone(),
+            ));
+            attrs.push(KeyValue::new(
+                keys::TOOL_DEFINITION_SIZE,
+                i64::try_from(definition.size).unwrap_or(i64::MAX),
+            ));
         }
         if let Some((address, port)) = data.client {
             attrs.push(KeyValue::new(keys::CLIENT_ADDRESS, address.to_string()));
@@ -891,7 +898,7 @@ impl Call {
 
     /// Adds `attributes` to the span, if it records (what an adapter learns from the
     /// answer).
-    #[cfg(all(feature = "rmcp", any(feature = "client", feature = "args-hash")))]
+    #[cfg(feature = "rmcp")]
     pub(crate) fn add_attributes(&self, attributes: Vec<KeyValue>) {
         if let Some(active) = self.active.as_ref().filter(|a| a.recording) {
             active.cx.span().set_attributes(attributes);
@@ -1040,9 +1047,20 @@ impl Active {
         {
             scope.events.note_dropped(&span);
         }
-        match end {
-            Some(end) => span.end_with_timestamp(end),
-            None => span.end(),
+        // A tool span whose result the adapter is about to measure ends once it has.
+        #[cfg(feature = "rmcp")]
+        let held = active.recording
+            && active
+                .scope
+                .as_ref()
+                .is_some_and(|scope| scope.held_end.hold(&active.cx, end));
+        #[cfg(not(feature = "rmcp"))]
+        let held = false;
+        if !held {
+            match end {
+                Some(end) => span.end_with_timestamp(end),
+                None => span.end(),
+            }
         }
         #[cfg(feature = "metrics")]
         if let (Some(operation), Some(end)) = (active.metric, end) {

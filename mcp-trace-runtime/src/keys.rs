@@ -121,6 +121,19 @@ pub(crate) const REQUEST_SIZE: &str = "mcp.request.size";
 /// Tool-definition drift (`signals::definitions`).
 #[cfg(all(feature = "rmcp", feature = "args-hash"))]
 pub(crate) const TOOL_DEFINITION_HASH: &str = "mcp.tool.definition.hash";
+/// Bytes of the called tool's definition as JSON (what listing it costs a model's
+/// context on every turn).
+#[cfg(all(feature = "rmcp", feature = "args-hash"))]
+pub(crate) const TOOL_DEFINITION_SIZE: &str = "mcp.tool.definition.size";
+/// Bytes of the tool list's definitions as JSON, on a `tools/list` span.
+#[cfg(feature = "rmcp")]
+pub(crate) const TOOLS_DEFINITIONS_SIZE: &str = "mcp.tools.definitions.size";
+/// Bytes of a tool call's result as JSON (what the client receives; its context cost).
+#[cfg(feature = "rmcp")]
+pub(crate) const TOOL_RESULT_SIZE: &str = "mcp.tool.result.size";
+/// `too_large`: the result's JSON reached the measuring budget, and was not measured on.
+#[cfg(feature = "rmcp")]
+pub(crate) const TOOL_RESULT_SIZE_SKIPPED: &str = "mcp.tool.result.size_skipped";
 #[cfg(all(feature = "rmcp", feature = "args-hash"))]
 pub(crate) const TOOLS_COUNT: &str = "mcp.tools.count";
 #[cfg(all(feature = "rmcp", feature = "args-hash"))]

@@ -50,10 +50,21 @@ pub(crate) struct ScopeData {
     pub(crate) network_protocol: Option<(&'static str, &'static str)>,
     /// `client.address` and `client.port` of a request over a network.
     pub(crate) client: Option<(std::net::IpAddr, Option<u16>)>,
-    /// `mcp.tool.definition.hash` of the tool a `tools/call` names, as the server
-    /// advertises it.
+    /// `mcp.tool.definition.hash` and `.size` of the tool a `tools/call` names, as the
+    /// server advertises it.
     #[cfg(all(feature = "rmcp", feature = "args-hash"))]
-    pub(crate) tool_definition: Option<std::sync::Arc<str>>,
+    pub(crate) tool_definition: Option<std::sync::Arc<Definition>>,
+}
+
+/// What a `tools/call` span says of the called tool's definition as advertised.
+#[cfg(all(feature = "rmcp", feature = "args-hash"))]
+#[derive(Debug)]
+pub(crate) struct Definition {
+    /// `mcp.tool.definition.hash`.
+    pub(crate) hash: opentelemetry::StringValue,
+    /// `mcp.tool.definition.size`: bytes of its JSON, what listing it costs a
+    /// model's context on every turn.
+    pub(crate) size: usize,
 }
 
 /// What the scope keeps of arguments too large to copy.
@@ -93,6 +104,9 @@ pub(crate) struct ActiveScope {
     /// Where the request stands in a multi-round call.
     #[cfg(all(feature = "enable", feature = "rmcp"))]
     pub(crate) rounds: crate::observe::rounds::RoundState,
+    /// The end of the request's span, held while the adapter measures the result.
+    #[cfg(all(feature = "enable", feature = "rmcp"))]
+    pub(crate) held_end: crate::observe::context_cost::HeldEnd,
 }
 
 impl ActiveScope {
@@ -108,6 +122,8 @@ impl ActiveScope {
             deferred: Default::default(),
             #[cfg(all(feature = "enable", feature = "rmcp"))]
             rounds: Default::default(),
+            #[cfg(all(feature = "enable", feature = "rmcp"))]
+            held_end: Default::default(),
         }
     }
 
@@ -261,10 +277,10 @@ impl RequestScope {
         ClaimedFlag(self.claimed.clone())
     }
 
-    /// The definition hash of the tool called (the rmcp adapter's, from `tools/list`).
+    /// The definition of the tool called (the rmcp adapter's, from `get_tool`).
     #[cfg(all(feature = "rmcp", feature = "args-hash"))]
-    pub(crate) fn tool_definition(mut self, hash: std::sync::Arc<str>) -> Self {
-        self.data.tool_definition = Some(hash);
+    pub(crate) fn tool_definition(mut self, definition: std::sync::Arc<Definition>) -> Self {
+        self.data.tool_definition = Some(definition);
         self
     }
 

@@ -115,7 +115,9 @@ fn shared_with_client(server: &SpanData) -> BTreeMap<String, Value> {
     let only_server = [
         "mcp.session.id",
         "mcp.tool.definition.hash",
+        "mcp.tool.definition.size",
         "mcp.tool.result.count",
+        "mcp.tool.result.size",
         "mcp.resource.cache_hit",
         "mcp.resource.content.length",
         "mcp.resource.name",

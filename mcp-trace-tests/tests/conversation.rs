@@ -190,12 +190,15 @@ async fn one_trace_from_the_agent_through_the_servers_question_and_back() {
         .serve(mcp_trace::rmcp::client::traced(client_end))
         .await
         .expect("initialize");
+    // Each answer's size in bytes of JSON, as the client received it.
+    let mut received = BTreeMap::new();
     for tool in ["confirm", "roots", "report", "ask_plain"] {
         let answer = client
             .call_tool(CallToolRequestParams::new(tool))
             .await
             .expect(tool);
         assert_eq!(answer.is_error, Some(false), "{tool}");
+        received.insert(tool, serde_json::to_string(&answer).unwrap().len());
     }
     client.cancel().await.unwrap();
     server.await.unwrap();
@@ -287,6 +290,10 @@ async fn one_trace_from_the_agent_through_the_servers_question_and_back() {
                 mcp_trace::args_hash(&serde_json::json!({})).into()
             ),
             ("mcp.tool.result.count", 1.into()),
+            (
+                "mcp.tool.result.size",
+                Value::I64(received["ask_plain"] as i64)
+            ),
         ])
     );
 

@@ -72,6 +72,7 @@ async fn stdio_server_exports_every_span_with_every_attribute() {
     assert_eq!(tools.len(), 5);
 
     // 1. valid, then the identical call again (same hash)
+    let mut search_result_size = 0;
     for trace in [1, 2] {
         let result = client
             .call_tool(call(
@@ -82,6 +83,8 @@ async fn stdio_server_exports_every_span_with_every_attribute() {
             .await
             .expect("valid call");
         assert_eq!(result.is_error, Some(false));
+        // What the client received, in bytes of JSON: the call's context cost.
+        search_result_size = serde_json::to_string(&result).unwrap().len();
     }
     // 3. schema violation that still deserializes
     client
@@ -225,6 +228,10 @@ async fn stdio_server_exports_every_span_with_every_attribute() {
                 "mcp.tool.definition.hash".to_owned(),
                 json!(common::definition_hash(advertised)),
             );
+            expected.insert(
+                "mcp.tool.definition.size".to_owned(),
+                json!(serde_json::to_string(advertised).unwrap().len()),
+            );
         }
         expected
     };
@@ -242,6 +249,7 @@ async fn stdio_server_exports_every_span_with_every_attribute() {
         "mcp.tool.args.hash": hash(json!({"query": QUERY_SENTINEL, "limit": 2})),
         "mcp.tool.args.schema_valid": true,
         "mcp.tool.result.count": 1,
+        "mcp.tool.result.size": search_result_size,
     });
     let (name1, attrs1, code1) = by_trace(1);
     let (_, attrs2, _) = by_trace(2);
@@ -318,6 +326,17 @@ async fn stdio_server_exports_every_span_with_every_attribute() {
         assert_eq!(attrs["mcp.resource.cache_hit"], json!(count > 1));
         assert_eq!(attrs["mcp.resource.content.length"], json!(33));
     }
+
+    // What listing the tools costs a model's context: the list's definitions, in
+    // bytes of JSON, as the client received them.
+    let listed = spans
+        .iter()
+        .find(|s| s.name == "tools/list")
+        .expect("the tools/list span");
+    assert_eq!(
+        attributes(&listed.attributes)["mcp.tools.definitions.size"],
+        json!(serde_json::to_string(&tools).unwrap().len())
+    );
 
     // initialize, tools/list and the client's `notifications/initialized` have their
     // own spans; nothing else is left over.

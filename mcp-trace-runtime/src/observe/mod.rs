@@ -14,6 +14,7 @@
 
 #[cfg(feature = "metrics")]
 pub(crate) mod client_metrics;
+pub(crate) mod context_cost;
 pub(crate) mod events;
 pub(crate) mod in_flight;
 pub(crate) mod methods;

@@ -4,12 +4,11 @@ use crate::call::{Compiled, Traced, adapter};
 use crate::handler::outcome::{Outcome, SpecialError, SpecialOutcome};
 use crate::keys;
 use crate::observe::notification::{CancelTarget, Notification, TokenKind};
-use crate::observe::rounds;
 use crate::observe::{Connection, ConnectionHandle, InFlightGuard};
+use crate::observe::{context_cost, rounds};
 use crate::rmcp::support::scope_from_context;
 use crate::rmcp::support::{request_key, request_state_of};
 use crate::scope::{self, ActiveScope, Transport};
-#[cfg(feature = "args-hash")]
 use opentelemetry::KeyValue;
 use rmcp::model::*;
 use rmcp::service::{NotificationContext, RequestContext, RoleServer, SubscriptionContext};
@@ -56,7 +55,7 @@ pub struct TracedServer<S> {
     /// `mcp.tool.definition.hash` per advertised tool, computed once; a `tools/list`
     /// that shows a tool changed drops its entries here and in `schemas`.
     #[cfg(feature = "args-hash")]
-    definitions: Mutex<HashMap<String, Arc<str>>>,
+    definitions: Mutex<HashMap<String, Arc<scope::Definition>>>,
     /// The session this server serves, timed on `mcp.server.session.duration`.
     #[cfg(feature = "metrics")]
     session: SessionTimer,
@@ -281,18 +280,21 @@ impl<S: ServerHandler> TracedServer<S> {
         compiled
     }
 
-    /// `mcp.tool.definition.hash` of `tool` as the server advertises it (`get_tool`),
-    /// computed once per tool; `None` for a tool it does not know.
+    /// `mcp.tool.definition.hash` and `.size` of `tool` as the server advertises it
+    /// (`get_tool`), computed once per tool; `None` for a tool it does not know.
     #[cfg(feature = "args-hash")]
-    fn definition_of(&self, tool: &str) -> Option<Arc<str>> {
-        if let Some(hash) = lock(&self.definitions).get(tool) {
-            return Some(hash.clone());
+    fn definition_of(&self, tool: &str) -> Option<Arc<scope::Definition>> {
+        if let Some(definition) = lock(&self.definitions).get(tool) {
+            return Some(definition.clone());
         }
         let advertised = serde_json::to_value(self.inner.get_tool(tool)?).ok()?;
-        let hash: Arc<str> = crate::signals::definitions::definition_hash(&advertised).into();
+        let definition = Arc::new(scope::Definition {
+            hash: crate::signals::definitions::definition_hash(&advertised).into(),
+            size: crate::bounds::json_size(&advertised, usize::MAX),
+        });
         // Bounded by the tools the server knows: unknown names are not kept.
-        lock(&self.definitions).insert(tool.to_owned(), hash.clone());
-        Some(hash)
+        lock(&self.definitions).insert(tool.to_owned(), definition.clone());
+        Some(definition)
     }
 
     /// Forgets what was derived from the definitions of tools listed with a different
@@ -306,7 +308,7 @@ impl<S: ServerHandler> TracedServer<S> {
                 served
                     .by_name
                     .get(*name)
-                    .is_some_and(|listed| listed.as_str() != &***hash)
+                    .is_some_and(|listed| listed.as_str() != hash.hash.as_str())
             })
             .map(|(name, _)| name.clone())
             .collect();
@@ -572,7 +574,7 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
         let advertised = false;
         #[cfg(feature = "args-hash")]
         let scope = match definition {
-            Some(hash) => scope.tool_definition(hash),
+            Some(definition) => scope.tool_definition(definition),
             None => scope,
         };
         let scope = match request.arguments.as_ref() {
@@ -589,6 +591,8 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
             request.request_state.as_deref(),
             start,
         );
+        // The span's end waits for the result's size (below).
+        active.held_end.want();
         // Unless a traced handler claims the call, its span is ours: made at the end, or
         // earlier if the tool sends the client something that must be its child.
         crate::observe::defer_tool(&active, name, start, advertised);
@@ -639,6 +643,26 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
             );
         }
         rounds::answered(&active, keys::TOOLS_CALL, request_state_of(&result));
+        let mut result = result;
+        if let Ok(CallToolResponse::Complete(complete)) = &mut result {
+            // Measured as the client receives it: rmcp leaves `resultType: "complete"`
+            // out for a peer of a revision before 2026-07-28 (a version string
+            // compares as its date).
+            let modern = active
+                .data
+                .protocol_version
+                .as_deref()
+                .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28.as_str());
+            let left_out = if modern {
+                None
+            } else {
+                complete.result_type.take()
+            };
+            context_cost::result_measured(&active, Some(&*complete));
+            complete.result_type = complete.result_type.take().or(left_out);
+        } else {
+            context_cost::result_measured::<CallToolResult>(&active, None);
+        }
         result
     }
 
@@ -839,8 +863,16 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
         let first_page = request.as_ref().is_none_or(|r| r.cursor.is_none());
         let inner = self.inner.list_tools(request, context);
         let (result, call) = self.traced_call("tools/list", None, scope, inner).await;
-        #[cfg(feature = "args-hash")]
         if let Ok(list) = &result {
+            // What listing the tools costs a model's context, on every turn.
+            if call.is_recording() {
+                let size = crate::bounds::json_size(&list.tools, usize::MAX);
+                call.add_attributes(vec![KeyValue::new(
+                    keys::TOOLS_DEFINITIONS_SIZE,
+                    i64::try_from(size).unwrap_or(i64::MAX),
+                )]);
+            }
+            #[cfg(feature = "args-hash")]
             self.served(list, first_page, &call);
         }
         let outcome = outcome_of(&result);
