@@ -905,6 +905,21 @@ impl Call {
         }
     }
 
+    /// Links the span to `target` (a task it is about), if it records.
+    #[cfg(feature = "rmcp")]
+    pub(crate) fn add_link(&self, target: opentelemetry::trace::SpanContext) {
+        if let Some(active) = self.active.as_ref().filter(|a| a.recording) {
+            active.cx.span().add_link(target, Vec::new());
+        }
+    }
+
+    /// The span's context, if there is a span.
+    #[cfg(feature = "rmcp")]
+    pub(crate) fn span_context(&self) -> Option<opentelemetry::trace::SpanContext> {
+        let active = self.active.as_ref()?;
+        Some(active.cx.span().span_context().clone())
+    }
+
     /// Adds the event `name` to the span, if it records.
     #[cfg(all(feature = "rmcp", feature = "args-hash"))]
     pub(crate) fn add_event(&self, name: &'static str, attributes: Vec<KeyValue>) {
@@ -1319,6 +1334,47 @@ pub(crate) mod adapter {
         let _ = bounded;
         drop(scope);
         call.finish_at(|| outcome, Some(end));
+    }
+
+    /// The span of a task a `tools/call` of `tool` created (`known`: a tool the server
+    /// advertises, else `_OTHER`): `task {tool}`, the child of `parent` (the creating
+    /// request's span), with the connection's attributes of `data`. No metric: the
+    /// call that created it is counted.
+    pub(crate) fn task_span(
+        tool: &str,
+        known: bool,
+        parent: &opentelemetry::Context,
+        data: &scope::ScopeData,
+    ) -> Call {
+        let Some(tracer) = crate::tracer::current() else {
+            return Call::default();
+        };
+        let bounded = bounds::bounded(tool, bounds::limit_for(bounds::MAX_NAME_BYTES));
+        let target = if known { &*bounded } else { keys::OTHER };
+        let mut builder =
+            SpanBuilder::from_name(format!("task {target}")).with_kind(SpanKind::Internal);
+        let mut attrs = vec![
+            KeyValue::new(keys::GEN_AI_TOOL, bounded.clone().into_owned()),
+            KeyValue::new(keys::MCP_TOOL, bounded.clone().into_owned()),
+        ];
+        connection_attributes(data, &mut attrs);
+        builder.attributes = Some(attrs);
+        let span = tracer.build_with_context(builder, parent);
+        let recording = span.is_recording();
+        if !recording && !span.span_context().is_valid() {
+            return Call::default();
+        }
+        Call {
+            active: Some(Box::new(Active {
+                cx: parent.with_span(span),
+                recording,
+                resource: false,
+                ended: AtomicBool::new(false),
+                #[cfg(feature = "metrics")]
+                metric: None,
+                scope: None,
+            })),
+        }
     }
 
     /// The `resources/read` span of a read no traced handler claimed.

@@ -72,6 +72,16 @@ pub(crate) const REQUEST_ROUNDS: &str = "mcp.request.rounds";
 /// this round's end (what the operation-duration metric records for the call).
 #[cfg(feature = "rmcp")]
 pub(crate) const REQUEST_ROUNDS_DURATION: &str = "mcp.request.rounds_duration";
+/// A task's status as its span ends (`completed`, `failed`, `cancelled`, `expired`);
+/// on a `tasks/get` span, the status answered.
+#[cfg(feature = "rmcp")]
+pub(crate) const TASK_STATUS: &str = "mcp.task.status";
+/// Whether the process follows the task a `tasks/*` request names.
+#[cfg(feature = "rmcp")]
+pub(crate) const TASK_KNOWN: &str = "mcp.task.known";
+/// Notifications delivered on a `subscriptions/listen` stream.
+#[cfg(feature = "rmcp")]
+pub(crate) const SUBSCRIPTION_NOTIFICATIONS: &str = "mcp.subscription.notifications";
 /// Events the observer left out of a span over its bound.
 #[cfg(feature = "rmcp")]
 pub(crate) const EVENTS_DROPPED: &str = "mcp.events.dropped";

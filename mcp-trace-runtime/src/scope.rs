@@ -107,6 +107,10 @@ pub(crate) struct ActiveScope {
     /// The end of the request's span, held while the adapter measures the result.
     #[cfg(all(feature = "enable", feature = "rmcp"))]
     pub(crate) held_end: crate::observe::context_cost::HeldEnd,
+    /// Notifications the transport delivered on this request's subscription stream
+    /// (`subscriptions/listen`).
+    #[cfg(all(feature = "enable", feature = "rmcp"))]
+    pub(crate) delivered: std::sync::atomic::AtomicU64,
 }
 
 impl ActiveScope {
@@ -124,6 +128,8 @@ impl ActiveScope {
             rounds: Default::default(),
             #[cfg(all(feature = "enable", feature = "rmcp"))]
             held_end: Default::default(),
+            #[cfg(all(feature = "enable", feature = "rmcp"))]
+            delivered: Default::default(),
         }
     }
 

@@ -21,6 +21,7 @@ pub(crate) mod methods;
 pub(crate) mod notification;
 pub(crate) mod outbound;
 pub(crate) mod rounds;
+pub(crate) mod tasks;
 
 use crate::scope::ActiveScope;
 pub(crate) use in_flight::{InFlight, RequestKey};
@@ -52,6 +53,18 @@ impl Connection {
                 progress,
                 scope: scope.clone(),
             })
+    }
+}
+
+impl Connection {
+    /// A notification went out on the subscription stream of request `key`
+    /// (`subscriptions/listen`): counted on that request, if it is still open.
+    pub(crate) fn delivered_on(&self, key: RequestKey) {
+        if let Some(scope) = self.in_flight.scope_of(key) {
+            scope
+                .delivered
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 }
 

@@ -4,6 +4,7 @@ use crate::call::{Compiled, Traced, adapter};
 use crate::handler::outcome::{Outcome, SpecialError, SpecialOutcome};
 use crate::keys;
 use crate::observe::notification::{CancelTarget, Notification, TokenKind};
+use crate::observe::tasks::{self, Status as TaskStatusSeen};
 use crate::observe::{Connection, ConnectionHandle, InFlightGuard};
 use crate::observe::{context_cost, rounds};
 use crate::rmcp::support::scope_from_context;
@@ -258,6 +259,31 @@ impl Drop for DeferredGuard<'_> {
     }
 }
 
+/// What a task's status says, without its payload.
+fn basic_status(status: TaskStatus) -> TaskStatusSeen {
+    match status {
+        TaskStatus::InputRequired => TaskStatusSeen::InputRequired,
+        TaskStatus::Completed => TaskStatusSeen::Completed { tool_error: false },
+        TaskStatus::Failed => TaskStatusSeen::Failed { code: None },
+        TaskStatus::Cancelled => TaskStatusSeen::Cancelled,
+        _ => TaskStatusSeen::Working,
+    }
+}
+
+/// What a task's status and payload say: whether its result is `isError`, the code of
+/// its error.
+pub(crate) fn task_status(task: &DetailedTask) -> TaskStatusSeen {
+    match &task.payload {
+        TaskPayload::Completed { result } => TaskStatusSeen::Completed {
+            tool_error: result.get("isError") == Some(&Value::Bool(true)),
+        },
+        TaskPayload::Failed { error } => TaskStatusSeen::Failed {
+            code: error.get("code").and_then(Value::as_i64),
+        },
+        _ => basic_status(task.status()),
+    }
+}
+
 /// Whether the call failed because the tool does not exist: rmcp's tool router answers
 /// an unknown name with `-32602` "tool not found".
 fn unknown_tool(result: &Result<CallToolResponse, ErrorData>) -> bool {
@@ -482,6 +508,42 @@ impl<S: ServerHandler> TracedServer<S> {
         (result, call)
     }
 
+    /// `{method}` span around a request about the task `task_id`, linked to the task's
+    /// span when this process follows it (`mcp.task.known`); left open.
+    async fn about_task<T>(
+        &self,
+        method: &str,
+        task_id: &str,
+        context: &RequestContext<RoleServer>,
+        inner: impl Future<Output = Result<T, ErrorData>>,
+    ) -> (Result<T, ErrorData>, crate::call::Call) {
+        let (scope, _in_flight) = self.activate(self.scope(context), context);
+        let task = tasks::about(task_id);
+        let (result, call) = self.traced_call(method, None, scope, inner).await;
+        call.add_attributes(vec![KeyValue::new(keys::TASK_KNOWN, task.is_some())]);
+        if let Some(task) = task.filter(|t| t.is_valid()) {
+            call.add_link(task);
+        }
+        (result, call)
+    }
+
+    /// Starts the span of the task a `tools/call` of `tool` in `scope` created, the
+    /// child of the call's span, which links to it.
+    fn task_created(&self, scope: &ActiveScope, tool: &str, created: &CreateTaskResult) {
+        let known = self.schema_for(tool).is_some() || self.inner.get_tool(tool).is_some();
+        let parent = scope
+            .span()
+            .cloned()
+            .unwrap_or_else(opentelemetry::Context::current);
+        let span = adapter::task_span(tool, known, &parent, &scope.data);
+        if let Some(task) = span.span_context().filter(|t| t.is_valid()) {
+            use opentelemetry::trace::TraceContextExt;
+            parent.span().add_link(task, Vec::new());
+        }
+        let task = &created.task;
+        tasks::created(&task.task_id, task.ttl_ms, span, basic_status(task.status));
+    }
+
     /// What a served tool list says: `mcp.tools.count` and `mcp.tools.definitions.hash`
     /// on its span (of this page, when the list is paginated), and for a complete list
     /// that differs from the last one the process recorded, the `mcp.tools.changed`
@@ -643,6 +705,9 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
             );
         }
         rounds::answered(&active, keys::TOOLS_CALL, request_state_of(&result));
+        if let Ok(CallToolResponse::Task(created)) = &result {
+            self.task_created(&active, &name, created);
+        }
         let mut result = result;
         if let Ok(CallToolResponse::Complete(complete)) = &mut result {
             // Measured as the client receives it: rmcp leaves `resultType: "complete"`
@@ -821,7 +886,25 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
     }
 
     async fn listen(&self, context: SubscriptionContext) -> Result<(), ErrorData> {
-        self.inner.listen(context).await
+        if !crate::tracer::live() {
+            return self.inner.listen(context).await;
+        }
+        let request = context.request_context();
+        let (scope, _in_flight) = self.activate(self.scope(request), request);
+        let inner = self.inner.listen(context);
+        let (result, call) = self
+            .traced_call("subscriptions/listen", None, scope.clone(), inner)
+            .await;
+        // What the stream delivered (the transport counts the notifications it sends
+        // with this request's id as their subscription).
+        let delivered = scope.delivered.load(std::sync::atomic::Ordering::Relaxed);
+        call.add_attributes(vec![KeyValue::new(
+            keys::SUBSCRIPTION_NOTIFICATIONS,
+            i64::try_from(delivered).unwrap_or(i64::MAX),
+        )]);
+        let outcome = outcome_of(&result);
+        call.finish(|| outcome);
+        result
     }
 
     async fn subscribe(
@@ -1014,12 +1097,19 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
         request: GetTaskParams,
         context: RequestContext<RoleServer>,
     ) -> Result<GetTaskResult, ErrorData> {
-        traced!(
-            self,
-            "tasks/get",
-            context,
-            self.inner.get_task(request, context)
-        )
+        let task_id = request.task_id.clone();
+        let inner = self.inner.get_task(request, context.clone());
+        let (result, call) = self
+            .about_task("tasks/get", &task_id, &context, inner)
+            .await;
+        if let Ok(answer) = &result {
+            let status = task_status(&answer.task);
+            call.add_attributes(vec![KeyValue::new(keys::TASK_STATUS, status.name())]);
+            tasks::reported(&task_id, status);
+        }
+        let outcome = outcome_of(&result);
+        call.finish(|| outcome);
+        result
     }
 
     async fn update_task(
@@ -1027,12 +1117,14 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
         request: UpdateTaskParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        traced!(
-            self,
-            "tasks/update",
-            context,
-            self.inner.update_task(request, context)
-        )
+        let task_id = request.task_id.clone();
+        let inner = self.inner.update_task(request, context.clone());
+        let (result, call) = self
+            .about_task("tasks/update", &task_id, &context, inner)
+            .await;
+        let outcome = outcome_of(&result);
+        call.finish(|| outcome);
+        result
     }
 
     async fn cancel_task(
@@ -1040,12 +1132,14 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
         request: CancelTaskParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        traced!(
-            self,
-            "tasks/cancel",
-            context,
-            self.inner.cancel_task(request, context)
-        )
+        let task_id = request.task_id.clone();
+        let inner = self.inner.cancel_task(request, context.clone());
+        let (result, call) = self
+            .about_task("tasks/cancel", &task_id, &context, inner)
+            .await;
+        let outcome = outcome_of(&result);
+        call.finish(|| outcome);
+        result
     }
 
     async fn list_skills(

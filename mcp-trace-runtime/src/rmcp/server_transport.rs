@@ -123,6 +123,11 @@ fn on_send(connection: &Connection, message: &mut ServerJsonRpcMessage) -> Optio
             Some(key)
         }
         JsonRpcMessage::Notification(notification) => {
+            // Delivered on a subscription stream: counted on the `subscriptions/listen`
+            // request it belongs to.
+            if let Some(id) = notification.notification.get_meta().subscription_id() {
+                connection.delivered_on(request_key(connection, &id));
+            }
             match &mut notification.notification {
                 ServerNotification::ProgressNotification(progress) => {
                     let params = &mut progress.params;
@@ -146,6 +151,14 @@ fn on_send(connection: &Connection, message: &mut ServerJsonRpcMessage) -> Optio
                     {
                         inject(params.meta.get_or_insert_default(), context);
                     }
+                }
+                // A task's status pushed to the client: a terminal one ends its span.
+                ServerNotification::TaskStatusNotification(status) => {
+                    let task = &status.params.task;
+                    crate::observe::tasks::reported(
+                        &task.task.task_id,
+                        super::adapter::task_status(task),
+                    );
                 }
                 // rmcp cancels a request of ours it gave up on (a timeout, a dropped
                 // handle): that request will get no answer.
