@@ -98,6 +98,9 @@ impl ServerHandler for Tasking {
     }
 }
 
+/// A tool, the attributes its task ends with, and the task span's status.
+type Ending<'a> = (&'a str, &'a [(&'a str, Value)], Status);
+
 fn attrs(span: &SpanData) -> BTreeMap<String, Value> {
     common::attrs(span)
 }
@@ -184,7 +187,7 @@ async fn each_task_is_a_span_from_creation_to_its_end() {
         };
         span
     };
-    let outcomes: [(&str, &[(&str, Value)], Status); 4] = [
+    let outcomes: [Ending; 4] = [
         (
             "work",
             &[("mcp.task.status", "completed".into())],
