@@ -8,6 +8,12 @@
 
 mod common;
 
+#[global_allocator]
+static ALLOCATOR: common::counting::Counting = common::counting::Counting;
+
+/// The allocation counts are process-wide: one test at a time.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 use opentelemetry::Value;
 use opentelemetry::trace::{SpanId, SpanKind, Status};
 use opentelemetry_sdk::trace::SpanData;
@@ -123,6 +129,7 @@ fn expected(tool: &str, extra: &[(&str, Value)]) -> BTreeMap<String, Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_task_is_a_span_from_creation_to_its_end() {
+    let _one = ONE_AT_A_TIME.lock().await;
     common::exporter();
     let (server_end, client_end) = tokio::io::duplex(1 << 16);
     let server = tokio::spawn(async move {
@@ -275,4 +282,93 @@ async fn each_task_is_a_span_from_creation_to_its_end() {
     for span in &spans {
         assert!(!format!("{span:?}").contains("SECRET"), "{span:?}");
     }
+}
+
+/// A client of `server` over 2026-07-28 with the tasks capability.
+async fn tasking_client(
+    server: impl ServerHandler,
+) -> rmcp::service::RunningService<rmcp::RoleClient, ClientConfig> {
+    let (server_end, client_end) = tokio::io::duplex(1 << 16);
+    tokio::spawn(async move {
+        let running = server.serve(server_end).await.expect("server starts");
+        running.waiting().await.ok();
+    });
+    let info = ClientConfig::new(
+        ClientCapabilities::builder().enable_tasks().build(),
+        Implementation::new("poller", "1"),
+    );
+    let lifecycle = ClientLifecycleMode::Discover {
+        preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+    };
+    info.serve_with_lifecycle(client_end, lifecycle)
+        .await
+        .expect("server/discover")
+}
+
+/// Bytes the process holds after `n` tasks of a server that never finish them, less
+/// the finished spans the test's exporter keeps.
+async fn held_after_open_tasks(server: impl ServerHandler, n: usize) -> isize {
+    let client = tasking_client(server).await;
+    common::exporter().reset();
+    let before = common::counting::net();
+    for _ in 0..n {
+        client
+            .call_tool_once(CallToolRequestParams::new("waiting"))
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    common::exporter().reset();
+    let held = common::counting::net() - before;
+    client.cancel().await.unwrap();
+    held
+}
+
+/// Hostile: 10 000 polls of ids the server never gave are recorded and never kept; an
+/// open task costs the process a bounded amount (its recording span, its entry).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_ids_are_never_kept_and_open_tasks_are_small() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    common::exporter();
+    let client = tasking_client(mcp_trace::rmcp::TracedServer::new(Tasking::default())).await;
+    // Warm up: the first requests allocate what stays for the process's life, and the
+    // test exporter's list of spans grows to hold 10 000 (it keeps its capacity).
+    for i in 0..10_000 {
+        let _ = client
+            .get_task(GetTaskParams::new(format!("warm-{i}")))
+            .await;
+    }
+    common::exporter().reset();
+    let before = common::counting::net();
+    for i in 0..10_000 {
+        let unknown = client
+            .get_task(GetTaskParams::new(format!("SECRET-{i}")))
+            .await;
+        assert!(unknown.is_err());
+    }
+    let unknown_spans = common::exporter()
+        .get_finished_spans()
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.name == "tasks/get" && attrs(s)["mcp.task.known"] == false.into())
+        .count();
+    assert_eq!(unknown_spans, 10_000);
+    common::exporter().reset();
+    let grown = common::counting::net() - before;
+    assert!(
+        grown < 64 << 10,
+        "10 000 unknown ids left {grown} bytes behind"
+    );
+    client.cancel().await.unwrap();
+
+    // What following an open task costs: the traced server over the plain one.
+    const N: usize = 500;
+    let plain = held_after_open_tasks(Tasking::default(), N).await;
+    let traced =
+        held_after_open_tasks(mcp_trace::rmcp::TracedServer::new(Tasking::default()), N).await;
+    let per_task = (traced - plain) / N as isize;
+    eprintln!("an open task costs {per_task} bytes ({traced} traced, {plain} plain, {N} tasks)");
+    // The README's figure: about 2.5 KiB each (2 483 bytes measured; 4 096 tasks at
+    // most: 10 MiB).
+    assert!(per_task < 4 << 10, "{per_task} bytes per open task");
 }
