@@ -8,7 +8,7 @@ use crate::Report;
 use crate::alerts::{Alert, alerts};
 use crate::render::{
     TOOL_COLUMNS, budget_note, clients_line, describe, duplicate_rate_over_time, duration, length,
-    percent, rate, rounds_note, row, time, tool_notes,
+    percent, rate, rounds_note, row, task_line, time, tool_notes,
 };
 use std::fmt::Write;
 
@@ -288,6 +288,7 @@ pub fn page(report: &Report) -> String {
     alerts_section(report, &alerts, &mut out);
     tools_section(report, &mut out);
     resources_section(report, &mut out);
+    tasks_section(report, &mut out);
     sessions_section(report, &mut out);
     if let Some(line) = clients_line(report) {
         let _ = write!(
@@ -457,6 +458,18 @@ fn resources_section(report: &Report, out: &mut String) {
         &lines,
         report.settings.duplicate_rate,
     ));
+}
+
+/// The tasks of each tool, when there are any.
+fn tasks_section(report: &Report, out: &mut String) {
+    if report.tasks.is_empty() {
+        return;
+    }
+    out.push_str("<h2 id=\"tasks\">Tasks</h2><ul>");
+    for (tool, tasks) in &report.tasks {
+        let _ = write!(out, "<li>{}: {}</li>", esc(tool), esc(&task_line(tasks)));
+    }
+    out.push_str("</ul>");
 }
 
 fn sessions_section(report: &Report, out: &mut String) {

@@ -61,6 +61,8 @@ pub struct Report {
     baselines: HashMap<String, u64>,
     /// The spans of traced clients, kept apart.
     pub clients: clients::Clients,
+    /// Per tool, its tasks (the MCP tasks extension).
+    pub tasks: BTreeMap<String, tools::TaskStats>,
 }
 
 impl Default for Report {
@@ -164,6 +166,7 @@ impl Report {
             budget: tools::SetBudget::default(),
             baselines: HashMap::new(),
             clients: clients::Clients::default(),
+            tasks: BTreeMap::new(),
         }
     }
 
@@ -183,6 +186,12 @@ impl Report {
         self.spans += 1;
         if call.input_required {
             self.asked_rounds += 1;
+            return;
+        }
+        if call.side == read::Side::Task {
+            if let Some(tool) = &call.tool {
+                self.tasks.entry(tool.clone()).or_default().add(call);
+            }
             return;
         }
         if call.side != read::Side::Server {

@@ -17,6 +17,9 @@ pub enum Side {
     Client,
     /// A traced client's session span (`mcp.client.session`).
     ClientSession,
+    /// A task's span (`task {tool}`, with `mcp.task.status`): the MCP tasks
+    /// extension's work, from the call that created it to its terminal status.
+    Task,
 }
 
 /// What one MCP span says, as far as the report goes.
@@ -55,6 +58,9 @@ pub struct Call {
     pub start_ns: u64,
     /// The span's duration, or a multi-round call's whole duration.
     pub duration_ns: u64,
+    /// `mcp.task.status` of a task span: `completed`, `failed`, `cancelled`,
+    /// `expired`.
+    pub task_status: Option<String>,
 }
 
 impl Call {
@@ -232,12 +238,16 @@ fn call(span: &Span) -> Option<Call> {
     let method = attr("mcp.method.name").and_then(text).map(bounded);
     let side = match (&method, span.kind) {
         (None, _) if span.name == CLIENT_SESSION => Side::ClientSession,
+        (None, _) if attr("mcp.task.status").is_some() => Side::Task,
         (None, _) => return None,
         (Some(_), KIND_CLIENT) => Side::Client,
         (Some(_), _) => Side::Server,
     };
     let trace = (side == Side::ClientSession).then(|| crate::tools::digest_bytes(&span.trace_id));
-    let method = method.unwrap_or_else(|| CLIENT_SESSION.to_owned());
+    let method = method.unwrap_or_else(|| match side {
+        Side::Task => "task".to_owned(),
+        _ => CLIENT_SESSION.to_owned(),
+    });
     let string = |key: &str| attr(key).and_then(text);
     let name = |key: &str| string(key).map(bounded);
     let flag = |key: &str| match attr(key)?.value.as_ref()? {
@@ -278,6 +288,7 @@ fn call(span: &Span) -> Option<Call> {
         result_too_large: string("mcp.tool.result.size_skipped").is_some(),
         start_ns: end_ns - duration_ns,
         duration_ns,
+        task_status: name("mcp.task.status"),
     })
 }
 

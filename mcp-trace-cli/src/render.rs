@@ -126,6 +126,12 @@ pub fn text(report: &Report) -> String {
             );
         }
     }
+    if !report.tasks.is_empty() {
+        out.push_str("\nTasks (from creation to their terminal status)\n");
+        for (tool, tasks) in &report.tasks {
+            let _ = writeln!(out, "  {tool}: {}", task_line(tasks));
+        }
+    }
     let sessions = report.sessions();
     out.push_str("\nSessions\n");
     let _ = writeln!(
@@ -139,6 +145,19 @@ pub fn text(report: &Report) -> String {
     }
     alerts_text(report, &alerts(report), &mut out);
     out
+}
+
+/// One tool's tasks in a sentence.
+pub(crate) fn task_line(tasks: &crate::tools::TaskStats) -> String {
+    format!(
+        "{} task(s), p50 {}, p95 {}, {} failed, {} cancelled, {} expired",
+        tasks.tasks,
+        duration(tasks.latency_micros(0.50)),
+        duration(tasks.latency_micros(0.95)),
+        percent(tasks.failed, tasks.tasks),
+        tasks.cancelled,
+        tasks.expired
+    )
 }
 
 /// What the traced clients saw, in a sentence; `None` without client spans.
@@ -470,6 +489,15 @@ pub fn json(report: &Report) -> Value {
     json!({
         "spans": report.spans,
         "inputRequiredRounds": report.asked_rounds,
+        "tasks": report.tasks.iter().map(|(tool, t)| json!({
+            "tool": tool,
+            "tasks": t.tasks,
+            "failed": t.failed,
+            "cancelled": t.cancelled,
+            "expired": t.expired,
+            "p50Micros": t.latency_micros(0.50),
+            "p95Micros": t.latency_micros(0.95),
+        })).collect::<Vec<_>>(),
         "skipped": {"truncated": s.truncated, "unreadable": s.unreadable, "notMcp": s.not_mcp},
         "tools": tools,
         "resources": resources,

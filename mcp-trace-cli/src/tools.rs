@@ -391,3 +391,48 @@ pub fn code_name(error_type: &str) -> Option<&'static str> {
         _ => return None,
     })
 }
+
+/// One tool's tasks (the MCP tasks extension): how many, how long they took from
+/// creation to their terminal status, and how they ended.
+#[derive(Debug, Clone)]
+pub struct TaskStats {
+    pub tasks: u64,
+    /// Tasks that failed: `error.type` set (a JSON-RPC error, or a result with
+    /// `isError`).
+    pub failed: u64,
+    pub cancelled: u64,
+    /// Tasks the server never reported finished before the library let go of them.
+    pub expired: u64,
+    latency: Histogram<u64>,
+}
+
+impl Default for TaskStats {
+    fn default() -> Self {
+        Self {
+            tasks: 0,
+            failed: 0,
+            cancelled: 0,
+            expired: 0,
+            latency: Histogram::new_with_bounds(1, MAX_MICROS, 3).expect("valid bounds"),
+        }
+    }
+}
+
+impl TaskStats {
+    pub fn add(&mut self, call: &Call) {
+        self.tasks += 1;
+        self.failed += u64::from(call.failure().is_some());
+        match call.task_status.as_deref() {
+            Some("cancelled") => self.cancelled += 1,
+            Some("expired") => self.expired += 1,
+            _ => {}
+        }
+        let micros = (call.duration_ns / 1_000).clamp(1, MAX_MICROS);
+        self.latency.saturating_record(micros);
+    }
+
+    /// The task duration at `quantile`, in microseconds.
+    pub fn latency_micros(&self, quantile: f64) -> u64 {
+        self.latency.value_at_quantile(quantile)
+    }
+}

@@ -399,3 +399,66 @@ fn context_column_shows_definition_and_mean_result() {
         json!({"definitionBytes": 497, "meanResultBytes": 2000, "resultsMeasured": 2, "resultsTooLarge": 0})
     );
 }
+
+/// Task spans (the MCP tasks extension) are not calls: the Tasks section counts them
+/// per tool, with their duration from creation to terminal status and how they ended.
+#[test]
+fn tasks_have_their_own_section() {
+    let task = |tool: &str, start_ms: u64, ms: u64, extra: &[(&str, Value)]| {
+        let mut attrs = vec![("gen_ai.tool.name", json!(tool))];
+        attrs.extend(extra.iter().cloned());
+        line(&format!("task {tool}"), &attrs, start_ms, ms)
+    };
+    let done = [("mcp.task.status", json!("completed"))];
+    let file = [
+        task("export", 1_000, 2_000, &done),
+        task("export", 1_500, 4_000, &done),
+        task(
+            "export",
+            2_000,
+            1_000,
+            &[
+                ("mcp.task.status", json!("failed")),
+                ("error.type", json!("-32603")),
+            ],
+        ),
+        task(
+            "export",
+            2_500,
+            500,
+            &[("mcp.task.status", json!("cancelled"))],
+        ),
+        task(
+            "export",
+            3_000,
+            60_000,
+            &[("mcp.task.status", json!("expired"))],
+        ),
+        tool("export", "s1", "aaaa", 10, &[]),
+    ]
+    .join("\n");
+    let mut report = Report::default();
+    report.read(file.as_bytes()).unwrap();
+    report.finish();
+    assert_eq!(report.tools["export"].calls, 1, "a task is not a call");
+    let tasks = &report.tasks["export"];
+    assert_eq!(
+        (tasks.tasks, tasks.failed, tasks.cancelled, tasks.expired),
+        (5, 1, 1, 1)
+    );
+    // HdrHistogram keeps 3 significant digits.
+    assert_eq!(tasks.latency_micros(0.5), 2_000_895);
+    assert_eq!(tasks.latency_micros(0.95), 60_030_975);
+    let text = render::text(&report);
+    assert!(
+        text.contains(
+            "Tasks (from creation to their terminal status)\n  export: 5 task(s), p50 2.00s, p95 60.03s, 20.0% failed, 1 cancelled, 1 expired\n"
+        ),
+        "{text}"
+    );
+    assert_eq!(
+        render::json(&report)["tasks"],
+        json!([{"tool": "export", "tasks": 5, "failed": 1, "cancelled": 1, "expired": 1,
+                "p50Micros": 2_000_895, "p95Micros": 60_030_975}])
+    );
+}
