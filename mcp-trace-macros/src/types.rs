@@ -44,15 +44,19 @@ pub(crate) fn option_inner(ty: &Type) -> Option<&Type> {
     }
 }
 
-/// Framework context extractors: never arguments.
+/// Framework context extractors: never arguments. (`InputResponses`, `RequestState`
+/// and `ToolName` are rmcp's, for multi-round requests and the called name.)
 pub(crate) fn is_context(ty: &Type) -> bool {
-    const CONTEXT: [&str; 6] = [
+    const CONTEXT: [&str; 9] = [
         "RequestContext",
         "Peer",
         "Extension",
         "CancellationToken",
         "RequestId",
         "Meta",
+        "InputResponses",
+        "RequestState",
+        "ToolName",
     ];
     last_segment(ty).is_some_and(|(name, _)| CONTEXT.contains(&name.as_str()))
 }

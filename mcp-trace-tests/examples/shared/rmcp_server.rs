@@ -1,17 +1,20 @@
 //! The example MCP server on rmcp, traced: five tools (two of which talk back to the
 //! client while they work: `confirm_action` asks the user through
-//! `elicitation/create`, `build_report` sends progress and log notifications), the
+//! `elicitation/create` (from 2026-07-28, by answering `input_required`: a multi-round
+//! request), `build_report` sends progress and log notifications), the
 //! `docs://{page}` resource template and one prompt, `summarize`. Served over stdio by `stdio_server` and over streamable HTTP by
 //! `http_server`.
 
 use mcp_trace::{traced_resource, traced_tool};
+use rmcp::handler::server::tool::InputResponses;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
-    CallToolResult, ContentBlock, ElicitRequestParams, ElicitationAction, ElicitationSchema,
-    GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation,
+    CallToolResponse, CallToolResult, ContentBlock, ElicitRequest, ElicitRequestParams,
+    ElicitationAction, ElicitationSchema, GetPromptRequestParams, GetPromptResponse,
+    GetPromptResult, Implementation, InputRequest, InputRequiredResult,
     ListResourceTemplatesResult, PaginatedRequestParams, ProgressNotificationParam, PromptMessage,
-    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, ResourceContents,
-    ResourceTemplate, Role, ServerCapabilities, ServerConfig,
+    ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
+    ResourceContents, ResourceTemplate, Role, ServerCapabilities, ServerConfig,
 };
 #[allow(deprecated)]
 use rmcp::model::{LoggingLevel, LoggingMessageNotificationParam};
@@ -30,6 +33,9 @@ pub struct SearchArgs {
     #[serde(default)]
     pub filters: Vec<String>,
 }
+
+/// The key of `confirm_action`'s question in a multi-round request.
+const CONFIRM_KEY: &str = "confirm";
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct IssueArgs {
@@ -131,23 +137,49 @@ impl DocsServer {
     async fn confirm_action(
         &self,
         Parameters(args): Parameters<ConfirmArgs>,
+        InputResponses(answers): InputResponses,
         context: RequestContext<RoleServer>,
-    ) -> Result<CallToolResult, McpError> {
+    ) -> Result<CallToolResponse, McpError> {
         let question = ElicitRequestParams::FormElicitationParams {
             meta: None,
             message: format!("Go ahead with: {}?", args.action),
             requested_schema: ElicitationSchema::builder().build_unchecked(),
         };
-        let text = match context.peer.create_elicitation(question).await {
-            Ok(answer) if answer.action == ElicitationAction::Accept => "confirmed",
-            Ok(_) => "not confirmed",
-            Err(_) => {
-                return Ok(CallToolResult::error(vec![ContentBlock::text(
-                    "the client could not be asked",
-                )]));
+        let modern = context
+            .protocol_version()
+            .is_some_and(|v| v.as_str() >= ProtocolVersion::V_2026_07_28.as_str());
+        let accepted = if modern {
+            // 2026-07-28: the question goes back in the answer (`input_required`), and
+            // the client calls again with the user's answer (a multi-round request).
+            let Some(answer) = answers.as_ref().and_then(|a| a.get(CONFIRM_KEY)) else {
+                let requests = [(
+                    CONFIRM_KEY.to_owned(),
+                    InputRequest::Elicitation(ElicitRequest::new(question)),
+                )];
+                return Ok(CallToolResponse::InputRequired(InputRequiredResult::new(
+                    Some(requests.into_iter().collect()),
+                    Some("awaiting-confirmation".to_owned()),
+                )));
+            };
+            answer.get("action").and_then(|a| a.as_str()) == Some("accept")
+        } else {
+            // Before 2026-07-28: the server asks the client while the call waits.
+            match context.peer.create_elicitation(question).await {
+                Ok(answer) => answer.action == ElicitationAction::Accept,
+                Err(_) => {
+                    return Ok(CallToolResult::error(vec![ContentBlock::text(
+                        "the client could not be asked",
+                    )])
+                    .into());
+                }
             }
         };
-        Ok(CallToolResult::success(vec![ContentBlock::text(text)]))
+        let text = if accepted {
+            "confirmed"
+        } else {
+            "not confirmed"
+        };
+        Ok(CallToolResult::success(vec![ContentBlock::text(text)]).into())
     }
 
     /// Build a report section by section, reporting progress and logging as it goes.

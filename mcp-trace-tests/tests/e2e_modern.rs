@@ -1,0 +1,202 @@
+//! End to end in the 2026-07-28 era: rmcp's client discovers `examples/stdio_server`
+//! (no `initialize`) in a child process that exports spans and metrics over OTLP/HTTP
+//! to a receiver started here. `confirm_action` asks the user the 2026-07-28 way, by
+//! answering `input_required` (a multi-round request the client drives): two rounds,
+//! two spans, the second linked to the first, and one call on the metric. Neither the
+//! question, the answer nor the request state is in any byte received.
+#![cfg(all(
+    feature = "rmcp",
+    feature = "otlp",
+    feature = "metrics",
+    feature = "args-hash"
+))]
+
+mod common;
+
+use common::otlp::{Receiver, attributes, spans};
+use opentelemetry_proto::tonic::common::v1::KeyValue;
+use opentelemetry_proto::tonic::metrics::v1::metric;
+use rmcp::model::{
+    CallToolRequestParams, ClientCapabilities, ClientConfig, ElicitRequestParams, ElicitResult,
+    ElicitationAction, Implementation, ProtocolVersion,
+};
+use rmcp::service::{ClientLifecycleMode, ClientServiceExt, RequestContext, RoleClient};
+use rmcp::{ClientHandler, ErrorData};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::process::Stdio;
+
+/// Answers every question yes, with content that must not leave the server.
+#[derive(Clone)]
+struct Agent;
+
+impl ClientHandler for Agent {
+    async fn create_elicitation(
+        &self,
+        _request: ElicitRequestParams,
+        _context: RequestContext<RoleClient>,
+    ) -> Result<ElicitResult, ErrorData> {
+        Ok(ElicitResult::new(ElicitationAction::Accept)
+            .with_content(json!({"SENTINEL-ANSWER": "yes"})))
+    }
+
+    fn get_info(&self) -> ClientConfig {
+        ClientConfig::new(
+            ClientCapabilities::builder().enable_elicitation().build(),
+            Implementation::new("modern-agent", "1"),
+        )
+    }
+}
+
+fn call(name: &'static str, arguments: Value) -> CallToolRequestParams {
+    let Value::Object(arguments) = arguments else {
+        panic!("arguments are an object")
+    };
+    CallToolRequestParams::new(name).with_arguments(arguments)
+}
+
+fn plain(attributes: &[KeyValue]) -> BTreeMap<String, Value> {
+    common::otlp::attributes(attributes)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_2026_client_drives_the_rounds_and_they_count_once() {
+    let receiver = Receiver::start();
+    let mut command = tokio::process::Command::new(common::example_binary("stdio_server"));
+    for var in [
+        "OTEL_SDK_DISABLED",
+        "OTEL_TRACES_EXPORTER",
+        "OTEL_METRICS_EXPORTER",
+        "OTEL_LOGS_EXPORTER",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+        "MCP_TRACE_FILE",
+        "MCP_TRACE_METRICS_FILE",
+    ] {
+        command.env_remove(var);
+    }
+    let mut child = command
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint())
+        .env("OTEL_SERVICE_NAME", "e2e-modern")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("example server starts");
+    let stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let lifecycle = ClientLifecycleMode::Discover {
+        preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+    };
+    let client = Agent
+        .serve_with_lifecycle((stdout, stdin), lifecycle)
+        .await
+        .expect("server/discover");
+    let found = client
+        .call_tool(call(
+            "search_documents",
+            json!({"query": "intro", "limit": 2}),
+        ))
+        .await
+        .expect("search");
+    assert_eq!(found.is_error, Some(false));
+    let confirmed = client
+        .call_tool(call("confirm_action", json!({"action": "SENTINEL-ACTION"})))
+        .await
+        .expect("the rounds end");
+    assert_eq!(confirmed.is_error, Some(false));
+    client.cancel().await.expect("client closes");
+    let status = tokio::time::timeout(std::time::Duration::from_secs(20), child.wait())
+        .await
+        .expect("server exits after the client closes")
+        .expect("server status");
+    assert!(status.success(), "server exit status {status}");
+    let received = receiver.stop();
+
+    for r in &received {
+        let bytes = String::from_utf8_lossy(&r.body);
+        for secret in ["SENTINEL", "awaiting-confirmation", "Go ahead with"] {
+            assert!(
+                !bytes.contains(secret),
+                "{secret} was exported ({})",
+                r.path
+            );
+        }
+    }
+    let spans = spans(&received);
+    let discover = spans
+        .iter()
+        .find(|s| s.name == "server/discover")
+        .expect("the discover span");
+    assert_eq!(
+        attributes(&discover.attributes)["mcp.protocol.version"],
+        json!("2026-07-28")
+    );
+    let mut rounds: Vec<_> = spans
+        .iter()
+        .filter(|s| s.name == "tools/call confirm_action")
+        .collect();
+    rounds.sort_by_key(|s| s.start_time_unix_nano);
+    let [first, last] = &rounds[..] else {
+        panic!("two rounds: {}", rounds.len());
+    };
+    let round_keys = |span: &&&opentelemetry_proto::tonic::trace::v1::Span| {
+        attributes(&span.attributes)
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("mcp.request.") || k == "mcp.protocol.version")
+            .collect::<BTreeMap<_, _>>()
+    };
+    assert_eq!(
+        round_keys(&first),
+        BTreeMap::from([
+            ("mcp.protocol.version".to_owned(), json!("2026-07-28")),
+            ("mcp.request.input_required".to_owned(), json!(true)),
+            ("mcp.request.round".to_owned(), json!(1)),
+        ])
+    );
+    let mut last_keys = round_keys(&last);
+    let duration = last_keys
+        .remove("mcp.request.rounds_duration")
+        .and_then(|v| v.as_f64())
+        .expect("the call's whole duration");
+    let whole = (last.end_time_unix_nano - first.start_time_unix_nano) as f64 / 1e9;
+    assert!((duration - whole).abs() < 1e-6, "{duration} vs {whole}");
+    assert_eq!(
+        last_keys,
+        BTreeMap::from([
+            ("mcp.protocol.version".to_owned(), json!("2026-07-28")),
+            ("mcp.request.round".to_owned(), json!(2)),
+            ("mcp.request.rounds".to_owned(), json!(2)),
+        ])
+    );
+    assert_eq!(last.links.len(), 1);
+    assert_eq!(last.links[0].span_id, first.span_id);
+
+    // One call of confirm_action on the metric (cumulative: the last export counts all).
+    let last_export = received
+        .iter()
+        .rev()
+        .find_map(|r| r.metrics.as_ref())
+        .expect("metrics were exported");
+    let mut calls = 0;
+    for m in last_export
+        .resource_metrics
+        .iter()
+        .flat_map(|r| &r.scope_metrics)
+        .flat_map(|s| &s.metrics)
+        .filter(|m| m.name == "mcp.server.operation.duration")
+    {
+        let Some(metric::Data::Histogram(histogram)) = &m.data else {
+            panic!("not a histogram");
+        };
+        for point in &histogram.data_points {
+            let attrs = plain(&point.attributes);
+            if attrs.get("gen_ai.tool.name") == Some(&json!("confirm_action")) {
+                assert_eq!(attrs["mcp.protocol.version"], json!("2026-07-28"));
+                calls += point.count;
+            }
+        }
+    }
+    assert_eq!(calls, 1, "two rounds, one call");
+}
