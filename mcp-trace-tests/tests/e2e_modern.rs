@@ -148,14 +148,14 @@ async fn a_2026_client_drives_the_rounds_and_they_count_once() {
             .collect::<BTreeMap<_, _>>()
     };
     assert_eq!(
-        round_keys(&first),
+        round_keys(first),
         BTreeMap::from([
             ("mcp.protocol.version".to_owned(), json!("2026-07-28")),
             ("mcp.request.input_required".to_owned(), json!(true)),
             ("mcp.request.round".to_owned(), json!(1)),
         ])
     );
-    let mut last_keys = round_keys(&last);
+    let mut last_keys = round_keys(last);
     let duration = last_keys
         .remove("mcp.request.rounds_duration")
         .and_then(|v| v.as_f64())
