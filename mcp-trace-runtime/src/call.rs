@@ -162,6 +162,7 @@ fn begin_with(
     let metric = metric_wanted();
     let start = start_time.or_else(|| metric.then(std::time::SystemTime::now));
     let meta_parent = from_meta.is_some();
+    #[cfg_attr(not(feature = "rmcp"), allow(unused_mut))]
     let mut links = from_meta.flatten().map(|link| vec![link]);
     // A later round of a multi-round call: its number, and a link to the first round.
     #[cfg(feature = "rmcp")]
