@@ -62,13 +62,15 @@ struct MetaCarrier<'a> {
 }
 
 impl<'a> MetaCarrier<'a> {
-    fn new(scope: &'a ActiveScope) -> Self {
-        let data = &scope.data;
-        let within = |v: &'a Option<String>, max: usize| v.as_deref().filter(|v| v.len() <= max);
+    fn new(
+        traceparent: Option<&'a str>,
+        tracestate: Option<&'a str>,
+        baggage: Option<&'a str>,
+    ) -> Self {
         MetaCarrier {
-            traceparent: within(&data.traceparent, bounds::MAX_TRACEPARENT_BYTES),
-            tracestate: data.tracestate.as_deref().and_then(bounds::tracestate),
-            baggage: within(&data.baggage, bounds::MAX_BAGGAGE_BYTES),
+            traceparent: traceparent.filter(|v| v.len() <= bounds::MAX_TRACEPARENT_BYTES),
+            tracestate: tracestate.and_then(bounds::tracestate),
+            baggage: baggage.filter(|v| v.len() <= bounds::MAX_BAGGAGE_BYTES),
         }
     }
 }
@@ -93,8 +95,27 @@ impl Extractor for MetaCarrier<'_> {
 /// ambient span to link to: the conventions keep the context the request arrived in
 /// (an HTTP server span, say) as a link rather than drop it.
 fn parent_context(scope: Option<&ActiveScope>) -> (Context, Option<Option<Link>>) {
-    if let Some(scope) = scope.filter(|s| s.data.traceparent.is_some()) {
-        let carrier = MetaCarrier::new(scope);
+    match scope {
+        Some(scope) => {
+            let data = &scope.data;
+            parent_from(
+                data.traceparent.as_deref(),
+                data.tracestate.as_deref(),
+                data.baggage.as_deref(),
+            )
+        }
+        None => (Context::current(), None),
+    }
+}
+
+/// [`parent_context`] of the three `_meta` fields.
+fn parent_from(
+    traceparent: Option<&str>,
+    tracestate: Option<&str>,
+    baggage: Option<&str>,
+) -> (Context, Option<Option<Link>>) {
+    if traceparent.is_some() {
+        let carrier = MetaCarrier::new(traceparent, tracestate, baggage);
         let cx = opentelemetry_sdk::propagation::TraceContextPropagator::new().extract(&carrier);
         if cx.span().span_context().is_valid() {
             let ambient = Context::map_current(|current| {
@@ -213,6 +234,20 @@ fn push_session(session: &str, attrs: &mut Vec<KeyValue>) {
     }
 }
 
+/// Where a message arrived, as far as its span says: its `_meta`, the session and
+/// protocol version of the connection, the transport, and over HTTP the network
+/// protocol and the client's address.
+#[cfg(feature = "rmcp")]
+#[derive(Debug, Default)]
+pub(crate) struct Arrival<'a> {
+    pub(crate) meta: Option<&'a serde_json::Map<String, Value>>,
+    pub(crate) session: Option<&'a str>,
+    pub(crate) protocol: Option<&'a str>,
+    pub(crate) transport: Option<scope::Transport>,
+    pub(crate) network: Option<(&'static str, &'static str)>,
+    pub(crate) client: Option<(std::net::IpAddr, Option<u16>)>,
+}
+
 /// What a span about a request carries of its connection, without being that request's
 /// own span: session, protocol version and transport.
 #[cfg(feature = "rmcp")]
@@ -238,6 +273,42 @@ fn metric_wanted() -> bool {
     false
 }
 
+/// What a span carries of its request scope: request id, protocol version, transport,
+/// network protocol, the called tool's definition, the client's address; the
+/// client-chosen ones bounded.
+fn scope_attributes(data: &scope::ScopeData, attrs: &mut Vec<KeyValue>) {
+    if let Some(id) = &data.request_id {
+        bounds::push_bounded(attrs, keys::REQUEST_ID, id, bounds::MAX_NAME_BYTES);
+    }
+    if let Some(version) = &data.protocol_version {
+        bounds::push_bounded(attrs, keys::PROTOCOL, version, bounds::MAX_NAME_BYTES);
+    }
+    if let Some(transport) = data.transport {
+        attrs.push(KeyValue::new(keys::TRANSPORT, transport.as_str()));
+    }
+    if let Some((name, version)) = data.network_protocol {
+        attrs.push(KeyValue::new(keys::NETWORK_PROTOCOL, name));
+        attrs.push(KeyValue::new(keys::NETWORK_PROTOCOL_VERSION, version));
+    }
+    #[cfg(all(feature = "rmcp", feature = "args-hash"))]
+    if let Some(definition) = &data.tool_definition {
+        attrs.push(KeyValue::new(
+            keys::TOOL_DEFINITION_HASH,
+            definition.hash.clone(),
+        ));
+        attrs.push(KeyValue::new(
+            keys::TOOL_DEFINITION_SIZE,
+            i64::try_from(definition.size).unwrap_or(i64::MAX),
+        ));
+    }
+    if let Some((address, port)) = data.client {
+        attrs.push(KeyValue::new(keys::CLIENT_ADDRESS, address.to_string()));
+        if let Some(port) = port {
+            attrs.push(KeyValue::new(keys::CLIENT_PORT, i64::from(port)));
+        }
+    }
+}
+
 impl Begun {
     fn session<'a>(&'a self, from_param: Option<&'a str>) -> Option<&'a str> {
         from_param.or_else(|| self.scope.as_ref()?.data.session_id.as_deref())
@@ -260,37 +331,8 @@ impl Begun {
         if let Some(session) = session {
             push_session(session, attrs);
         }
-        let Some(scope) = &self.scope else { return };
-        let data = &scope.data;
-        if let Some(id) = &data.request_id {
-            bounds::push_bounded(attrs, keys::REQUEST_ID, id, bounds::MAX_NAME_BYTES);
-        }
-        if let Some(version) = &data.protocol_version {
-            bounds::push_bounded(attrs, keys::PROTOCOL, version, bounds::MAX_NAME_BYTES);
-        }
-        if let Some(transport) = data.transport {
-            attrs.push(KeyValue::new(keys::TRANSPORT, transport.as_str()));
-        }
-        if let Some((name, version)) = data.network_protocol {
-            attrs.push(KeyValue::new(keys::NETWORK_PROTOCOL, name));
-            attrs.push(KeyValue::new(keys::NETWORK_PROTOCOL_VERSION, version));
-        }
-        #[cfg(all(feature = "rmcp", feature = "args-hash"))]
-        if let Some(definition) = &data.tool_definition {
-            attrs.push(KeyValue::new(
-                keys::TOOL_DEFINITION_HASH,
-                definition.hash.clone(),
-            ));
-            attrs.push(KeyValue::new(
-                keys::TOOL_DEFINITION_SIZE,
-                i64::try_from(definition.size).unwrap_or(i64::MAX),
-            ));
-        }
-        if let Some((address, port)) = data.client {
-            attrs.push(KeyValue::new(keys::CLIENT_ADDRESS, address.to_string()));
-            if let Some(port) = port {
-                attrs.push(KeyValue::new(keys::CLIENT_PORT, i64::from(port)));
-            }
+        if let Some(scope) = &self.scope {
+            scope_attributes(&scope.data, attrs);
         }
     }
 
@@ -1463,33 +1505,92 @@ pub(crate) mod adapter {
     /// The SERVER span of an inbound notification, current while its handler runs:
     /// named `name` (the conventions' method, or `_OTHER`: a notification's method is
     /// the client's choice, and none of it is exported outside the set), with
-    /// `mcp.method.name` the same, the scope's common attributes, `attributes` (only
-    /// when the span records), and a link to `link` (the span of the request it is
-    /// about). Counted on the operation-duration metric under `name`.
+    /// `mcp.method.name` the same, where it arrived (`arrival`), `attributes`, and a
+    /// link to `link` (the span of the request it is about). Counted on the
+    /// operation-duration metric under `name`. No request scope is built: a
+    /// notification needs none, and one would cost more than the span.
     pub(crate) fn notification_span(
         name: &'static str,
         attributes: impl FnOnce(&mut Vec<KeyValue>),
         link: impl FnOnce() -> Option<opentelemetry::trace::SpanContext>,
-        scope: Arc<ActiveScope>,
+        arrival: &Arrival<'_>,
     ) -> Call {
-        let base = move |attrs: &mut Vec<KeyValue>| attrs.push(KeyValue::new(keys::METHOD, name));
-        let Some(mut begun) = begin(name, base, || Some(scope), None) else {
+        let Some(tracer) = crate::tracer::current() else {
             return Call::default();
         };
-        if begun.recording {
-            let mut attrs = Vec::with_capacity(8);
-            begun.common_attributes(begun.session(None), &mut attrs);
-            attributes(&mut attrs);
-            begun.span.set_attributes(attrs);
-            if let Some(target) = link() {
-                begun.span.add_link(target, Vec::new());
+        let meta = |key: &str| {
+            arrival
+                .meta
+                .and_then(|meta| meta.get(key))
+                .and_then(Value::as_str)
+        };
+        let (parent, from_meta) =
+            parent_from(meta("traceparent"), meta("tracestate"), meta("baggage"));
+        let mut all = Vec::with_capacity(12);
+        all.push(KeyValue::new(keys::METHOD, name));
+        if let Some(session) = arrival.session {
+            push_session(session, &mut all);
+        }
+        if let Some(version) = arrival.protocol {
+            bounds::push_bounded(&mut all, keys::PROTOCOL, version, bounds::MAX_NAME_BYTES);
+        }
+        if let Some(transport) = arrival.transport {
+            all.push(KeyValue::new(keys::TRANSPORT, transport.as_str()));
+        }
+        if let Some((protocol, version)) = arrival.network {
+            all.push(KeyValue::new(keys::NETWORK_PROTOCOL, protocol));
+            all.push(KeyValue::new(keys::NETWORK_PROTOCOL_VERSION, version));
+        }
+        if let Some((address, port)) = arrival.client {
+            all.push(KeyValue::new(keys::CLIENT_ADDRESS, address.to_string()));
+            if let Some(port) = port {
+                all.push(KeyValue::new(keys::CLIENT_PORT, i64::from(port)));
             }
         }
+        attributes(&mut all);
+        let metric = metric_wanted();
+        let start = metric.then(SystemTime::now);
+        let mut builder = SpanBuilder::from_name(name)
+            .with_kind(SpanKind::Server)
+            .with_attributes(all);
+        builder.start_time = start;
+        builder.links = from_meta.flatten().map(|ambient| vec![ambient]);
+        let mut span = tracer.build_with_context(builder, &parent);
+        let recording = span.is_recording();
+        if !recording && !span.span_context().is_valid() {
+            if !parent.is_telemetry_suppressed() {
+                crate::tracer::found_inert();
+            }
+            return Call::default();
+        }
+        if recording && let Some(target) = link() {
+            span.add_link(target, Vec::new());
+        }
         #[cfg(feature = "metrics")]
-        let metric = begun.operation(name);
-        #[cfg(not(feature = "metrics"))]
-        let metric = ();
-        begun.into_call(false, metric)
+        let metric = start.map(|start| {
+            let mut operation = crate::metrics::Operation::new(name, start);
+            if let Some(version) = arrival.protocol {
+                operation.protocol(version);
+            }
+            if let Some(transport) = arrival.transport {
+                operation.transport(transport.as_str());
+            }
+            if let Some(protocol) = arrival.network {
+                operation.network_protocol(protocol);
+            }
+            operation
+        });
+        Call {
+            active: Some(Box::new(Active {
+                cx: parent.with_span(span),
+                recording,
+                resource: false,
+                ended: AtomicBool::new(false),
+                #[cfg(feature = "metrics")]
+                metric,
+                scope: None,
+            })),
+        }
     }
 
     /// The span of a line on stdin that is not JSON (answered `-32700`): `_OTHER`,

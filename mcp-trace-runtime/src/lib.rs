@@ -168,6 +168,24 @@ pub mod __private {
     pub fn record_read(session: &str, uri: &str) -> u64 {
         crate::signals::tracker::global().record(session, uri, std::time::Instant::now())
     }
+    /// An inbound notification as JSON (`method`, `params`), observed as the rmcp
+    /// adapter observes one, on a pipe in `session` speaking `protocol`: its span,
+    /// started and ended. For measuring a notification span against a bare one.
+    #[cfg(all(feature = "enable", feature = "rmcp"))]
+    pub fn observe_notification(
+        method: &str,
+        params: Option<&serde_json::Map<String, serde_json::Value>>,
+        session: Option<&str>,
+        protocol: Option<&str>,
+    ) {
+        crate::observe::raw::connection().notification_received(
+            method,
+            params,
+            session,
+            protocol,
+            crate::scope::Transport::Pipe,
+        );
+    }
     #[cfg(feature = "enable")]
     pub use crate::call::{Call, Entered, Traced, start_resource, start_tool};
     #[cfg(feature = "docs")]

@@ -20,6 +20,7 @@ pub(crate) mod in_flight;
 pub(crate) mod methods;
 pub(crate) mod notification;
 pub(crate) mod outbound;
+pub(crate) mod raw;
 pub(crate) mod rounds;
 pub(crate) mod tasks;
 

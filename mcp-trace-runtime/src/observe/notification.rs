@@ -3,9 +3,7 @@
 use super::{Connection, RequestKey};
 use crate::call::{Call, adapter};
 use crate::keys;
-use crate::scope::ActiveScope;
 use opentelemetry::KeyValue;
-use std::sync::Arc;
 
 /// What telemetry reads of a notification: its method and, for the kinds that carry
 /// them, the numbers and the request it is about. Never a message text.
@@ -78,7 +76,7 @@ impl Connection {
     pub(crate) fn notification(
         &self,
         notification: &Notification<'_>,
-        scope: Arc<ActiveScope>,
+        arrival: &crate::call::Arrival<'_>,
     ) -> Call {
         let name = super::methods::known_method(notification.method());
         let attributes = |attrs: &mut Vec<KeyValue>| match notification {
@@ -102,6 +100,6 @@ impl Connection {
             Notification::Cancelled(target) => target.span.clone(),
             _ => None,
         };
-        adapter::notification_span(name, attributes, link, scope)
+        adapter::notification_span(name, attributes, link, arrival)
     }
 }

@@ -41,11 +41,12 @@ const SWEEP_EVERY: Duration = Duration::from_secs(60);
 pub(crate) struct RoundState {
     /// When the request arrived (a first round's start, should it ask for input).
     arrived: OnceLock<SystemTime>,
-    /// The call this request continues, if it is a later round.
-    later: OnceLock<Later>,
+    /// The call this request continues, if it is a later round. (Boxed, as is the
+    /// parked round: every request's scope carries this state, few use it.)
+    later: OnceLock<Box<Later>>,
     /// This round, answered `input_required`: kept until the adapter knows the state
     /// to match its retry by.
-    parked: Mutex<Option<Parked>>,
+    parked: Mutex<Option<Box<Parked>>>,
 }
 
 /// A later round: the call's first round and where this one stands.
@@ -93,7 +94,7 @@ impl RoundState {
     /// The call this request continues, if it is a later round.
     #[inline]
     pub(crate) fn later(&self) -> Option<&Later> {
-        self.later.get()
+        self.later.get().map(|later| &**later)
     }
 }
 
@@ -114,11 +115,11 @@ pub(crate) fn arrive(scope: &ActiveScope, method: &str, state: Option<&str>, sta
     {
         parked.operation = None;
     }
-    let _ = rounds.later.set(Later {
+    let _ = rounds.later.set(Box::new(Later {
         first: parked.first.clone(),
         number: parked.number.saturating_add(1),
         started: parked.started,
-    });
+    }));
 }
 
 /// What a round's span records as it ends in `scope` (`span`: its context), and what
@@ -163,7 +164,7 @@ pub(crate) fn finishing(
                 operation
             }),
         };
-        let replaced = lock(&rounds.parked).replace(parked);
+        let replaced = lock(&rounds.parked).replace(Box::new(parked));
         drop(replaced);
     } else if let Some(later) = later {
         attrs.push(KeyValue::new(keys::REQUEST_ROUND, i64::from(later.number)));
@@ -204,7 +205,7 @@ pub(crate) fn answered(scope: &ActiveScope, method: &str, state: Option<&str>) {
         let mut table = lock(table());
         table.sweep(now, &mut gone);
         let waiting = Waiting {
-            parked,
+            parked: *parked,
             touched: now,
         };
         if let Some(old) = table.waiting.insert(key, waiting) {

@@ -391,7 +391,13 @@ impl<S: ServerHandler> TracedServer<S> {
     /// The scope of a notification: its `_meta` trace context, the session (over HTTP
     /// the `Mcp-Session-Id`, on stdio the process's), the protocol version the session
     /// negotiated, and the transport.
-    fn notification_scope(&self, context: &NotificationContext<RoleServer>) -> Arc<ActiveScope> {
+    /// The span of a notification received with `context`, started now.
+    fn notification_call(
+        &self,
+        seen: &Notification<'_>,
+        connection: &Connection,
+        context: &NotificationContext<RoleServer>,
+    ) -> crate::call::Call {
         // rmcp 3.9 moves a notification's extensions out before its `_meta`, so the
         // `_meta` it parsed is found among the context's extensions, not in `meta`.
         let meta = match context
@@ -401,28 +407,21 @@ impl<S: ServerHandler> TracedServer<S> {
             Some(parsed) if context.meta.0.0.is_empty() => &parsed.0.0,
             _ => &context.meta.0.0,
         };
-        let mut scope = crate::rmcp::support::scope_from_parts(meta, &context.extensions);
-        if let Some(info) = context.peer.peer_info() {
-            scope = scope.protocol_version(info.protocol_version.to_string());
-        }
-        if context.extensions.get::<http::request::Parts>().is_none() {
-            scope = scope
-                .session_id(self.process_session.clone())
-                .transport(Transport::Pipe);
-        }
-        scope.activate()
+        let info = context.peer.peer_info();
+        let protocol = info.as_ref().map(|info| info.protocol_version.as_str());
+        let arrival = crate::rmcp::support::arrival(
+            meta,
+            &context.extensions,
+            protocol,
+            &self.process_session,
+        );
+        connection.notification(seen, &arrival)
     }
 
     /// Runs the wrapped server's handler of an inbound notification under the
     /// notification's span.
-    async fn traced_notification(
-        &self,
-        notification: Notification<'_>,
-        connection: Arc<Connection>,
-        scope: Arc<ActiveScope>,
-        inner: impl Future<Output = ()>,
-    ) {
-        let call = connection.notification(&notification, scope);
+    /// Runs a notification's handler `inner` with its span `call` current, and ends it.
+    async fn traced_notification(&self, call: crate::call::Call, inner: impl Future<Output = ()>) {
         let ((), call) = Traced::new(call, inner).await;
         call.finish(|| Outcome::Ok(None));
     }
@@ -1005,13 +1004,9 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
             }
         };
         let seen = Notification::Cancelled(target);
-        self.traced_notification(
-            seen,
-            connection,
-            self.notification_scope(&context),
-            self.inner.on_cancelled(notification, context),
-        )
-        .await
+        let call = self.notification_call(&seen, &connection, &context);
+        self.traced_notification(call, self.inner.on_cancelled(notification, context))
+            .await
     }
 
     async fn on_progress(
@@ -1030,13 +1025,10 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
                 NumberOrString::String(_) => TokenKind::String,
             },
         };
-        self.traced_notification(
-            seen,
-            self.connection(&context.extensions),
-            self.notification_scope(&context),
-            self.inner.on_progress(notification, context),
-        )
-        .await
+        let connection = self.connection(&context.extensions);
+        let call = self.notification_call(&seen, &connection, &context);
+        self.traced_notification(call, self.inner.on_progress(notification, context))
+            .await
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
@@ -1044,11 +1036,9 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
             return self.inner.on_initialized(context).await;
         }
         let seen = Notification::Other("notifications/initialized");
-        let (connection, scope) = (
-            self.connection(&context.extensions),
-            self.notification_scope(&context),
-        );
-        self.traced_notification(seen, connection, scope, self.inner.on_initialized(context))
+        let connection = self.connection(&context.extensions);
+        let call = self.notification_call(&seen, &connection, &context);
+        self.traced_notification(call, self.inner.on_initialized(context))
             .await
     }
 
@@ -1057,13 +1047,10 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
             return self.inner.on_roots_list_changed(context).await;
         }
         let seen = Notification::Other("notifications/roots/list_changed");
-        self.traced_notification(
-            seen,
-            self.connection(&context.extensions),
-            self.notification_scope(&context),
-            self.inner.on_roots_list_changed(context),
-        )
-        .await
+        let connection = self.connection(&context.extensions);
+        let call = self.notification_call(&seen, &connection, &context);
+        self.traced_notification(call, self.inner.on_roots_list_changed(context))
+            .await
     }
 
     async fn on_custom_notification(
@@ -1079,10 +1066,11 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
         }
         // The conventions' name or `_OTHER`, without copying what the client sent.
         let method = crate::observe::methods::known_method(&notification.method);
+        let seen = Notification::Other(method);
+        let connection = self.connection(&context.extensions);
+        let call = self.notification_call(&seen, &connection, &context);
         self.traced_notification(
-            Notification::Other(method),
-            self.connection(&context.extensions),
-            self.notification_scope(&context),
+            call,
             self.inner.on_custom_notification(notification, context),
         )
         .await

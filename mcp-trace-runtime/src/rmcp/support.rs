@@ -204,12 +204,44 @@ pub(crate) fn http_session(context: &RequestContext<RoleServer>) -> Option<(Stri
 
 /// The non-empty `Mcp-Session-Id` header of an HTTP request.
 fn session_header(parts: &http::request::Parts) -> Option<String> {
+    session_header_text(parts).map(str::to_owned)
+}
+
+fn session_header_text(parts: &http::request::Parts) -> Option<&str> {
     parts
         .headers
         .get("mcp-session-id")
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty())
-        .map(str::to_owned)
+}
+
+/// Where a message with `_meta` `meta` and rmcp's `extensions` arrived: over HTTP, its
+/// session header, HTTP version and client address; else on a pipe, in
+/// `process_session`. `protocol`: the connection's protocol version.
+pub(crate) fn arrival<'a>(
+    meta: &'a rmcp::model::JsonObject,
+    extensions: &'a rmcp::model::Extensions,
+    protocol: Option<&'a str>,
+    process_session: &'a str,
+) -> crate::call::Arrival<'a> {
+    let mut arrival = crate::call::Arrival {
+        meta: Some(meta),
+        protocol,
+        ..Default::default()
+    };
+    match extensions.get::<http::request::Parts>() {
+        Some(parts) => {
+            arrival.session = session_header_text(parts);
+            arrival.transport = Some(Transport::Tcp);
+            arrival.network = http_version(parts.version).map(|version| ("http", version));
+            arrival.client = client_of(parts);
+        }
+        None => {
+            arrival.session = Some(process_session);
+            arrival.transport = Some(Transport::Pipe);
+        }
+    }
+    arrival
 }
 
 /// A request scope from what rmcp knows about the request: its id, `_meta` trace

@@ -1,0 +1,166 @@
+//! The observer fed JSON as it crossed the wire: for a caller that sees messages rather
+//! than an SDK's types (a proxy relaying bytes, a benchmark). The same rules as the
+//! rmcp adapter's, read from the JSON: a progress notification's numbers and token
+//! kind, a cancellation's target, the `_meta` trace context.
+
+use super::notification::{Notification, TokenKind};
+use super::{Connection, RequestKey};
+use crate::handler::outcome::Outcome;
+use crate::scope::Transport;
+use serde_json::{Map, Value};
+use std::sync::Arc;
+
+/// The observer's key of a JSON-RPC id as JSON: a number or a string; `None` for any
+/// other JSON (no request has it).
+fn request_key(connection: &Connection, id: &Value) -> Option<RequestKey> {
+    match id {
+        Value::Number(n) => n.as_i64().map(|n| connection.in_flight.number(n)),
+        Value::String(s) => Some(connection.in_flight.string(s)),
+        _ => None,
+    }
+}
+
+/// What a notification's `method` and `params` say, as the adapter reads them from
+/// rmcp's types: a progress notification whose token is neither a string nor an
+/// integer, or whose progress is not a number, is not read as progress.
+fn read<'a>(
+    connection: &Connection,
+    method: &'a str,
+    params: Option<&Map<String, Value>>,
+) -> Notification<'a> {
+    let param = |key: &str| params.and_then(|p| p.get(key));
+    match method {
+        "notifications/progress" => {
+            let token = match param("progressToken") {
+                Some(Value::String(_)) => Some(TokenKind::String),
+                Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Some(TokenKind::Integer),
+                _ => None,
+            };
+            match (param("progress").and_then(Value::as_f64), token) {
+                (Some(progress), Some(token)) => Notification::Progress {
+                    progress,
+                    total: param("total").and_then(Value::as_f64),
+                    token,
+                },
+                _ => Notification::Other(method),
+            }
+        }
+        "notifications/cancelled" => {
+            let key = param("requestId").and_then(|id| request_key(connection, id));
+            Notification::Cancelled(connection.cancel_target(key))
+        }
+        _ => Notification::Other(method),
+    }
+}
+
+impl Connection {
+    /// An inbound notification, handled at once: its span, started and ended. `session`
+    /// and `protocol` are what the connection knows; `transport` how it arrived.
+    pub(crate) fn notification_received(
+        &self,
+        method: &str,
+        params: Option<&Map<String, Value>>,
+        session: Option<&str>,
+        protocol: Option<&str>,
+        transport: Transport,
+    ) {
+        let meta = match params.and_then(|p| p.get("_meta")) {
+            Some(Value::Object(meta)) => Some(meta),
+            _ => None,
+        };
+        let arrival = crate::call::Arrival {
+            meta,
+            session,
+            protocol,
+            transport: Some(transport),
+            ..Default::default()
+        };
+        let seen = read(self, method, params);
+        let call = self.notification(&seen, &arrival);
+        call.finish(|| Outcome::Ok(None));
+    }
+}
+
+/// The process's connection for JSON fed to it without one.
+pub(crate) fn connection() -> &'static Arc<Connection> {
+    static CONNECTION: std::sync::OnceLock<Arc<Connection>> = std::sync::OnceLock::new();
+    CONNECTION.get_or_init(Arc::default)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn params(value: Value) -> Map<String, Value> {
+        let Value::Object(map) = value else {
+            unreachable!()
+        };
+        map
+    }
+
+    #[test]
+    fn progress_is_read_only_with_a_string_or_integer_token() {
+        let connection = Connection::default();
+        let read_progress = |token: Value| {
+            let p = params(json!({"progressToken": token, "progress": 2, "total": 4}));
+            matches!(
+                read(&connection, "notifications/progress", Some(&p)),
+                Notification::Progress { progress, total: Some(total), .. }
+                    if progress == 2.0 && total == 4.0
+            )
+        };
+        assert!(read_progress(json!("t")));
+        assert!(read_progress(json!(7)));
+        for token in [json!(1.5), json!(null), json!(true), json!({}), json!([])] {
+            assert!(!read_progress(token));
+        }
+    }
+
+    #[test]
+    fn a_cancellation_of_nothing_in_flight_is_read_as_such() {
+        let connection = Connection::default();
+        let p = params(json!({"requestId": 5}));
+        let Notification::Cancelled(target) =
+            read(&connection, "notifications/cancelled", Some(&p))
+        else {
+            panic!("a cancellation")
+        };
+        assert!(!target.in_flight && target.span.is_none());
+    }
+}
+
+#[cfg(test)]
+mod sizes {
+    #[test]
+    fn print_sizes() {
+        eprintln!(
+            "ActiveScope {}",
+            std::mem::size_of::<crate::scope::ActiveScope>()
+        );
+        eprintln!(
+            "ScopeData {}",
+            std::mem::size_of::<crate::scope::ScopeData>()
+        );
+        eprintln!(
+            "RequestScope {}",
+            std::mem::size_of::<crate::scope::RequestScope>()
+        );
+        eprintln!(
+            "RoundState {}",
+            std::mem::size_of::<crate::observe::rounds::RoundState>()
+        );
+        eprintln!(
+            "HeldEnd {}",
+            std::mem::size_of::<crate::observe::context_cost::HeldEnd>()
+        );
+        eprintln!(
+            "Deferred {}",
+            std::mem::size_of::<std::sync::Mutex<crate::observe::Deferred>>()
+        );
+        eprintln!(
+            "Events {}",
+            std::mem::size_of::<crate::observe::events::EventCount>()
+        );
+    }
+}
