@@ -17,8 +17,8 @@ use common::otlp::{Receiver, attributes, spans};
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::metrics::v1::metric;
 use rmcp::model::{
-    CallToolRequestParams, ClientCapabilities, ClientConfig, ElicitRequestParams, ElicitResult,
-    ElicitationAction, Implementation, ProtocolVersion,
+    CallToolRequestParams, CallToolResponse, ClientCapabilities, ClientConfig, ElicitRequestParams,
+    ElicitResult, ElicitationAction, GetTaskParams, Implementation, ProtocolVersion, TaskStatus,
 };
 use rmcp::service::{ClientLifecycleMode, ClientServiceExt, RequestContext, RoleClient};
 use rmcp::{ClientHandler, ErrorData};
@@ -42,7 +42,10 @@ impl ClientHandler for Agent {
 
     fn get_info(&self) -> ClientConfig {
         ClientConfig::new(
-            ClientCapabilities::builder().enable_elicitation().build(),
+            ClientCapabilities::builder()
+                .enable_elicitation()
+                .enable_tasks()
+                .build(),
             Implementation::new("modern-agent", "1"),
         )
     }
@@ -106,6 +109,25 @@ async fn a_2026_client_drives_the_rounds_and_they_count_once() {
         .await
         .expect("the rounds end");
     assert_eq!(confirmed.is_error, Some(false));
+    // A client that takes tasks gets the report as one, and polls for it.
+    let CallToolResponse::Task(created) = client
+        .call_tool_once(call("build_report", json!({"sections": 2})))
+        .await
+        .expect("build_report")
+    else {
+        panic!("a task");
+    };
+    loop {
+        let polled = client
+            .get_task(GetTaskParams::new(created.task.task_id.clone()))
+            .await
+            .expect("tasks/get");
+        if polled.task.status() == TaskStatus::Completed {
+            break;
+        }
+        assert_eq!(polled.task.status(), TaskStatus::Working);
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     client.cancel().await.expect("client closes");
     let status = tokio::time::timeout(std::time::Duration::from_secs(20), child.wait())
         .await
@@ -172,6 +194,28 @@ async fn a_2026_client_drives_the_rounds_and_they_count_once() {
     );
     assert_eq!(last.links.len(), 1);
     assert_eq!(last.links[0].span_id, first.span_id);
+
+    // The report's task: its own span, the child of the call that created it, which
+    // links to it, as does every poll.
+    let task = spans
+        .iter()
+        .find(|s| s.name == "task build_report")
+        .expect("the task's span");
+    let created_by = spans
+        .iter()
+        .find(|s| s.name == "tools/call build_report")
+        .expect("the creating call");
+    assert_eq!(task.parent_span_id, created_by.span_id);
+    assert_eq!(created_by.links[0].span_id, task.span_id);
+    let task_attrs = attributes(&task.attributes);
+    assert_eq!(task_attrs["mcp.task.status"], json!("completed"));
+    assert_eq!(task_attrs["gen_ai.tool.name"], json!("build_report"));
+    let polls: Vec<_> = spans.iter().filter(|s| s.name == "tasks/get").collect();
+    assert!(!polls.is_empty());
+    for poll in polls {
+        assert_eq!(poll.links[0].span_id, task.span_id);
+        assert_eq!(attributes(&poll.attributes)["mcp.task.known"], json!(true));
+    }
 
     // One call of confirm_action on the metric (cumulative: the last export counts all).
     let last_export = received

@@ -1,7 +1,8 @@
 //! The example MCP server on rmcp, traced: five tools (two of which talk back to the
 //! client while they work: `confirm_action` asks the user through
 //! `elicitation/create` (from 2026-07-28, by answering `input_required`: a multi-round
-//! request), `build_report` sends progress and log notifications), the
+//! request), `build_report` sends progress and log notifications, or runs as a task for a client
+//! that takes tasks), the
 //! `docs://{page}` resource template and one prompt, `summarize`. Served over stdio by `stdio_server` and over streamable HTTP by
 //! `http_server`.
 
@@ -9,16 +10,18 @@ use mcp_trace::{traced_resource, traced_tool};
 use rmcp::handler::server::tool::InputResponses;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
-    CallToolResponse, CallToolResult, ContentBlock, ElicitRequest, ElicitRequestParams,
-    ElicitationAction, ElicitationSchema, GetPromptRequestParams, GetPromptResponse,
-    GetPromptResult, Implementation, InputRequest, InputRequiredResult,
-    ListResourceTemplatesResult, PaginatedRequestParams, ProgressNotificationParam, PromptMessage,
-    ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
-    ResourceContents, ResourceTemplate, Role, ServerCapabilities, ServerConfig,
+    CallToolResponse, CallToolResult, CancelTaskParams, ContentBlock, CreateTaskResult,
+    ElicitRequest, ElicitRequestParams, ElicitationAction, ElicitationSchema,
+    GetPromptRequestParams, GetPromptResponse, GetPromptResult, GetTaskParams, GetTaskResult,
+    Implementation, InputRequest, InputRequiredResult, ListResourceTemplatesResult,
+    PaginatedRequestParams, ProgressNotificationParam, PromptMessage, ProtocolVersion,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, ResourceContents,
+    ResourceTemplate, Role, ServerCapabilities, ServerConfig,
 };
 #[allow(deprecated)]
 use rmcp::model::{LoggingLevel, LoggingMessageNotificationParam};
 use rmcp::service::{RequestContext, RoleServer};
+use rmcp::task_manager::{TaskManager, TaskOptions};
 use rmcp::{ErrorData as McpError, ServerHandler, schemars, tool, tool_handler, tool_router};
 use serde::Deserialize;
 
@@ -190,8 +193,25 @@ impl DocsServer {
         &self,
         Parameters(args): Parameters<ReportArgs>,
         context: RequestContext<RoleServer>,
-    ) -> Result<CallToolResult, McpError> {
+    ) -> Result<CallToolResponse, McpError> {
         let sections = args.sections.clamp(1, 20);
+        // A client that takes tasks (the tasks extension) gets one: the report is
+        // built in the background, and the client polls `tasks/get` for it.
+        if context
+            .client_capabilities()
+            .is_some_and(|capabilities| capabilities.supports_tasks())
+        {
+            let task = tasks().spawn(TaskOptions::new(), move |_task| {
+                Box::pin(async move {
+                    tokio::time::sleep(std::time::Duration::from_millis(10 * u64::from(sections)))
+                        .await;
+                    Ok(CallToolResult::success(vec![ContentBlock::text(format!(
+                        "report with {sections} sections"
+                    ))]))
+                })
+            });
+            return Ok(CallToolResponse::Task(CreateTaskResult::new(task)));
+        }
         let token = context.meta.get_progress_token();
         for section in 1..=sections {
             let log = LoggingMessageNotificationParam::new(
@@ -209,8 +229,15 @@ impl DocsServer {
         }
         Ok(CallToolResult::success(vec![ContentBlock::text(format!(
             "report with {sections} sections"
-        ))]))
+        ))])
+        .into())
     }
+}
+
+/// The tasks `build_report` runs for clients that take tasks.
+fn tasks() -> &'static TaskManager {
+    static TASKS: std::sync::OnceLock<TaskManager> = std::sync::OnceLock::new();
+    TASKS.get_or_init(TaskManager::new)
 }
 
 /// One page of the product documentation.
@@ -232,11 +259,28 @@ impl ServerHandler for DocsServer {
             .enable_resources()
             .enable_prompts()
             .enable_logging()
+            .enable_tasks()
             .build();
         ServerConfig::new(capabilities).with_server_info(Implementation::new(
             "mcp-trace-example",
             env!("CARGO_PKG_VERSION"),
         ))
+    }
+
+    async fn get_task(
+        &self,
+        request: GetTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetTaskResult, McpError> {
+        tasks().get_task(&request.task_id).map(GetTaskResult::new)
+    }
+
+    async fn cancel_task(
+        &self,
+        request: CancelTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        tasks().cancel_task(&request.task_id)
     }
 
     async fn list_resource_templates(
