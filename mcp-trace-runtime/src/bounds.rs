@@ -357,3 +357,15 @@ mod tests {
         assert_eq!(tracestate(&"x".repeat(600)), None);
     }
 }
+
+/// `mcp.protocol.version`: a published revision as the crate's own constant (no copy),
+/// any other version string bounded.
+pub(crate) fn push_protocol(attrs: &mut Vec<KeyValue>, version: &str) {
+    match crate::keys::KNOWN_PROTOCOLS
+        .iter()
+        .find(|known| **known == version)
+    {
+        Some(known) => attrs.push(KeyValue::new(crate::keys::PROTOCOL, *known)),
+        None => push_bounded(attrs, crate::keys::PROTOCOL, version, MAX_NAME_BYTES),
+    }
+}

@@ -256,7 +256,7 @@ pub(crate) fn connection_attributes(data: &scope::ScopeData, attrs: &mut Vec<Key
         push_session(session, attrs);
     }
     if let Some(version) = &data.protocol_version {
-        bounds::push_bounded(attrs, keys::PROTOCOL, version, bounds::MAX_NAME_BYTES);
+        bounds::push_protocol(attrs, version);
     }
     if let Some(transport) = data.transport {
         attrs.push(KeyValue::new(keys::TRANSPORT, transport.as_str()));
@@ -281,7 +281,7 @@ fn scope_attributes(data: &scope::ScopeData, attrs: &mut Vec<KeyValue>) {
         bounds::push_bounded(attrs, keys::REQUEST_ID, id, bounds::MAX_NAME_BYTES);
     }
     if let Some(version) = &data.protocol_version {
-        bounds::push_bounded(attrs, keys::PROTOCOL, version, bounds::MAX_NAME_BYTES);
+        bounds::push_protocol(attrs, version);
     }
     if let Some(transport) = data.transport {
         attrs.push(KeyValue::new(keys::TRANSPORT, transport.as_str()));
@@ -1524,15 +1524,20 @@ pub(crate) mod adapter {
                 .and_then(|meta| meta.get(key))
                 .and_then(Value::as_str)
         };
-        let (parent, from_meta) =
-            parent_from(meta("traceparent"), meta("tracestate"), meta("baggage"));
+        // Most notifications carry no trace context: one lookup finds that out.
+        let (parent, from_meta) = match meta("traceparent") {
+            Some(traceparent) => {
+                parent_from(Some(traceparent), meta("tracestate"), meta("baggage"))
+            }
+            None => (Context::current(), None),
+        };
         let mut all = Vec::with_capacity(12);
         all.push(KeyValue::new(keys::METHOD, name));
         if let Some(session) = arrival.session {
             push_session(session, &mut all);
         }
         if let Some(version) = arrival.protocol {
-            bounds::push_bounded(&mut all, keys::PROTOCOL, version, bounds::MAX_NAME_BYTES);
+            bounds::push_protocol(&mut all, version);
         }
         if let Some(transport) = arrival.transport {
             all.push(KeyValue::new(keys::TRANSPORT, transport.as_str()));

@@ -10,6 +10,15 @@ pub(crate) const MCP_TOOL: &str = "mcp.tool.name";
 pub(crate) const SESSION: &str = "mcp.session.id";
 pub(crate) const REQUEST_ID: &str = "jsonrpc.request.id";
 pub(crate) const PROTOCOL: &str = "mcp.protocol.version";
+/// Protocol revisions published so far: on the metric any other version string is
+/// `_OTHER` (the string is the client's); on a span, a known one costs no copy.
+pub(crate) const KNOWN_PROTOCOLS: [&str; 5] = [
+    "2024-11-05",
+    "2025-03-26",
+    "2025-06-18",
+    "2025-11-25",
+    "2026-07-28",
+];
 pub(crate) const TRANSPORT: &str = "network.transport";
 pub(crate) const NETWORK_PROTOCOL: &str = "network.protocol.name";
 pub(crate) const NETWORK_PROTOCOL_VERSION: &str = "network.protocol.version";

@@ -290,19 +290,9 @@ pub(crate) fn push_connection(
 #[cfg(feature = "rmcp")]
 pub(crate) use crate::observe::methods::known_method;
 
-/// Protocol revisions published so far; any other version string is `_OTHER` on the
-/// metric, because the string is the client's.
-const KNOWN_PROTOCOLS: [&str; 5] = [
-    "2024-11-05",
-    "2025-03-26",
-    "2025-06-18",
-    "2025-11-25",
-    "2026-07-28",
-];
-
 /// `version` if it is a published protocol revision, else `_OTHER`.
 pub(crate) fn known_protocol(version: &str) -> &'static str {
-    KNOWN_PROTOCOLS
+    keys::KNOWN_PROTOCOLS
         .iter()
         .find(|known| **known == version)
         .copied()

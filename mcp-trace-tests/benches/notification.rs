@@ -11,8 +11,8 @@ mod common;
 
 use common::{install, metrics_off};
 use criterion::{Criterion, criterion_group, criterion_main};
-use opentelemetry::KeyValue;
-use opentelemetry::trace::{Span, SpanKind, Tracer};
+use opentelemetry::trace::{Span, SpanKind, TraceContextExt, Tracer};
+use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::Sampler;
 use std::hint::black_box;
 
@@ -42,6 +42,26 @@ fn notification(c: &mut Criterion) {
                 ])
                 .start(&tracer);
             span.end();
+        })
+    });
+    // The same, in a context (as a span is kept to be made current around a handler).
+    group.bench_function("bare SDK span in a context", |b| {
+        b.iter(|| {
+            let span = tracer
+                .span_builder("notifications/progress")
+                .with_kind(SpanKind::Server)
+                .with_attributes([
+                    KeyValue::new("mcp.method.name", "notifications/progress"),
+                    KeyValue::new("mcp.session.id", "0123456789abcdef0123456789abcdef"),
+                    KeyValue::new("mcp.protocol.version", "2025-11-25"),
+                    KeyValue::new("network.transport", "pipe"),
+                    KeyValue::new("mcp.progress.value", black_box(3.0)),
+                    KeyValue::new("mcp.progress.total", black_box(10.0)),
+                    KeyValue::new("mcp.progress.token_type", "string"),
+                ])
+                .start(&tracer);
+            let cx = Context::current_with_span(span);
+            cx.span().end();
         })
     });
     group.bench_function("observed notification", |b| {
