@@ -281,6 +281,18 @@ pub(crate) fn tracestate(value: &str) -> Option<String> {
     (!out.is_empty()).then_some(out)
 }
 
+/// `mcp.protocol.version`: a published revision as the crate's own constant (no copy),
+/// any other version string bounded.
+pub(crate) fn push_protocol(attrs: &mut Vec<KeyValue>, version: &str) {
+    match crate::keys::KNOWN_PROTOCOLS
+        .iter()
+        .find(|known| **known == version)
+    {
+        Some(known) => attrs.push(KeyValue::new(crate::keys::PROTOCOL, *known)),
+        None => push_bounded(attrs, crate::keys::PROTOCOL, version, MAX_NAME_BYTES),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -355,17 +367,5 @@ mod tests {
         assert!(bounded.len() <= MAX_TRACESTATE_BYTES);
         assert!(bounded.starts_with("vendor00=value,vendor01=value"));
         assert_eq!(tracestate(&"x".repeat(600)), None);
-    }
-}
-
-/// `mcp.protocol.version`: a published revision as the crate's own constant (no copy),
-/// any other version string bounded.
-pub(crate) fn push_protocol(attrs: &mut Vec<KeyValue>, version: &str) {
-    match crate::keys::KNOWN_PROTOCOLS
-        .iter()
-        .find(|known| **known == version)
-    {
-        Some(known) => attrs.push(KeyValue::new(crate::keys::PROTOCOL, *known)),
-        None => push_bounded(attrs, crate::keys::PROTOCOL, version, MAX_NAME_BYTES),
     }
 }

@@ -129,38 +129,3 @@ mod tests {
         assert!(!target.in_flight && target.span.is_none());
     }
 }
-
-#[cfg(test)]
-mod sizes {
-    #[test]
-    fn print_sizes() {
-        eprintln!(
-            "ActiveScope {}",
-            std::mem::size_of::<crate::scope::ActiveScope>()
-        );
-        eprintln!(
-            "ScopeData {}",
-            std::mem::size_of::<crate::scope::ScopeData>()
-        );
-        eprintln!(
-            "RequestScope {}",
-            std::mem::size_of::<crate::scope::RequestScope>()
-        );
-        eprintln!(
-            "RoundState {}",
-            std::mem::size_of::<crate::observe::rounds::RoundState>()
-        );
-        eprintln!(
-            "HeldEnd {}",
-            std::mem::size_of::<crate::observe::context_cost::HeldEnd>()
-        );
-        eprintln!(
-            "Deferred {}",
-            std::mem::size_of::<std::sync::Mutex<crate::observe::Deferred>>()
-        );
-        eprintln!(
-            "Events {}",
-            std::mem::size_of::<crate::observe::events::EventCount>()
-        );
-    }
-}
