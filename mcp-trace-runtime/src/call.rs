@@ -44,6 +44,10 @@ struct Active {
     /// while it ran (events left out over their bound) is noted on it as it ends.
     #[cfg(feature = "rmcp")]
     scope: Option<Arc<ActiveScope>>,
+    /// The span's start, when it was read here (for the metric, or for a request that
+    /// may turn out the first round of a multi-round call).
+    #[cfg(feature = "rmcp")]
+    start: Option<std::time::SystemTime>,
 }
 
 /// What a call records on the operation-duration metric.
@@ -181,7 +185,13 @@ fn begin_with(
     let mut all = Vec::with_capacity(SPAN_ATTRIBUTES);
     attributes(&mut all);
     let metric = metric_wanted();
-    let start = start_time.or_else(|| metric.then(std::time::SystemTime::now));
+    // The start is read here for the metric, and for a request that may be the first
+    // round of a multi-round call (its span's start is the call's).
+    #[cfg(feature = "rmcp")]
+    let timed = metric || scope.as_deref().is_some_and(|s| s.rounds.may_ask());
+    #[cfg(not(feature = "rmcp"))]
+    let timed = metric;
+    let start = start_time.or_else(|| timed.then(std::time::SystemTime::now));
     let meta_parent = from_meta.is_some();
     #[cfg_attr(not(feature = "rmcp"), allow(unused_mut))]
     let mut links = from_meta.flatten().map(|link| vec![link]);
@@ -353,6 +363,8 @@ impl Begun {
                 metric,
                 #[cfg(feature = "rmcp")]
                 scope: self.scope,
+                #[cfg(feature = "rmcp")]
+                start: self.start,
             })),
         }
     }
@@ -1090,6 +1102,7 @@ impl Active {
                 scope,
                 span.span_context(),
                 input_required,
+                active.start,
                 end,
                 #[cfg(feature = "metrics")]
                 &mut active.metric,
@@ -1416,6 +1429,7 @@ pub(crate) mod adapter {
                 #[cfg(feature = "metrics")]
                 metric: None,
                 scope: None,
+                start: None,
             })),
         }
     }
@@ -1594,6 +1608,7 @@ pub(crate) mod adapter {
                 #[cfg(feature = "metrics")]
                 metric,
                 scope: None,
+                start: None,
             })),
         }
     }

@@ -116,12 +116,6 @@ impl Operation {
         self.series.cache_hit = hit;
     }
 
-    /// When the operation started.
-    #[cfg(feature = "rmcp")]
-    pub(crate) fn start(&self) -> SystemTime {
-        self.start
-    }
-
     /// Starts the operation at `start` instead: the first round of a multi-round call.
     #[cfg(feature = "rmcp")]
     pub(crate) fn restart(&mut self, start: SystemTime) {

@@ -163,37 +163,7 @@ async fn a_2026_client_drives_the_rounds_and_they_count_once() {
     let [first, last] = &rounds[..] else {
         panic!("two rounds: {}", rounds.len());
     };
-    let round_keys = |span: &&&opentelemetry_proto::tonic::trace::v1::Span| {
-        attributes(&span.attributes)
-            .into_iter()
-            .filter(|(k, _)| k.starts_with("mcp.request.") || k == "mcp.protocol.version")
-            .collect::<BTreeMap<_, _>>()
-    };
-    assert_eq!(
-        round_keys(first),
-        BTreeMap::from([
-            ("mcp.protocol.version".to_owned(), json!("2026-07-28")),
-            ("mcp.request.input_required".to_owned(), json!(true)),
-            ("mcp.request.round".to_owned(), json!(1)),
-        ])
-    );
-    let mut last_keys = round_keys(last);
-    let duration = last_keys
-        .remove("mcp.request.rounds_duration")
-        .and_then(|v| v.as_f64())
-        .expect("the call's whole duration");
-    let whole = (last.end_time_unix_nano - first.start_time_unix_nano) as f64 / 1e9;
-    assert!((duration - whole).abs() < 1e-6, "{duration} vs {whole}");
-    assert_eq!(
-        last_keys,
-        BTreeMap::from([
-            ("mcp.protocol.version".to_owned(), json!("2026-07-28")),
-            ("mcp.request.round".to_owned(), json!(2)),
-            ("mcp.request.rounds".to_owned(), json!(2)),
-        ])
-    );
-    assert_eq!(last.links.len(), 1);
-    assert_eq!(last.links[0].span_id, first.span_id);
+    common::otlp::assert_two_rounds(first, last);
 
     // The report's task: its own span, the child of the call that created it, which
     // links to it, as does every poll.

@@ -163,26 +163,7 @@ fn the_python_sdk_drives_the_example_in_both_eras() {
     };
     parented(&rounds);
     parented(&named(&spans, "tools/call search_documents"));
-    assert_eq!(
-        request_keys(first),
-        BTreeMap::from([
-            ("mcp.protocol.version".to_owned(), json!("2026-07-28")),
-            ("mcp.request.input_required".to_owned(), json!(true)),
-            ("mcp.request.round".to_owned(), json!(1)),
-        ])
-    );
-    let mut last_keys = request_keys(last);
-    assert!(last_keys.remove("mcp.request.rounds_duration").is_some());
-    assert_eq!(
-        last_keys,
-        BTreeMap::from([
-            ("mcp.protocol.version".to_owned(), json!("2026-07-28")),
-            ("mcp.request.round".to_owned(), json!(2)),
-            ("mcp.request.rounds".to_owned(), json!(2)),
-        ])
-    );
-    assert_eq!(last.links.len(), 1);
-    assert_eq!(last.links[0].span_id, first.span_id);
+    common::otlp::assert_two_rounds(first, last);
 
     // 2025-11-25: initialized, and the server asks while the call waits.
     let (lines, spans) = converse(&python, "2025-11-25");

@@ -91,6 +91,13 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl RoundState {
+    /// Whether the request may be a round of a multi-round call (an adapter noted its
+    /// arrival): its span's start is then read, to be the call's.
+    #[inline]
+    pub(crate) fn may_ask(&self) -> bool {
+        self.arrived.get().is_some()
+    }
+
     /// The call this request continues, if it is a later round.
     #[inline]
     pub(crate) fn later(&self) -> Option<&Later> {
@@ -122,7 +129,8 @@ pub(crate) fn arrive(scope: &ActiveScope, method: &str, state: Option<&str>, sta
     }));
 }
 
-/// What a round's span records as it ends in `scope` (`span`: its context), and what
+/// What a round's span records as it ends in `scope` (`span`: its context, started at
+/// `start`), and what
 /// happens to its metric record: a round that asks for input (`input_required`) is
 /// parked in the scope instead of recorded; the round that ends a call is recorded
 /// from the first round's start.
@@ -130,6 +138,7 @@ pub(crate) fn finishing(
     scope: &ActiveScope,
     span: &SpanContext,
     input_required: bool,
+    start: Option<SystemTime>,
     end: Option<SystemTime>,
     #[cfg(feature = "metrics")] metric: &mut Option<crate::metrics::Operation>,
     attrs: &mut Vec<KeyValue>,
@@ -141,18 +150,14 @@ pub(crate) fn finishing(
         attrs.push(KeyValue::new(keys::REQUEST_ROUND, i64::from(number)));
         attrs.push(KeyValue::new(keys::REQUEST_INPUT_REQUIRED, true));
         let end = end.unwrap_or_else(SystemTime::now);
-        // The first round's start: the span's own, as the metric has it, else the
-        // request's arrival.
-        #[cfg(feature = "metrics")]
-        let own_start = metric.as_ref().map(|operation| operation.start());
-        #[cfg(not(feature = "metrics"))]
-        let own_start = None;
+        // The first round's start: its span's own (read for that, see `may_ask`), else
+        // the request's arrival.
         let parked = Parked {
             first: later.map_or_else(|| span.clone(), |l| l.first.clone()),
             number,
             started: later
                 .map(|l| l.started)
-                .or(own_start)
+                .or(start)
                 .or_else(|| rounds.arrived.get().copied())
                 .unwrap_or(end),
             ended: end,

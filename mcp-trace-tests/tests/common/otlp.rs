@@ -184,3 +184,47 @@ pub fn attributes(attributes: &[KeyValue]) -> BTreeMap<String, serde_json::Value
         .map(|kv| (kv.key.clone(), value(&kv.value)))
         .collect()
 }
+
+/// Checks the two rounds of a 2026-07-28 multi-round call, as exported: the first
+/// answered `input_required`, the last ends the call with the whole duration and links
+/// to the first.
+pub fn assert_two_rounds(first: &Span, last: &Span) {
+    let keys = |span: &Span| {
+        attributes(&span.attributes)
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("mcp.request.") || k == "mcp.protocol.version")
+            .collect::<BTreeMap<_, _>>()
+    };
+    let json = |pairs: &[(&str, serde_json::Value)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect::<BTreeMap<_, _>>()
+    };
+    let version = ("mcp.protocol.version", serde_json::json!("2026-07-28"));
+    assert_eq!(
+        keys(first),
+        json(&[
+            version.clone(),
+            ("mcp.request.input_required", serde_json::json!(true)),
+            ("mcp.request.round", serde_json::json!(1)),
+        ])
+    );
+    let mut last_keys = keys(last);
+    let duration = last_keys
+        .remove("mcp.request.rounds_duration")
+        .and_then(|v| v.as_f64())
+        .expect("the call's whole duration");
+    let whole = (last.end_time_unix_nano - first.start_time_unix_nano) as f64 / 1e9;
+    assert!((duration - whole).abs() < 1e-6, "{duration} vs {whole}");
+    assert_eq!(
+        last_keys,
+        json(&[
+            version,
+            ("mcp.request.round", serde_json::json!(2)),
+            ("mcp.request.rounds", serde_json::json!(2)),
+        ])
+    );
+    assert_eq!(last.links.len(), 1);
+    assert_eq!(last.links[0].span_id, first.span_id);
+}
