@@ -261,9 +261,10 @@ fn call(span: &Span) -> Option<Call> {
     let end_ns = span.end_time_unix_nano.max(span.start_time_unix_nano);
     // The round that ends a multi-round call stands for the whole call.
     let duration_ns = match attr("mcp.request.rounds_duration").and_then(|v| v.value.as_ref()) {
+        // A writer's absurd figure is cut at the span's end (the cast saturates, and
+        // the float may round above `end_ns`: the cut is made after it).
         Some(any_value::Value::DoubleValue(seconds)) if seconds.is_finite() && *seconds >= 0.0 => {
-            // Saturating: a writer's absurd figure cannot wrap around.
-            (seconds * 1e9).min(end_ns as f64) as u64
+            ((seconds * 1e9) as u64).min(end_ns)
         }
         _ => end_ns - span.start_time_unix_nano,
     };

@@ -397,8 +397,9 @@ pub fn code_name(error_type: &str) -> Option<&'static str> {
 #[derive(Debug, Clone)]
 pub struct TaskStats {
     pub tasks: u64,
-    /// Tasks that failed: `error.type` set (a JSON-RPC error, or a result with
-    /// `isError`).
+    /// Tasks that failed: an `error.type` (a result with `isError`, a JSON-RPC error
+    /// of the server's) or a JSON-RPC code (one the conventions count as the client's
+    /// mistake), as a call's failure is counted.
     pub failed: u64,
     pub cancelled: u64,
     /// Tasks the server never reported finished before the library let go of them.

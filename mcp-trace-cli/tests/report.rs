@@ -338,6 +338,26 @@ fn rounds_of_one_call_count_once() {
         "{text}"
     );
     assert_eq!(render::json(&report)["inputRequiredRounds"], json!(2));
+
+    // A writer's absurd duration (longer than the time since 1970) is cut at the
+    // span's end, never wrapped around.
+    // (Near today's epoch a float's steps are 256 ns: an end that rounds up to the
+    // next step once did.)
+    let absurd = common::line(vec![common::tool_call(
+        "approve",
+        "s1",
+        "aaaa",
+        common::T0_NS + 123,
+        MS_NS,
+        &[
+            ("mcp.request.rounds", json!(2)),
+            ("mcp.request.rounds_duration", json!(1e12)),
+        ],
+    )]);
+    let mut report = Report::default();
+    report.read(absurd.as_bytes()).unwrap();
+    report.finish();
+    assert_eq!(report.tools["approve"].calls, 1);
 }
 
 /// The context column: a tool's definition bytes (the latest a call carried) and its

@@ -1009,7 +1009,8 @@ impl Call {
     #[inline]
     fn finish_at(mut self, outcome: impl FnOnce() -> Outcome, end: Option<std::time::SystemTime>) {
         if let Some(active) = self.active.take() {
-            let outcome = (active.recording || active.has_metric()).then(outcome);
+            let outcome =
+                (active.recording || active.has_metric() || active.may_ask()).then(outcome);
             active.finish(outcome, end);
         }
     }
@@ -1141,6 +1142,17 @@ impl Active {
         let _ = failure;
     }
 
+    /// Whether the call may be a round of a multi-round call: its outcome (asked for
+    /// input or not) is read even when nothing else records it, so a later round can
+    /// link to it.
+    #[inline]
+    fn may_ask(&self) -> bool {
+        #[cfg(feature = "rmcp")]
+        return self.scope.as_ref().is_some_and(|s| s.rounds.may_ask());
+        #[cfg(not(feature = "rmcp"))]
+        false
+    }
+
     /// Whether the call is recorded on the operation-duration metric.
     #[inline]
     fn has_metric(&self) -> bool {
@@ -1174,9 +1186,14 @@ impl Active {
             span.set_attribute(KeyValue::new(keys::CANCELLED, true));
         }
         span.end_with_timestamp(end);
-        // A call the caller gave up on: its duration, with no error of the server's.
+        // A call the caller gave up on: its duration (from its first round's start, for
+        // a later round of a multi-round call), with no error of the server's.
         #[cfg(feature = "metrics")]
-        if let Some(operation) = active.metric {
+        if let Some(mut operation) = active.metric {
+            #[cfg(feature = "rmcp")]
+            if let Some(later) = active.scope.as_ref().and_then(|s| s.rounds.later()) {
+                operation.restart(later.started);
+            }
             operation.record(end, None, None);
         }
     }
@@ -1210,7 +1227,12 @@ impl Drop for Entered<'_> {
         span.end_with_timestamp(end);
         #[cfg(feature = "metrics")]
         // Only borrowed here: the operation's values are cloned, on a panic alone.
-        if let Some(operation) = active.metric.clone() {
+        if let Some(mut operation) = active.metric.clone() {
+            // A later round of a multi-round call: the call's, from its first round.
+            #[cfg(feature = "rmcp")]
+            if let Some(later) = active.scope.as_ref().and_then(|s| s.rounds.later()) {
+                operation.restart(later.started);
+            }
             operation.record(end, Some("panic".into()), None);
         }
     }

@@ -52,12 +52,12 @@ pub(crate) struct ScopeData {
     pub(crate) client: Option<(std::net::IpAddr, Option<u16>)>,
     /// `mcp.tool.definition.hash` and `.size` of the tool a `tools/call` names, as the
     /// server advertises it.
-    #[cfg(all(feature = "rmcp", feature = "args-hash"))]
+    #[cfg(all(feature = "enable", feature = "rmcp", feature = "args-hash"))]
     pub(crate) tool_definition: Option<std::sync::Arc<Definition>>,
 }
 
 /// What a `tools/call` span says of the called tool's definition as advertised.
-#[cfg(all(feature = "rmcp", feature = "args-hash"))]
+#[cfg(all(feature = "enable", feature = "rmcp", feature = "args-hash"))]
 #[derive(Debug)]
 pub(crate) struct Definition {
     /// `mcp.tool.definition.hash`.
@@ -284,7 +284,7 @@ impl RequestScope {
     }
 
     /// The definition of the tool called (the rmcp adapter's, from `get_tool`).
-    #[cfg(all(feature = "rmcp", feature = "args-hash"))]
+    #[cfg(all(feature = "enable", feature = "rmcp", feature = "args-hash"))]
     pub(crate) fn tool_definition(mut self, definition: std::sync::Arc<Definition>) -> Self {
         self.data.tool_definition = Some(definition);
         self

@@ -1056,8 +1056,13 @@ mod rounds {
         spans
     }
 
-    /// The round attributes of a span: everything under `mcp.request.`.
+    /// The round attributes of a span: everything under `mcp.request.`, each once.
     fn round_attributes(span: &SpanData) -> BTreeMap<String, Value> {
+        let keys: Vec<&str> = span.attributes.iter().map(|kv| kv.key.as_str()).collect();
+        let mut unique = keys.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), keys.len(), "a key twice: {keys:?}");
         span.attributes
             .iter()
             .filter(|kv| {

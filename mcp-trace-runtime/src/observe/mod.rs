@@ -86,6 +86,13 @@ impl Drop for InFlightGuard {
     }
 }
 
+/// Lets go of what the observer keeps across requests (the process is stopping): calls
+/// waiting for their next round count as given up, open tasks end `expired`.
+pub(crate) fn drain() {
+    rounds::drain();
+    tasks::drain();
+}
+
 /// The connection a message arrived on, put among the message's extensions by the
 /// transport that saw it, so the handler side observes into the same connection.
 #[derive(Debug, Clone)]

@@ -113,7 +113,15 @@ pub(crate) fn arrive(scope: &ActiveScope, method: &str, state: Option<&str>, sta
     let _ = rounds.arrived.set(start);
     let Some(state) = state else { return };
     let key = key(method, state);
-    let Some(mut waiting) = lock(table()).waiting.remove(&key) else {
+    let mut gone = Vec::new();
+    let taken = {
+        let mut table = lock(table());
+        table.sweep(Instant::now(), &mut gone);
+        table.waiting.remove(&key)
+    };
+    // Calls given up record their metric outside the lock.
+    drop(gone);
+    let Some(mut waiting) = taken else {
         return;
     };
     let parked = &mut waiting.parked;
@@ -147,7 +155,10 @@ pub(crate) fn finishing(
     let later = rounds.later();
     if input_required {
         let number = later.map_or(1, |l| l.number);
-        attrs.push(KeyValue::new(keys::REQUEST_ROUND, i64::from(number)));
+        // A later round has its number from its start; the first learns it is one now.
+        if later.is_none() {
+            attrs.push(KeyValue::new(keys::REQUEST_ROUND, 1));
+        }
         attrs.push(KeyValue::new(keys::REQUEST_INPUT_REQUIRED, true));
         let end = end.unwrap_or_else(SystemTime::now);
         // The first round's start: its span's own (read for that, see `may_ask`), else
@@ -172,7 +183,6 @@ pub(crate) fn finishing(
         let replaced = lock(&rounds.parked).replace(Box::new(parked));
         drop(replaced);
     } else if let Some(later) = later {
-        attrs.push(KeyValue::new(keys::REQUEST_ROUND, i64::from(later.number)));
         attrs.push(KeyValue::new(keys::REQUEST_ROUNDS, i64::from(later.number)));
         if let Some(end) = end {
             let seconds = end
@@ -261,6 +271,12 @@ impl Table {
             gone.extend(self.waiting.remove(&oldest));
         }
     }
+}
+
+/// Lets go of every waiting call (the process is stopping): each counts as given up.
+pub(crate) fn drain() {
+    let gone: Vec<Waiting> = lock(table()).waiting.drain().map(|(_, w)| w).collect();
+    drop(gone);
 }
 
 fn table() -> &'static Mutex<Table> {

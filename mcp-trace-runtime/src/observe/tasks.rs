@@ -8,7 +8,9 @@
 //! The table of open tasks is process-wide (a client may poll over another
 //! connection), keyed by a digest of the task id (the id is a handle to the task's
 //! result: it is never exported or kept), bounded ([`MAX_TASKS`]) and let go of at the
-//! task's TTL (plus [`GRACE`]) or after [`MAX_LIFE`]: such a task ends `expired`. An id
+//! task's TTL (plus [`GRACE`]) or after [`MAX_LIFE`], or as the process stops: such a
+//! task ends `expired`. Task ids are taken to be unique in the process (rmcp's are
+//! UUIDs): a server whose ids repeat across sessions would mix their tasks up. An id
 //! the table does not know is recorded as such (`mcp.task.known = false`) and never
 //! stored.
 
@@ -98,7 +100,13 @@ struct Open {
 struct Table {
     open: HashMap<[u8; 16], Open>,
     swept: Option<Instant>,
+    /// Terminal statuses reported for tasks not (yet) followed: a task may finish and
+    /// say so before the answer that created it has been seen. At most [`EARLY`].
+    early: std::collections::VecDeque<([u8; 16], Status)>,
 }
+
+/// Most terminal statuses of unfollowed tasks kept for a creation seen late.
+const EARLY: usize = 256;
 
 fn table() -> MutexGuard<'static, Table> {
     static TABLE: OnceLock<Mutex<Table>> = OnceLock::new();
@@ -165,6 +173,17 @@ fn end(span: Call, status: Option<Status>) {
 
 /// Follows the task `task_id` (TTL `ttl_ms`), whose span `span` has just started.
 pub(crate) fn created(task_id: &str, ttl_ms: Option<u64>, span: Call, status: Status) {
+    let key = key(task_id);
+    // Finished already, and said so before its creation was seen.
+    let early = {
+        let mut table = table();
+        let found = table.early.iter().position(|(k, _)| *k == key);
+        found.and_then(|at| table.early.remove(at))
+    };
+    if let Some((_, reported)) = early {
+        end(span, Some(reported));
+        return;
+    }
     if status.terminal() {
         end(span, Some(status));
         return;
@@ -183,7 +202,7 @@ pub(crate) fn created(task_id: &str, ttl_ms: Option<u64>, span: Call, status: St
     {
         let mut table = table();
         table.sweep(now, &mut gone);
-        if let Some(earlier) = table.open.insert(key(task_id), open) {
+        if let Some(earlier) = table.open.insert(key, open) {
             gone.push(earlier);
         }
     }
@@ -193,24 +212,50 @@ pub(crate) fn created(task_id: &str, ttl_ms: Option<u64>, span: Call, status: St
 /// The span of the open task `task_id`, for a request about it to link to; `None`
 /// for a task this process does not follow.
 pub(crate) fn about(task_id: &str) -> Option<SpanContext> {
-    let table = table();
-    let open = table.open.get(&key(task_id))?;
-    Some(
-        open.span
-            .span_context()
-            .unwrap_or_else(SpanContext::empty_context),
-    )
+    let mut gone = Vec::new();
+    let found = {
+        let mut table = table();
+        table.sweep(Instant::now(), &mut gone);
+        table.open.get(&key(task_id)).map(|open| {
+            open.span
+                .span_context()
+                .unwrap_or_else(SpanContext::empty_context)
+        })
+    };
+    expire(gone);
+    found
 }
 
-/// The server reported `status` for `task_id`: a terminal status ends its span.
+/// The server reported `status` for `task_id`: a terminal status ends its span (or is
+/// kept a while for a task whose creation has not been seen yet).
 pub(crate) fn reported(task_id: &str, status: Status) {
     if !status.terminal() {
         return;
     }
-    let Some(open) = table().open.remove(&key(task_id)) else {
-        return;
+    let key = key(task_id);
+    let mut gone = Vec::new();
+    let open = {
+        let mut table = table();
+        table.sweep(Instant::now(), &mut gone);
+        let open = table.open.remove(&key);
+        if open.is_none() {
+            if table.early.len() >= EARLY {
+                table.early.pop_front();
+            }
+            table.early.push_back((key, status));
+        }
+        open
     };
-    end(open.span, Some(status));
+    expire(gone);
+    if let Some(open) = open {
+        end(open.span, Some(status));
+    }
+}
+
+/// Lets go of every open task (the process is stopping): each ends `expired`.
+pub(crate) fn drain() {
+    let gone: Vec<Open> = table().open.drain().map(|(_, open)| open).collect();
+    expire(gone);
 }
 
 #[cfg(test)]
@@ -223,6 +268,38 @@ mod tests {
         // span data, about 1 KiB while it records) is measured by the tests crate.
         let entry = std::mem::size_of::<([u8; 16], Open)>() + 1;
         assert!(entry <= 64, "{entry} bytes");
+    }
+
+    fn open(task_id: &str) -> bool {
+        table().open.contains_key(&key(task_id))
+    }
+
+    #[test]
+    fn tasks_end_when_reported_early_or_late_or_drained() {
+        reported("early-task", Status::Completed { tool_error: false });
+        assert!(!open("early-task"));
+        created("early-task", None, Call::default(), Status::Working);
+        assert!(!open("early-task"), "ended as reported, not followed");
+        assert!(!table().early.iter().any(|(k, _)| *k == key("early-task")));
+        // A working status is no news: nothing kept.
+        reported("working-task", Status::Working);
+        assert!(!table().early.iter().any(|(k, _)| *k == key("working-task")));
+
+        // (One test: `drain` empties the process's table.)
+        created(
+            "followed-task",
+            Some(60_000),
+            Call::default(),
+            Status::Working,
+        );
+        assert!(open("followed-task"));
+        assert!(about("followed-task").is_some());
+        reported("followed-task", Status::Cancelled);
+        assert!(!open("followed-task"));
+        assert!(about("followed-task").is_none());
+        created("drained-task", None, Call::default(), Status::Working);
+        drain();
+        assert!(!open("drained-task"));
     }
 
     #[test]

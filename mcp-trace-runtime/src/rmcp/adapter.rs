@@ -388,10 +388,9 @@ impl<S: ServerHandler> TracedServer<S> {
         (active, guard)
     }
 
-    /// The scope of a notification: its `_meta` trace context, the session (over HTTP
-    /// the `Mcp-Session-Id`, on stdio the process's), the protocol version the session
-    /// negotiated, and the transport.
-    /// The span of a notification received with `context`, started now.
+    /// The span of a notification received with `context`, started now: its `_meta`
+    /// trace context, the session (over HTTP the `Mcp-Session-Id`, on stdio the
+    /// process's), the protocol version the session negotiated, and the transport.
     fn notification_call(
         &self,
         seen: &Notification<'_>,
@@ -418,9 +417,8 @@ impl<S: ServerHandler> TracedServer<S> {
         connection.notification(seen, &arrival)
     }
 
-    /// Runs the wrapped server's handler of an inbound notification under the
-    /// notification's span.
-    /// Runs a notification's handler `inner` with its span `call` current, and ends it.
+    /// Runs the wrapped server's handler of an inbound notification, `inner`, with the
+    /// notification's span `call` current, and ends it.
     async fn traced_notification(&self, call: crate::call::Call, inner: impl Future<Output = ()>) {
         let ((), call) = Traced::new(call, inner).await;
         call.finish(|| Outcome::Ok(None));

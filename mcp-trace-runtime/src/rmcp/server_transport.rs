@@ -124,8 +124,15 @@ fn on_send(connection: &Connection, message: &mut ServerJsonRpcMessage) -> Optio
         }
         JsonRpcMessage::Notification(notification) => {
             // Delivered on a subscription stream: counted on the `subscriptions/listen`
-            // request it belongs to.
-            if let Some(id) = notification.notification.get_meta().subscription_id() {
+            // request it belongs to. Not its acknowledgement, which rmcp sends before the
+            // request's handler starts (whether it goes out before would be a race).
+            let acknowledged = matches!(
+                notification.notification,
+                ServerNotification::SubscriptionsAcknowledgedNotification(_)
+            );
+            if !acknowledged
+                && let Some(id) = notification.notification.get_meta().subscription_id()
+            {
                 connection.delivered_on(request_key(connection, &id));
             }
             match &mut notification.notification {
