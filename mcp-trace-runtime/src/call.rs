@@ -1189,6 +1189,7 @@ impl Active {
         // A call the caller gave up on: its duration (from its first round's start, for
         // a later round of a multi-round call), with no error of the server's.
         #[cfg(feature = "metrics")]
+        #[cfg_attr(not(feature = "rmcp"), allow(unused_mut))]
         if let Some(mut operation) = active.metric {
             #[cfg(feature = "rmcp")]
             if let Some(later) = active.scope.as_ref().and_then(|s| s.rounds.later()) {
@@ -1227,6 +1228,7 @@ impl Drop for Entered<'_> {
         span.end_with_timestamp(end);
         #[cfg(feature = "metrics")]
         // Only borrowed here: the operation's values are cloned, on a panic alone.
+        #[cfg_attr(not(feature = "rmcp"), allow(unused_mut))]
         if let Some(mut operation) = active.metric.clone() {
             // A later round of a multi-round call: the call's, from its first round.
             #[cfg(feature = "rmcp")]
