@@ -79,6 +79,26 @@ struct RawClient {
 }
 
 impl RawClient {
+    /// A client on `end`, initialized (protocol 2025-11-25).
+    async fn initialized(end: DuplexStream) -> Self {
+        let (read, write) = tokio::io::split(end);
+        let mut client = RawClient {
+            reader: BufReader::new(read),
+            writer: write,
+        };
+        client
+            .send(
+                json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                    "protocolVersion": "2025-11-25",
+                    "capabilities": {},
+                    "clientInfo": {"name": "raw", "version": "0"}
+                }}),
+            )
+            .await;
+        client.answer(1).await;
+        client
+    }
+
     async fn send(&mut self, message: serde_json::Value) {
         let mut line = serde_json::to_vec(&message).unwrap();
         line.push(b'\n');
@@ -165,21 +185,7 @@ async fn every_inbound_notification_is_one_server_span() {
             .expect("server starts");
         running.waiting().await.ok();
     });
-    let (read, write) = tokio::io::split(client_end);
-    let mut client = RawClient {
-        reader: BufReader::new(read),
-        writer: write,
-    };
-    client
-        .send(
-            json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-                "protocolVersion": "2025-11-25",
-                "capabilities": {},
-                "clientInfo": {"name": "raw", "version": "0"}
-            }}),
-        )
-        .await;
-    client.answer(1).await;
+    let mut client = RawClient::initialized(client_end).await;
     client
         .send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
         .await;
@@ -398,21 +404,7 @@ async fn hostile_notifications_leave_the_server_answering() {
             .expect("server starts");
         running.waiting().await.ok();
     });
-    let (read, write) = tokio::io::split(client_end);
-    let mut client = RawClient {
-        reader: BufReader::new(read),
-        writer: write,
-    };
-    client
-        .send(
-            json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-                "protocolVersion": "2025-11-25",
-                "capabilities": {},
-                "clientInfo": {"name": "hostile", "version": "0"}
-            }}),
-        )
-        .await;
-    client.answer(1).await;
+    let mut client = RawClient::initialized(client_end).await;
     let huge_token = "t".repeat(1 << 20);
     for token in [
         json!(1.5),
@@ -503,21 +495,7 @@ async fn a_cancellation_is_read_before_the_request_it_cancels_ends() {
             .expect("server starts");
         running.waiting().await.ok();
     });
-    let (read, write) = tokio::io::split(client_end);
-    let mut client = RawClient {
-        reader: BufReader::new(read),
-        writer: write,
-    };
-    client
-        .send(
-            json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-                "protocolVersion": "2025-11-25",
-                "capabilities": {},
-                "clientInfo": {"name": "raw", "version": "0"}
-            }}),
-        )
-        .await;
-    client.answer(1).await;
+    let mut client = RawClient::initialized(client_end).await;
     client
         .send(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
             "params": {"name": "watch", "arguments": {}}}))

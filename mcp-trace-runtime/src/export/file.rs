@@ -33,20 +33,63 @@ pub(crate) fn open_private(path: &Path) -> std::io::Result<File> {
     options.open(path)
 }
 
+/// A file written one JSON line per export: what the three embedded exporters (spans,
+/// metrics, logs) share.
 #[derive(Debug)]
-pub(crate) struct JsonLinesExporter {
+pub(crate) struct JsonLines {
     path: PathBuf,
     file: Mutex<File>,
+}
+
+impl JsonLines {
+    /// Opens `path` for appending, see [`open_private`].
+    pub(crate) fn create(path: &Path) -> std::io::Result<Self> {
+        Ok(Self {
+            path: path.to_owned(),
+            file: Mutex::new(open_private(path)?),
+        })
+    }
+
+    /// Appends `request` as one line (`what` it holds names an encoding failure).
+    pub(crate) fn append(&self, what: &str, request: &impl serde::Serialize) -> OTelSdkResult {
+        let mut line = serde_json::to_vec(request)
+            .map_err(|e| OTelSdkError::InternalFailure(format!("encoding {what}: {e}")))?;
+        line.push(b'\n');
+        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        // One write per batch: concurrent writers appending to the same file keep
+        // whole lines.
+        file.write_all(&line).map_err(|e| {
+            OTelSdkError::InternalFailure(format!("writing {}: {e}", self.path.display()))
+        })
+    }
+
+    pub(crate) fn flush(&self) -> OTelSdkResult {
+        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        file.flush()
+            .map_err(|e| OTelSdkError::InternalFailure(e.to_string()))
+    }
+}
+
+/// The file of another signal beside a span file: `demo.jsonl` → `demo.{signal}.jsonl`.
+#[cfg(any(feature = "metrics", feature = "logs"))]
+pub(crate) fn beside(span_file: &Path, signal: &str) -> PathBuf {
+    let stem = span_file
+        .file_stem()
+        .map_or_else(|| "mcp-trace".into(), |s| s.to_string_lossy().into_owned());
+    span_file.with_file_name(format!("{stem}.{signal}.jsonl"))
+}
+
+#[derive(Debug)]
+pub(crate) struct JsonLinesExporter {
+    lines: JsonLines,
     resource: ResourceAttributesWithSchema,
 }
 
 impl JsonLinesExporter {
     /// Opens `path` for appending, see [`open_private`].
     pub(crate) fn create(path: &Path) -> std::io::Result<Self> {
-        let file = open_private(path)?;
         Ok(Self {
-            path: path.to_owned(),
-            file: Mutex::new(file),
+            lines: JsonLines::create(path)?,
             resource: ResourceAttributesWithSchema::default(),
         })
     }
@@ -55,15 +98,7 @@ impl JsonLinesExporter {
         let request = ExportTraceServiceRequest {
             resource_spans: group_spans_by_resource_and_scope(batch, &self.resource),
         };
-        let mut line = serde_json::to_vec(&request)
-            .map_err(|e| OTelSdkError::InternalFailure(format!("encoding spans: {e}")))?;
-        line.push(b'\n');
-        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        // One write per batch: concurrent writers appending to the same file keep
-        // whole lines.
-        file.write_all(&line).map_err(|e| {
-            OTelSdkError::InternalFailure(format!("writing {}: {e}", self.path.display()))
-        })
+        self.lines.append("spans", &request)
     }
 }
 
@@ -73,9 +108,7 @@ impl SpanExporter for JsonLinesExporter {
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        file.flush()
-            .map_err(|e| OTelSdkError::InternalFailure(e.to_string()))
+        self.lines.flush()
     }
 
     fn set_resource(&mut self, resource: &Resource) {

@@ -8,12 +8,10 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
 use opentelemetry_proto::transform::logs::tonic::group_logs_by_resource_and_scope;
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{BatchLogProcessor, LogBatch, LogExporter, SdkLoggerProvider};
-use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, RwLock};
+use std::sync::RwLock;
 
 /// Where logs go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,10 +35,7 @@ pub enum LogsExporter {
 
 /// The logs file beside a span file: `demo.jsonl` → `demo.logs.jsonl`.
 pub fn default_logs_path(span_file: &Path) -> PathBuf {
-    let stem = span_file
-        .file_stem()
-        .map_or_else(|| "mcp-trace".into(), |s| s.to_string_lossy().into_owned());
-    span_file.with_file_name(format!("{stem}.logs.jsonl"))
+    crate::export::file::beside(span_file, "logs")
 }
 
 /// The exporter choice for environment `env` (a lookup of non-empty values).
@@ -123,17 +118,14 @@ fn otlp_exporter() -> Result<JsonLinesLogExporter, InitError> {
 /// Collector's file exporter.
 #[derive(Debug)]
 pub(crate) struct JsonLinesLogExporter {
-    path: PathBuf,
-    file: Mutex<File>,
+    lines: crate::export::file::JsonLines,
     resource: ResourceAttributesWithSchema,
 }
 
 impl JsonLinesLogExporter {
     pub(crate) fn create(path: &Path) -> std::io::Result<Self> {
-        let file = crate::export::file::open_private(path)?;
         Ok(Self {
-            path: path.to_owned(),
-            file: Mutex::new(file),
+            lines: crate::export::file::JsonLines::create(path)?,
             resource: ResourceAttributesWithSchema::default(),
         })
     }
@@ -142,15 +134,7 @@ impl JsonLinesLogExporter {
         let request = ExportLogsServiceRequest {
             resource_logs: group_logs_by_resource_and_scope(batch, &self.resource),
         };
-        let mut line = serde_json::to_vec(&request)
-            .map_err(|e| OTelSdkError::InternalFailure(format!("encoding logs: {e}")))?;
-        line.push(b'\n');
-        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        // One write per batch: concurrent writers appending to the same file keep
-        // whole lines.
-        file.write_all(&line).map_err(|e| {
-            OTelSdkError::InternalFailure(format!("writing {}: {e}", self.path.display()))
-        })
+        self.lines.append("logs", &request)
     }
 }
 

@@ -5,14 +5,11 @@
 use crate::export::setup::InitError;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
-use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::Duration;
 
 /// Where metrics go.
@@ -38,10 +35,7 @@ pub enum MetricsExporter {
 
 /// The metrics file beside a span file: `demo.jsonl` → `demo.metrics.jsonl`.
 pub fn default_metrics_path(span_file: &Path) -> PathBuf {
-    let stem = span_file
-        .file_stem()
-        .map_or_else(|| "mcp-trace".into(), |s| s.to_string_lossy().into_owned());
-    span_file.with_file_name(format!("{stem}.metrics.jsonl"))
+    crate::export::file::beside(span_file, "metrics")
 }
 
 /// The exporter choice for environment `env` (a lookup of non-empty values).
@@ -125,28 +119,19 @@ fn otlp_exporter() -> Result<JsonLinesMetricExporter, InitError> {
 /// OpenTelemetry Collector's file exporter.
 #[derive(Debug)]
 pub(crate) struct JsonLinesMetricExporter {
-    path: PathBuf,
-    file: Mutex<File>,
+    lines: crate::export::file::JsonLines,
 }
 
 impl JsonLinesMetricExporter {
     pub(crate) fn create(path: &Path) -> std::io::Result<Self> {
-        let file = crate::export::file::open_private(path)?;
         Ok(Self {
-            path: path.to_owned(),
-            file: Mutex::new(file),
+            lines: crate::export::file::JsonLines::create(path)?,
         })
     }
 
     fn write(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
-        let request = ExportMetricsServiceRequest::from(metrics);
-        let mut line = serde_json::to_vec(&request)
-            .map_err(|e| OTelSdkError::InternalFailure(format!("encoding metrics: {e}")))?;
-        line.push(b'\n');
-        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        file.write_all(&line).map_err(|e| {
-            OTelSdkError::InternalFailure(format!("writing {}: {e}", self.path.display()))
-        })
+        self.lines
+            .append("metrics", &ExportMetricsServiceRequest::from(metrics))
     }
 }
 
@@ -156,9 +141,7 @@ impl PushMetricExporter for JsonLinesMetricExporter {
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        file.flush()
-            .map_err(|e| OTelSdkError::InternalFailure(e.to_string()))
+        self.lines.flush()
     }
 
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
