@@ -721,7 +721,9 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
                 complete.result_type.take()
             };
             context_cost::result_measured(&active, Some(&*complete));
-            complete.result_type = complete.result_type.take().or(left_out);
+            if left_out.is_some() {
+                complete.result_type = left_out;
+            }
         } else {
             context_cost::result_measured::<CallToolResult>(&active, None);
         }
