@@ -284,8 +284,10 @@ pub(crate) fn tracestate(value: &str) -> Option<String> {
 /// `mcp.protocol.version`: a published revision as the crate's own constant (no copy),
 /// any other version string bounded.
 pub(crate) fn push_protocol(attrs: &mut Vec<KeyValue>, version: &str) {
+    // Newest first: the version most peers speak is found soonest.
     match crate::keys::KNOWN_PROTOCOLS
         .iter()
+        .rev()
         .find(|known| **known == version)
     {
         Some(known) => attrs.push(KeyValue::new(crate::keys::PROTOCOL, *known)),

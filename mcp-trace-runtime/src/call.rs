@@ -1553,9 +1553,74 @@ pub(crate) mod adapter {
         link: impl FnOnce() -> Option<opentelemetry::trace::SpanContext>,
         arrival: &Arrival<'_>,
     ) -> Call {
-        let Some(tracer) = crate::tracer::current() else {
+        let Some(started) = start_notification(name, attributes, link, arrival) else {
             return Call::default();
         };
+        // The span in its parent's context: the current one, unless `_meta` named one.
+        let cx = match started.parent {
+            Some(parent) => parent.with_span(started.span),
+            None => Context::map_current(|current| current.with_span(started.span)),
+        };
+        Call {
+            active: Some(Box::new(Active {
+                cx,
+                recording: started.recording,
+                resource: false,
+                ended: AtomicBool::new(false),
+                #[cfg(feature = "metrics")]
+                metric: started.metric,
+                scope: None,
+                start: None,
+            })),
+        }
+    }
+
+    /// The same span for a notification nothing runs inside (one a proxy relays):
+    /// started and ended at once, never made current, so it needs neither a context
+    /// nor a call of its own.
+    pub(crate) fn notification_seen(
+        name: &'static str,
+        attributes: impl FnOnce(&mut Vec<KeyValue>),
+        link: impl FnOnce() -> Option<opentelemetry::trace::SpanContext>,
+        arrival: &Arrival<'_>,
+    ) {
+        let Some(started) = start_notification(name, attributes, link, arrival) else {
+            return;
+        };
+        let mut span = started.span;
+        #[cfg(feature = "metrics")]
+        let end = (started.recording || started.metric.is_some()).then(SystemTime::now);
+        #[cfg(not(feature = "metrics"))]
+        let end = started.recording.then(SystemTime::now);
+        match end {
+            Some(end) => span.end_with_timestamp(end),
+            None => span.end(),
+        }
+        #[cfg(feature = "metrics")]
+        if let (Some(operation), Some(end)) = (started.metric, end) {
+            operation.record(end, None, None);
+        }
+    }
+
+    /// A notification's span as it starts, and what ends it.
+    struct StartedNotification {
+        span: BoxedSpan,
+        /// The context `_meta` named as its parent; `None`: the current one.
+        parent: Option<Context>,
+        recording: bool,
+        #[cfg(feature = "metrics")]
+        metric: Option<crate::metrics::Operation>,
+    }
+
+    /// Starts a notification's span (see [`notification_span`]); `None` when no span
+    /// is made.
+    fn start_notification(
+        name: &'static str,
+        attributes: impl FnOnce(&mut Vec<KeyValue>),
+        link: impl FnOnce() -> Option<opentelemetry::trace::SpanContext>,
+        arrival: &Arrival<'_>,
+    ) -> Option<StartedNotification> {
+        let tracer = crate::tracer::current()?;
         let meta = |key: &str| {
             arrival
                 .meta
@@ -1565,9 +1630,11 @@ pub(crate) mod adapter {
         // Most notifications carry no trace context: one lookup finds that out.
         let (parent, from_meta) = match meta("traceparent") {
             Some(traceparent) => {
-                parent_from(Some(traceparent), meta("tracestate"), meta("baggage"))
+                let (parent, ambient) =
+                    parent_from(Some(traceparent), meta("tracestate"), meta("baggage"));
+                (Some(parent), ambient)
             }
-            None => (Context::current(), None),
+            None => (None, None),
         };
         let mut all = Vec::with_capacity(12);
         all.push(KeyValue::new(keys::METHOD, name));
@@ -1598,13 +1665,24 @@ pub(crate) mod adapter {
             .with_attributes(all);
         builder.start_time = start;
         builder.links = from_meta.flatten().map(|ambient| vec![ambient]);
-        let mut span = tracer.build_with_context(builder, &parent);
+        let (mut span, suppressed) = match &parent {
+            Some(parent) => (
+                tracer.build_with_context(builder, parent),
+                parent.is_telemetry_suppressed(),
+            ),
+            None => Context::map_current(|current| {
+                (
+                    tracer.build_with_context(builder, current),
+                    current.is_telemetry_suppressed(),
+                )
+            }),
+        };
         let recording = span.is_recording();
         if !recording && !span.span_context().is_valid() {
-            if !parent.is_telemetry_suppressed() {
+            if !suppressed {
                 crate::tracer::found_inert();
             }
-            return Call::default();
+            return None;
         }
         if recording && let Some(target) = link() {
             span.add_link(target, Vec::new());
@@ -1623,18 +1701,13 @@ pub(crate) mod adapter {
             }
             operation
         });
-        Call {
-            active: Some(Box::new(Active {
-                cx: parent.with_span(span),
-                recording,
-                resource: false,
-                ended: AtomicBool::new(false),
-                #[cfg(feature = "metrics")]
-                metric,
-                scope: None,
-                start: None,
-            })),
-        }
+        Some(StartedNotification {
+            span,
+            parent,
+            recording,
+            #[cfg(feature = "metrics")]
+            metric,
+        })
     }
 
     /// The span of a line on stdin that is not JSON (answered `-32700`): `_OTHER`,

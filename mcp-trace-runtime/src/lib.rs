@@ -168,9 +168,9 @@ pub mod __private {
     pub fn record_read(session: &str, uri: &str) -> u64 {
         crate::signals::tracker::global().record(session, uri, std::time::Instant::now())
     }
-    /// An inbound notification as JSON (`method`, `params`), observed as the rmcp
-    /// adapter observes one, on a pipe in `session` speaking `protocol`: its span,
-    /// started and ended. For measuring a notification span against a bare one.
+    /// An inbound notification as JSON (`method`, `params`), observed as a proxy
+    /// observes one, on a pipe in `session` speaking `protocol`: its span, started and
+    /// ended. For measuring a notification span against a bare one.
     #[cfg(all(feature = "enable", feature = "rmcp"))]
     pub fn observe_notification(
         method: &str,
@@ -184,6 +184,25 @@ pub mod __private {
             session,
             protocol,
             crate::scope::Transport::Pipe,
+        );
+    }
+    /// The same, with `handle` run inside the span (current), as the rmcp adapter runs
+    /// a notification's handler.
+    #[cfg(all(feature = "enable", feature = "rmcp"))]
+    pub fn observe_notification_handled(
+        method: &str,
+        params: Option<&serde_json::Map<String, serde_json::Value>>,
+        session: Option<&str>,
+        protocol: Option<&str>,
+        handle: impl FnOnce(),
+    ) {
+        crate::observe::raw::connection().notification_handled(
+            method,
+            params,
+            session,
+            protocol,
+            crate::scope::Transport::Pipe,
+            handle,
         );
     }
     #[cfg(feature = "enable")]

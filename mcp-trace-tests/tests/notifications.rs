@@ -523,3 +523,84 @@ async fn a_cancellation_is_read_before_the_request_it_cancels_ends() {
     assert!(cancelled.links.is_empty());
     assert_eq!(watched.len(), 1);
 }
+
+/// The observer read from JSON alone (the proxy's way in, started and ended at once):
+/// the same spans as the adapter's, exact attributes, `_meta` as the parent, progress
+/// read only with a string or integer token, a huge method `_OTHER` and never exported.
+#[test]
+fn a_notification_read_from_json_is_the_same_span() {
+    let _one = exclusive();
+    let observe = |method: &str, params: serde_json::Value| {
+        let serde_json::Value::Object(params) = params else {
+            panic!("an object")
+        };
+        mcp_trace::__private::observe_notification(
+            method,
+            Some(&params),
+            Some("session-raw"),
+            Some("2025-11-25"),
+        );
+    };
+    observe(
+        "notifications/progress",
+        json!({"progressToken": "t", "progress": 2, "total": 8, "message": "SECRET-progress",
+            "_meta": {"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-b7ad6b7169203331-01"}}),
+    );
+    // A float token is no progress token: the span is the method's, without numbers.
+    observe(
+        "notifications/progress",
+        json!({"progressToken": 1.5, "progress": 1}),
+    );
+    observe("notifications/cancelled", json!({"requestId": 99}));
+    observe(&format!("vendor/{}", "m".repeat(1 << 20)), json!({}));
+
+    let progress = named("notifications/progress");
+    let [read, unread] = &progress[..] else {
+        panic!("{progress:?}")
+    };
+    let session = common::attrs(read)["mcp.session.id"].clone();
+    assert_eq!(session.as_str().len(), 32, "a keyed digest, not the id");
+    assert_eq!(read.span_kind, SpanKind::Server);
+    assert_eq!(read.parent_span_id.to_string(), "b7ad6b7169203331");
+    assert_eq!(
+        common::attrs(read),
+        expected(
+            &[
+                ("mcp.method.name", "notifications/progress".into()),
+                ("mcp.progress.value", 2.0.into()),
+                ("mcp.progress.total", 8.0.into()),
+                ("mcp.progress.token_type", "string".into()),
+            ],
+            &session
+        )
+    );
+    assert_eq!(
+        common::attrs(unread),
+        expected(
+            &[("mcp.method.name", "notifications/progress".into())],
+            &session
+        )
+    );
+    let cancelled = named("notifications/cancelled");
+    let [cancelled] = &cancelled[..] else {
+        panic!("{cancelled:?}")
+    };
+    assert_eq!(
+        common::attrs(cancelled),
+        expected(
+            &[
+                ("mcp.method.name", "notifications/cancelled".into()),
+                ("mcp.cancelled.in_flight", false.into()),
+            ],
+            &session
+        )
+    );
+    let other = named("_OTHER");
+    let [other] = &other[..] else {
+        panic!("{other:?}")
+    };
+    assert_eq!(
+        common::attrs(other),
+        expected(&[("mcp.method.name", "_OTHER".into())], &session)
+    );
+}

@@ -60,26 +60,19 @@ impl TokenKind {
 }
 
 impl Notification<'_> {
-    /// The method as sent.
-    pub(crate) fn method(&self) -> &str {
+    /// The span's name and `mcp.method.name`: the method if the conventions know it,
+    /// else `_OTHER`.
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             Notification::Cancelled(_) => "notifications/cancelled",
             Notification::Progress { .. } => "notifications/progress",
-            Notification::Other(method) => method,
+            Notification::Other(method) => super::methods::known_method(method),
         }
     }
-}
 
-impl Connection {
-    /// Starts the span of an inbound notification received in `scope` (its `_meta` is
-    /// the parent); the caller ends it once the notification is handled.
-    pub(crate) fn notification(
-        &self,
-        notification: &Notification<'_>,
-        arrival: &crate::call::Arrival<'_>,
-    ) -> Call {
-        let name = super::methods::known_method(notification.method());
-        let attributes = |attrs: &mut Vec<KeyValue>| match notification {
+    /// What the span carries of the notification itself.
+    fn attributes(&self, attrs: &mut Vec<KeyValue>) {
+        match self {
             Notification::Cancelled(target) => {
                 attrs.push(KeyValue::new(keys::CANCELLED_IN_FLIGHT, target.in_flight));
             }
@@ -95,11 +88,46 @@ impl Connection {
                 attrs.push(KeyValue::new(keys::PROGRESS_TOKEN_TYPE, token.as_str()));
             }
             Notification::Other(_) => {}
-        };
-        let link = || match notification {
+        }
+    }
+
+    /// The span it links to: a cancellation's target's.
+    fn link(&self) -> Option<opentelemetry::trace::SpanContext> {
+        match self {
             Notification::Cancelled(target) => target.span.clone(),
             _ => None,
-        };
-        adapter::notification_span(name, attributes, link, arrival)
+        }
+    }
+}
+
+impl Connection {
+    /// Starts the span of an inbound notification whose handler runs inside it (its
+    /// `_meta` is the parent); the caller ends it once the notification is handled.
+    pub(crate) fn notification(
+        &self,
+        notification: &Notification<'_>,
+        arrival: &crate::call::Arrival<'_>,
+    ) -> Call {
+        adapter::notification_span(
+            notification.name(),
+            |attrs| notification.attributes(attrs),
+            || notification.link(),
+            arrival,
+        )
+    }
+
+    /// The span of an inbound notification that nothing handles here (the proxy
+    /// relays it): started and ended at once.
+    pub(crate) fn notification_seen(
+        &self,
+        notification: &Notification<'_>,
+        arrival: &crate::call::Arrival<'_>,
+    ) {
+        adapter::notification_seen(
+            notification.name(),
+            |attrs| notification.attributes(attrs),
+            || notification.link(),
+            arrival,
+        )
     }
 }

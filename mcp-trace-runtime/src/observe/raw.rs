@@ -21,41 +21,66 @@ fn request_key(connection: &Connection, id: &Value) -> Option<RequestKey> {
 }
 
 /// What a notification's `method` and `params` say, as the adapter reads them from
-/// rmcp's types: a progress notification whose token is neither a string nor an
-/// integer, or whose progress is not a number, is not read as progress.
-fn read<'a>(
+/// rmcp's types, and its `_meta`: a progress notification whose token is neither a
+/// string nor an integer, or whose progress is not a number, is not read as progress.
+/// The parameters are walked once, whatever the method.
+fn read<'a, 'p>(
     connection: &Connection,
     method: &'a str,
-    params: Option<&Map<String, Value>>,
-) -> Notification<'a> {
-    let param = |key: &str| params.and_then(|p| p.get(key));
-    match method {
-        "notifications/progress" => {
-            let token = match param("progressToken") {
+    params: Option<&'p Map<String, Value>>,
+) -> (Notification<'a>, Option<&'p Map<String, Value>>) {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Kind {
+        Progress,
+        Cancelled,
+        Other,
+    }
+    let kind = match method {
+        "notifications/progress" => Kind::Progress,
+        "notifications/cancelled" => Kind::Cancelled,
+        _ => Kind::Other,
+    };
+    let (mut meta, mut token, mut progress, mut total, mut request) =
+        (None, None, None, None, None);
+    for (key, value) in params.into_iter().flatten() {
+        match (kind, key.as_str()) {
+            (_, "_meta") => meta = value.as_object(),
+            (Kind::Progress, "progressToken") => token = Some(value),
+            (Kind::Progress, "progress") => progress = value.as_f64(),
+            (Kind::Progress, "total") => total = value.as_f64(),
+            (Kind::Cancelled, "requestId") => request = Some(value),
+            _ => {}
+        }
+    }
+    let seen = match kind {
+        Kind::Progress => {
+            let token = match token {
                 Some(Value::String(_)) => Some(TokenKind::String),
                 Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Some(TokenKind::Integer),
                 _ => None,
             };
-            match (param("progress").and_then(Value::as_f64), token) {
+            match (progress, token) {
                 (Some(progress), Some(token)) => Notification::Progress {
                     progress,
-                    total: param("total").and_then(Value::as_f64),
+                    total,
                     token,
                 },
                 _ => Notification::Other(method),
             }
         }
-        "notifications/cancelled" => {
-            let key = param("requestId").and_then(|id| request_key(connection, id));
+        Kind::Cancelled => {
+            let key = request.and_then(|id| request_key(connection, id));
             Notification::Cancelled(connection.cancel_target(key))
         }
-        _ => Notification::Other(method),
-    }
+        Kind::Other => Notification::Other(method),
+    };
+    (seen, meta)
 }
 
 impl Connection {
-    /// An inbound notification, handled at once: its span, started and ended. `session`
-    /// and `protocol` are what the connection knows; `transport` how it arrived.
+    /// An inbound notification that nothing handles here (a proxy relays it): its span,
+    /// started and ended at once. `session` and `protocol` are what the connection
+    /// knows; `transport` how it arrived.
     pub(crate) fn notification_received(
         &self,
         method: &str,
@@ -64,10 +89,7 @@ impl Connection {
         protocol: Option<&str>,
         transport: Transport,
     ) {
-        let meta = match params.and_then(|p| p.get("_meta")) {
-            Some(Value::Object(meta)) => Some(meta),
-            _ => None,
-        };
+        let (seen, meta) = read(self, method, params);
         let arrival = crate::call::Arrival {
             meta,
             session,
@@ -75,8 +97,33 @@ impl Connection {
             transport: Some(transport),
             ..Default::default()
         };
-        let seen = read(self, method, params);
+        self.notification_seen(&seen, &arrival);
+    }
+
+    /// The same notification with `handle` run inside its span, as the rmcp adapter
+    /// runs a notification's handler.
+    pub(crate) fn notification_handled(
+        &self,
+        method: &str,
+        params: Option<&Map<String, Value>>,
+        session: Option<&str>,
+        protocol: Option<&str>,
+        transport: Transport,
+        handle: impl FnOnce(),
+    ) {
+        let (seen, meta) = read(self, method, params);
+        let arrival = crate::call::Arrival {
+            meta,
+            session,
+            protocol,
+            transport: Some(transport),
+            ..Default::default()
+        };
         let call = self.notification(&seen, &arrival);
+        {
+            let _entered = call.enter();
+            handle();
+        }
         call.finish(|| Outcome::Ok(None));
     }
 }
@@ -105,7 +152,7 @@ mod tests {
         let read_progress = |token: Value| {
             let p = params(json!({"progressToken": token, "progress": 2, "total": 4}));
             matches!(
-                read(&connection, "notifications/progress", Some(&p)),
+                read(&connection, "notifications/progress", Some(&p)).0,
                 Notification::Progress { progress, total: Some(total), .. }
                     if progress == 2.0 && total == 4.0
             )
@@ -121,7 +168,7 @@ mod tests {
     fn a_cancellation_of_nothing_in_flight_is_read_as_such() {
         let connection = Connection::default();
         let p = params(json!({"requestId": 5}));
-        let Notification::Cancelled(target) =
+        let (Notification::Cancelled(target), None) =
             read(&connection, "notifications/cancelled", Some(&p))
         else {
             panic!("a cancellation")

@@ -173,3 +173,73 @@ fn quiet_builder() -> mcp_trace::Builder {
     let builder = builder.logs_exporter(mcp_trace::LogsExporter::None);
     builder
 }
+
+/// The span a hand-instrumented server would make for an inbound
+/// `notifications/progress` (benchmark 13): the observer's name, kind and attributes,
+/// as constants.
+pub fn bare_notification_span<T: Tracer>(tracer: &T) -> T::Span {
+    tracer
+        .span_builder("notifications/progress")
+        .with_kind(SpanKind::Server)
+        .with_attributes([
+            KeyValue::new("mcp.method.name", "notifications/progress"),
+            KeyValue::new("mcp.session.id", "0123456789abcdef0123456789abcdef"),
+            KeyValue::new("mcp.protocol.version", "2025-11-25"),
+            KeyValue::new("network.transport", "pipe"),
+            KeyValue::new("mcp.progress.value", black_box(3.0)),
+            KeyValue::new("mcp.progress.total", black_box(10.0)),
+            KeyValue::new("mcp.progress.token_type", "string"),
+        ])
+        .start(tracer)
+}
+
+/// That span kept in a context and entered once, as a hand-instrumented server keeps
+/// a handler's span current while it runs, then ended.
+pub fn bare_notification_span_entered<T>(tracer: &T, handle: impl FnOnce())
+where
+    T: Tracer,
+    T::Span: Send + Sync + 'static,
+{
+    let cx = Context::current_with_span(bare_notification_span(tracer));
+    {
+        let _entered = cx.clone().attach();
+        handle();
+    }
+    cx.span().end();
+}
+
+/// The `params` of the progress notification benchmark 13 observes.
+pub fn progress_params() -> serde_json::Map<String, serde_json::Value> {
+    let serde_json::Value::Object(params) = serde_json::json!({
+        "progressToken": "report-7", "progress": 3, "total": 10
+    }) else {
+        unreachable!("an object")
+    };
+    params
+}
+
+/// The observer's span for that notification, as a proxy makes one: started and
+/// ended, nothing run inside it.
+#[cfg(feature = "rmcp")]
+pub fn observe_progress(params: &serde_json::Map<String, serde_json::Value>) {
+    mcp_trace::__private::observe_notification(
+        "notifications/progress",
+        Some(black_box(params)),
+        Some("session-1"),
+        Some("2025-11-25"),
+    )
+}
+
+/// The same with a handler run inside the span, as the rmcp adapter makes one.
+#[cfg(feature = "rmcp")]
+pub fn observe_progress_handled(params: &serde_json::Map<String, serde_json::Value>) {
+    mcp_trace::__private::observe_notification_handled(
+        "notifications/progress",
+        Some(black_box(params)),
+        Some("session-1"),
+        Some("2025-11-25"),
+        || {
+            black_box(());
+        },
+    )
+}
