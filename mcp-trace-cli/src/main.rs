@@ -4,10 +4,11 @@
 //! span file in the embedded exporter's folder) and prints the report. Exit status: 0
 //! with no alert, 1 with alerts, 2 on unreadable input. `mcp-trace rules --prometheus`
 //! and `mcp-trace dashboard --grafana` print the same alerts and panels for a backend.
+//! `mcp-trace proxy -- COMMAND [ARGS…]` traces any MCP server over stdio.
 
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use mcp_trace_cli::settings::Settings;
-use mcp_trace_cli::{Report, alerts, grafana, html, input, prometheus, render};
+use mcp_trace_cli::{Report, alerts, grafana, html, input, prometheus, proxy, render};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -121,11 +122,55 @@ fn dashboard_command() -> Command {
     )
 }
 
+fn proxy_command() -> Command {
+    Command::new("proxy")
+        .about("Traces any MCP server over stdio: relays the host and the server byte for byte, and records every message's span")
+        .after_help(
+            "Telemetry goes where the library sends it, chosen by the standard OpenTelemetry environment (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_EXPORTER, …), else to the span file in the temp folder.\n\
+             service.name: OTEL_SERVICE_NAME, else the server's serverInfo.name, else the program's name.\n\
+             Exit status: the server's (128 + N when signal N ended it); 2 when it cannot start.",
+        )
+        .arg(
+            flag("grace", "DURATION", "Once the host closes stdin, how long the server has to exit before SIGTERM, and again before SIGKILL [default: 5s]".into())
+                .value_parser(|text: &str| humantime::parse_duration(text).map_err(|e| e.to_string())),
+        )
+        .arg(
+            Arg::new("command")
+                .value_name("COMMAND")
+                .num_args(1..)
+                .last(true)
+                .required(true)
+                .value_parser(clap::value_parser!(std::ffi::OsString))
+                .help("The server to run, after --, with its arguments"),
+        )
+}
+
+fn proxy(args: &ArgMatches) -> Result<ExitCode, ExitCode> {
+    let options = proxy::Options {
+        command: args
+            .get_many::<std::ffi::OsString>("command")
+            .map(|c| c.cloned().collect())
+            .unwrap_or_default(),
+        grace: args
+            .get_one::<Duration>("grace")
+            .copied()
+            .unwrap_or(Duration::from_secs(5)),
+    };
+    match proxy::run(&options) {
+        Ok(status) => Ok(ExitCode::from(status)),
+        Err(error) => {
+            eprintln!("mcp-trace proxy: {error}");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
 fn command() -> Command {
     Command::new("mcp-trace")
-        .about("The operator's view of what mcp-trace recorded")
+        .about("The operator's view of what mcp-trace recorded, and a proxy that records it for any MCP server")
         .subcommand_required(true)
         .subcommand(report_command())
+        .subcommand(proxy_command())
         .subcommand(rules_command())
         .subcommand(dashboard_command())
 }
@@ -290,6 +335,7 @@ fn main() -> ExitCode {
     let matches = command().get_matches();
     let result = match matches.subcommand() {
         Some(("report", args)) => report(args),
+        Some(("proxy", args)) => proxy(args),
         Some(("rules", args)) => rules(args),
         Some(("dashboard", args)) => emit(&format!("{:#}\n", grafana::dashboard(&settings(args))))
             .map(|()| ExitCode::SUCCESS),

@@ -121,7 +121,7 @@ pub(crate) fn exceeds(value: &Value, budget: usize) -> bool {
 
 /// The length in bytes of `value`'s compact JSON text, counted as it is written (no
 /// text is kept), or `bound` once it reaches `bound`: the cost stops there.
-#[cfg(feature = "rmcp")]
+#[cfg(feature = "wire")]
 pub(crate) fn json_size<T: serde::Serialize + ?Sized>(value: &T, bound: usize) -> usize {
     struct Counter {
         written: usize,
@@ -148,7 +148,7 @@ pub(crate) fn json_size<T: serde::Serialize + ?Sized>(value: &T, bound: usize) -
 
 /// `value`'s compact JSON text, cut at `bound` bytes (at a character boundary, with the
 /// truncation mark): no more than `bound` bytes are ever written.
-#[cfg(all(feature = "rmcp", feature = "logs"))]
+#[cfg(all(feature = "wire", feature = "logs"))]
 pub(crate) fn json_text(value: &Value, bound: usize) -> String {
     struct Upto {
         text: Vec<u8>,
@@ -178,7 +178,7 @@ pub(crate) fn json_text(value: &Value, bound: usize) -> String {
 }
 
 /// [`exceeds`] for an arguments object held as a map.
-#[cfg_attr(not(feature = "rmcp"), allow(dead_code))]
+#[cfg_attr(not(feature = "wire"), allow(dead_code))]
 pub(crate) fn object_exceeds(map: &serde_json::Map<String, Value>, budget: usize) -> bool {
     if map.len() > budget {
         return true;
@@ -299,7 +299,7 @@ pub(crate) fn push_protocol(attrs: &mut Vec<KeyValue>, version: &str) {
 mod tests {
     use super::*;
 
-    #[cfg(all(feature = "rmcp", feature = "logs"))]
+    #[cfg(all(feature = "wire", feature = "logs"))]
     #[test]
     fn json_text_is_cut_at_its_bound() {
         let value = serde_json::json!({"a": "é"});
@@ -309,7 +309,7 @@ mod tests {
         assert!(cut.len() <= 100 && cut.ends_with('\u{2026}'), "{cut}");
     }
 
-    #[cfg(feature = "rmcp")]
+    #[cfg(feature = "wire")]
     #[test]
     fn json_size_counts_the_compact_text_up_to_its_bound() {
         let value = serde_json::json!({"a": [1, 2, "é"], "b": null});

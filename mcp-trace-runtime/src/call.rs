@@ -42,11 +42,11 @@ struct Active {
     metric: Option<crate::metrics::Operation>,
     /// The request scope the span was made in: what the observer added to the span
     /// while it ran (events left out over their bound) is noted on it as it ends.
-    #[cfg(feature = "rmcp")]
+    #[cfg(feature = "wire")]
     scope: Option<Arc<ActiveScope>>,
     /// The span's start, when it was read here (for the metric, or for a request that
     /// may turn out the first round of a multi-round call).
-    #[cfg(feature = "rmcp")]
+    #[cfg(feature = "wire")]
     start: Option<std::time::SystemTime>,
 }
 
@@ -156,7 +156,7 @@ struct Begun {
 /// carries a valid context (no SDK installed): nothing to do at all. The attributes and
 /// the scope are taken only when a tracer is installed, so a call with no SDK builds
 /// nothing. (Handlers fetch the tracer first themselves; adapters start here.)
-#[cfg(feature = "rmcp")]
+#[cfg(feature = "wire")]
 fn begin(
     name: impl Into<std::borrow::Cow<'static, str>>,
     attributes: impl FnOnce(&mut Vec<KeyValue>),
@@ -187,16 +187,16 @@ fn begin_with(
     let metric = metric_wanted();
     // The start is read here for the metric, and for a request that may be the first
     // round of a multi-round call (its span's start is the call's).
-    #[cfg(feature = "rmcp")]
+    #[cfg(feature = "wire")]
     let timed = metric || scope.as_deref().is_some_and(|s| s.rounds.may_ask());
-    #[cfg(not(feature = "rmcp"))]
+    #[cfg(not(feature = "wire"))]
     let timed = metric;
     let start = start_time.or_else(|| timed.then(std::time::SystemTime::now));
     let meta_parent = from_meta.is_some();
-    #[cfg_attr(not(feature = "rmcp"), allow(unused_mut))]
+    #[cfg_attr(not(feature = "wire"), allow(unused_mut))]
     let mut links = from_meta.flatten().map(|link| vec![link]);
     // A later round of a multi-round call: its number, and a link to the first round.
-    #[cfg(feature = "rmcp")]
+    #[cfg(feature = "wire")]
     if let Some(later) = scope.as_deref().and_then(|s| s.rounds.later()) {
         all.push(KeyValue::new(keys::REQUEST_ROUND, i64::from(later.number)));
         if later.first.is_valid() {
@@ -247,7 +247,7 @@ fn push_session(session: &str, attrs: &mut Vec<KeyValue>) {
 /// Where a message arrived, as far as its span says: its `_meta`, the session and
 /// protocol version of the connection, the transport, and over HTTP the network
 /// protocol and the client's address.
-#[cfg(feature = "rmcp")]
+#[cfg(feature = "wire")]
 #[derive(Debug, Default)]
 pub(crate) struct Arrival<'a> {
     pub(crate) meta: Option<&'a serde_json::Map<String, Value>>,
@@ -260,7 +260,7 @@ pub(crate) struct Arrival<'a> {
 
 /// What a span about a request carries of its connection, without being that request's
 /// own span: session, protocol version and transport.
-#[cfg(feature = "rmcp")]
+#[cfg(feature = "wire")]
 pub(crate) fn connection_attributes(data: &scope::ScopeData, attrs: &mut Vec<KeyValue>) {
     if let Some(session) = &data.session_id {
         push_session(session, attrs);
@@ -300,7 +300,7 @@ fn scope_attributes(data: &scope::ScopeData, attrs: &mut Vec<KeyValue>) {
         attrs.push(KeyValue::new(keys::NETWORK_PROTOCOL, name));
         attrs.push(KeyValue::new(keys::NETWORK_PROTOCOL_VERSION, version));
     }
-    #[cfg(all(feature = "rmcp", feature = "args-hash"))]
+    #[cfg(all(feature = "wire", feature = "args-hash"))]
     if let Some(definition) = &data.tool_definition {
         attrs.push(KeyValue::new(
             keys::TOOL_DEFINITION_HASH,
@@ -361,9 +361,9 @@ impl Begun {
                 ended: AtomicBool::new(false),
                 #[cfg(feature = "metrics")]
                 metric,
-                #[cfg(feature = "rmcp")]
+                #[cfg(feature = "wire")]
                 scope: self.scope,
-                #[cfg(feature = "rmcp")]
+                #[cfg(feature = "wire")]
                 start: self.start,
             })),
         }
@@ -589,7 +589,7 @@ fn unsampled_verdict(
 /// The schema verdict of the request scope's raw arguments, for the metric of a call
 /// whose span does not record. `None` with no schema, no raw arguments, or arguments
 /// over the schema-check budget.
-#[cfg(all(feature = "metrics", any(feature = "schema-check", feature = "rmcp")))]
+#[cfg(all(feature = "metrics", any(feature = "schema-check", feature = "wire")))]
 fn raw_verdict(compiled: Option<&Compiled>, scope: Option<&ActiveScope>) -> Option<bool> {
     #[cfg(feature = "schema-check")]
     {
@@ -935,7 +935,7 @@ impl Call {
     }
 
     /// Renames the span (a target found unknown only once the call answered).
-    #[cfg(feature = "rmcp")]
+    #[cfg(feature = "wire")]
     pub(crate) fn rename(&self, name: String) {
         if let Some(active) = self.active.as_ref().filter(|a| a.recording) {
             active.cx.span().update_name(name);
@@ -944,7 +944,7 @@ impl Call {
 
     /// The prompt of a `prompts/get` on the metric, once the call has answered
     /// whether the server knows it.
-    #[cfg(all(feature = "rmcp", feature = "metrics"))]
+    #[cfg(all(feature = "wire", feature = "metrics"))]
     pub(crate) fn metric_prompt(&mut self, prompt: opentelemetry::StringValue) {
         if let Some(operation) = self.active.as_mut().and_then(|a| a.metric.as_mut()) {
             operation.prompt(prompt);
@@ -953,7 +953,7 @@ impl Call {
 
     /// Adds `attributes` to the span, if it records (what an adapter learns from the
     /// answer).
-    #[cfg(feature = "rmcp")]
+    #[cfg(feature = "wire")]
     pub(crate) fn add_attributes(&self, attributes: Vec<KeyValue>) {
         if let Some(active) = self.active.as_ref().filter(|a| a.recording) {
             active.cx.span().set_attributes(attributes);
@@ -961,7 +961,7 @@ impl Call {
     }
 
     /// Links the span to `target` (a task it is about), if it records.
-    #[cfg(feature = "rmcp")]
+    #[cfg(feature = "wire")]
     pub(crate) fn add_link(&self, target: opentelemetry::trace::SpanContext) {
         if let Some(active) = self.active.as_ref().filter(|a| a.recording) {
             active.cx.span().add_link(target, Vec::new());
@@ -969,14 +969,14 @@ impl Call {
     }
 
     /// The span's context, if there is a span.
-    #[cfg(feature = "rmcp")]
+    #[cfg(feature = "wire")]
     pub(crate) fn span_context(&self) -> Option<opentelemetry::trace::SpanContext> {
         let active = self.active.as_ref()?;
         Some(active.cx.span().span_context().clone())
     }
 
     /// Adds the event `name` to the span, if it records.
-    #[cfg(all(feature = "rmcp", feature = "args-hash"))]
+    #[cfg(all(feature = "wire", feature = "args-hash"))]
     pub(crate) fn add_event(&self, name: &'static str, attributes: Vec<KeyValue>) {
         if let Some(active) = self.active.as_ref().filter(|a| a.recording) {
             active.cx.span().add_event(name, attributes);
@@ -984,7 +984,7 @@ impl Call {
     }
 
     /// The call without its request scope, to be kept inside that scope.
-    #[cfg(feature = "rmcp")]
+    #[cfg(feature = "wire")]
     pub(crate) fn without_scope(mut self) -> Self {
         if let Some(active) = self.active.as_mut() {
             active.scope = None;
@@ -1007,7 +1007,11 @@ impl Call {
     /// [`Call::finish`], ending the span at `end` when given (a call measured before
     /// its span was built), else now.
     #[inline]
-    fn finish_at(mut self, outcome: impl FnOnce() -> Outcome, end: Option<std::time::SystemTime>) {
+    pub(crate) fn finish_at(
+        mut self,
+        outcome: impl FnOnce() -> Outcome,
+        end: Option<std::time::SystemTime>,
+    ) {
         if let Some(active) = self.active.take() {
             let outcome =
                 (active.recording || active.has_metric() || active.may_ask()).then(outcome);
@@ -1022,7 +1026,7 @@ impl Active {
     /// records or the metric is kept.
     #[inline(never)]
     fn finish(self: Box<Self>, outcome: Option<Outcome>, end: Option<std::time::SystemTime>) {
-        #[cfg_attr(not(all(feature = "rmcp", feature = "metrics")), allow(unused_mut))]
+        #[cfg_attr(not(all(feature = "wire", feature = "metrics")), allow(unused_mut))]
         let mut active = self;
         if active.ended.swap(true, Ordering::AcqRel) {
             return;
@@ -1034,7 +1038,7 @@ impl Active {
         let span = active.cx.span();
         // The metric's error type and status code, from the same outcome.
         let mut failure: (Option<opentelemetry::StringValue>, Option<String>) = (None, None);
-        #[cfg(feature = "rmcp")]
+        #[cfg(feature = "wire")]
         let input_required = matches!(outcome, Some(Outcome::InputRequired));
         match outcome {
             None => {}
@@ -1094,7 +1098,7 @@ impl Active {
         }
         // Where the call stands in a multi-round call (most calls: a single atomic
         // load finds that it is none).
-        #[cfg(feature = "rmcp")]
+        #[cfg(feature = "wire")]
         if let Some(scope) = &active.scope
             && (input_required || scope.rounds.later().is_some())
         {
@@ -1113,20 +1117,20 @@ impl Active {
                 span.set_attributes(attrs);
             }
         }
-        #[cfg(feature = "rmcp")]
+        #[cfg(feature = "wire")]
         if active.recording
             && let Some(scope) = &active.scope
         {
             scope.events.note_dropped(&span);
         }
         // A tool span whose result the adapter is about to measure ends once it has.
-        #[cfg(feature = "rmcp")]
+        #[cfg(feature = "wire")]
         let held = active.recording
             && active
                 .scope
                 .as_ref()
                 .is_some_and(|scope| scope.held_end.hold(&active.cx, end));
-        #[cfg(not(feature = "rmcp"))]
+        #[cfg(not(feature = "wire"))]
         let held = false;
         if !held {
             match end {
@@ -1147,9 +1151,9 @@ impl Active {
     /// link to it.
     #[inline]
     fn may_ask(&self) -> bool {
-        #[cfg(feature = "rmcp")]
+        #[cfg(feature = "wire")]
         return self.scope.as_ref().is_some_and(|s| s.rounds.may_ask());
-        #[cfg(not(feature = "rmcp"))]
+        #[cfg(not(feature = "wire"))]
         false
     }
 
@@ -1189,9 +1193,9 @@ impl Active {
         // A call the caller gave up on: its duration (from its first round's start, for
         // a later round of a multi-round call), with no error of the server's.
         #[cfg(feature = "metrics")]
-        #[cfg_attr(not(feature = "rmcp"), allow(unused_mut))]
+        #[cfg_attr(not(feature = "wire"), allow(unused_mut))]
         if let Some(mut operation) = active.metric {
-            #[cfg(feature = "rmcp")]
+            #[cfg(feature = "wire")]
             if let Some(later) = active.scope.as_ref().and_then(|s| s.rounds.later()) {
                 operation.restart(later.started);
             }
@@ -1228,10 +1232,10 @@ impl Drop for Entered<'_> {
         span.end_with_timestamp(end);
         #[cfg(feature = "metrics")]
         // Only borrowed here: the operation's values are cloned, on a panic alone.
-        #[cfg_attr(not(feature = "rmcp"), allow(unused_mut))]
+        #[cfg_attr(not(feature = "wire"), allow(unused_mut))]
         if let Some(mut operation) = active.metric.clone() {
             // A later round of a multi-round call: the call's, from its first round.
-            #[cfg(feature = "rmcp")]
+            #[cfg(feature = "wire")]
             if let Some(later) = active.scope.as_ref().and_then(|s| s.rounds.later()) {
                 operation.restart(later.started);
             }
@@ -1272,7 +1276,7 @@ impl<F: Future> Future for Traced<F> {
 
 /// Spans an adapter emits itself, for calls no traced handler claimed (an unknown or
 /// untraced tool, arguments that failed to deserialize) and for other requests.
-#[cfg(feature = "rmcp")]
+#[cfg(feature = "wire")]
 pub(crate) mod adapter {
     use super::*;
     use std::time::SystemTime;

@@ -6,6 +6,10 @@
 
 #![warn(missing_debug_implementations, unreachable_pub)]
 #![cfg_attr(not(feature = "enable"), allow(dead_code, unused_imports))]
+// The wire observer alone (`mcp-trace proxy`) does not yet observe what the server sends
+// unasked (its requests, progress and logs): the parts of the observer that do are
+// used by the rmcp integration only.
+#![cfg_attr(all(feature = "wire", not(feature = "rmcp")), allow(dead_code))]
 
 #[cfg(feature = "enable")]
 mod bounds;
@@ -22,10 +26,16 @@ mod handler;
 mod keys;
 #[cfg(all(feature = "enable", feature = "metrics"))]
 mod metrics;
-#[cfg(all(feature = "enable", feature = "rmcp"))]
+#[cfg(all(feature = "enable", feature = "wire"))]
 mod observe;
 #[cfg(all(feature = "enable", feature = "rmcp"))]
 pub mod rmcp;
+/// The observer of JSON-RPC messages as they cross the wire, for code that relays or
+/// speaks JSON-RPC itself (`mcp-trace proxy`): messages in, spans and metrics out.
+#[cfg(all(feature = "enable", feature = "wire"))]
+pub mod wire {
+    pub use crate::observe::wire::{Observer, Sender};
+}
 mod scope;
 #[cfg(all(feature = "enable", feature = "metrics"))]
 mod session_duration;
@@ -171,7 +181,7 @@ pub mod __private {
     /// An inbound notification as JSON (`method`, `params`), observed as a proxy
     /// observes one, on a pipe in `session` speaking `protocol`: its span, started and
     /// ended. For measuring a notification span against a bare one.
-    #[cfg(all(feature = "enable", feature = "rmcp"))]
+    #[cfg(all(feature = "enable", feature = "wire"))]
     pub fn observe_notification(
         method: &str,
         params: Option<&serde_json::Map<String, serde_json::Value>>,
@@ -188,7 +198,7 @@ pub mod __private {
     }
     /// The same, with `handle` run inside the span (current), as the rmcp adapter runs
     /// a notification's handler.
-    #[cfg(all(feature = "enable", feature = "rmcp"))]
+    #[cfg(all(feature = "enable", feature = "wire"))]
     pub fn observe_notification_handled(
         method: &str,
         params: Option<&serde_json::Map<String, serde_json::Value>>,

@@ -90,7 +90,7 @@ impl Operation {
     }
 
     /// The prompt of a `prompts/get`: a name the server knows, else `_OTHER`.
-    #[cfg(feature = "rmcp")]
+    #[cfg(feature = "wire")]
     pub(crate) fn prompt(&mut self, prompt: StringValue) {
         self.series.prompt = Some(prompt);
     }
@@ -117,7 +117,7 @@ impl Operation {
     }
 
     /// Starts the operation at `start` instead: the first round of a multi-round call.
-    #[cfg(feature = "rmcp")]
+    #[cfg(feature = "wire")]
     pub(crate) fn restart(&mut self, start: SystemTime) {
         self.start = start;
     }
@@ -281,7 +281,7 @@ pub(crate) fn push_connection(
 }
 
 /// `method` if the conventions know it, else `_OTHER` (the observer's rule).
-#[cfg(feature = "rmcp")]
+#[cfg(feature = "wire")]
 pub(crate) use crate::observe::methods::known_method;
 
 /// `version` if it is a published protocol revision, else `_OTHER`.
@@ -401,7 +401,7 @@ mod tests {
         assert_eq!(known_protocol("2025-06-18"), "2025-06-18");
         assert_eq!(known_protocol("2025-06-19"), "_OTHER");
         assert_eq!(known_protocol(""), "_OTHER");
-        #[cfg(feature = "rmcp")]
+        #[cfg(feature = "wire")]
         {
             assert_eq!(known_method("tools/list"), "tools/list");
             assert_eq!(known_method("prompts/get"), "prompts/get");

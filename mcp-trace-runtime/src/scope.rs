@@ -52,12 +52,12 @@ pub(crate) struct ScopeData {
     pub(crate) client: Option<(std::net::IpAddr, Option<u16>)>,
     /// `mcp.tool.definition.hash` and `.size` of the tool a `tools/call` names, as the
     /// server advertises it.
-    #[cfg(all(feature = "enable", feature = "rmcp", feature = "args-hash"))]
+    #[cfg(all(feature = "enable", feature = "wire", feature = "args-hash"))]
     pub(crate) tool_definition: Option<std::sync::Arc<Definition>>,
 }
 
 /// What a `tools/call` span says of the called tool's definition as advertised.
-#[cfg(all(feature = "enable", feature = "rmcp", feature = "args-hash"))]
+#[cfg(all(feature = "enable", feature = "wire", feature = "args-hash"))]
 #[derive(Debug)]
 pub(crate) struct Definition {
     /// `mcp.tool.definition.hash`.
@@ -76,7 +76,7 @@ pub(crate) struct Oversized {
 }
 
 /// Runs `future` with an already activated scope set on every poll.
-#[cfg(feature = "rmcp")]
+#[cfg(feature = "wire")]
 pub(crate) fn run_active<F: Future>(scope: Arc<ActiveScope>, future: F) -> Scoped<F> {
     Scoped {
         future,
@@ -96,20 +96,20 @@ pub(crate) struct ActiveScope {
     span: std::sync::OnceLock<opentelemetry::Context>,
     /// Events added to the request's span by the observer, and those left out over
     /// the bound.
-    #[cfg(all(feature = "enable", feature = "rmcp"))]
+    #[cfg(all(feature = "enable", feature = "wire"))]
     pub(crate) events: crate::observe::events::EventCount,
     /// An adapter's span for this request that may start before the request ends.
-    #[cfg(all(feature = "enable", feature = "rmcp"))]
+    #[cfg(all(feature = "enable", feature = "wire"))]
     pub(crate) deferred: std::sync::Mutex<crate::observe::Deferred>,
     /// Where the request stands in a multi-round call.
-    #[cfg(all(feature = "enable", feature = "rmcp"))]
+    #[cfg(all(feature = "enable", feature = "wire"))]
     pub(crate) rounds: crate::observe::rounds::RoundState,
     /// The end of the request's span, held while the adapter measures the result.
-    #[cfg(all(feature = "enable", feature = "rmcp"))]
+    #[cfg(all(feature = "enable", feature = "wire"))]
     pub(crate) held_end: crate::observe::context_cost::HeldEnd,
     /// Notifications the transport delivered on this request's subscription stream
     /// (`subscriptions/listen`).
-    #[cfg(all(feature = "enable", feature = "rmcp"))]
+    #[cfg(all(feature = "enable", feature = "wire"))]
     pub(crate) delivered: std::sync::atomic::AtomicU64,
 }
 
@@ -120,15 +120,15 @@ impl ActiveScope {
             claimed,
             #[cfg(feature = "enable")]
             span: std::sync::OnceLock::new(),
-            #[cfg(all(feature = "enable", feature = "rmcp"))]
+            #[cfg(all(feature = "enable", feature = "wire"))]
             events: Default::default(),
-            #[cfg(all(feature = "enable", feature = "rmcp"))]
+            #[cfg(all(feature = "enable", feature = "wire"))]
             deferred: Default::default(),
-            #[cfg(all(feature = "enable", feature = "rmcp"))]
+            #[cfg(all(feature = "enable", feature = "wire"))]
             rounds: Default::default(),
-            #[cfg(all(feature = "enable", feature = "rmcp"))]
+            #[cfg(all(feature = "enable", feature = "wire"))]
             held_end: Default::default(),
-            #[cfg(all(feature = "enable", feature = "rmcp"))]
+            #[cfg(all(feature = "enable", feature = "wire"))]
             delivered: Default::default(),
         }
     }
@@ -142,26 +142,26 @@ impl ActiveScope {
     }
 
     /// The context holding the request's span, if one has started.
-    #[cfg(all(feature = "enable", feature = "rmcp"))]
+    #[cfg(all(feature = "enable", feature = "wire"))]
     pub(crate) fn span(&self) -> Option<&opentelemetry::Context> {
         self.span.get()
     }
 
     /// The request's span context, if its span has started.
-    #[cfg(all(feature = "enable", feature = "rmcp"))]
+    #[cfg(all(feature = "enable", feature = "wire"))]
     pub(crate) fn span_context(&self) -> Option<opentelemetry::trace::SpanContext> {
         use opentelemetry::trace::TraceContextExt;
         Some(self.span.get()?.span().span_context().clone())
     }
 
-    #[cfg(feature = "rmcp")]
+    #[cfg(feature = "wire")]
     pub(crate) fn is_claimed(&self) -> bool {
         self.claimed.load(Ordering::Acquire)
     }
 
     /// Claims the scope for a span made outside a traced handler; `false` when a
     /// handler (or an earlier claim) already has it.
-    #[cfg(all(feature = "enable", feature = "rmcp"))]
+    #[cfg(all(feature = "enable", feature = "wire"))]
     pub(crate) fn claim_for_adapter(&self) -> bool {
         !self.claimed.swap(true, Ordering::AcqRel)
     }
@@ -209,7 +209,7 @@ impl RequestScope {
 
     /// Arguments too large to copy into the scope: the handler records its typed shapes
     /// and this hash, and the schema check is skipped (`too_large`).
-    #[cfg(feature = "rmcp")]
+    #[cfg(feature = "wire")]
     pub(crate) fn oversized_arguments(mut self, hash: Option<String>) -> Self {
         self.data.oversized = Some(Oversized { hash });
         self
@@ -284,20 +284,20 @@ impl RequestScope {
     }
 
     /// The definition of the tool called (the rmcp adapter's, from `get_tool`).
-    #[cfg(all(feature = "enable", feature = "rmcp", feature = "args-hash"))]
+    #[cfg(all(feature = "enable", feature = "wire", feature = "args-hash"))]
     pub(crate) fn tool_definition(mut self, definition: std::sync::Arc<Definition>) -> Self {
         self.data.tool_definition = Some(definition);
         self
     }
 
     /// What the scope carries so far.
-    #[cfg(all(feature = "enable", feature = "metrics", feature = "rmcp"))]
+    #[cfg(all(feature = "enable", feature = "metrics", feature = "wire"))]
     pub(crate) fn data(&self) -> &ScopeData {
         &self.data
     }
 
     /// The scope as run, kept by an adapter to read after the call.
-    #[cfg(feature = "rmcp")]
+    #[cfg(feature = "wire")]
     pub(crate) fn activate(self) -> Arc<ActiveScope> {
         Arc::new(ActiveScope::new(self.data, self.claimed))
     }
@@ -373,7 +373,7 @@ impl Drop for Entered {
 }
 
 /// Whether a request scope is set on this thread (claimed or not).
-#[cfg(feature = "rmcp")]
+#[cfg(feature = "wire")]
 pub(crate) fn is_set() -> bool {
     CURRENT
         .try_with(|current| current.borrow().is_some())

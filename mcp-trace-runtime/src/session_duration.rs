@@ -57,7 +57,7 @@ pub(crate) enum Key {
     /// The keyed digest of the id given to `session::start`.
     Id(u64),
     /// The rmcp adapter's server instance that serves the session.
-    #[cfg_attr(not(feature = "rmcp"), allow(dead_code))]
+    #[cfg_attr(not(feature = "wire"), allow(dead_code))]
     Server(u64),
 }
 
@@ -69,7 +69,7 @@ impl Key {
     }
 
     /// A key no other session has: for a server instance.
-    #[cfg(feature = "rmcp")]
+    #[cfg(feature = "wire")]
     pub(crate) fn unique() -> Self {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         Key::Server(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
@@ -107,7 +107,7 @@ pub(crate) fn start(key: Key, start: SystemTime, carried: Carried<'_>) {
 }
 
 /// The protocol version session `key` negotiated, once known.
-#[cfg(feature = "rmcp")]
+#[cfg(feature = "wire")]
 pub(crate) fn negotiated(key: Key, protocol: &str) {
     if let Some(session) = lock().get_mut(&key) {
         session.protocol = Some(known_protocol(protocol));

@@ -82,7 +82,7 @@ fn refresh(epoch: u64) -> Option<Rc<BoxedTracer>> {
 
 /// Whether spans may be recorded on this thread: false once it found nothing
 /// installed, so an adapter can skip preparing what no span would carry.
-#[cfg(feature = "rmcp")]
+#[cfg(feature = "wire")]
 pub(crate) fn live() -> bool {
     current().is_some()
 }

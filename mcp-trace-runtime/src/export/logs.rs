@@ -242,7 +242,7 @@ fn install_bridge() {
 /// severity of its level, its logger name, the trace context of the request it is
 /// about when known, and its payload as the body only when opted in (cut). Goes
 /// through the logger provider mcp-trace logs through, if one is set.
-#[cfg(feature = "rmcp")]
+#[cfg(feature = "wire")]
 pub(crate) fn mirror_mcp_log(
     level: &'static str,
     logger: Option<&str>,
@@ -274,7 +274,7 @@ pub(crate) fn mirror_mcp_log(
 /// The OpenTelemetry severity of an MCP (syslog) level: debug, info, notice, warning,
 /// error, critical, alert, emergency → DEBUG, INFO, INFO2, WARN, ERROR, FATAL, FATAL2,
 /// FATAL3; an unknown level is INFO.
-#[cfg(feature = "rmcp")]
+#[cfg(feature = "wire")]
 fn severity_of(level: &str) -> opentelemetry::logs::Severity {
     use opentelemetry::logs::Severity;
     match level {

@@ -788,7 +788,7 @@ impl Drop for TelemetryGuard {
     fn drop(&mut self) {
         // What the observer still holds (calls waiting for their next round, open
         // tasks) ends first: its records and spans are in the last exports.
-        #[cfg(all(feature = "enable", feature = "rmcp"))]
+        #[cfg(all(feature = "enable", feature = "wire"))]
         crate::observe::drain();
         // Metrics first: their last export includes the calls whose spans flush below,
         // and the sessions still open, which end with the process.

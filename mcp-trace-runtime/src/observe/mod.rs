@@ -17,12 +17,14 @@ pub(crate) mod client_metrics;
 pub(crate) mod context_cost;
 pub(crate) mod events;
 pub(crate) mod in_flight;
+pub(crate) mod listed;
 pub(crate) mod methods;
 pub(crate) mod notification;
 pub(crate) mod outbound;
 pub(crate) mod raw;
 pub(crate) mod rounds;
 pub(crate) mod tasks;
+pub(crate) mod wire;
 
 use crate::scope::ActiveScope;
 pub(crate) use in_flight::{InFlight, RequestKey};

@@ -138,7 +138,7 @@ impl<S> TracedServer<S> {
         Self {
             inner,
             connection: Arc::default(),
-            process_session: process_session_id(),
+            process_session: crate::observe::listed::process_session_id(),
             schemas: Mutex::new(HashMap::new()),
             #[cfg(feature = "args-hash")]
             definitions: Mutex::new(HashMap::new()),
@@ -151,48 +151,6 @@ impl<S> TracedServer<S> {
     pub fn inner(&self) -> &S {
         &self.inner
     }
-}
-
-/// 32 hex digits, different for every process start.
-fn process_session_id() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut id = String::with_capacity(32);
-    for salt in 0..2u64 {
-        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-        hasher.write_u32(std::process::id());
-        hasher.write_u64(salt);
-        if let Ok(since) = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH) {
-            hasher.write_u128(since.as_nanos());
-        }
-        id.push_str(&format!("{:016x}", hasher.finish()));
-    }
-    id
-}
-
-/// Most names a server may vouch for by answering alone (a tool it does not advertise,
-/// a prompt): past them a name is `_OTHER` in span names and on the metric, for the
-/// name is the client's and a server that answers anything would let a client make a
-/// series per call.
-const MAX_ANSWERED_NAMES: usize = 256;
-
-/// Whether `name`, which the server answered for without advertising it, may be used as
-/// a name: one of the first [`MAX_ANSWERED_NAMES`] such names the process saw.
-fn answered_name(name: &str) -> bool {
-    static SEEN: Mutex<Option<std::collections::HashSet<String>>> = Mutex::new(None);
-    let name = crate::bounds::bounded(
-        name,
-        crate::bounds::limit_for(crate::bounds::MAX_NAME_BYTES),
-    );
-    let mut seen = lock(&SEEN);
-    let seen = seen.get_or_insert_with(Default::default);
-    if seen.contains(name.as_ref()) {
-        return true;
-    }
-    if seen.len() >= MAX_ANSWERED_NAMES {
-        return false;
-    }
-    seen.insert(name.into_owned());
-    true
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -478,30 +436,7 @@ impl<S: ServerHandler> TracedServer<S> {
         // client made up (cardinality); the bounded name stays in its attribute.
         let refused = matches!(&result, Err(e) if e.code == ErrorCode::METHOD_NOT_FOUND
             || (target.is_some() && e.code == ErrorCode::INVALID_PARAMS));
-        let unknown = refused || target.is_some_and(|(_, name)| !answered_name(name));
-        if unknown {
-            let name = match target {
-                Some(_) => format!("{method} {}", keys::OTHER),
-                None => keys::OTHER.to_owned(),
-            };
-            call.rename(name);
-        }
-        // A prompt the server knows goes on the metric by name; another is the
-        // client's (cardinality).
-        #[cfg(feature = "metrics")]
-        if let Some((keys::GEN_AI_PROMPT, prompt)) = target {
-            let prompt = if unknown {
-                keys::OTHER.into()
-            } else {
-                crate::bounds::bounded(
-                    prompt,
-                    crate::bounds::limit_for(crate::bounds::MAX_NAME_BYTES),
-                )
-                .into_owned()
-                .into()
-            };
-            call.metric_prompt(prompt);
-        }
+        crate::observe::listed::name_after_answer(&mut call, method, target, refused);
         (result, call)
     }
 
@@ -539,66 +474,6 @@ impl<S: ServerHandler> TracedServer<S> {
         }
         let task = &created.task;
         tasks::created(&task.task_id, task.ttl_ms, span, basic_status(task.status));
-    }
-
-    /// What a served tool list says: `mcp.tools.count` and `mcp.tools.definitions.hash`
-    /// on its span (of this page, when the list is paginated), and for a complete list
-    /// that differs from the last one the process recorded, the `mcp.tools.changed`
-    /// event naming the tools added, removed and changed.
-    #[cfg(feature = "args-hash")]
-    fn served(&self, list: &ListToolsResult, first_page: bool, call: &crate::call::Call) {
-        use crate::signals::definitions::{self, MAX_NAMED, Served};
-        let tools: Vec<Value> = list
-            .tools
-            .iter()
-            .filter_map(|tool| serde_json::to_value(tool).ok())
-            .collect();
-        let served = Served::of(&tools);
-        self.forget_changed(&served);
-        call.add_attributes(vec![
-            KeyValue::new(
-                keys::TOOLS_COUNT,
-                i64::try_from(tools.len()).unwrap_or(i64::MAX),
-            ),
-            KeyValue::new(keys::TOOLS_DEFINITIONS_HASH, served.hash.clone()),
-        ]);
-        // Only a whole list can be compared with the last; and only a list whose span
-        // records moves the comparison on, so that under sampling the change shows on
-        // the next recorded list instead of vanishing with an unrecorded one.
-        if !(first_page && list.next_cursor.is_none() && call.is_recording()) {
-            return;
-        }
-        let Some(changes) = definitions::observe(&served) else {
-            return;
-        };
-        let mut attributes = Vec::with_capacity(6);
-        for (kind, names) in [
-            ("added", &changes.added),
-            ("removed", &changes.removed),
-            ("changed", &changes.changed),
-        ] {
-            let listed: Vec<opentelemetry::StringValue> = names
-                .iter()
-                .take(MAX_NAMED)
-                .map(|name| {
-                    crate::bounds::bounded(
-                        name,
-                        crate::bounds::limit_for(crate::bounds::MAX_NAME_BYTES),
-                    )
-                    .into_owned()
-                    .into()
-                })
-                .collect();
-            attributes.push(KeyValue::new(
-                format!("mcp.tools.{kind}"),
-                opentelemetry::Value::Array(listed.into()),
-            ));
-            attributes.push(KeyValue::new(
-                format!("mcp.tools.{kind}_count"),
-                i64::try_from(names.len()).unwrap_or(i64::MAX),
-            ));
-        }
-        call.add_event(keys::TOOLS_CHANGED, attributes);
     }
 }
 
@@ -668,7 +543,7 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
             let compiled = self.schema_for(&name);
             let known = compiled.is_some()
                 || self.inner.get_tool(&name).is_some()
-                || (!unknown_tool(&result) && answered_name(&name));
+                || (!unknown_tool(&result) && crate::observe::listed::answered_name(&name));
             let outcome = outcome_of(&result);
             adapter::tool_span_finish(
                 call,
@@ -686,7 +561,7 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
             // does not implement `get_tool`).
             let known = compiled.is_some()
                 || self.inner.get_tool(&name).is_some()
-                || (!unknown_tool(&result) && answered_name(&name));
+                || (!unknown_tool(&result) && crate::observe::listed::answered_name(&name));
             // Arguments that failed to deserialize come back from rmcp's router as an
             // in-band error result: recorded as what went out, `tool_error` (the schema
             // verdict on the same span says why).
@@ -941,21 +816,22 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
             return self.inner.list_tools(request, context).await;
         }
         let (scope, _in_flight) = self.activate(self.scope(&context), &context);
-        #[cfg(feature = "args-hash")]
         let first_page = request.as_ref().is_none_or(|r| r.cursor.is_none());
         let inner = self.inner.list_tools(request, context);
         let (result, call) = self.traced_call("tools/list", None, scope, inner).await;
         if let Ok(list) = &result {
-            // What listing the tools costs a model's context, on every turn.
-            if call.is_recording() {
-                let size = crate::bounds::json_size(&list.tools, usize::MAX);
-                call.add_attributes(vec![KeyValue::new(
-                    keys::TOOLS_DEFINITIONS_SIZE,
-                    i64::try_from(size).unwrap_or(i64::MAX),
-                )]);
-            }
+            let tools: Vec<Value> = list
+                .tools
+                .iter()
+                .filter_map(|tool| serde_json::to_value(tool).ok())
+                .collect();
+            let complete = first_page && list.next_cursor.is_none();
+            #[cfg_attr(not(feature = "args-hash"), allow(clippy::let_unit_value))]
+            let served = crate::observe::listed::tools_listed(&tools, complete, &call);
             #[cfg(feature = "args-hash")]
-            self.served(list, first_page, &call);
+            self.forget_changed(&served);
+            #[cfg(not(feature = "args-hash"))]
+            let () = served;
         }
         let outcome = outcome_of(&result);
         call.finish(|| outcome);

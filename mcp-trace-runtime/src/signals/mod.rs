@@ -5,7 +5,7 @@
 //! span.
 
 #[cfg(feature = "args-hash")]
-#[cfg_attr(not(all(feature = "enable", feature = "rmcp")), allow(dead_code))]
+#[cfg_attr(not(all(feature = "enable", feature = "wire")), allow(dead_code))]
 pub(crate) mod definitions;
 #[cfg(feature = "enable")]
 pub(crate) mod depth;

@@ -174,7 +174,7 @@ pub(crate) fn configured_hash_members(mut args: crate::signals::shape::Canonical
 }
 
 /// [`configured_hash`] of the arguments object `map`.
-#[cfg(all(feature = "enable", feature = "rmcp"))]
+#[cfg(all(feature = "enable", feature = "wire"))]
 pub(crate) fn configured_hash_object(map: &serde_json::Map<String, serde_json::Value>) -> String {
     let mut sink = HashSink::new(configured());
     py_json::write_object(map, &mut sink);

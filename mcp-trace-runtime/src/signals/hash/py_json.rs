@@ -55,7 +55,7 @@ pub(crate) fn write_value(value: &Value, out: &mut impl Sink) {
 }
 
 /// Writes the object `map` as Python would print it.
-#[cfg_attr(not(feature = "rmcp"), allow(dead_code))]
+#[cfg_attr(not(feature = "wire"), allow(dead_code))]
 pub(crate) fn write_object(map: &Map<String, Value>, out: &mut impl Sink) {
     out.put(b"{");
     walk(None, vec![Open::members(map)], out);
