@@ -9,6 +9,7 @@ pub mod grafana;
 pub mod html;
 pub mod input;
 pub mod prometheus;
+#[cfg(feature = "proxy")]
 pub mod proxy;
 pub mod read;
 pub mod render;

@@ -7,8 +7,10 @@
 //! `mcp-trace proxy -- COMMAND [ARGS…]` traces any MCP server over stdio.
 
 use clap::{Arg, ArgAction, ArgMatches, Command};
+#[cfg(feature = "proxy")]
+use mcp_trace_cli::proxy;
 use mcp_trace_cli::settings::Settings;
-use mcp_trace_cli::{Report, alerts, grafana, html, input, prometheus, proxy, render};
+use mcp_trace_cli::{Report, alerts, grafana, html, input, prometheus, render};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -122,6 +124,7 @@ fn dashboard_command() -> Command {
     )
 }
 
+#[cfg(feature = "proxy")]
 fn proxy_command() -> Command {
     Command::new("proxy")
         .about("Traces any MCP server over stdio: relays the host and the server byte for byte, and records every message's span")
@@ -145,6 +148,7 @@ fn proxy_command() -> Command {
         )
 }
 
+#[cfg(feature = "proxy")]
 fn proxy(args: &ArgMatches) -> Result<ExitCode, ExitCode> {
     let options = proxy::Options {
         command: args
@@ -166,13 +170,15 @@ fn proxy(args: &ArgMatches) -> Result<ExitCode, ExitCode> {
 }
 
 fn command() -> Command {
-    Command::new("mcp-trace")
+    let command = Command::new("mcp-trace")
         .about("The operator's view of what mcp-trace recorded, and a proxy that records it for any MCP server")
         .subcommand_required(true)
         .subcommand(report_command())
-        .subcommand(proxy_command())
         .subcommand(rules_command())
-        .subcommand(dashboard_command())
+        .subcommand(dashboard_command());
+    #[cfg(feature = "proxy")]
+    let command = command.subcommand(proxy_command());
+    command
 }
 
 /// The settings the flags give, the defaults elsewhere.
@@ -335,6 +341,7 @@ fn main() -> ExitCode {
     let matches = command().get_matches();
     let result = match matches.subcommand() {
         Some(("report", args)) => report(args),
+        #[cfg(feature = "proxy")]
         Some(("proxy", args)) => proxy(args),
         Some(("rules", args)) => rules(args),
         Some(("dashboard", args)) => emit(&format!("{:#}\n", grafana::dashboard(&settings(args))))

@@ -27,6 +27,18 @@ pub struct Options {
 const MAX_WAITING_MESSAGES: usize = 64;
 /// Bytes kept before telemetry is installed, at most.
 const MAX_WAITING_BYTES: usize = 4 << 20;
+/// A line buffer grown past this by one long line is let go of after it, so that a
+/// 16 MiB line is not kept in memory for the rest of the conversation.
+const KEPT_BUFFER: usize = 1 << 20;
+
+/// Empties `line` for the next one, letting go of the memory a long one took.
+fn next_line(line: &mut Vec<u8>) {
+    if line.capacity() > KEPT_BUFFER {
+        *line = Vec::new();
+    } else {
+        line.clear();
+    }
+}
 
 /// Runs the proxy until the server exits; returns the status the proxy exits with
 /// (the server's: its code, or 128 + the signal that ended it).
@@ -34,16 +46,26 @@ pub fn run(options: &Options) -> Result<u8, String> {
     let Some((program, args)) = options.command.split_first() else {
         return Err("no server command given (mcp-trace proxy -- COMMAND [ARGS…])".into());
     };
-    let mut child = Command::new(program)
+    // Noted from before the server starts, so that none ends the proxy and orphans it.
+    signals::forward_from_now();
+    let mut command = Command::new(program);
+    command
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::inherit());
+    // Its own process group: a signal passed on reaches what it started too (`npx`,
+    // `uv run` and shells start the real server as a child), and a terminal's Ctrl-C
+    // reaches it once, through the proxy.
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut child = command
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", program.to_string_lossy()))?;
-    signals::forward_from_now();
     let telemetry = Arc::new(Telemetry::new(fallback_name(program)));
     let (Some(to_server), Some(from_server)) = (child.stdin.take(), child.stdout.take()) else {
+        let _ = child.kill();
+        let _ = child.wait();
         return Err("the server's stdin and stdout could not be opened".into());
     };
     let host_gone = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -60,8 +82,12 @@ pub fn run(options: &Options) -> Result<u8, String> {
         std::thread::spawn(move || pump_server(from_server, &telemetry))
     };
     let status = wait(&mut child, &host_gone, options.grace);
-    // What the server wrote before it exited is relayed and observed to the end.
-    let _ = answers.join();
+    // What the server wrote before it exited is relayed and observed to the end, unless
+    // something it started keeps its stdout open: then not past the grace period.
+    let deadline = std::time::Instant::now() + options.grace.max(Duration::from_millis(100));
+    while !answers.is_finished() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     telemetry.finish();
     Ok(status.map_or(1, exit_code))
 }
@@ -71,7 +97,7 @@ fn pump_host(mut to_server: ChildStdin, telemetry: &Telemetry) {
     let mut host = std::io::stdin().lock();
     let mut line = Vec::new();
     loop {
-        line.clear();
+        next_line(&mut line);
         match host.read_until(b'\n', &mut line) {
             Ok(0) | Err(_) => break,
             Ok(_) => {}
@@ -95,7 +121,7 @@ fn pump_server(from_server: impl Read, telemetry: &Telemetry) {
     let mut line = Vec::new();
     let mut host_open = true;
     loop {
-        line.clear();
+        next_line(&mut line);
         match server.read_until(b'\n', &mut line) {
             Ok(0) | Err(_) => break,
             Ok(_) => {}
@@ -117,7 +143,8 @@ fn wait(
     grace: Duration,
 ) -> Option<ExitStatus> {
     let tick = Duration::from_millis(20);
-    let mut since_hangup: Option<std::time::Instant> = None;
+    // Since when the server has been asked to go: the host hung up, or a signal came.
+    let mut asked: Option<std::time::Instant> = None;
     let mut terminated = false;
     loop {
         match child.try_wait() {
@@ -125,16 +152,22 @@ fn wait(
             Ok(None) => {}
             Err(_) => return child.wait().ok(),
         }
-        signals::forward_pending(child.id());
+        if signals::forward_pending(child.id()) {
+            asked.get_or_insert_with(std::time::Instant::now);
+            terminated = true;
+        }
         if host_gone.load(std::sync::atomic::Ordering::Acquire) {
-            let since = *since_hangup.get_or_insert_with(std::time::Instant::now);
-            if since.elapsed() >= grace * 2 {
-                let _ = child.kill();
-                return child.wait().ok();
-            }
-            if since.elapsed() >= grace && !terminated {
+            asked.get_or_insert_with(std::time::Instant::now);
+        }
+        if let Some(since) = asked {
+            let waited = since.elapsed();
+            if waited >= grace && !terminated {
                 terminated = true;
                 signals::terminate(child.id());
+            } else if waited >= grace.saturating_mul(2) {
+                signals::kill(child.id());
+                let _ = child.kill();
+                return child.wait().ok();
             }
         }
         std::thread::sleep(tick);
@@ -170,7 +203,12 @@ fn fallback_name(program: &std::ffi::OsStr) -> String {
 fn service_named_by_environment() -> bool {
     let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
     set("OTEL_SERVICE_NAME")
-        || std::env::var("OTEL_RESOURCE_ATTRIBUTES").is_ok_and(|a| a.contains("service.name="))
+        || std::env::var("OTEL_RESOURCE_ATTRIBUTES").is_ok_and(|attributes| {
+            attributes
+                .split(',')
+                .filter_map(|pair| pair.split_once('='))
+                .any(|(key, value)| key.trim() == "service.name" && !value.trim().is_empty())
+        })
 }
 
 /// The observer, and the telemetry it records into, installed once the service's name
@@ -181,6 +219,8 @@ struct Telemetry {
     observer: Observer,
     state: Mutex<Install>,
     fallback: String,
+    /// Set once the conversation is over: a line read after that is relayed only.
+    closing: std::sync::atomic::AtomicBool,
 }
 
 enum Install {
@@ -200,6 +240,7 @@ impl Telemetry {
                 bytes: 0,
             }),
             fallback,
+            closing: std::sync::atomic::AtomicBool::new(false),
         };
         if service_named_by_environment() {
             let mut state = telemetry.lock();
@@ -216,8 +257,11 @@ impl Telemetry {
     /// fault of the observer's never stops the relay.
     fn observe(&self, from: Sender, message: &[u8], at: SystemTime) {
         let mut state = self.lock();
+        if self.closing.load(std::sync::atomic::Ordering::Acquire) {
+            return;
+        }
+        // Observed under the lock: in the order read, and never after `finish`.
         let Install::Waiting { kept, bytes } = &mut *state else {
-            drop(state);
             return self.observe_now(from, message, at);
         };
         kept.push((from, message.to_vec(), at));
@@ -261,6 +305,8 @@ impl Telemetry {
     /// every span is exported before the proxy exits.
     fn finish(&self) {
         let mut state = self.lock();
+        self.closing
+            .store(true, std::sync::atomic::Ordering::Release);
         self.install(&mut state, None);
         self.observer.closed();
         if let Install::Installed(guard) = &mut *state {
@@ -291,37 +337,52 @@ fn server_name(message: &[u8]) -> Option<String> {
     (!name.is_empty()).then_some(name)
 }
 
-/// Signals the proxy receives (SIGTERM, SIGINT, SIGHUP) go on to the server. The only
-/// unsafe code of the crate: two system calls, `signal` with a handler that stores to
-/// an atomic (async-signal-safe) and `kill` of the server's own process id.
+/// Signals the proxy receives (SIGTERM, SIGINT, SIGHUP) go on to the server's process
+/// group. The only unsafe code of the crate: two system calls, `sigaction` with a
+/// handler that sets a bit in an atomic (async-signal-safe), and `kill` of the group the
+/// proxy made for the server.
 #[cfg(unix)]
 #[allow(unsafe_code)]
 mod signals {
-    use std::sync::atomic::{AtomicI32, Ordering};
+    use std::sync::atomic::{AtomicU32, Ordering};
 
-    /// The last signal received and not yet forwarded (0: none).
-    static PENDING: AtomicI32 = AtomicI32::new(0);
+    const FORWARDED: [libc::c_int; 3] = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP];
+
+    /// The signals received and not yet passed on, one bit each (by place in
+    /// [`FORWARDED`]).
+    static PENDING: AtomicU32 = AtomicU32::new(0);
 
     extern "C" fn note(signal: libc::c_int) {
-        PENDING.store(signal, Ordering::SeqCst);
+        if let Some(bit) = FORWARDED.iter().position(|s| *s == signal) {
+            PENDING.fetch_or(1 << bit, Ordering::SeqCst);
+        }
     }
 
     /// From now on, SIGTERM, SIGINT and SIGHUP are noted instead of ending the proxy.
     pub(super) fn forward_from_now() {
-        for signal in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
-            // SAFETY: `note` only stores to an atomic, which is async-signal-safe.
+        for signal in FORWARDED {
+            // SAFETY: a zeroed `sigaction` is a valid empty one; `note` only updates
+            // an atomic, which is async-signal-safe; SA_RESTART keeps the relay's reads
+            // and writes from failing with EINTR.
             unsafe {
-                libc::signal(signal, note as *const () as libc::sighandler_t);
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = note as *const () as libc::sighandler_t;
+                action.sa_flags = libc::SA_RESTART;
+                libc::sigemptyset(&mut action.sa_mask);
+                libc::sigaction(signal, &action, std::ptr::null_mut());
             }
         }
     }
 
-    /// Sends the server the signal the proxy received, if any.
-    pub(super) fn forward_pending(child: u32) {
-        let signal = PENDING.swap(0, Ordering::SeqCst);
-        if signal != 0 {
-            send(child, signal);
+    /// Passes on the signals received since the last call; whether there were any.
+    pub(super) fn forward_pending(child: u32) -> bool {
+        let pending = PENDING.swap(0, Ordering::SeqCst);
+        for (bit, signal) in FORWARDED.iter().enumerate() {
+            if pending & (1 << bit) != 0 {
+                send(child, *signal);
+            }
         }
+        pending != 0
     }
 
     /// Asks the server to go.
@@ -329,11 +390,17 @@ mod signals {
         send(child, libc::SIGTERM);
     }
 
+    /// Ends what the server started, with it.
+    pub(super) fn kill(child: u32) {
+        send(child, libc::SIGKILL);
+    }
+
+    /// `signal` to the server's process group (its id is the server's).
     fn send(child: u32, signal: libc::c_int) {
-        if let Ok(pid) = libc::pid_t::try_from(child) {
-            // SAFETY: a plain system call on the server's own process id.
+        if let Ok(group) = libc::pid_t::try_from(child) {
+            // SAFETY: a plain system call on the process group made for the server.
             unsafe {
-                libc::kill(pid, signal);
+                libc::kill(-group, signal);
             }
         }
     }
@@ -342,6 +409,9 @@ mod signals {
 #[cfg(not(unix))]
 mod signals {
     pub(super) fn forward_from_now() {}
-    pub(super) fn forward_pending(_child: u32) {}
+    pub(super) fn forward_pending(_child: u32) -> bool {
+        false
+    }
     pub(super) fn terminate(_child: u32) {}
+    pub(super) fn kill(_child: u32) {}
 }

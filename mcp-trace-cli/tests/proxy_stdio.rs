@@ -8,6 +8,7 @@
 //!
 //! Without the SDK (`MCP_TRACE_PYTHON`, else the venv `.ci/run` makes), the Python
 //! tests say so loudly and skip; the fault tests need only `sh`.
+#![cfg(feature = "proxy")]
 
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -118,16 +119,23 @@ impl Client {
         self.to.flush().expect("flushed");
     }
 
-    /// The next line the server writes that answers `id`, as written.
-    fn answer(&mut self, id: &Value) -> String {
+    /// The next line the server writes that answers `id`, as written; what the server
+    /// sends meanwhile is kept in `seen` (its own requests answered: an elicitation
+    /// accepted, with `confirm: true`).
+    fn answer(&mut self, id: &Value, seen: &mut Vec<String>) -> String {
         loop {
             let mut line = String::new();
             let read = self.from.read_line(&mut line).expect("a line");
             assert!(read > 0, "the server hung up before answering {id}");
             let message: Value = serde_json::from_str(&line).expect("JSON");
-            if message.get("id") == Some(id) {
+            if message.get("id") == Some(id) && message.get("method").is_none() {
                 return line;
             }
+            if message["method"] == "elicitation/create" {
+                self.send(&json!({"jsonrpc": "2.0", "id": message["id"],
+                    "result": {"action": "accept", "content": {"confirm": true}}}));
+            }
+            seen.push(line);
         }
     }
 }
@@ -148,6 +156,10 @@ fn exited(mut child: Child) -> i32 {
 #[derive(Debug, Clone)]
 struct Span {
     name: String,
+    /// Start and end, in nanoseconds since the epoch.
+    times: (u64, u64),
+    id: String,
+    events: Vec<Value>,
     kind: u64,
     status: u64,
     parent: String,
@@ -180,6 +192,12 @@ fn spans(file: &Path) -> (Vec<Span>, Vec<String>) {
                 for span in scope["spans"].as_array().into_iter().flatten() {
                     spans.push(Span {
                         name: span["name"].as_str().unwrap_or_default().to_owned(),
+                        times: (
+                            nanos(&span["startTimeUnixNano"]),
+                            nanos(&span["endTimeUnixNano"]),
+                        ),
+                        id: span["spanId"].as_str().unwrap_or_default().to_owned(),
+                        events: span["events"].as_array().cloned().unwrap_or_default(),
                         kind: span["kind"].as_u64().unwrap_or_default(),
                         status: span["status"]["code"].as_u64().unwrap_or_default(),
                         parent: span["parentSpanId"].as_str().unwrap_or_default().to_owned(),
@@ -201,6 +219,15 @@ fn spans(file: &Path) -> (Vec<Span>, Vec<String>) {
         }
     }
     (spans, services)
+}
+
+/// A time of OTLP/JSON (nanoseconds, written as a string).
+fn nanos(value: &Value) -> u64 {
+    value
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .or_else(|| value.as_u64())
+        .unwrap_or_default()
 }
 
 /// An OTLP/JSON attribute value as plain JSON (an int is written as a string there).
@@ -249,7 +276,7 @@ fn converse(client: &mut Client) -> Vec<String> {
     let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
     let requests = [
         json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "protocolVersion": "2025-11-25", "capabilities": {},
+            "protocolVersion": "2025-11-25", "capabilities": {"elicitation": {}},
             "clientInfo": {"name": "raw", "version": "1"}}}),
         json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
         json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {
@@ -264,11 +291,16 @@ fn converse(client: &mut Client) -> Vec<String> {
             "name": "summarize", "arguments": {"topic": "SECRET-topic"}}}),
         json!({"jsonrpc": "2.0", "id": 8, "method": "ping"}),
         json!({"jsonrpc": "2.0", "id": 9, "method": "vendor/unknown"}),
+        json!({"jsonrpc": "2.0", "id": 10, "method": "tools/call", "params": {
+            "name": "delete_document", "arguments": {"name": "SECRET-name"}}}),
+        json!({"jsonrpc": "2.0", "id": 11, "method": "tools/call", "params": {
+            "name": "build_report", "arguments": {"pages": 3}, "_meta": {"progressToken": "p-11"}}}),
     ];
     let mut answers = Vec::new();
+    let mut seen = Vec::new();
     for (n, request) in requests.iter().enumerate() {
         client.send(request);
-        answers.push(client.answer(&request["id"]));
+        answers.push(client.answer(&request["id"], &mut seen));
         if n == 0 {
             client.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
         }
@@ -304,8 +336,28 @@ fn a_python_sdk_server_through_the_proxy() {
     );
 
     let file = scratch.0.join("spans.jsonl");
-    let exported = std::fs::read_to_string(&file).expect("the span file");
-    for secret in ["SECRET", "validation error", "pydantic"] {
+    // Every file exported: spans, metrics, the mirrored log records.
+    let mut exported = String::new();
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&scratch.0)
+        .expect("the scratch folder")
+        .flatten()
+    {
+        names.push(entry.file_name().to_string_lossy().into_owned());
+        exported.push_str(&std::fs::read_to_string(entry.path()).expect("an exported file"));
+    }
+    names.sort();
+    assert_eq!(
+        names,
+        ["spans.jsonl", "spans.logs.jsonl", "spans.metrics.jsonl"]
+    );
+    for secret in [
+        "SECRET",
+        "validation error",
+        "pydantic",
+        "Delete",
+        "confirm",
+    ] {
         if let Some(at) = exported.find(secret) {
             panic!(
                 "{secret} exported: {}",
@@ -319,6 +371,12 @@ fn a_python_sdk_server_through_the_proxy() {
         "serverInfo.name: {services:?}"
     );
 
+    for span in &spans {
+        assert!(
+            span.times.0 > 0 && span.times.0 <= span.times.1,
+            "starts before it ends: {span:#?}"
+        );
+    }
     let session = spans[0].attributes["mcp.session.id"].clone();
     assert_eq!(session.as_str().map(str::len), Some(32), "a keyed digest");
     let base = |pairs: &[(&str, Value)]| -> BTreeMap<String, Value> {
@@ -342,7 +400,7 @@ fn a_python_sdk_server_through_the_proxy() {
     assert_eq!(initialize.kind, 2, "SERVER");
     assert_eq!(
         initialize.attributes,
-        base(&[
+        with_protocol(&[
             ("mcp.method.name", json!("initialize")),
             ("jsonrpc.request.id", json!("1"))
         ])
@@ -365,7 +423,7 @@ fn a_python_sdk_server_through_the_proxy() {
         with_protocol(&[
             ("mcp.method.name", json!("tools/list")),
             ("jsonrpc.request.id", json!("2")),
-            ("mcp.tools.count", json!(2)),
+            ("mcp.tools.count", json!(tools.as_array().map(Vec::len))),
             ("mcp.tools.definitions.size", json!(tools.to_string().len())),
             (
                 "mcp.tools.definitions.hash",
@@ -495,10 +553,44 @@ fn a_python_sdk_server_through_the_proxy() {
             ("rpc.response.status_code", json!("-32601")),
         ])
     );
+
+    // The server's question to the user: a CLIENT span under the tool's, with the
+    // user's action and nothing of the question or the answer.
+    let [delete] = &named(&spans, "tools/call delete_document")[..] else {
+        panic!("{spans:#?}")
+    };
+    let [asked] = &named(&spans, "elicitation/create")[..] else {
+        panic!("{spans:#?}")
+    };
+    assert_eq!(asked.kind, 3, "CLIENT");
+    assert_eq!(asked.trace, delete.trace);
+    assert_eq!(asked.parent, delete.id);
+    assert_eq!(
+        asked.attributes["mcp.method.name"],
+        json!("elicitation/create")
+    );
+    assert_eq!(asked.attributes["mcp.elicitation.action"], json!("accept"));
+    assert_eq!(delete.status, 0);
+    // Progress and log messages while building: events on the tool's span.
+    let [report] = &named(&spans, "tools/call build_report")[..] else {
+        panic!("{spans:#?}")
+    };
+    let progress = report
+        .events
+        .iter()
+        .filter(|e| e["name"] == "notifications/progress")
+        .count();
+    assert_eq!(progress, 3, "{:#?}", report.events);
+    let logs = report
+        .events
+        .iter()
+        .filter(|e| e["name"] == "notifications/message")
+        .count();
+    assert_eq!(logs, 3, "{:#?}", report.events);
     assert_eq!(
         spans.len(),
-        10,
-        "one span per message the host sent: {spans:#?}"
+        13,
+        "one span per message the host sent, and the server's question: {spans:#?}"
     );
 }
 
@@ -584,4 +676,48 @@ fn a_server_that_cannot_start() {
         stderr.contains("cannot start /nonexistent/mcp-server"),
         "{stderr}"
     );
+}
+
+/// A request the client cancels gets no answer: its span ends at once, marked
+/// cancelled; an answer with the other type of id (`"2"` for `2`) still ends its span.
+#[test]
+fn cancelled_requests_and_ids_answered_as_strings() {
+    let scratch = Scratch::new("cancel");
+    // Answers request 2 with the id as a string, and never answers request 1.
+    let script = r#"read a; read b; read c; printf '%s\n' '{"jsonrpc":"2.0","id":"2","result":{}}'; read d; exit 0"#;
+    let mut proxied = spawn(&["sh", "-c", script], true, &scratch);
+    let mut client = Client::of(&mut proxied);
+    client.send(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": "slow", "arguments": {}}}));
+    client.send(
+        &json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+        "params": {"requestId": 1, "reason": "SECRET"}}),
+    );
+    client.send(&json!({"jsonrpc": "2.0", "id": 2, "method": "ping"}));
+    let mut answer = String::new();
+    client.from.read_line(&mut answer).expect("an answer");
+    drop(client);
+    assert_eq!(exited(proxied), 0);
+    let (spans, _) = spans(&scratch.0.join("spans.jsonl"));
+    let [cancelled] = &named(&spans, "tools/call _OTHER")[..] else {
+        panic!("{spans:#?}")
+    };
+    assert_eq!(cancelled.attributes["mcp.call.cancelled"], json!(true));
+    assert_eq!(
+        cancelled.attributes["gen_ai.tool.name"],
+        json!("slow"),
+        "never listed nor answered: named _OTHER"
+    );
+    assert!(
+        !cancelled.attributes.contains_key("error.type"),
+        "{cancelled:#?}"
+    );
+    let [ping] = &named(&spans, "ping")[..] else {
+        panic!("{spans:#?}")
+    };
+    assert!(
+        !ping.attributes.contains_key("error.type"),
+        "answered: {ping:#?}"
+    );
+    assert_eq!(named(&spans, "notifications/cancelled").len(), 1);
 }

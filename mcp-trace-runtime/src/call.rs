@@ -256,6 +256,8 @@ pub(crate) struct Arrival<'a> {
     pub(crate) transport: Option<scope::Transport>,
     pub(crate) network: Option<(&'static str, &'static str)>,
     pub(crate) client: Option<(std::net::IpAddr, Option<u16>)>,
+    /// When the message was read, if earlier than it is observed.
+    pub(crate) at: Option<std::time::SystemTime>,
 }
 
 /// What a span about a request carries of its connection, without being that request's
@@ -1505,6 +1507,17 @@ pub(crate) mod adapter {
         target: Option<(&'static str, &str)>,
         scope: Arc<ActiveScope>,
     ) -> Call {
+        request_span_at(method, target, scope, None)
+    }
+
+    /// [`request_span`], started at `start` (a message read earlier than it is
+    /// observed) rather than now.
+    pub(crate) fn request_span_at(
+        method: &str,
+        target: Option<(&'static str, &str)>,
+        scope: Arc<ActiveScope>,
+        start: Option<SystemTime>,
+    ) -> Call {
         // On the metric, a method outside the convention's set is `_OTHER`: the raw
         // string is the client's (cardinality).
         #[cfg(feature = "metrics")]
@@ -1525,7 +1538,7 @@ pub(crate) mod adapter {
             None => method,
         };
         let base = move |attrs: &mut Vec<KeyValue>| attrs.extend(base.into_iter().flatten());
-        let Some(mut begun) = begin(name, base, || Some(scope), None) else {
+        let Some(mut begun) = begin(name, base, || Some(scope), start) else {
             return Call::default();
         };
         if begun.recording {
@@ -1663,7 +1676,9 @@ pub(crate) mod adapter {
         }
         attributes(&mut all);
         let metric = metric_wanted();
-        let start = metric.then(SystemTime::now);
+        let start = arrival.at.or_else(|| metric.then(SystemTime::now));
+        #[cfg(feature = "metrics")]
+        let metric_start = start.filter(|_| metric);
         let mut builder = SpanBuilder::from_name(name)
             .with_kind(SpanKind::Server)
             .with_attributes(all);
@@ -1692,7 +1707,7 @@ pub(crate) mod adapter {
             span.add_link(target, Vec::new());
         }
         #[cfg(feature = "metrics")]
-        let metric = start.map(|start| {
+        let metric = metric_start.map(|start| {
             let mut operation = crate::metrics::Operation::new(name, start);
             if let Some(version) = arrival.protocol {
                 operation.protocol(version);

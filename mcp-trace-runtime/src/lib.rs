@@ -6,9 +6,8 @@
 
 #![warn(missing_debug_implementations, unreachable_pub)]
 #![cfg_attr(not(feature = "enable"), allow(dead_code, unused_imports))]
-// The wire observer alone (`mcp-trace proxy`) does not yet observe what the server sends
-// unasked (its requests, progress and logs): the parts of the observer that do are
-// used by the rmcp integration only.
+// The parts of the observer only the rmcp integration uses (tasks, the typed adapter's
+// helpers) are dead code for the wire observer alone (`mcp-trace proxy`).
 #![cfg_attr(all(feature = "wire", not(feature = "rmcp")), allow(dead_code))]
 
 #[cfg(feature = "enable")]
@@ -194,6 +193,7 @@ pub mod __private {
             session,
             protocol,
             crate::scope::Transport::Pipe,
+            None,
         );
     }
     /// The same, with `handle` run inside the span (current), as the rmcp adapter runs

@@ -14,7 +14,7 @@ use opentelemetry::propagation::{Injector, TextMapPropagator};
 use opentelemetry::trace::{SpanBuilder, SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
 /// Most requests of ours awaiting an answer that are traced at once; past it, new ones
@@ -128,6 +128,18 @@ impl Connection {
         method: &str,
         originating: Option<RequestKey>,
     ) -> Option<MetaContext> {
+        let scope = originating.and_then(|k| self.in_flight.scope_of(k));
+        self.request_sent_in(key, id, method, scope)
+    }
+
+    /// [`Self::request_sent`] while serving the request of `scope`, when known.
+    pub(crate) fn request_sent_in(
+        &self,
+        key: RequestKey,
+        id: &str,
+        method: &str,
+        scope: Option<Arc<ActiveScope>>,
+    ) -> Option<MetaContext> {
         let tracer = crate::tracer::current()?;
         {
             let sent = self.outbound.lock();
@@ -135,7 +147,6 @@ impl Connection {
                 return None;
             }
         }
-        let scope = originating.and_then(|k| self.in_flight.scope_of(k));
         let parent = scope
             .as_ref()
             .and_then(super::request_context)

@@ -88,6 +88,7 @@ impl Connection {
         session: Option<&str>,
         protocol: Option<&str>,
         transport: Transport,
+        at: Option<std::time::SystemTime>,
     ) {
         let (seen, meta) = read(self, method, params);
         let arrival = crate::call::Arrival {
@@ -95,6 +96,7 @@ impl Connection {
             session,
             protocol,
             transport: Some(transport),
+            at,
             ..Default::default()
         };
         self.notification_seen(&seen, &arrival);

@@ -5,10 +5,13 @@
 //! same rules: one span per request the client sends, ended by the server's answer
 //! (its outcome: the JSON-RPC code, `isError`, a multi-round answer); one per
 //! notification; a `tools/call`'s argument shapes, hash and verdict against the input
-//! schema the server advertised in its latest `tools/list` answer.
+//! schema the server advertised in its latest `tools/list` answer; the server's own
+//! requests to the client as CLIENT spans, and its progress and log notifications as
+//! events on the span of the request they are about.
 
 use super::Connection;
 use super::in_flight::MAX_IN_FLIGHT;
+use super::notification::TokenKind;
 use super::{InFlightGuard, RequestKey, rounds};
 use crate::call::{Call, Compiled, adapter};
 use crate::handler::outcome::{Outcome, ResultSize};
@@ -34,6 +37,13 @@ pub enum Sender {
 
 /// Most tools remembered from `tools/list` answers (their schemas and definitions).
 const MAX_TOOLS: usize = 4096;
+
+/// Most messages of one batch observed; the rest of it is relayed unobserved.
+const MAX_BATCH: usize = 1024;
+
+/// Most bytes of argument text the requests awaiting answers keep parsed, together:
+/// past it, a call's arguments are not parsed (as past the schema-check budget).
+const MAX_HELD_ARGUMENTS: usize = 32 << 20;
 
 const PROMPTS_GET: &str = "prompts/get";
 
@@ -70,8 +80,12 @@ struct State {
     /// `serverInfo.name` from the `initialize` answer.
     server_name: Option<String>,
     pending: HashMap<RequestKey, Pending>,
+    /// Bytes of argument text the pending requests keep parsed.
+    held: usize,
     /// The tools of the server's latest `tools/list` answers, by name.
     tools: HashMap<String, Advertised>,
+    /// Whether a complete tool list has been seen: then a tool is known only if listed.
+    listed: bool,
 }
 
 /// A tool as the server advertised it.
@@ -94,6 +108,17 @@ struct Pending {
     scope: Arc<ActiveScope>,
     _in_flight: Option<InFlightGuard>,
     start: SystemTime,
+    /// Bytes of argument text it keeps parsed.
+    held: usize,
+}
+
+/// How a request ended, when not by an answer.
+#[derive(Debug, Clone, Copy)]
+enum Unanswered {
+    /// The client cancelled it, reused its id, or it was let go past the bound.
+    Cancelled,
+    /// The conversation ended first.
+    Closed,
 }
 
 #[derive(Debug)]
@@ -115,6 +140,9 @@ enum Kind {
 #[derive(Deserialize)]
 struct Envelope<'a> {
     #[serde(borrow, default)]
+    jsonrpc: Option<Cow<'a, str>>,
+    /// `Some` whenever the member is there, `null` included.
+    #[serde(borrow, default, deserialize_with = "present")]
     id: Option<&'a RawValue>,
     #[serde(borrow, default)]
     method: Option<Cow<'a, str>>,
@@ -124,6 +152,22 @@ struct Envelope<'a> {
     result: Option<&'a RawValue>,
     #[serde(borrow, default)]
     error: Option<&'a RawValue>,
+}
+
+/// A member's raw JSON whenever it is there (`null` too, which `Option` would read as
+/// absent).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(d).map(Some)
+}
+
+/// `raw` read as `T` if it is a JSON object (a derived struct would also take an array
+/// by position); else `None`.
+fn object<'a, T: Deserialize<'a>>(raw: Option<&'a RawValue>) -> Option<T> {
+    let raw = raw?;
+    if !raw.get().trim_start().starts_with('{') {
+        return None;
+    }
+    serde_json::from_str(raw.get()).ok()
 }
 
 /// What the observer reads of a request's parameters, whatever the method.
@@ -193,12 +237,14 @@ struct ErrorObject<'a> {
     message: Option<Cow<'a, str>>,
 }
 
-/// A JSON-RPC id: a number or a string (any other is no id a request can have).
+/// A JSON-RPC id: an integer, a string, or another number (`1.5`, `1e3`, past
+/// `i64`), kept as its text.
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum Id<'a> {
     Number(i64),
     String(#[serde(borrow)] Cow<'a, str>),
+    Other(serde_json::Number),
 }
 
 impl Observer {
@@ -235,7 +281,7 @@ impl Observer {
         if message[0] == b'[' {
             match serde_json::from_slice::<Vec<&RawValue>>(message) {
                 Ok(batch) => {
-                    for one in batch {
+                    for one in batch.into_iter().take(MAX_BATCH) {
                         self.one(from, one.get().as_bytes(), at);
                     }
                 }
@@ -253,9 +299,16 @@ impl Observer {
     }
 
     fn one(&self, from: Sender, message: &[u8], at: SystemTime) {
+        // A message is an object; anything else is no request a server would run.
+        if message.first() != Some(&b'{') {
+            return self.unreadable(from, message.len());
+        }
         let Ok(envelope) = serde_json::from_slice::<Envelope<'_>>(message) else {
             return self.unreadable(from, message.len());
         };
+        if envelope.jsonrpc.as_deref() != Some("2.0") {
+            return;
+        }
         let id = envelope
             .id
             .and_then(|id| serde_json::from_str::<Id<'_>>(id.get()).ok());
@@ -264,26 +317,143 @@ impl Observer {
                 self.request(&method, &id, envelope.params, at)
             }
             (Sender::Client, Some(method), None) if envelope.id.is_none() => {
-                self.notification(&method, envelope.params)
+                self.notification(&method, envelope.params, at)
             }
             (Sender::Server, None, Some(id)) => {
                 self.answered(&id, envelope.result, envelope.error, at)
             }
-            // The server's own requests and notifications, and the client's answers
-            // to them, are not observed here yet.
+            (Sender::Server, Some(method), Some(id)) => self.server_request(&method, &id),
+            (Sender::Server, Some(method), None) if envelope.id.is_none() => {
+                self.server_notification(&method, envelope.params)
+            }
+            (Sender::Client, None, Some(id)) => {
+                self.client_answered(&id, envelope.result, envelope.error)
+            }
             _ => {}
         }
     }
 
-    fn key(&self, id: &Id<'_>) -> RequestKey {
+    /// The text of an id, for `jsonrpc.request.id`.
+    fn id_text(id: &Id<'_>) -> String {
         match id {
-            Id::Number(n) => self.connection.in_flight.number(*n),
-            Id::String(s) => self.connection.in_flight.string(s),
+            Id::Number(n) => n.to_string(),
+            Id::String(s) => s.to_string(),
+            Id::Other(n) => n.to_string(),
         }
     }
 
-    fn notification(&self, method: &str, params: Option<&RawValue>) {
-        let params = params.and_then(|p| serde_json::from_str::<Map<String, Value>>(p.get()).ok());
+    /// A request the server sends the client (`elicitation/create`, `sampling/…`,
+    /// `roots/list`, `ping`): its CLIENT span, the child of the request being served
+    /// when exactly one is (no message names it), ended by the client's answer.
+    fn server_request(&self, method: &str, id: &Id<'_>) {
+        let key = self.key(id);
+        let serving = self.connection.in_flight.sole();
+        let _ = self
+            .connection
+            .request_sent_in(key, &Self::id_text(id), method, serving);
+    }
+
+    /// The client answered the server's request `id`: for an elicitation, the user's
+    /// action (a fixed set; never what the user wrote).
+    fn client_answered(&self, id: &Id<'_>, result: Option<&RawValue>, error: Option<&RawValue>) {
+        #[derive(Deserialize)]
+        struct Elicited<'a> {
+            #[serde(borrow, default)]
+            action: Option<Cow<'a, str>>,
+        }
+        let answer = match error.and_then(|e| serde_json::from_str::<ErrorObject<'_>>(e.get()).ok())
+        {
+            Some(error) => super::outbound::Answer::Error {
+                code: error.code.unwrap_or(-32603),
+            },
+            None => {
+                let action = result
+                    .and_then(|r| serde_json::from_str::<Elicited<'_>>(r.get()).ok())
+                    .and_then(|e| e.action)
+                    .map(|action| match &*action {
+                        "accept" => "accept",
+                        "decline" => "decline",
+                        "cancel" => "cancel",
+                        _ => keys::OTHER,
+                    });
+                super::outbound::Answer::Result { action }
+            }
+        };
+        self.connection.answer_received(self.key(id), answer);
+    }
+
+    /// A notification the server sends: progress and log messages become events on
+    /// the span of the request they are about (progress by its token; a log message
+    /// when exactly one request is being served), never their text.
+    fn server_notification(&self, method: &str, params: Option<&RawValue>) {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Sent<'a> {
+            #[serde(default)]
+            progress_token: Option<Value>,
+            #[serde(default)]
+            progress: Option<f64>,
+            #[serde(default)]
+            total: Option<f64>,
+            #[serde(borrow, default)]
+            level: Option<Cow<'a, str>>,
+            #[serde(borrow, default)]
+            logger: Option<Cow<'a, str>>,
+            #[serde(default)]
+            data: Option<Value>,
+        }
+        if !matches!(method, "notifications/progress" | "notifications/message") {
+            return;
+        }
+        let Some(sent) = params.and_then(|p| serde_json::from_str::<Sent<'_>>(p.get()).ok()) else {
+            return;
+        };
+        if method == "notifications/progress" {
+            let in_flight = &self.connection.in_flight;
+            let token = match &sent.progress_token {
+                Some(Value::String(s)) => Some((in_flight.string(s), TokenKind::String)),
+                Some(Value::Number(n)) => n
+                    .as_i64()
+                    .map(|n| (in_flight.number(n), TokenKind::Integer)),
+                _ => None,
+            };
+            if let (Some((token, kind)), Some(progress)) = (token, sent.progress) {
+                let _ = self
+                    .connection
+                    .progress_sent(token, progress, sent.total, kind);
+            }
+            return;
+        }
+        let level = sent.level.as_deref().unwrap_or_default();
+        let data = sent.data.unwrap_or(Value::Null);
+        let _ = self
+            .connection
+            .log_sent(level, sent.logger.as_deref(), &data);
+    }
+
+    fn key(&self, id: &Id<'_>) -> RequestKey {
+        let in_flight = &self.connection.in_flight;
+        match id {
+            Id::Number(n) => in_flight.number(*n),
+            Id::String(s) => in_flight.string(s),
+            // Set apart from string ids by a prefix no id text starts with.
+            Id::Other(n) => in_flight.string(&format!("\u{0}{n}")),
+        }
+    }
+
+    /// The key an answer's id may also stand for: many peers answer `"1"` for `1`
+    /// (and the other way), so an answer that matches nothing tries it.
+    fn other_key(&self, id: &Id<'_>) -> Option<RequestKey> {
+        let in_flight = &self.connection.in_flight;
+        match id {
+            Id::Number(n) => Some(in_flight.string(&n.to_string())),
+            Id::String(s) => s.parse::<i64>().ok().map(|n| in_flight.number(n)),
+            Id::Other(_) => None,
+        }
+    }
+
+    fn notification(&self, method: &str, params: Option<&RawValue>, at: SystemTime) {
+        let params: Option<Map<String, Value>> = object(params);
         let protocol = self.state().protocol.clone();
         self.connection.notification_received(
             method,
@@ -291,18 +461,56 @@ impl Observer {
             Some(&self.session),
             protocol.as_deref(),
             self.transport,
+            Some(at),
         );
+        // A cancelled request gets no answer: its span ends now, as cancelled.
+        if method == "notifications/cancelled"
+            && let Some(id) = params
+                .as_ref()
+                .and_then(|p| p.get("requestId"))
+                .and_then(|id| Id::deserialize(id).ok())
+        {
+            let key = self.key(&id);
+            let cancelled = self.take_pending(key);
+            if let Some(pending) = cancelled {
+                self.unanswered(pending, Unanswered::Cancelled, at);
+            }
+        }
+    }
+
+    /// Takes the request `key` out of those awaiting answers.
+    fn take_pending(&self, key: RequestKey) -> Option<Pending> {
+        let mut state = self.state();
+        let pending = state.pending.remove(&key)?;
+        state.held -= pending.held;
+        Some(pending)
     }
 
     fn request(&self, method: &str, id: &Id<'_>, params: Option<&RawValue>, at: SystemTime) {
-        let params: Params<'_> = params
-            .and_then(|p| serde_json::from_str(p.get()).ok())
-            .unwrap_or_default();
+        let params: Params<'_> = object(params).unwrap_or_default();
         let key = self.key(id);
-        let mut state = self.state();
-        if state.pending.len() >= MAX_IN_FLIGHT && !state.pending.contains_key(&key) {
-            return;
+        // A reused id: the request it replaces gets no answer of its own.
+        if let Some(replaced) = self.take_pending(key) {
+            self.unanswered(replaced, Unanswered::Cancelled, at);
         }
+        // Past the bound, the longest waiting is let go (as given up), so that requests
+        // a server never answers cannot keep the ones to come from being traced.
+        let oldest = {
+            let state = self.state();
+            (state.pending.len() >= MAX_IN_FLIGHT)
+                .then(|| {
+                    state
+                        .pending
+                        .iter()
+                        .min_by_key(|(_, p)| p.start)
+                        .map(|(k, _)| *k)
+                })
+                .flatten()
+        };
+        if let Some(pending) = oldest.and_then(|key| self.take_pending(key)) {
+            self.unanswered(pending, Unanswered::Cancelled, at);
+        }
+        let mut state = self.state();
         let protocol = params
             .meta
             .as_ref()
@@ -312,22 +520,26 @@ impl Observer {
             .or_else(|| state.protocol.clone());
         let mut scope = RequestScope::new()
             .session_id(self.session.clone())
-            .transport(self.transport);
-        scope = match id {
-            Id::Number(n) => scope.request_id(n),
-            Id::String(s) => scope.request_id(s),
-        };
+            .transport(self.transport)
+            .request_id(Self::id_text(id));
         if let Some(meta) = &params.meta {
             scope = scope.meta_object(meta);
         }
         if let Some(protocol) = protocol {
             scope = scope.protocol_version(protocol);
         }
-        let (scope, kind) = match method {
+        let known = super::methods::known_method(method);
+        let multi_round = matches!(known, keys::TOOLS_CALL | keys::RESOURCES_READ | PROMPTS_GET);
+        let state_of_round = params.request_state.as_deref();
+        let mut held = 0;
+        let (scope, kind) = match known {
             keys::TOOLS_CALL => {
                 let name = params.name.as_deref().unwrap_or_default().to_owned();
-                let (scope, advertised) = self.tool_scope(&state, scope, &name, params.arguments);
+                let (scope, advertised, bytes) =
+                    self.tool_scope(&state, scope, &name, params.arguments);
+                held = bytes;
                 let active = scope.activate();
+                rounds::arrive(&active, known, state_of_round, at);
                 // The span waits for the result's size.
                 active.held_end.want();
                 super::defer_tool(&active, name.clone(), at, advertised);
@@ -335,18 +547,24 @@ impl Observer {
             }
             keys::RESOURCES_READ => {
                 let uri = params.uri.as_deref().unwrap_or_default().to_owned();
-                (scope.activate(), Kind::Resource { uri })
+                let active = scope.activate();
+                rounds::arrive(&active, known, state_of_round, at);
+                (active, Kind::Resource { uri })
             }
             _ => {
                 let active = scope.activate();
-                let target = match (method, &params.name) {
+                if multi_round {
+                    rounds::arrive(&active, known, state_of_round, at);
+                }
+                let target = match (known, &params.name) {
                     (PROMPTS_GET, Some(name)) => Some((keys::GEN_AI_PROMPT, name.to_string())),
                     _ => None,
                 };
-                let call = adapter::request_span(
+                let call = adapter::request_span_at(
                     method,
                     target.as_ref().map(|(key, name)| (*key, name.as_str())),
                     active.clone(),
+                    Some(at),
                 );
                 let first_page = params.cursor.is_none();
                 let kind = Kind::Other {
@@ -357,12 +575,6 @@ impl Observer {
                 (active, kind)
             }
         };
-        if matches!(
-            method,
-            keys::TOOLS_CALL | keys::RESOURCES_READ | PROMPTS_GET
-        ) {
-            rounds::arrive(&scope, method, params.request_state.as_deref(), at);
-        }
         let progress = params
             .meta
             .as_ref()
@@ -373,27 +585,35 @@ impl Observer {
                 _ => None,
             });
         let in_flight = self.connection.enter(key, progress, &scope);
-        let method = super::methods::known_method(method);
+        state.held += held;
         let pending = Pending {
             kind,
-            method,
+            method: known,
             scope,
             _in_flight: in_flight,
             start: at,
+            held,
         };
-        // A reused id: the request it replaces is left unanswered (cancelled).
-        drop(state.pending.insert(key, pending));
+        let earlier = state.pending.insert(key, pending);
+        drop(state);
+        // Two threads gave one id at once: the one replaced ends as the reused ids do.
+        if let Some(earlier) = earlier {
+            self.state().held -= earlier.held;
+            self.unanswered(earlier, Unanswered::Cancelled, at);
+        }
     }
 
-    /// The scope of a `tools/call` of `name`: its arguments (not copied past the
-    /// schema-check budget) and what the server advertised of the tool.
+    /// The scope of a `tools/call` of `name`: its arguments (not parsed past the
+    /// schema-check budget, nor past what the requests awaiting answers may keep) and
+    /// what the server advertised of the tool; whether it did, and the argument bytes
+    /// kept.
     fn tool_scope(
         &self,
         state: &State,
         scope: RequestScope,
         name: &str,
         arguments: Option<&RawValue>,
-    ) -> (RequestScope, bool) {
+    ) -> (RequestScope, bool, usize) {
         let advertised = state.tools.get(name);
         #[cfg(feature = "args-hash")]
         let scope = match advertised {
@@ -402,15 +622,19 @@ impl Observer {
         };
         let known = advertised.is_some();
         let budget = crate::settings::get().schema_check_max_bytes;
-        let scope = match arguments {
-            None => scope.arguments(Value::Object(Map::new())),
-            Some(raw) if raw.get().len() > budget => scope.oversized_arguments(None),
+        match arguments {
+            None => (scope.arguments(Value::Object(Map::new())), known, 0),
+            Some(raw)
+                if raw.get().len() > budget
+                    || state.held + raw.get().len() > MAX_HELD_ARGUMENTS =>
+            {
+                (scope.oversized_arguments(None), known, 0)
+            }
             Some(raw) => match serde_json::from_str::<Value>(raw.get()) {
-                Ok(value) => scope.arguments(value),
-                Err(_) => scope.oversized_arguments(None),
+                Ok(value) => (scope.arguments(value), known, raw.get().len()),
+                Err(_) => (scope.oversized_arguments(None), known, 0),
             },
-        };
-        (scope, known)
+        }
     }
 
     fn answered(
@@ -421,16 +645,24 @@ impl Observer {
         at: SystemTime,
     ) {
         let key = self.key(id);
-        let Some(pending) = self.state().pending.remove(&key) else {
+        let Some(pending) = self
+            .take_pending(key)
+            .or_else(|| self.other_key(id).and_then(|key| self.take_pending(key)))
+        else {
             return;
         };
-        let error: Option<ErrorObject<'_>> = error.and_then(|e| serde_json::from_str(e.get()).ok());
-        let answer: Answer<'_> = result
-            .and_then(|r| serde_json::from_str(r.get()).ok())
-            .unwrap_or_default();
+        // An error is an error whatever its shape; its code, when it has one.
+        let failed = error.is_some();
+        let error: Option<ErrorObject<'_>> = object(error);
+        let code = error.as_ref().and_then(|e| e.code);
+        let answer: Answer<'_> = if failed {
+            Answer::default()
+        } else {
+            object(result).unwrap_or_default()
+        };
         let asked = answer.result_type.as_deref() == Some("input_required");
-        let outcome = match (&error, pending.method) {
-            (Some(error), _) => match error.code {
+        let outcome = match pending.method {
+            _ if failed => match code {
                 Some(code) => Outcome::rpc_error(code),
                 None => Outcome::Error {
                     error_type: Cow::Borrowed(keys::OTHER),
@@ -438,14 +670,14 @@ impl Observer {
                 },
             },
             _ if asked => Outcome::InputRequired,
-            (None, keys::TOOLS_CALL) if answer.is_error == Some(true) => Outcome::ToolError,
-            (None, keys::TOOLS_CALL) => Outcome::Ok(
+            keys::TOOLS_CALL if answer.is_error == Some(true) => Outcome::ToolError,
+            keys::TOOLS_CALL => Outcome::Ok(
                 answer
                     .content
                     .as_ref()
                     .map(|content| ResultSize::Count(content.len())),
             ),
-            (None, keys::RESOURCES_READ) => Outcome::Ok(answer.contents.as_ref().map(|c| {
+            keys::RESOURCES_READ => Outcome::Ok(answer.contents.as_ref().map(|c| {
                 ResultSize::Length(
                     c.iter()
                         .map(|c| match (&c.text, &c.blob) {
@@ -456,7 +688,7 @@ impl Observer {
                         .sum(),
                 )
             })),
-            (None, _) => Outcome::Ok(None),
+            _ => Outcome::Ok(None),
         };
         let Pending {
             kind,
@@ -468,15 +700,12 @@ impl Observer {
         let state_of_round = answer.request_state.as_deref().filter(|_| asked);
         match kind {
             Kind::Tool { name, advertised } => {
-                let refused = error.as_ref().is_some_and(|e| {
-                    e.code == Some(-32601)
-                        || (e.code == Some(-32602)
-                            && e.message.as_deref() == Some("tool not found"))
-                });
+                let refused = code == Some(-32601)
+                    || (code == Some(-32602)
+                        && error.as_ref().and_then(|e| e.message.as_deref())
+                            == Some("tool not found"));
                 let compiled = self.schema_for(&name);
-                let known = advertised
-                    || compiled.is_some()
-                    || (!refused && super::listed::answered_name(&name));
+                let known = self.tool_known(&name, advertised || compiled.is_some(), refused);
                 let undeferred = super::take_deferred(&scope);
                 match undeferred.started {
                     Some(call) => adapter::tool_span_finish(
@@ -501,7 +730,7 @@ impl Observer {
                 }
                 rounds::answered(&scope, method, state_of_round);
                 // Measured as the client receives it: the result's own bytes.
-                let measured = result.filter(|_| error.is_none() && !asked);
+                let measured = result.filter(|_| !failed && !asked);
                 super::context_cost::result_measured(&scope, measured);
             }
             Kind::Resource { uri } => {
@@ -513,18 +742,18 @@ impl Observer {
                 target,
                 first_page,
             } => {
-                let refused = error.as_ref().is_some_and(|e| {
-                    e.code == Some(-32601) || (target.is_some() && e.code == Some(-32602))
-                });
+                let refused = method == keys::OTHER
+                    || code == Some(-32601)
+                    || (target.is_some() && code == Some(-32602));
                 super::listed::name_after_answer(
                     &mut call,
                     method,
                     target.as_ref().map(|(k, n)| (*k, n.as_str())),
                     refused,
                 );
-                if error.is_none() {
+                if !failed {
                     match method {
-                        "initialize" => self.initialized(&answer),
+                        "initialize" => self.initialized(&answer, &call),
                         "tools/list" => self.tools_listed(
                             &answer,
                             first_page && answer.next_cursor.is_none(),
@@ -533,57 +762,166 @@ impl Observer {
                         _ => {}
                     }
                 }
+                call.finish_at(|| outcome, Some(at));
                 if method == PROMPTS_GET {
                     rounds::answered(&scope, method, state_of_round);
                 }
-                call.finish_at(|| outcome, Some(at));
             }
         }
     }
 
-    fn initialized(&self, answer: &Answer<'_>) {
+    /// Whether the tool `name` may be named (else `_OTHER`): advertised; or, before any
+    /// complete list was seen, answered without a protocol error (the server vouches
+    /// for it) while few such names were seen.
+    fn tool_known(&self, name: &str, advertised: bool, refused: bool) -> bool {
+        if advertised {
+            return true;
+        }
+        let listed = self.state().listed;
+        !listed && !refused && super::listed::answered_name(name)
+    }
+
+    /// Ends the span of a request that got no answer.
+    fn unanswered(&self, pending: Pending, how: Unanswered, at: SystemTime) {
+        let Pending {
+            kind,
+            scope,
+            start,
+            method,
+            ..
+        } = pending;
+        let outcome = || Outcome::Error {
+            error_type: Cow::Borrowed(super::outbound::CLOSED),
+            rpc_code: None,
+        };
+        match (kind, how) {
+            (Kind::Tool { name, advertised }, how) => {
+                let known = advertised || self.tool_known(&name, false, true);
+                let compiled = self.schema_for(&name);
+                let undeferred = super::take_deferred(&scope);
+                match how {
+                    Unanswered::Closed => match undeferred.started {
+                        Some(call) => adapter::tool_span_finish(
+                            call,
+                            scope.clone(),
+                            &name,
+                            undeferred.known,
+                            known,
+                            compiled.as_deref(),
+                            outcome(),
+                            at,
+                        ),
+                        None => adapter::tool_span(
+                            &name,
+                            known,
+                            scope.clone(),
+                            compiled.as_deref(),
+                            outcome(),
+                            start,
+                            at,
+                        ),
+                    },
+                    // Dropped unfinished: ended as cancelled, as a cancelled call is.
+                    Unanswered::Cancelled => drop(undeferred.started.unwrap_or_else(|| {
+                        adapter::tool_span_start(&name, known, scope.clone(), start)
+                    })),
+                }
+                super::context_cost::result_measured::<Value>(&scope, None);
+            }
+            (Kind::Resource { uri }, Unanswered::Closed) => {
+                adapter::resource_span(&uri, scope.clone(), outcome(), start, at)
+            }
+            // A read given up records nothing, as a dropped read through the adapter.
+            (Kind::Resource { .. }, Unanswered::Cancelled) => {}
+            (
+                Kind::Other {
+                    mut call, target, ..
+                },
+                how,
+            ) => {
+                super::listed::name_after_answer(
+                    &mut call,
+                    method,
+                    target.as_ref().map(|(k, n)| (*k, n.as_str())),
+                    true,
+                );
+                match how {
+                    Unanswered::Closed => call.finish_at(outcome, Some(at)),
+                    Unanswered::Cancelled => drop(call),
+                }
+            }
+        }
+    }
+
+    fn initialized(&self, answer: &Answer<'_>, call: &Call) {
+        let limit = crate::bounds::limit_for(crate::bounds::MAX_NAME_BYTES);
         let mut state = self.state();
         if let Some(version) = &answer.protocol_version {
-            let limit = crate::bounds::limit_for(crate::bounds::MAX_NAME_BYTES);
-            state.protocol = Some(crate::bounds::bounded(version, limit).into_owned());
+            let version = crate::bounds::bounded(version, limit).into_owned();
+            // The version the server chose, on the span of the request that chose it.
+            call.add_attributes(vec![opentelemetry::KeyValue::new(
+                keys::PROTOCOL,
+                version.clone(),
+            )]);
+            state.protocol = Some(version);
         }
         if let Some(name) = answer.server_info.as_ref().and_then(|i| i.name.as_deref()) {
-            let limit = crate::bounds::limit_for(crate::bounds::MAX_NAME_BYTES);
             state.server_name = Some(crate::bounds::bounded(name, limit).into_owned());
         }
     }
 
     /// A `tools/list` answer: its span's attributes, and each tool remembered for the
-    /// calls to come (a changed definition replaces the old one).
+    /// calls to come. A complete list replaces what was remembered; a page adds to it.
     fn tools_listed(&self, answer: &Answer<'_>, complete: bool, call: &Call) {
         let Some(tools) = answer
             .tools
+            .filter(|t| t.get().trim_start().starts_with('['))
             .and_then(|t| serde_json::from_str::<Vec<Value>>(t.get()).ok())
         else {
             return;
         };
         #[cfg_attr(not(feature = "args-hash"), allow(clippy::let_unit_value))]
         let _served = super::listed::tools_listed(&tools, complete, call);
-        let mut state = self.state();
-        for tool in tools {
-            let Some(name) = tool.get("name").and_then(Value::as_str) else {
+        let mut remembered = HashMap::new();
+        for mut tool in tools.into_iter().take(MAX_TOOLS) {
+            let Some(name) = tool.get("name").and_then(Value::as_str).map(str::to_owned) else {
                 continue;
             };
-            if state.tools.len() >= MAX_TOOLS && !state.tools.contains_key(name) {
-                continue;
-            }
+            #[cfg(feature = "args-hash")]
+            let definition = Arc::new(crate::scope::Definition {
+                hash: _served
+                    .by_name
+                    .get(&name)
+                    .cloned()
+                    .unwrap_or_else(|| crate::signals::definitions::definition_hash(&tool))
+                    .into(),
+                size: crate::bounds::json_size(&tool, usize::MAX),
+            });
             let advertised = Advertised {
                 #[cfg(feature = "args-hash")]
-                definition: Arc::new(crate::scope::Definition {
-                    hash: crate::signals::definitions::definition_hash(&tool).into(),
-                    size: crate::bounds::json_size(&tool, usize::MAX),
-                }),
+                definition,
                 #[cfg(feature = "schema-check")]
-                schema: tool.get("inputSchema").cloned().unwrap_or(Value::Null),
+                schema: tool
+                    .as_object_mut()
+                    .and_then(|t| t.remove("inputSchema"))
+                    .unwrap_or(Value::Null),
                 #[cfg(feature = "schema-check")]
                 compiled: None,
             };
-            state.tools.insert(name.to_owned(), advertised);
+            #[cfg(not(feature = "schema-check"))]
+            let _ = &mut tool;
+            remembered.insert(name, advertised);
+        }
+        let mut state = self.state();
+        if complete {
+            state.tools = remembered;
+            state.listed = true;
+        } else {
+            for (name, tool) in remembered {
+                if state.tools.len() < MAX_TOOLS || state.tools.contains_key(&name) {
+                    state.tools.insert(name, tool);
+                }
+            }
         }
     }
 
@@ -606,50 +944,18 @@ impl Observer {
     }
 
     /// The conversation is over (either side hung up): every request still awaiting
-    /// its answer ends as `transport_closed`.
+    /// its answer ends as `transport_closed`, and so does every request of the
+    /// server's the client never answered.
     pub fn closed(&self) {
-        let pending: Vec<Pending> = self.state().pending.drain().map(|(_, p)| p).collect();
+        self.connection.closed();
+        let pending: Vec<Pending> = {
+            let mut state = self.state();
+            state.held = 0;
+            state.pending.drain().map(|(_, p)| p).collect()
+        };
         let at = SystemTime::now();
         for pending in pending {
-            let outcome = || Outcome::Error {
-                error_type: Cow::Borrowed(super::outbound::CLOSED),
-                rpc_code: None,
-            };
-            match pending.kind {
-                Kind::Tool { name, advertised } => {
-                    let undeferred = super::take_deferred(&pending.scope);
-                    match undeferred.started {
-                        Some(call) => adapter::tool_span_finish(
-                            call,
-                            pending.scope.clone(),
-                            &name,
-                            undeferred.known,
-                            advertised,
-                            None,
-                            outcome(),
-                            at,
-                        ),
-                        None => adapter::tool_span(
-                            &name,
-                            advertised,
-                            pending.scope.clone(),
-                            None,
-                            outcome(),
-                            pending.start,
-                            at,
-                        ),
-                    }
-                    super::context_cost::result_measured::<Value>(&pending.scope, None);
-                }
-                Kind::Resource { uri } => adapter::resource_span(
-                    &uri,
-                    pending.scope.clone(),
-                    outcome(),
-                    pending.start,
-                    at,
-                ),
-                Kind::Other { call, .. } => call.finish_at(outcome, Some(at)),
-            }
+            self.unanswered(pending, Unanswered::Closed, at);
         }
     }
 }

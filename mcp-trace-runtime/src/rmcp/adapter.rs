@@ -819,7 +819,11 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
         let first_page = request.as_ref().is_none_or(|r| r.cursor.is_none());
         let inner = self.inner.list_tools(request, context);
         let (result, call) = self.traced_call("tools/list", None, scope, inner).await;
-        if let Ok(list) = &result {
+        // Read as JSON only when something records it: the span, or the definitions'
+        // hashes (which the tool calls to come need whether sampled or not).
+        if let Ok(list) = &result
+            && (call.is_recording() || cfg!(feature = "args-hash"))
+        {
             let tools: Vec<Value> = list
                 .tools
                 .iter()

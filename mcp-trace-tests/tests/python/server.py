@@ -1,8 +1,10 @@
 """An MCP server written with the official Python SDK (PyPI `mcp`), over stdio: the
 server nobody here wrote that `mcp-trace proxy` is tested against. Tools (one that
-fails in-band), a resource template and a prompt; nothing it answers depends on time."""
+fails in-band, one that asks the user through elicitation, one that reports progress
+and logs), a resource template and a prompt; nothing it answers depends on time."""
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
+from pydantic import BaseModel
 
 server = MCPServer("py-docs")
 
@@ -17,6 +19,26 @@ def search_documents(query: str, limit: int = 10) -> str:
 def always_fails(reason: str) -> str:
     """Fails, with a message that must never be exported."""
     raise ValueError("SECRET-failure " + reason)
+
+
+class Confirmation(BaseModel):
+    confirm: bool
+
+
+@server.tool()
+async def delete_document(name: str, ctx: Context) -> str:
+    """Deletes a document once the user confirms."""
+    answer = await ctx.elicit("Delete SECRET-question " + name + "?", Confirmation)
+    return answer.action
+
+
+@server.tool()
+async def build_report(pages: int, ctx: Context) -> str:
+    """Reports progress and logs while it works."""
+    for page in range(pages):
+        await ctx.report_progress(page + 1, pages, "SECRET-progress")
+        await ctx.info("SECRET-log page " + str(page))
+    return "built"
 
 
 @server.resource("doc://{name}")
