@@ -93,45 +93,98 @@ pub fn run(options: &Options) -> Result<u8, String> {
 }
 
 /// The host's lines to the server, until the host hangs up (or the server does).
-fn pump_host(mut to_server: ChildStdin, telemetry: &Telemetry) {
-    let mut host = std::io::stdin().lock();
-    let mut line = Vec::new();
-    loop {
-        next_line(&mut line);
-        match host.read_until(b'\n', &mut line) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
-        }
-        telemetry.observe(Sender::Client, &line, SystemTime::now());
-        if to_server
-            .write_all(&line)
-            .and_then(|()| to_server.flush())
-            .is_err()
-        {
-            break;
-        }
-    }
+fn pump_host(to_server: ChildStdin, telemetry: &Telemetry) {
+    let host = std::io::stdin().lock();
+    relay(
+        host,
+        to_server,
+        Sender::Client,
+        telemetry,
+        AfterWriteError::Stop,
+    );
     // Dropped: the server's stdin closes, as the host's did.
 }
 
-/// The server's lines to the host, until the server closes its stdout.
+/// The server's lines to the host, until the server closes its stdout. A host that
+/// hung up reads nothing more; the server's lines are still observed until it exits.
 fn pump_server(from_server: impl Read, telemetry: &Telemetry) {
-    let mut server = BufReader::new(from_server);
-    let mut host = std::io::stdout().lock();
+    let server = BufReader::new(from_server);
+    let host = std::io::stdout().lock();
+    relay(
+        server,
+        host,
+        Sender::Server,
+        telemetry,
+        AfterWriteError::KeepReading,
+    );
+}
+
+/// What a relay does once the other side can no longer be written to.
+#[derive(Clone, Copy, PartialEq)]
+enum AfterWriteError {
+    Stop,
+    KeepReading,
+}
+
+/// The longest line observed: a longer one (or one that never ends) is passed on as
+/// it arrives, in pieces, and not observed, so that no line costs more memory than this.
+const MAX_OBSERVED_LINE: usize = 32 << 20;
+
+/// Relays `from` to `to` line by line: each line, once complete, is shown to the
+/// observer and then written and flushed whole. The bytes are never changed.
+fn relay(
+    mut from: impl BufRead,
+    mut to: impl Write,
+    sender: Sender,
+    telemetry: &Telemetry,
+    after_error: AfterWriteError,
+) {
     let mut line = Vec::new();
-    let mut host_open = true;
+    // The current line is past the bound: passed on as it comes.
+    let mut streaming = false;
+    let mut open = true;
+    let mut write = |bytes: &[u8], open: &mut bool| {
+        if *open && to.write_all(bytes).and_then(|()| to.flush()).is_err() {
+            *open = false;
+        }
+    };
     loop {
-        next_line(&mut line);
-        match server.read_until(b'\n', &mut line) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
+        let chunk = match from.fill_buf() {
+            Ok([]) | Err(_) => break,
+            Ok(chunk) => chunk,
+        };
+        let (piece, ends) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(at) => (&chunk[..=at], true),
+            None => (chunk, false),
+        };
+        let taken = piece.len();
+        if streaming {
+            write(piece, &mut open);
+        } else if line.len() + piece.len() > MAX_OBSERVED_LINE {
+            streaming = true;
+            write(&line, &mut open);
+            write(piece, &mut open);
+            line = Vec::new();
+        } else {
+            line.extend_from_slice(piece);
         }
-        telemetry.observe(Sender::Server, &line, SystemTime::now());
-        // A host that hung up reads nothing more; the server's lines are still
-        // observed until it exits.
-        if host_open && host.write_all(&line).and_then(|()| host.flush()).is_err() {
-            host_open = false;
+        from.consume(taken);
+        if ends {
+            if !streaming {
+                telemetry.observe(sender, &line, SystemTime::now());
+                write(&line, &mut open);
+            }
+            streaming = false;
+            next_line(&mut line);
         }
+        if !open && after_error == AfterWriteError::Stop {
+            return;
+        }
+    }
+    // A last line without its newline, observed and passed on as it is.
+    if !line.is_empty() && !streaming {
+        telemetry.observe(sender, &line, SystemTime::now());
+        write(&line, &mut open);
     }
 }
 

@@ -10,250 +10,14 @@
 //! tests say so loudly and skip; the fault tests need only `sh`.
 #![cfg(feature = "proxy")]
 
+mod proxy_support;
+
+use proxy_support::{Client, PROXY, Scratch, exited, named, python, python_server, spans, spawn};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::time::{Duration, Instant};
-
-const PROXY: &str = env!("CARGO_BIN_EXE_mcp-trace");
-
-/// The venv's Python with the SDK, or `None` (and a loud message) without it.
-fn python() -> Option<PathBuf> {
-    let python = std::env::var_os("MCP_TRACE_PYTHON")
-        .map(PathBuf::from)
-        .or_else(|| {
-            let home = std::env::var_os("HOME")?;
-            Some(PathBuf::from(home).join(".cache/mcp-trace/python-mcp-2.3.0/bin/python"))
-        })?;
-    let works = Command::new(&python)
-        .args(["-c", "import mcp"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !works {
-        eprintln!(
-            "\n*** SKIPPED: no Python with the `mcp` SDK at {} (set MCP_TRACE_PYTHON, or run .ci/run to make the venv) ***\n",
-            python.display()
-        );
-        return None;
-    }
-    Some(python)
-}
-
-fn python_server() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../mcp-trace-tests/tests/python/server.py")
-}
-
-/// A folder of its own, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Self {
-        let dir =
-            std::env::temp_dir().join(format!("mcp-trace-proxy-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("a scratch folder");
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// The server, run directly or through the proxy, its spans into `scratch`.
-fn spawn(server: &[&str], proxied: bool, scratch: &Scratch) -> Child {
-    let mut command = if proxied {
-        let mut c = Command::new(PROXY);
-        c.arg("proxy")
-            .arg("--grace")
-            .arg("2s")
-            .arg("--")
-            .args(server);
-        c
-    } else {
-        let mut c = Command::new(server[0]);
-        c.args(&server[1..]);
-        c
-    };
-    command
-        .env("MCP_TRACE_FILE", scratch.0.join("spans.jsonl"))
-        .env_remove("OTEL_SERVICE_NAME")
-        .env_remove("OTEL_RESOURCE_ATTRIBUTES")
-        .env_remove("OTEL_TRACES_EXPORTER")
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .env_remove("OTEL_SDK_DISABLED")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the server starts")
-}
-
-/// A client writing JSON-RPC lines itself, one request at a time.
-struct Client {
-    to: ChildStdin,
-    from: BufReader<ChildStdout>,
-}
-
-impl Client {
-    fn of(child: &mut Child) -> Self {
-        Client {
-            to: child.stdin.take().expect("stdin"),
-            from: BufReader::new(child.stdout.take().expect("stdout")),
-        }
-    }
-
-    fn send(&mut self, message: &Value) {
-        self.send_line(&message.to_string());
-    }
-
-    fn send_line(&mut self, line: &str) {
-        self.to.write_all(line.as_bytes()).expect("written");
-        self.to.write_all(b"\n").expect("written");
-        self.to.flush().expect("flushed");
-    }
-
-    /// The next line the server writes that answers `id`, as written; what the server
-    /// sends meanwhile is kept in `seen` (its own requests answered: an elicitation
-    /// accepted, with `confirm: true`).
-    fn answer(&mut self, id: &Value, seen: &mut Vec<String>) -> String {
-        loop {
-            let mut line = String::new();
-            let read = self.from.read_line(&mut line).expect("a line");
-            assert!(read > 0, "the server hung up before answering {id}");
-            let message: Value = serde_json::from_str(&line).expect("JSON");
-            if message.get("id") == Some(id) && message.get("method").is_none() {
-                return line;
-            }
-            if message["method"] == "elicitation/create" {
-                self.send(&json!({"jsonrpc": "2.0", "id": message["id"],
-                    "result": {"action": "accept", "content": {"confirm": true}}}));
-            }
-            seen.push(line);
-        }
-    }
-}
-
-/// Waits for `child` to exit (at most 20 s), and returns its status code.
-fn exited(mut child: Child) -> i32 {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(status) = child.try_wait().expect("waited") {
-            return status.code().unwrap_or(-1);
-        }
-        assert!(Instant::now() < deadline, "did not exit");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// One span of the span file, as the test reads it.
-#[derive(Debug, Clone)]
-struct Span {
-    name: String,
-    /// Start and end, in nanoseconds since the epoch.
-    times: (u64, u64),
-    id: String,
-    events: Vec<Value>,
-    kind: u64,
-    status: u64,
-    parent: String,
-    trace: String,
-    attributes: BTreeMap<String, Value>,
-}
-
-/// The spans of an OTLP/JSON lines file, and the `service.name` of each line.
-fn spans(file: &Path) -> (Vec<Span>, Vec<String>) {
-    let text = std::fs::read_to_string(file).unwrap_or_default();
-    let (mut spans, mut services) = (Vec::new(), Vec::new());
-    for line in text.lines() {
-        let request: Value = serde_json::from_str(line).expect("an OTLP/JSON line");
-        for resource in request["resourceSpans"].as_array().into_iter().flatten() {
-            for attribute in resource["resource"]["attributes"]
-                .as_array()
-                .into_iter()
-                .flatten()
-            {
-                if attribute["key"] == "service.name" {
-                    services.push(
-                        attribute["value"]["stringValue"]
-                            .as_str()
-                            .unwrap_or_default()
-                            .to_owned(),
-                    );
-                }
-            }
-            for scope in resource["scopeSpans"].as_array().into_iter().flatten() {
-                for span in scope["spans"].as_array().into_iter().flatten() {
-                    spans.push(Span {
-                        name: span["name"].as_str().unwrap_or_default().to_owned(),
-                        times: (
-                            nanos(&span["startTimeUnixNano"]),
-                            nanos(&span["endTimeUnixNano"]),
-                        ),
-                        id: span["spanId"].as_str().unwrap_or_default().to_owned(),
-                        events: span["events"].as_array().cloned().unwrap_or_default(),
-                        kind: span["kind"].as_u64().unwrap_or_default(),
-                        status: span["status"]["code"].as_u64().unwrap_or_default(),
-                        parent: span["parentSpanId"].as_str().unwrap_or_default().to_owned(),
-                        trace: span["traceId"].as_str().unwrap_or_default().to_owned(),
-                        attributes: span["attributes"]
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .map(|a| {
-                                (
-                                    a["key"].as_str().unwrap_or_default().to_owned(),
-                                    plain(&a["value"]),
-                                )
-                            })
-                            .collect(),
-                    });
-                }
-            }
-        }
-    }
-    (spans, services)
-}
-
-/// A time of OTLP/JSON (nanoseconds, written as a string).
-fn nanos(value: &Value) -> u64 {
-    value
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .or_else(|| value.as_u64())
-        .unwrap_or_default()
-}
-
-/// An OTLP/JSON attribute value as plain JSON (an int is written as a string there).
-fn plain(value: &Value) -> Value {
-    if let Some(s) = value.get("stringValue") {
-        return s.clone();
-    }
-    if let Some(i) = value.get("intValue") {
-        return json!(
-            i.as_str()
-                .and_then(|s| s.parse::<i64>().ok())
-                .or_else(|| i.as_i64())
-        );
-    }
-    if let Some(b) = value.get("boolValue") {
-        return b.clone();
-    }
-    if let Some(d) = value.get("doubleValue") {
-        return d.clone();
-    }
-    value.clone()
-}
-
-fn named<'a>(spans: &'a [Span], name: &str) -> Vec<&'a Span> {
-    spans.iter().filter(|s| s.name == name).collect()
-}
+use std::io::{BufRead, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
 
 /// The hash Python's recipe computes for `arguments`: SHA-256 of `json.dumps(…,
 /// sort_keys=True)`, its first 16 hex digits.
@@ -720,4 +484,43 @@ fn cancelled_requests_and_ids_answered_as_strings() {
         "answered: {ping:#?}"
     );
     assert_eq!(named(&spans, "notifications/cancelled").len(), 1);
+}
+
+/// A line past the observer's bound (32 MiB) is passed on unchanged, in pieces as it
+/// arrives, and not observed; the lines after it are observed as ever.
+#[test]
+fn a_line_past_the_bound_streams_unchanged() {
+    let scratch = Scratch::new("long");
+    let mut proxied = spawn(&["cat"], true, &scratch);
+    let mut client = Client::of(&mut proxied);
+    let long: String = (0..40 << 20)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    let writer = {
+        let mut to = client.to;
+        let long = long.clone();
+        std::thread::spawn(move || {
+            to.write_all(long.as_bytes()).expect("written");
+            to.write_all(b"\n").expect("written");
+            to.write_all(b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n")
+                .expect("written");
+            to.flush().expect("flushed");
+            to
+        })
+    };
+    let mut echoed = String::new();
+    client.from.read_line(&mut echoed).expect("the long line");
+    assert!(
+        echoed.trim_end() == long,
+        "relayed unchanged ({} bytes back)",
+        echoed.len()
+    );
+    echoed.clear();
+    client.from.read_line(&mut echoed).expect("the next line");
+    drop(writer.join().expect("the writer"));
+    assert_eq!(exited(proxied), 0);
+    let (spans, _) = spans(&scratch.0.join("spans.jsonl"));
+    let names: Vec<&str> = spans.iter().map(|s| s.name.as_str()).collect();
+    // The notification, from the host; cat's echo of it is the server's, not a span.
+    assert_eq!(names, ["notifications/initialized"]);
 }
