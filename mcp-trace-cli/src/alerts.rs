@@ -23,6 +23,11 @@ pub enum Kind {
     UnknownTool,
     /// A resource's duplicate-read rate over a window is above `--duplicate-rate`.
     DuplicateReads,
+    /// Probe runs of a server (`mcp-trace probe`) found it down, one or more in a row.
+    ProbeDown,
+    /// A server that answered requests went silent for `--silence`: raised by the
+    /// Prometheus rules only (the report cannot tell the end of its data from now).
+    ServerSilent,
 }
 
 impl Kind {
@@ -35,6 +40,8 @@ impl Kind {
             Kind::SchemaMismatch => "schema-mismatch",
             Kind::UnknownTool => "unknown-tool",
             Kind::DuplicateReads => "duplicate-reads",
+            Kind::ProbeDown => "probe-down",
+            Kind::ServerSilent => "server-silent",
         }
     }
 }
@@ -61,7 +68,7 @@ pub struct Alert {
 /// Every alert of the report, by kind, then time, then subject.
 pub fn alerts(report: &Report) -> Vec<Alert> {
     let s = &report.settings;
-    let mut out = Vec::new();
+    let mut out = probe_down(report);
     for (name, tool) in report.called_tools() {
         // A name every call of which was answered "method not found" is not a tool of
         // the server: the unknown-tool alert is about it.
@@ -219,6 +226,47 @@ fn silences(report: &Report, name: &str, tool: &ToolStats) -> Vec<Alert> {
             part: others,
             whole: calls_before,
         });
+    }
+    out
+}
+
+/// A server's probe runs that found it down, each streak of them one alert: from the
+/// first failed run's start to the next run that found it up (or the last failed run's
+/// end). `part`: the failed runs in the streak; `whole`: the server's runs.
+fn probe_down(report: &Report) -> Vec<Alert> {
+    let mut out = Vec::new();
+    for (target, probes) in &report.probes {
+        let whole = probes.runs.len() as u64;
+        let mut streak: Option<(u64, u64, u64)> = None;
+        let mut close = |streak: &mut Option<(u64, u64, u64)>, to_ns: u64| {
+            if let Some((from_ns, _, failed)) = streak.take() {
+                out.push(Alert {
+                    kind: Kind::ProbeDown,
+                    subject: target.clone(),
+                    from_ns,
+                    to_ns,
+                    value: failed as f64,
+                    threshold: 1.0,
+                    part: failed,
+                    whole,
+                });
+            }
+        };
+        for run in &probes.runs {
+            match (&mut streak, run.up) {
+                (Some((_, last_end, failed)), false) => {
+                    *last_end = run.end_ns;
+                    *failed += 1;
+                }
+                (None, false) => streak = Some((run.start_ns, run.end_ns, 1)),
+                (Some(_), true) => close(&mut streak, run.start_ns),
+                (None, true) => {}
+            }
+        }
+        let end = streak.map(|(_, last_end, _)| last_end);
+        if let Some(end) = end {
+            close(&mut streak, end);
+        }
     }
     out
 }

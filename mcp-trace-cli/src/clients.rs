@@ -49,7 +49,7 @@ impl Clients {
                     self.tool_latency.saturating_record(micros);
                 }
             }
-            Side::Server | Side::Task => {}
+            Side::Server | Side::Task | Side::Probe => {}
         }
     }
 

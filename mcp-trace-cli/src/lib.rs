@@ -8,6 +8,8 @@ pub mod clients;
 pub mod grafana;
 pub mod html;
 pub mod input;
+#[cfg(feature = "proxy")]
+pub mod probe;
 pub mod prometheus;
 #[cfg(feature = "proxy")]
 pub mod proxy;
@@ -65,6 +67,36 @@ pub struct Report {
     pub clients: clients::Clients,
     /// Per tool, its tasks (the MCP tasks extension).
     pub tasks: BTreeMap<String, tools::TaskStats>,
+    /// Per probed server (`mcp.probe.target`), its probe runs (`mcp-trace probe`).
+    pub probes: BTreeMap<String, Probes>,
+}
+
+/// Most probe runs kept per server: a run every 30 s for five weeks.
+pub const MAX_PROBE_RUNS: usize = 100_000;
+
+/// The probe runs of one server, in the order read.
+#[derive(Debug, Clone, Default)]
+pub struct Probes {
+    pub runs: Vec<ProbeRun>,
+    /// Runs past [`MAX_PROBE_RUNS`], counted only.
+    pub dropped: u64,
+}
+
+/// One probe run: when, and whether the server was up (else where and why not).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeRun {
+    pub start_ns: u64,
+    pub end_ns: u64,
+    pub up: bool,
+    pub failed_step: Option<String>,
+    pub reason: Option<String>,
+}
+
+impl Probes {
+    /// How many runs found the server down.
+    pub fn down(&self) -> usize {
+        self.runs.iter().filter(|r| !r.up).count()
+    }
 }
 
 impl Default for Report {
@@ -169,6 +201,7 @@ impl Report {
             baselines: HashMap::new(),
             clients: clients::Clients::default(),
             tasks: BTreeMap::new(),
+            probes: BTreeMap::new(),
         }
     }
 
@@ -188,6 +221,23 @@ impl Report {
         self.spans += 1;
         if call.input_required {
             self.asked_rounds += 1;
+            return;
+        }
+        if call.side == read::Side::Probe {
+            if let (Some(target), Some(up)) = (&call.tool, call.probe_up) {
+                let probes = self.probes.entry(target.clone()).or_default();
+                if probes.runs.len() < MAX_PROBE_RUNS {
+                    probes.runs.push(ProbeRun {
+                        start_ns: call.start_ns,
+                        end_ns: call.end_ns(),
+                        up,
+                        failed_step: call.failed_step.clone(),
+                        reason: call.error_type.clone(),
+                    });
+                } else {
+                    probes.dropped += 1;
+                }
+            }
             return;
         }
         if call.side == read::Side::Task {
@@ -309,6 +359,9 @@ impl Report {
     pub fn finish(&mut self) {
         for tool in self.tools.values_mut() {
             tool.finish(self.settings.latency_factor);
+        }
+        for probes in self.probes.values_mut() {
+            probes.runs.sort_by_key(|run| run.start_ns);
         }
     }
 

@@ -7,10 +7,10 @@
 //! `mcp-trace proxy -- COMMAND [ARGS…]` traces any MCP server over stdio.
 
 use clap::{Arg, ArgAction, ArgMatches, Command};
-#[cfg(feature = "proxy")]
-use mcp_trace_cli::proxy;
 use mcp_trace_cli::settings::Settings;
 use mcp_trace_cli::{Report, alerts, grafana, html, input, prometheus, render};
+#[cfg(feature = "proxy")]
+use mcp_trace_cli::{probe, proxy};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -149,6 +149,75 @@ fn proxy_command() -> Command {
 }
 
 #[cfg(feature = "proxy")]
+fn probe_command() -> Command {
+    let duration = |text: &str| humantime::parse_duration(text).map_err(|e| e.to_string());
+    Command::new("probe")
+        .about("Synthetic monitoring: starts an MCP server over stdio and checks it answers (opening, tools/list, optionally ping and a tool call)")
+        .after_help(
+            "Each run is one trace (a root span, a CLIENT span per step) with mcp.client.operation.duration and the gauge mcp.probe.up, exported as the library exports (the standard OpenTelemetry environment, else the span file).\n\
+             Exit status, once: 0 when the server is up, 1 when a step failed (named on stderr), 2 on a usage error.",
+        )
+        .arg(flag("interval", "DURATION", "Run every DURATION until stopped, instead of once".into()).value_parser(duration))
+        .arg(flag("timeout", "DURATION", "How long each step may take [default: 10s]".into()).value_parser(duration))
+        .arg(Arg::new("ping").long("ping").action(ArgAction::SetTrue).help("Also send ping"))
+        .arg(flag("call", "TOOL", "Also call this tool".into()))
+        .arg(
+            flag("arguments", "JSON", "The tool call's arguments, a JSON object [default: {}]".into())
+                .requires("call")
+                .value_parser(|text: &str| match serde_json::from_str::<serde_json::Value>(text) {
+                    Ok(value) if value.is_object() => Ok(value),
+                    _ => Err("a JSON object, such as '{\"query\": \"rust\"}'".to_owned()),
+                }),
+        )
+        .arg(flag("protocol", "VERSION", "The protocol revision to speak; 2026-07-28 opens with server/discover [default: 2025-11-25]".into()))
+        .arg(flag("name", "NAME", "What the spans and the gauge call the server, mcp.probe.target [default: the program's file name]".into()))
+        .arg(
+            Arg::new("command")
+                .value_name("COMMAND")
+                .num_args(1..)
+                .last(true)
+                .required(true)
+                .value_parser(clap::value_parser!(std::ffi::OsString))
+                .help("The server to run, after --, with its arguments"),
+        )
+}
+
+#[cfg(feature = "proxy")]
+fn probe(args: &ArgMatches) -> Result<ExitCode, ExitCode> {
+    let options = probe::Options {
+        command: args
+            .get_many::<std::ffi::OsString>("command")
+            .map(|c| c.cloned().collect())
+            .unwrap_or_default(),
+        interval: args.get_one::<Duration>("interval").copied(),
+        timeout: args
+            .get_one::<Duration>("timeout")
+            .copied()
+            .unwrap_or(Duration::from_secs(10)),
+        ping: args.get_flag("ping"),
+        call: args.get_one::<String>("call").map(|tool| {
+            let arguments = args
+                .get_one::<serde_json::Value>("arguments")
+                .cloned()
+                .unwrap_or_else(|| serde_json::json!({}));
+            (tool.clone(), arguments)
+        }),
+        protocol: args
+            .get_one::<String>("protocol")
+            .cloned()
+            .unwrap_or_else(|| "2025-11-25".to_owned()),
+        name: args.get_one::<String>("name").cloned(),
+    };
+    match probe::run(&options) {
+        Ok(status) => Ok(ExitCode::from(status)),
+        Err(error) => {
+            eprintln!("mcp-trace probe: {error}");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+#[cfg(feature = "proxy")]
 fn proxy(args: &ArgMatches) -> Result<ExitCode, ExitCode> {
     let options = proxy::Options {
         command: args
@@ -177,7 +246,9 @@ fn command() -> Command {
         .subcommand(rules_command())
         .subcommand(dashboard_command());
     #[cfg(feature = "proxy")]
-    let command = command.subcommand(proxy_command());
+    let command = command
+        .subcommand(proxy_command())
+        .subcommand(probe_command());
     command
 }
 
@@ -343,6 +414,8 @@ fn main() -> ExitCode {
         Some(("report", args)) => report(args),
         #[cfg(feature = "proxy")]
         Some(("proxy", args)) => proxy(args),
+        #[cfg(feature = "proxy")]
+        Some(("probe", args)) => probe(args),
         Some(("rules", args)) => rules(args),
         Some(("dashboard", args)) => emit(&format!("{:#}\n", grafana::dashboard(&settings(args))))
             .map(|()| ExitCode::SUCCESS),

@@ -57,6 +57,8 @@ pub const OPERATION_COUNT: &str = "mcp_server_operation_duration_seconds_count";
 /// The session-duration histogram's series.
 pub const SESSION_BUCKET: &str = "mcp_server_session_duration_seconds_bucket";
 pub const SESSION_COUNT: &str = "mcp_server_session_duration_seconds_count";
+/// The probe's gauge (`mcp-trace probe`).
+pub const PROBE_UP: &str = "mcp_probe_up";
 
 /// The alert's name in Prometheus for each of the report's alerts (whose own name is
 /// the rule's `mcp_trace_alert` label): an alert name must be a valid metric name.
@@ -68,6 +70,8 @@ pub fn alert_name(kind: Kind) -> &'static str {
         Kind::SchemaMismatch => "McpToolSchemaMismatch",
         Kind::UnknownTool => "McpUnknownTool",
         Kind::DuplicateReads => "McpDuplicateReads",
+        Kind::ProbeDown => "McpProbeDown",
+        Kind::ServerSilent => "McpServerSilent",
     }
 }
 
@@ -114,6 +118,8 @@ pub fn rules(settings: &Settings, tool_docs: Option<&Value>) -> Result<String, S
         Some(tools) => rules.extend(tools.iter().map(|tool| q.silent(Some(tool)))),
         None => rules.push(q.silent(None)),
     }
+    rules.push(q.probe_down());
+    rules.push(q.server_silent());
     let mut out = String::new();
     header(&mut out, settings, tools.as_deref());
     out.push_str("groups:\n  - name: mcp-trace\n    rules:\n");
@@ -413,6 +419,43 @@ impl<'a> Queries<'a> {
             summary: format!("{} went silent", capitalised(subject)),
             description: format!(
                 "The {subject} had {{{{ $value | printf \"%.0f\" }}}} calls in the {lookback} before the last {silence}, and none since, while other tools were called."
+            ),
+        }
+    }
+
+    /// A server `mcp-trace probe` finds down: its last run failed, for one slot.
+    fn probe_down(&self) -> Rule {
+        Rule {
+            kind: Kind::ProbeDown,
+            expr: format!("max by (mcp_probe_target) ({PROBE_UP}) == 0"),
+            for_: self.slot,
+            severity: "critical",
+            tool: None,
+            summary: "MCP server {{ $labels.mcp_probe_target }} is down".to_owned(),
+            description: "mcp-trace probe found the MCP server {{ $labels.mcp_probe_target }} down: a step of its runs failed (the run's trace names it).".to_owned(),
+        }
+    }
+
+    /// A server that answered requests in the lookback before the silence window and
+    /// none in it (tracing alone cannot raise this: a server that is down emits
+    /// nothing). By `job`, which a collector sets from the service's name.
+    fn server_silent(&self) -> Rule {
+        let silence = duration(self.s.silence);
+        let lookback = duration(self.s.silence * SILENT_LOOKBACK_WINDOWS);
+        let seen = |range: &str| format!("sum by (job) (increase({OPERATION_COUNT}{range}))");
+        Rule {
+            kind: Kind::ServerSilent,
+            expr: format!(
+                "{} > 0\nunless\n{} > 0",
+                seen(&format!("[{lookback}] offset {silence}")),
+                seen(&format!("[{silence}]"))
+            ),
+            for_: Duration::ZERO,
+            severity: "warning",
+            tool: None,
+            summary: "MCP server {{ $labels.job }} went silent".to_owned(),
+            description: format!(
+                "The MCP server {{{{ $labels.job }}}} answered requests in the {lookback} before the last {silence}, and none since."
             ),
         }
     }

@@ -368,23 +368,15 @@ impl Telemetry {
     }
 }
 
-/// `result.serverInfo.name` of an `initialize` answer, if `message` is one.
+/// `result.serverInfo.name` of an `initialize` answer (under 2026-07-28, of a
+/// `server/discover` answer's `_meta`), if `message` is one.
 fn server_name(message: &[u8]) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Answer {
-        result: Option<Result>,
-    }
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Result {
-        server_info: Option<Info>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Info {
-        name: Option<String>,
-    }
-    let answer: Answer = serde_json::from_slice(message).ok()?;
-    let name = answer.result?.server_info?.name?;
+    let answer: serde_json::Value = serde_json::from_slice(message).ok()?;
+    let result = answer.get("result")?;
+    let name = result
+        .pointer("/serverInfo/name")
+        .or_else(|| result.pointer("/_meta/io.modelcontextprotocol~1serverInfo/name"))?
+        .as_str()?;
     // A service name, not a message: short and printable.
     let name: String = name.chars().filter(|c| !c.is_control()).take(128).collect();
     (!name.is_empty()).then_some(name)

@@ -20,6 +20,9 @@ pub enum Side {
     /// A task's span (`task {tool}`, with `mcp.task.status`): the MCP tasks
     /// extension's work, from the call that created it to its terminal status.
     Task,
+    /// A probe run's root span (`probe {target}`, with `mcp.probe.up`): `mcp-trace
+    /// probe`'s verdict on a server.
+    Probe,
 }
 
 /// What one MCP span says, as far as the report goes.
@@ -61,6 +64,10 @@ pub struct Call {
     /// `mcp.task.status` of a task span: `completed`, `failed`, `cancelled`,
     /// `expired`.
     pub task_status: Option<String>,
+    /// A probe run's verdict (`mcp.probe.up`), and the step it failed at
+    /// (`mcp.probe.failed_step`); its target is in `tool`, its reason in `error_type`.
+    pub probe_up: Option<bool>,
+    pub failed_step: Option<String>,
 }
 
 impl Call {
@@ -239,6 +246,7 @@ fn call(span: &Span) -> Option<Call> {
     let side = match (&method, span.kind) {
         (None, _) if span.name == CLIENT_SESSION => Side::ClientSession,
         (None, _) if attr("mcp.task.status").is_some() => Side::Task,
+        (None, _) if attr("mcp.probe.up").is_some() => Side::Probe,
         (None, _) => return None,
         (Some(_), KIND_CLIENT) => Side::Client,
         (Some(_), _) => Side::Server,
@@ -246,6 +254,7 @@ fn call(span: &Span) -> Option<Call> {
     let trace = (side == Side::ClientSession).then(|| crate::tools::digest_bytes(&span.trace_id));
     let method = method.unwrap_or_else(|| match side {
         Side::Task => "task".to_owned(),
+        Side::Probe => "probe".to_owned(),
         _ => CLIENT_SESSION.to_owned(),
     });
     let string = |key: &str| attr(key).and_then(text);
@@ -272,7 +281,10 @@ fn call(span: &Span) -> Option<Call> {
         side,
         trace,
         method,
-        tool: name("gen_ai.tool.name"),
+        tool: match side {
+            Side::Probe => name("mcp.probe.target"),
+            _ => name("gen_ai.tool.name"),
+        },
         resource: name("mcp.resource.template")
             .or_else(|| name("mcp.resource.name"))
             .or_else(|| name("mcp.resource.uri")),
@@ -290,6 +302,8 @@ fn call(span: &Span) -> Option<Call> {
         start_ns: end_ns - duration_ns,
         duration_ns,
         task_status: name("mcp.task.status"),
+        probe_up: flag("mcp.probe.up"),
+        failed_step: name("mcp.probe.failed_step"),
     })
 }
 

@@ -270,6 +270,26 @@ pub fn describe(report: &Report, alert: &Alert) -> String {
             rate(alert.value),
             rate(alert.threshold)
         ),
+        Kind::ProbeDown => {
+            let first = report
+                .probes
+                .get(&alert.subject)
+                .and_then(|p| p.runs.iter().find(|r| r.start_ns == alert.from_ns));
+            let at = first
+                .map(|r| {
+                    format!(
+                        " at {}: {}",
+                        r.failed_step.as_deref().unwrap_or("?"),
+                        r.reason.as_deref().unwrap_or("?")
+                    )
+                })
+                .unwrap_or_default();
+            format!(
+                "{}: the probe found it down{at}, {part} run(s) in a row ({whole} runs in all)",
+                alert.subject
+            )
+        }
+        Kind::ServerSilent => format!("{}: no request answered", alert.subject),
     };
     let until = if alert.kind == Kind::Silent && alert.to_ns == report.last_ns {
         "the end of the data".to_owned()

@@ -24,6 +24,11 @@ const SESSION_SERIES: [&str; 3] = [
     "mcp_server_session_duration_seconds_count",
     "mcp_server_session_duration_seconds_sum",
 ];
+/// The probe's gauge (`mcp-trace probe`), and its one attribute.
+const PROBE_SERIES: [&str; 1] = ["mcp_probe_up"];
+const PROBE_LABELS: [&str; 1] = ["mcp_probe_target"];
+/// Set by the collector from the resource's service name, on every series.
+const RESOURCE_LABELS: [&str; 1] = ["job"];
 
 /// The attributes of `mcp.server.operation.duration`, underscored.
 const OPERATION_LABELS: [&str; 12] = [
@@ -54,9 +59,12 @@ const SESSION_LABELS: [&str; 5] = [
 fn labels_of(metric: &str) -> Vec<&'static str> {
     let mut labels: Vec<&'static str> = if metric.starts_with("mcp_server_session") {
         SESSION_LABELS.to_vec()
+    } else if metric.starts_with("mcp_probe") {
+        PROBE_LABELS.to_vec()
     } else {
         OPERATION_LABELS.to_vec()
     };
+    labels.extend(RESOURCE_LABELS);
     if metric.ends_with("_bucket") {
         labels.push("le");
     }
@@ -190,6 +198,7 @@ fn strays(expr: &str) -> Vec<String> {
     let known: Vec<&str> = OPERATION_SERIES
         .iter()
         .chain(&SESSION_SERIES)
+        .chain(&PROBE_SERIES)
         .copied()
         .collect();
     let mut out = Vec::new();
@@ -213,6 +222,8 @@ fn strays(expr: &str) -> Vec<String> {
     let any: Vec<&str> = OPERATION_LABELS
         .iter()
         .chain(&SESSION_LABELS)
+        .chain(&PROBE_LABELS)
+        .chain(&RESOURCE_LABELS)
         .chain(&["le"])
         .copied()
         .collect();
@@ -431,13 +442,15 @@ fn rule_exprs(yaml: &str) -> Vec<String> {
     out
 }
 
-const ALERTS: [(&str, &str); 6] = [
+const ALERTS: [(&str, &str); 8] = [
     ("McpToolErrorRate", "error-rate"),
     ("McpToolLatency", "latency"),
     ("McpToolSilent", "silent-tool"),
     ("McpToolSchemaMismatch", "schema-mismatch"),
     ("McpUnknownTool", "unknown-tool"),
     ("McpDuplicateReads", "duplicate-reads"),
+    ("McpProbeDown", "probe-down"),
+    ("McpServerSilent", "server-silent"),
 ];
 
 /// Tool docs as `mcp_trace::docs::json()` gives them, cut to what the rules read.
@@ -450,7 +463,7 @@ fn docs(tools: &[&str]) -> Value {
 }
 
 #[test]
-fn the_rules_raise_the_reports_six_alerts() {
+fn the_rules_raise_the_reports_alerts_and_the_servers() {
     let yaml = prometheus::rules(&Settings::default(), None).unwrap();
     for (alert, kind) in ALERTS {
         assert!(yaml.contains(&format!("- alert: {alert}\n")), "no {alert}");
@@ -459,13 +472,17 @@ fn the_rules_raise_the_reports_six_alerts() {
             "no {kind}"
         );
     }
-    assert_eq!(yaml.matches("- alert: ").count(), 6);
+    assert_eq!(yaml.matches("- alert: ").count(), 8);
     let exprs = rule_exprs(&yaml);
-    assert_eq!(exprs.len(), 6);
+    assert_eq!(exprs.len(), 8);
     for expr in &exprs {
         let strays = strays(expr);
         assert!(strays.is_empty(), "{expr}: {strays:?}");
-        assert!(expr.contains("[5m]") || expr.contains("[15m]"), "{expr}");
+        // Every rule over a window (the probe's gauge is its last run).
+        assert!(
+            expr.contains("[5m]") || expr.contains("[15m]") || expr.contains("mcp_probe_up"),
+            "{expr}"
+        );
     }
     // The defaults of `mcp-trace report`, and the min-calls guard.
     for threshold in [
@@ -1003,6 +1020,54 @@ fn unit_tests(rule_file: &str, documented: bool) -> String {
         )]
     };
     out.push_str(&check("1450m", "McpToolLatency", &slow));
+
+    // The probe finds "docs" up for five minutes, then down; "api" stays up.
+    out.push_str("  - name: probe\n    interval: 1m\n    input_series:\n");
+    out.push_str(&series(
+        "mcp_probe_up",
+        r#"mcp_probe_target="docs""#,
+        "1x5 0x10",
+    ));
+    out.push_str(&series("mcp_probe_up", r#"mcp_probe_target="api""#, "1x15"));
+    out.push_str("    alert_rule_test:\n");
+    out.push_str(&check("5m", "McpProbeDown", &[]));
+    out.push_str(&check(
+        "10m",
+        "McpProbeDown",
+        &[expected(
+            &[("severity", "critical"), ("mcp_trace_alert", "probe-down"), ("mcp_probe_target", "docs")],
+            "MCP server docs is down",
+            "mcp-trace probe found the MCP server docs down: a step of its runs failed (the run''s trace names it).",
+        )],
+    ));
+
+    // The server "docs" answers for an hour, then nothing; "api" goes on.
+    out.push_str("  - name: server silent\n    interval: 1m\n    input_series:\n");
+    out.push_str(&series(
+        CALLS,
+        r#"job="docs",mcp_method_name="tools/call",gen_ai_tool_name="search""#,
+        "0+20x60 1200+0x40",
+    ));
+    out.push_str(&series(
+        CALLS,
+        r#"job="api",mcp_method_name="tools/call",gen_ai_tool_name="search""#,
+        "0+20x100",
+    ));
+    out.push_str("    alert_rule_test:\n");
+    out.push_str(&check("70m", "McpServerSilent", &[]));
+    out.push_str(&check(
+        "80m",
+        "McpServerSilent",
+        &[expected(
+            &[
+                ("severity", "warning"),
+                ("mcp_trace_alert", "server-silent"),
+                ("job", "docs"),
+            ],
+            "MCP server docs went silent",
+            "The MCP server docs answered requests in the 1h before the last 15m, and none since.",
+        )],
+    ));
     out
 }
 

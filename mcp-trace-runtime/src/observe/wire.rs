@@ -262,6 +262,28 @@ impl Observer {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// For a client observing its own conversation (`mcp-trace probe`): a request it
+    /// sends, as one JSON-RPC message. Its CLIENT span starts now, the child of the
+    /// current context, and ends with [`Observer::received`]'s answer to it (or
+    /// [`Observer::gave_up`]), counted on `mcp.client.operation.duration`.
+    pub fn sent(&self, message: &[u8]) {
+        self.observe(Sender::Server, message, SystemTime::now());
+    }
+
+    /// For a client observing its own conversation: a message it received (the answer
+    /// to a request it sent ends that request's span).
+    pub fn received(&self, message: &[u8]) {
+        self.observe(Sender::Client, message, SystemTime::now());
+    }
+
+    /// For a client observing its own conversation: it gave up waiting for the answer
+    /// to its request `id`; the span ends as a `timeout`.
+    pub fn gave_up(&self, id: i64) {
+        let key = self.connection.in_flight.number(id);
+        self.connection
+            .request_abandoned(key, super::outbound::TIMEOUT);
+    }
+
     /// `serverInfo.name` of the server, once it has answered `initialize` (bounded).
     pub fn server_name(&self) -> Option<String> {
         self.state().server_name.clone()

@@ -1,0 +1,350 @@
+//! `mcp-trace probe -- COMMAND [ARGS…]`: synthetic monitoring of an MCP server over
+//! stdio, from outside it. A server that is down emits nothing, so the absence of its
+//! spans never alerts; a probe run does: it starts the server, runs the protocol's
+//! opening (`initialize`, or `server/discover` under 2026-07-28), `tools/list`,
+//! optionally `ping` and one named tool call, each step under a timeout, and records the
+//! run as one trace (a root span, a CLIENT span per step through the library's observer,
+//! `mcp.client.operation.duration`) and the gauge `mcp.probe.up`. Once, its exit status
+//! says whether the server is up (usable from cron, CI or a Kubernetes probe); with
+//! `--interval`, it runs until stopped.
+
+use mcp_trace_runtime::wire::Observer;
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer};
+use opentelemetry::{Context, KeyValue};
+use serde_json::{Value, json};
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+/// What to probe, and how.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The server's program and its arguments.
+    pub command: Vec<OsString>,
+    /// Run every this long (until stopped); `None`: once.
+    pub interval: Option<Duration>,
+    /// How long each step may take.
+    pub timeout: Duration,
+    /// Whether to send `ping`.
+    pub ping: bool,
+    /// A tool to call, with its arguments (a JSON object).
+    pub call: Option<(String, Value)>,
+    /// The protocol revision to speak: `2026-07-28` opens with `server/discover`.
+    pub protocol: String,
+    /// What the spans and the gauge call the server (`mcp.probe.target`); default: its
+    /// program's file name.
+    pub name: Option<String>,
+}
+
+/// The revision that has no `initialize`.
+const STATELESS: &str = "2026-07-28";
+
+/// How a run went: `Ok` with the server's name, or the step that failed and why.
+pub type Verdict = Result<Option<String>, Failure>;
+
+/// The step a run failed at, and why (a fixed word or a JSON-RPC code; never the
+/// server's message).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub step: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.step, self.reason)
+    }
+}
+
+/// Runs the probe; returns the exit status (once: 0 up, 1 down).
+pub fn run(options: &Options) -> Result<u8, String> {
+    if options.command.is_empty() {
+        return Err("no server command given (mcp-trace probe -- COMMAND [ARGS…])".into());
+    }
+    let guard = mcp_trace_runtime::Builder::new()
+        .service_name("mcp-trace-probe")
+        .install_or_warn();
+    let up = opentelemetry::global::meter("mcp-trace-probe")
+        .u64_gauge("mcp.probe.up")
+        .with_description("1 when the last probe run of the server succeeded, else 0")
+        .build();
+    let target = options
+        .name
+        .clone()
+        .unwrap_or_else(|| target_name(&options.command[0]));
+    loop {
+        let started = Instant::now();
+        let verdict = once(options, &target);
+        let attributes = [KeyValue::new("mcp.probe.target", target.clone())];
+        up.record(u64::from(verdict.is_ok()), &attributes);
+        let took = started.elapsed();
+        match &verdict {
+            Ok(Some(server)) => eprintln!(
+                "mcp-trace probe: {target} up ({server}, {} ms)",
+                took.as_millis()
+            ),
+            Ok(None) => eprintln!("mcp-trace probe: {target} up ({} ms)", took.as_millis()),
+            Err(failure) => eprintln!("mcp-trace probe: {target} down at {failure}"),
+        }
+        let Some(interval) = options.interval else {
+            drop(guard);
+            return Ok(if verdict.is_ok() { 0 } else { 1 });
+        };
+        std::thread::sleep(interval.saturating_sub(took));
+    }
+}
+
+/// The name a probe's spans give the server: its program's file name.
+fn target_name(program: &OsString) -> String {
+    std::path::Path::new(program)
+        .file_name()
+        .map(|n| n.to_string_lossy().chars().take(128).collect())
+        .unwrap_or_else(|| "mcp-server".to_owned())
+}
+
+/// One run: a trace of its own.
+pub fn once(options: &Options, target: &str) -> Verdict {
+    let tracer = opentelemetry::global::tracer("mcp-trace-probe");
+    let root = tracer
+        .span_builder(format!("probe {target}"))
+        .with_kind(SpanKind::Internal)
+        .with_attributes([KeyValue::new("mcp.probe.target", target.to_owned())])
+        .start_with_context(&tracer, &Context::new());
+    // A trace of its own, whatever the process's context.
+    let cx = Context::new().with_span(root);
+    let verdict = {
+        let _current = cx.clone().attach();
+        conversation(options)
+    };
+    let root = cx.span();
+    match &verdict {
+        Ok(_) => root.set_attribute(KeyValue::new("mcp.probe.up", true)),
+        Err(failure) => {
+            root.set_attribute(KeyValue::new("mcp.probe.up", false));
+            root.set_attribute(KeyValue::new("mcp.probe.failed_step", failure.step.clone()));
+            root.set_attribute(KeyValue::new("error.type", failure.reason.clone()));
+            root.set_status(Status::error(format!(
+                "{}: {}",
+                failure.step, failure.reason
+            )));
+        }
+    }
+    root.end();
+    verdict
+}
+
+/// The server, spoken to line by line: what it writes comes through a channel, so that
+/// every wait has a deadline.
+struct Server {
+    child: Child,
+    to: ChildStdin,
+    lines: Receiver<Option<String>>,
+    observer: Observer,
+    next_id: i64,
+    timeout: Duration,
+}
+
+impl Server {
+    fn start(options: &Options) -> Result<Server, Failure> {
+        let (program, args) = options.command.split_first().expect("checked");
+        let mut command = Command::new(program);
+        command
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let mut child = command.spawn().map_err(|_| Failure {
+            step: "start".into(),
+            reason: "cannot_start".into(),
+        })?;
+        let (Some(to), Some(from)) = (child.stdin.take(), child.stdout.take()) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(Failure {
+                step: "start".into(),
+                reason: "cannot_start".into(),
+            });
+        };
+        let (send, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut from = BufReader::new(from);
+            loop {
+                let mut line = String::new();
+                match from.read_line(&mut line) {
+                    Ok(0) | Err(_) => {
+                        let _ = send.send(None);
+                        return;
+                    }
+                    Ok(_) => {
+                        if send.send(Some(line)).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        Ok(Server {
+            child,
+            to,
+            lines,
+            observer: Observer::stdio(),
+            next_id: 0,
+            timeout: options.timeout,
+        })
+    }
+
+    fn write(&mut self, message: &Value) -> Result<(), &'static str> {
+        let line = format!("{message}\n");
+        self.to
+            .write_all(line.as_bytes())
+            .and_then(|()| self.to.flush())
+            .map_err(|_| "transport_closed")
+    }
+
+    /// Sends request `method` with `params` and waits for its answer's result; the
+    /// failure names the step `step`.
+    fn request(&mut self, step: &str, method: &str, params: Value) -> Result<Value, Failure> {
+        let fail = |reason: &str| Failure {
+            step: step.to_owned(),
+            reason: reason.to_owned(),
+        };
+        self.next_id += 1;
+        let id = self.next_id;
+        let message = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        self.observer.sent(message.to_string().as_bytes());
+        if let Err(reason) = self.write(&message) {
+            self.observer.gave_up(id);
+            return Err(fail(reason));
+        }
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = match self.lines.recv_timeout(left) {
+                Ok(Some(line)) => line,
+                Ok(None) | Err(RecvTimeoutError::Disconnected) => {
+                    self.observer.gave_up(id);
+                    return Err(fail("transport_closed"));
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    self.observer.gave_up(id);
+                    return Err(fail("timeout"));
+                }
+            };
+            let Ok(answer) = serde_json::from_str::<Value>(&line) else {
+                self.observer.gave_up(id);
+                return Err(fail("invalid_json"));
+            };
+            // The server's own requests: a ping is answered, anything else refused.
+            if let (Some(method), Some(their_id)) = (answer.get("method"), answer.get("id")) {
+                let reply = match method.as_str() {
+                    Some("ping") => json!({"jsonrpc": "2.0", "id": their_id, "result": {}}),
+                    _ => json!({"jsonrpc": "2.0", "id": their_id,
+                        "error": {"code": -32601, "message": "not supported by the probe"}}),
+                };
+                let _ = self.write(&reply);
+                continue;
+            }
+            if answer.get("id") != Some(&json!(id)) {
+                continue;
+            }
+            self.observer.received(line.as_bytes());
+            if let Some(code) = answer.pointer("/error/code") {
+                return Err(fail(&code.to_string()));
+            }
+            return match answer.get("result") {
+                Some(result) => Ok(result.clone()),
+                None => Err(fail("invalid_response")),
+            };
+        }
+    }
+
+    fn notify(&mut self, method: &str) {
+        let _ = self.write(&json!({"jsonrpc": "2.0", "method": method}));
+    }
+
+    fn stop(mut self) {
+        drop(self.to);
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The probe's conversation with the server.
+fn conversation(options: &Options) -> Verdict {
+    let mut server = Server::start(options)?;
+    let verdict = steps(&mut server, options);
+    server.stop();
+    verdict
+}
+
+fn steps(server: &mut Server, options: &Options) -> Verdict {
+    let client = json!({"name": "mcp-trace-probe", "version": env!("CARGO_PKG_VERSION")});
+    let stateless = options.protocol == STATELESS;
+    // Under 2026-07-28 every request says its revision in `_meta`.
+    let meta = |params: Value| -> Value {
+        let mut params = params;
+        if stateless && let Some(object) = params.as_object_mut() {
+            object.insert(
+                "_meta".into(),
+                json!({"io.modelcontextprotocol/protocolVersion": STATELESS,
+                       "io.modelcontextprotocol/clientInfo": client,
+                       "io.modelcontextprotocol/clientCapabilities": {}}),
+            );
+        }
+        params
+    };
+    let opened = if stateless {
+        server.request("server/discover", "server/discover", meta(json!({})))?
+    } else {
+        let opened = server.request(
+            "initialize",
+            "initialize",
+            json!({"protocolVersion": options.protocol, "capabilities": {},
+                   "clientInfo": client}),
+        )?;
+        server.notify("notifications/initialized");
+        opened
+    };
+    // `serverInfo` of `initialize`; under 2026-07-28, in the discovery result's `_meta`.
+    let name = opened
+        .pointer("/serverInfo/name")
+        .or_else(|| opened.pointer("/_meta/io.modelcontextprotocol~1serverInfo/name"))
+        .and_then(Value::as_str)
+        .map(|n| n.chars().filter(|c| !c.is_control()).take(128).collect());
+    let listed = server.request("tools/list", "tools/list", meta(json!({})))?;
+    if !listed.get("tools").is_some_and(Value::is_array) {
+        return Err(Failure {
+            step: "tools/list".into(),
+            reason: "invalid_response".into(),
+        });
+    }
+    if options.ping {
+        server.request("ping", "ping", meta(json!({})))?;
+    }
+    if let Some((tool, arguments)) = &options.call {
+        let step = format!("tools/call {tool}");
+        let result = server.request(
+            &step,
+            "tools/call",
+            meta(json!({"name": tool, "arguments": arguments})),
+        )?;
+        if result.get("isError") == Some(&Value::Bool(true)) {
+            return Err(Failure {
+                step,
+                reason: "tool_error".into(),
+            });
+        }
+    }
+    Ok(name)
+}
