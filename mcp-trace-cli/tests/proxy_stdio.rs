@@ -524,3 +524,91 @@ fn a_line_past_the_bound_streams_unchanged() {
     // The notification, from the host; cat's echo of it is the server's, not a span.
     assert_eq!(names, ["notifications/initialized"]);
 }
+
+/// The library's hostile cases, through the proxy: a megabyte method, tool name, URI,
+/// id and `_meta` key, deep nesting, a batch of many, property names that are values.
+/// Every answer relayed, every span's strings bounded, no client key an attribute key,
+/// no value exported, the proxy's memory never the issue.
+#[test]
+fn hostile_messages_through_the_proxy() {
+    let scratch = Scratch::new("hostile");
+    // Answers every request that has a numeric id with an empty result.
+    let answer = r#"s/^.*"id":\([0-9][0-9]*\).*$/{"jsonrpc":"2.0","id":\1,"result":{}}/"#;
+    let mut proxied = spawn(&["sed", "-u", answer], true, &scratch);
+    let mut client = Client::of(&mut proxied);
+    // Names the client chose (a method, a tool, a URI, a prompt) are exported, bounded;
+    // values and keys never.
+    let huge = "N".repeat(1_200_000);
+    let secret_key = "SECRET".repeat(200_000);
+    let deep = format!("{}1{}", "[".repeat(100_000), "]".repeat(100_000));
+    let requests = [
+        json!({"jsonrpc": "2.0", "id": 1, "method": format!("vendor/{huge}")}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+            "params": {"name": huge, "arguments": {"q": 1}}}),
+        json!({"jsonrpc": "2.0", "id": 3, "method": "resources/read",
+            "params": {"uri": format!("file:///{huge}")}}),
+        json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call",
+            "params": {"name": "t", "arguments": {secret_key.clone(): 1, "SECRET-key": "SECRET-value"}}}),
+        json!({"jsonrpc": "2.0", "id": 5, "method": "prompts/get",
+            "params": {"name": huge, "_meta": {secret_key.clone(): 1, "traceparent": secret_key}}}),
+    ];
+    for request in &requests {
+        client.send(request);
+        let mut seen = Vec::new();
+        client.answer(&request["id"], &mut seen);
+    }
+    // Deep nesting, as arguments: relayed; the observer's parse stops at its depth.
+    client.send_line(&format!(
+        r#"{{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{{"name":"t","arguments":{{"a":{deep}}}}}}}"#
+    ));
+    client.answer(&json!(6), &mut Vec::new());
+    // A batch of two thousand pings: one line, every element answered by the server.
+    let batch: Vec<Value> = (0..2000)
+        .map(|n| json!({"jsonrpc": "2.0", "id": 1000 + n, "method": "ping"}))
+        .collect();
+    client.send(&Value::Array(batch));
+    // `sed` answers the last id of the line.
+    client.answer(&json!(2999), &mut Vec::new());
+    drop(client);
+    assert_eq!(exited(proxied), 0);
+
+    let exported = std::fs::read_to_string(scratch.0.join("spans.jsonl")).expect("spans");
+    if let Some(at) = exported.find("SECRET") {
+        panic!(
+            "a value was exported: {}",
+            &exported[at.saturating_sub(200)..at + 50]
+        );
+    }
+    let (spans, _) = spans(&scratch.0.join("spans.jsonl"));
+    for span in &spans {
+        assert!(
+            span.name.len() <= 300,
+            "an unbounded span name: {}",
+            &span.name[..300]
+        );
+        for (key, value) in &span.attributes {
+            assert!(key.len() < 100, "a client's key made an attribute key");
+            assert!(
+                value.as_str().is_none_or(|v| v.len() <= 2100),
+                "{key} unbounded ({} bytes)",
+                value.as_str().map_or(0, str::len)
+            );
+        }
+    }
+    let names: Vec<&str> = spans.iter().map(|s| s.name.as_str()).collect();
+    // The unknown method: never named; the tool and the prompt the server answered
+    // for: named, cut at their bound.
+    assert_eq!(
+        names.iter().filter(|n| **n == "_OTHER").count(),
+        1,
+        "{:?}",
+        &names[..8]
+    );
+    assert!(
+        names
+            .iter()
+            .any(|n| n.starts_with("tools/call NNN") && n.ends_with('…'))
+    );
+    // The batch: its first 1,024 messages observed, the rest relayed only.
+    assert_eq!(names.iter().filter(|n| **n == "ping").count(), 1024);
+}

@@ -861,11 +861,13 @@ impl Observer {
                 },
                 how,
             ) => {
+                // Unanswered, a method outside the conventions' set or a target the
+                // server never vouched for is not named.
                 super::listed::name_after_answer(
                     &mut call,
                     method,
                     target.as_ref().map(|(k, n)| (*k, n.as_str())),
-                    true,
+                    method == keys::OTHER || target.is_some(),
                 );
                 match how {
                     Unanswered::Closed => call.finish_at(outcome, Some(at)),
