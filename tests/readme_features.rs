@@ -1,4 +1,4 @@
-//! The README's feature table is generated from `Cargo.toml`: every feature, in the
+//! The feature table (docs/library.md, which the README links) is generated from `Cargo.toml`: every feature, in the
 //! manifest's order, with its default and the `##` comment above it (the same comments
 //! `document-features` turns into the crate docs' list). A stale table fails with the
 //! table it should be; `MCP_TRACE_BLESS=1 cargo test --test readme_features` writes it.
@@ -61,7 +61,9 @@ fn generated_table(manifest: &str) -> String {
 
 /// The table as the README has it, from its header to the first line that is not a row.
 fn readme_table(readme: &str) -> (usize, usize) {
-    let start = readme.find(HEADER).expect("the README's feature table");
+    let start = readme
+        .find(HEADER)
+        .expect("the feature table of docs/library.md");
     let rows = &readme[start + HEADER.len()..];
     let len = rows
         .split_inclusive('\n')
@@ -75,7 +77,7 @@ fn readme_table(readme: &str) -> (usize, usize) {
 fn readme_feature_table_is_generated_from_the_manifest() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
-    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(root.join("docs/library.md")).unwrap();
     let expected = generated_table(&manifest);
     let (start, end) = readme_table(&readme);
     if readme[start..end] == expected {
@@ -83,11 +85,11 @@ fn readme_feature_table_is_generated_from_the_manifest() {
     }
     if std::env::var_os("MCP_TRACE_BLESS").is_some() {
         let updated = format!("{}{expected}{}", &readme[..start], &readme[end..]);
-        std::fs::write(root.join("README.md"), updated).unwrap();
+        std::fs::write(root.join("docs/library.md"), updated).unwrap();
         return;
     }
     panic!(
-        "README.md's feature table is stale; regenerate it with \
+        "docs/library.md's feature table is stale; regenerate it with \
          `MCP_TRACE_BLESS=1 cargo test --test readme_features`. It should read:\n{expected}"
     );
 }

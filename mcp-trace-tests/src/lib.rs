@@ -10,7 +10,8 @@
 //!   `http_server`), and the traced agent that drives them (`--features client
 //!   --example agent`);
 //! * `benches/overhead.rs`: `cargo bench -p mcp-trace-tests --bench overhead`;
-//! * the README's code blocks, compiled (and run) as doctests of this crate.
+//! * the code blocks of the README and of the pages it links (`docs/`), compiled (and
+//!   run) as doctests of this crate.
 //!
 //! Its features are the facade's, one to one (`enable` turns on `mcp-trace/enable`, …),
 //! so `cargo test --workspace --all-features` or `--no-default-features` means here
@@ -30,3 +31,26 @@
 ))]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
+
+/// The code blocks of the pages the README links, compiled as the README's are.
+#[cfg(all(
+    doctest,
+    feature = "enable",
+    feature = "args-shape",
+    feature = "args-hash",
+    feature = "schema-check",
+    feature = "read-tracking",
+    feature = "client"
+))]
+pub mod pages {
+    #[doc = include_str!("../../docs/library.md")]
+    pub struct Library;
+    #[doc = include_str!("../../docs/reference.md")]
+    pub struct Reference;
+    #[doc = include_str!("../../docs/proxy.md")]
+    pub struct Proxy;
+    #[doc = include_str!("../../docs/report.md")]
+    pub struct Report;
+    #[doc = include_str!("../../docs/cost.md")]
+    pub struct Cost;
+}
