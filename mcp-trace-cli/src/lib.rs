@@ -17,6 +17,8 @@ pub mod read;
 pub mod render;
 mod request;
 pub mod settings;
+#[cfg(feature = "proxy")]
+mod signals;
 pub mod tools;
 pub mod windows;
 
@@ -74,11 +76,12 @@ pub struct Report {
 /// Most probe runs kept per server: a run every 30 s for five weeks.
 pub const MAX_PROBE_RUNS: usize = 100_000;
 
-/// The probe runs of one server, in the order read.
+/// The probe runs of one server: the latest [`MAX_PROBE_RUNS`] (the current outage
+/// matters more than last month's), in time order once the report is finished.
 #[derive(Debug, Clone, Default)]
 pub struct Probes {
-    pub runs: Vec<ProbeRun>,
-    /// Runs past [`MAX_PROBE_RUNS`], counted only.
+    pub runs: std::collections::VecDeque<ProbeRun>,
+    /// Earlier runs let go past [`MAX_PROBE_RUNS`], counted only.
     pub dropped: u64,
 }
 
@@ -225,16 +228,22 @@ impl Report {
         }
         if call.side == read::Side::Probe {
             if let (Some(target), Some(up)) = (&call.tool, call.probe_up) {
+                if self.probes.len() >= MAX_NAMES && !self.probes.contains_key(target) {
+                    return;
+                }
                 let probes = self.probes.entry(target.clone()).or_default();
-                if probes.runs.len() < MAX_PROBE_RUNS {
-                    probes.runs.push(ProbeRun {
-                        start_ns: call.start_ns,
-                        end_ns: call.end_ns(),
-                        up,
-                        failed_step: call.failed_step.clone(),
-                        reason: call.error_type.clone(),
-                    });
-                } else {
+                let run = ProbeRun {
+                    start_ns: call.start_ns,
+                    end_ns: call.end_ns(),
+                    up,
+                    failed_step: call.failed_step.clone(),
+                    reason: call.error_type.clone(),
+                };
+                // Kept in time order as read; the earliest let go past the bound.
+                let at = probes.runs.partition_point(|r| r.start_ns <= run.start_ns);
+                probes.runs.insert(at, run);
+                if probes.runs.len() > MAX_PROBE_RUNS {
+                    probes.runs.pop_front();
                     probes.dropped += 1;
                 }
             }
@@ -359,9 +368,6 @@ impl Report {
     pub fn finish(&mut self) {
         for tool in self.tools.values_mut() {
             tool.finish(self.settings.latency_factor);
-        }
-        for probes in self.probes.values_mut() {
-            probes.runs.sort_by_key(|run| run.start_ns);
         }
     }
 

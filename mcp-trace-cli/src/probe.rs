@@ -8,14 +8,15 @@
 //! says whether the server is up (usable from cron, CI or a Kubernetes probe); with
 //! `--interval`, it runs until stopped.
 
+use crate::signals;
 use mcp_trace_runtime::wire::Observer;
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
 use serde_json::{Value, json};
 use std::ffi::OsString;
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::time::{Duration, Instant};
 
 /// What to probe, and how.
@@ -63,6 +64,8 @@ pub fn run(options: &Options) -> Result<u8, String> {
     if options.command.is_empty() {
         return Err("no server command given (mcp-trace probe -- COMMAND [ARGS…])".into());
     }
+    // A signal ends the probe between steps, its server ended with it.
+    signals::forward_from_now();
     let guard = mcp_trace_runtime::Builder::new()
         .service_name("mcp-trace-probe")
         .install_or_warn();
@@ -88,11 +91,18 @@ pub fn run(options: &Options) -> Result<u8, String> {
             Ok(None) => eprintln!("mcp-trace probe: {target} up ({} ms)", took.as_millis()),
             Err(failure) => eprintln!("mcp-trace probe: {target} down at {failure}"),
         }
-        let Some(interval) = options.interval else {
+        let Some(interval) = options.interval.filter(|_| !signals::received()) else {
             drop(guard);
             return Ok(if verdict.is_ok() { 0 } else { 1 });
         };
-        std::thread::sleep(interval.saturating_sub(took));
+        let next = Instant::now() + interval.saturating_sub(took);
+        while Instant::now() < next {
+            if signals::received() {
+                drop(guard);
+                return Ok(if verdict.is_ok() { 0 } else { 1 });
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 }
 
@@ -135,61 +145,76 @@ pub fn once(options: &Options, target: &str) -> Verdict {
     verdict
 }
 
-/// The server, spoken to line by line: what it writes comes through a channel, so that
-/// every wait has a deadline.
+/// The server, spoken to line by line: what it writes comes through a channel and
+/// what is written to it goes through one, so that no wait, read or write of the probe
+/// outlasts a step's deadline.
 struct Server {
     child: Child,
-    to: ChildStdin,
-    lines: Receiver<Option<String>>,
+    /// Lines to write, to the writer thread; dropped to close the server's stdin.
+    to: Option<SyncSender<Vec<u8>>>,
+    lines: Receiver<Line>,
     observer: Observer,
     next_id: i64,
     timeout: Duration,
 }
 
+/// What the reader thread saw.
+enum Line {
+    Text(Vec<u8>),
+    /// A line past [`MAX_LINE`]: not read on.
+    TooLong,
+    End,
+}
+
+/// The longest line the probe reads from a server (an answer, a notification).
+const MAX_LINE: usize = 8 << 20;
+/// Most of the server's own requests one step answers: a server flooding the probe with
+/// requests fails the step rather than keep it busy.
+const MAX_ANSWERED: usize = 64;
+
+fn failure(step: &str, reason: &str) -> Failure {
+    Failure {
+        step: step.to_owned(),
+        reason: reason.to_owned(),
+    }
+}
+
 impl Server {
     fn start(options: &Options) -> Result<Server, Failure> {
-        let (program, args) = options.command.split_first().expect("checked");
+        let Some((program, args)) = options.command.split_first() else {
+            return Err(failure("start", "cannot_start"));
+        };
         let mut command = Command::new(program);
         command
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
+        // Its own process group: whatever it starts is ended with it.
         #[cfg(unix)]
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        let mut child = command.spawn().map_err(|_| Failure {
-            step: "start".into(),
-            reason: "cannot_start".into(),
-        })?;
-        let (Some(to), Some(from)) = (child.stdin.take(), child.stdout.take()) else {
+        let mut child = command
+            .spawn()
+            .map_err(|_| failure("start", "cannot_start"))?;
+        let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            signals::kill(child.id());
             let _ = child.kill();
             let _ = child.wait();
-            return Err(Failure {
-                step: "start".into(),
-                reason: "cannot_start".into(),
-            });
+            return Err(failure("start", "cannot_start"));
         };
-        let (send, lines) = std::sync::mpsc::channel();
+        let (send, lines) = std::sync::mpsc::sync_channel(256);
+        std::thread::spawn(move || read_lines(stdout, &send));
+        let (to, writes) = std::sync::mpsc::sync_channel::<Vec<u8>>(256);
         std::thread::spawn(move || {
-            let mut from = BufReader::new(from);
-            loop {
-                let mut line = String::new();
-                match from.read_line(&mut line) {
-                    Ok(0) | Err(_) => {
-                        let _ = send.send(None);
-                        return;
-                    }
-                    Ok(_) => {
-                        if send.send(Some(line)).is_err() {
-                            return;
-                        }
-                    }
+            for line in writes {
+                if stdin.write_all(&line).and_then(|()| stdin.flush()).is_err() {
+                    return;
                 }
             }
         });
         Ok(Server {
             child,
-            to,
+            to: Some(to),
             lines,
             observer: Observer::stdio(),
             next_id: 0,
@@ -197,67 +222,93 @@ impl Server {
         })
     }
 
+    /// Hands `message` to the writer; `Err` once the server's stdin is gone, or if a
+    /// server that reads nothing has let the writes pile up.
     fn write(&mut self, message: &Value) -> Result<(), &'static str> {
-        let line = format!("{message}\n");
-        self.to
-            .write_all(line.as_bytes())
-            .and_then(|()| self.to.flush())
-            .map_err(|_| "transport_closed")
+        let line = format!("{message}\n").into_bytes();
+        match self.to.as_ref().map(|to| to.try_send(line)) {
+            Some(Ok(())) => Ok(()),
+            Some(Err(TrySendError::Full(_))) => Err("timeout"),
+            _ => Err("transport_closed"),
+        }
     }
 
     /// Sends request `method` with `params` and waits for its answer's result; the
     /// failure names the step `step`.
     fn request(&mut self, step: &str, method: &str, params: Value) -> Result<Value, Failure> {
-        let fail = |reason: &str| Failure {
-            step: step.to_owned(),
-            reason: reason.to_owned(),
-        };
         self.next_id += 1;
         let id = self.next_id;
-        let message = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
-        self.observer.sent(message.to_string().as_bytes());
+        let mut message = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        // The step's span, and its context in `_meta`, so that a traced server's span
+        // of the request is part of the probe's trace.
+        let meta = self.observer.sent(message.to_string().as_bytes());
+        if let (Some(traceparent), Some(params)) = (meta, message["params"].as_object_mut()) {
+            let meta = params.entry("_meta").or_insert_with(|| json!({}));
+            if let Some(meta) = meta.as_object_mut() {
+                meta.insert("traceparent".into(), Value::String(traceparent));
+            }
+        }
+        let given_up = |observer: &Observer, reason: &'static str| {
+            observer.gave_up(id, reason);
+            failure(step, reason)
+        };
         if let Err(reason) = self.write(&message) {
-            self.observer.gave_up(id);
-            return Err(fail(reason));
+            return Err(given_up(&self.observer, reason));
         }
         let deadline = Instant::now() + self.timeout;
+        let mut answered = 0;
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = match self.lines.recv_timeout(left) {
-                Ok(Some(line)) => line,
-                Ok(None) | Err(RecvTimeoutError::Disconnected) => {
-                    self.observer.gave_up(id);
-                    return Err(fail("transport_closed"));
+            if signals::received() {
+                return Err(given_up(&self.observer, "interrupted"));
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(given_up(&self.observer, "timeout"));
+            }
+            // In slices, so that a signal is seen soon.
+            let wait = (deadline - now).min(Duration::from_millis(100));
+            let line = match self.lines.recv_timeout(wait) {
+                Ok(Line::Text(line)) => line,
+                Ok(Line::TooLong) => return Err(given_up(&self.observer, "invalid_response")),
+                Ok(Line::End) | Err(RecvTimeoutError::Disconnected) => {
+                    return Err(given_up(&self.observer, "transport_closed"));
                 }
-                Err(RecvTimeoutError::Timeout) => {
-                    self.observer.gave_up(id);
-                    return Err(fail("timeout"));
-                }
+                Err(RecvTimeoutError::Timeout) => continue,
             };
-            let Ok(answer) = serde_json::from_str::<Value>(&line) else {
-                self.observer.gave_up(id);
-                return Err(fail("invalid_json"));
+            let Ok(answer) = serde_json::from_slice::<Value>(&line) else {
+                return Err(given_up(&self.observer, "invalid_json"));
             };
             // The server's own requests: a ping is answered, anything else refused.
             if let (Some(method), Some(their_id)) = (answer.get("method"), answer.get("id")) {
+                answered += 1;
+                if answered > MAX_ANSWERED {
+                    return Err(given_up(&self.observer, "flooded"));
+                }
                 let reply = match method.as_str() {
                     Some("ping") => json!({"jsonrpc": "2.0", "id": their_id, "result": {}}),
                     _ => json!({"jsonrpc": "2.0", "id": their_id,
                         "error": {"code": -32601, "message": "not supported by the probe"}}),
                 };
-                let _ = self.write(&reply);
+                if let Err(reason) = self.write(&reply) {
+                    return Err(given_up(&self.observer, reason));
+                }
                 continue;
             }
             if answer.get("id") != Some(&json!(id)) {
                 continue;
             }
-            self.observer.received(line.as_bytes());
-            if let Some(code) = answer.pointer("/error/code") {
-                return Err(fail(&code.to_string()));
+            self.observer.received(&line);
+            if let Some(error) = answer.get("error") {
+                // The code, when it is one; never the server's text.
+                let reason = match error.get("code").and_then(Value::as_i64) {
+                    Some(code) => code.to_string(),
+                    None => "invalid_response".to_owned(),
+                };
+                return Err(failure(step, &reason));
             }
             return match answer.get("result") {
                 Some(result) => Ok(result.clone()),
-                None => Err(fail("invalid_response")),
+                None => Err(failure(step, "invalid_response")),
             };
         }
     }
@@ -266,17 +317,50 @@ impl Server {
         let _ = self.write(&json!({"jsonrpc": "2.0", "method": method}));
     }
 
+    /// Closes the server's stdin, gives it a second to go, then asks its process group
+    /// to (SIGTERM) and at last ends it (SIGKILL): nothing it started outlives the run.
     fn stop(mut self) {
-        drop(self.to);
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
+        drop(self.to.take());
+        let pid = self.child.id();
+        let exited = |child: &mut Child, within: Duration| {
+            let deadline = Instant::now() + within;
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return true;
+                }
+                std::thread::sleep(Duration::from_millis(20));
             }
-            std::thread::sleep(Duration::from_millis(20));
+            false
+        };
+        if !exited(&mut self.child, Duration::from_secs(1)) {
+            signals::terminate(pid);
+            if !exited(&mut self.child, Duration::from_secs(1)) {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+            }
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        signals::kill(pid);
+    }
+}
+
+/// The server's stdout, line by line, to `send`, until it ends; a line past
+/// [`MAX_LINE`] ends the reading.
+fn read_lines(stdout: impl std::io::Read, send: &SyncSender<Line>) {
+    let mut from = BufReader::new(stdout);
+    loop {
+        let mut line = Vec::new();
+        let read = (&mut from)
+            .take(MAX_LINE as u64 + 1)
+            .read_until(b'\n', &mut line);
+        let message = match read {
+            Ok(0) | Err(_) => Line::End,
+            Ok(_) if line.len() > MAX_LINE => Line::TooLong,
+            Ok(_) => Line::Text(line),
+        };
+        let last = !matches!(message, Line::Text(_));
+        if send.send(message).is_err() || last {
+            return;
+        }
     }
 }
 

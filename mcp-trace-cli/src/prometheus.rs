@@ -423,12 +423,13 @@ impl<'a> Queries<'a> {
         }
     }
 
-    /// A server `mcp-trace probe` finds down: its last run failed, for one slot.
+    /// A server `mcp-trace probe` finds down: its last run failed, as one failed run
+    /// raises the report's alert (any probe of it, wherever it runs).
     fn probe_down(&self) -> Rule {
         Rule {
             kind: Kind::ProbeDown,
-            expr: format!("max by (mcp_probe_target) ({PROBE_UP}) == 0"),
-            for_: self.slot,
+            expr: format!("min by (mcp_probe_target) ({PROBE_UP}) == 0"),
+            for_: Duration::ZERO,
             severity: "critical",
             tool: None,
             summary: "MCP server {{ $labels.mcp_probe_target }} is down".to_owned(),
@@ -436,18 +437,20 @@ impl<'a> Queries<'a> {
         }
     }
 
-    /// A server that answered requests in the lookback before the silence window and
-    /// none in it (tracing alone cannot raise this: a server that is down emits
-    /// nothing). By `job`, which a collector sets from the service's name.
+    /// A server that answered requests in the day before and none in the silence
+    /// window (tracing alone cannot raise this: a server that is down emits nothing).
+    /// It holds until a day after the last request. By `job`, which a collector sets
+    /// from the service's name. A server over stdio whose sessions simply end (the
+    /// host closed it) looks the same: give such servers a probe instead.
     fn server_silent(&self) -> Rule {
         let silence = duration(self.s.silence);
-        let lookback = duration(self.s.silence * SILENT_LOOKBACK_WINDOWS);
+        let lookback = duration(BASELINE_RANGE);
         let seen = |range: &str| format!("sum by (job) (increase({OPERATION_COUNT}{range}))");
         Rule {
             kind: Kind::ServerSilent,
             expr: format!(
                 "{} > 0\nunless\n{} > 0",
-                seen(&format!("[{lookback}] offset {silence}")),
+                seen(&format!("[{lookback}]")),
                 seen(&format!("[{silence}]"))
             ),
             for_: Duration::ZERO,
@@ -455,7 +458,7 @@ impl<'a> Queries<'a> {
             tool: None,
             summary: "MCP server {{ $labels.job }} went silent".to_owned(),
             description: format!(
-                "The MCP server {{{{ $labels.job }}}} answered requests in the {lookback} before the last {silence}, and none since."
+                "The MCP server {{{{ $labels.job }}}} answered requests in the last {lookback}, and none in the last {silence}."
             ),
         }
     }

@@ -6,6 +6,7 @@
 //! on, so the spans are the library's own, by the library's rules; the proxy never
 //! writes a byte of its own to stdout, and never adds, drops or changes a message.
 
+use crate::signals;
 use mcp_trace_runtime::wire::{Observer, Sender};
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -88,6 +89,8 @@ pub fn run(options: &Options) -> Result<u8, String> {
     while !answers.is_finished() && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
+    // What the server started and left behind goes with it.
+    signals::kill(child.id());
     telemetry.finish();
     Ok(status.map_or(1, exit_code))
 }
@@ -150,8 +153,10 @@ fn relay(
     };
     loop {
         let chunk = match from.fill_buf() {
-            Ok([]) | Err(_) => break,
+            Ok([]) => break,
             Ok(chunk) => chunk,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
         };
         let (piece, ends) = match chunk.iter().position(|&b| b == b'\n') {
             Some(at) => (&chunk[..=at], true),
@@ -380,83 +385,4 @@ fn server_name(message: &[u8]) -> Option<String> {
     // A service name, not a message: short and printable.
     let name: String = name.chars().filter(|c| !c.is_control()).take(128).collect();
     (!name.is_empty()).then_some(name)
-}
-
-/// Signals the proxy receives (SIGTERM, SIGINT, SIGHUP) go on to the server's process
-/// group. The only unsafe code of the crate: two system calls, `sigaction` with a
-/// handler that sets a bit in an atomic (async-signal-safe), and `kill` of the group the
-/// proxy made for the server.
-#[cfg(unix)]
-#[allow(unsafe_code)]
-mod signals {
-    use std::sync::atomic::{AtomicU32, Ordering};
-
-    const FORWARDED: [libc::c_int; 3] = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP];
-
-    /// The signals received and not yet passed on, one bit each (by place in
-    /// [`FORWARDED`]).
-    static PENDING: AtomicU32 = AtomicU32::new(0);
-
-    extern "C" fn note(signal: libc::c_int) {
-        if let Some(bit) = FORWARDED.iter().position(|s| *s == signal) {
-            PENDING.fetch_or(1 << bit, Ordering::SeqCst);
-        }
-    }
-
-    /// From now on, SIGTERM, SIGINT and SIGHUP are noted instead of ending the proxy.
-    pub(super) fn forward_from_now() {
-        for signal in FORWARDED {
-            // SAFETY: a zeroed `sigaction` is a valid empty one; `note` only updates
-            // an atomic, which is async-signal-safe; SA_RESTART keeps the relay's reads
-            // and writes from failing with EINTR.
-            unsafe {
-                let mut action: libc::sigaction = std::mem::zeroed();
-                action.sa_sigaction = note as *const () as libc::sighandler_t;
-                action.sa_flags = libc::SA_RESTART;
-                libc::sigemptyset(&mut action.sa_mask);
-                libc::sigaction(signal, &action, std::ptr::null_mut());
-            }
-        }
-    }
-
-    /// Passes on the signals received since the last call; whether there were any.
-    pub(super) fn forward_pending(child: u32) -> bool {
-        let pending = PENDING.swap(0, Ordering::SeqCst);
-        for (bit, signal) in FORWARDED.iter().enumerate() {
-            if pending & (1 << bit) != 0 {
-                send(child, *signal);
-            }
-        }
-        pending != 0
-    }
-
-    /// Asks the server to go.
-    pub(super) fn terminate(child: u32) {
-        send(child, libc::SIGTERM);
-    }
-
-    /// Ends what the server started, with it.
-    pub(super) fn kill(child: u32) {
-        send(child, libc::SIGKILL);
-    }
-
-    /// `signal` to the server's process group (its id is the server's).
-    fn send(child: u32, signal: libc::c_int) {
-        if let Ok(group) = libc::pid_t::try_from(child) {
-            // SAFETY: a plain system call on the process group made for the server.
-            unsafe {
-                libc::kill(-group, signal);
-            }
-        }
-    }
-}
-
-#[cfg(not(unix))]
-mod signals {
-    pub(super) fn forward_from_now() {}
-    pub(super) fn forward_pending(_child: u32) -> bool {
-        false
-    }
-    pub(super) fn terminate(_child: u32) {}
-    pub(super) fn kill(_child: u32) {}
 }

@@ -1030,9 +1030,9 @@ fn unit_tests(rule_file: &str, documented: bool) -> String {
     ));
     out.push_str(&series("mcp_probe_up", r#"mcp_probe_target="api""#, "1x15"));
     out.push_str("    alert_rule_test:\n");
-    out.push_str(&check("5m", "McpProbeDown", &[]));
+    out.push_str(&check("4m", "McpProbeDown", &[]));
     out.push_str(&check(
-        "10m",
+        "6m",
         "McpProbeDown",
         &[expected(
             &[("severity", "critical"), ("mcp_trace_alert", "probe-down"), ("mcp_probe_target", "docs")],
@@ -1065,7 +1065,7 @@ fn unit_tests(rule_file: &str, documented: bool) -> String {
                 ("job", "docs"),
             ],
             "MCP server docs went silent",
-            "The MCP server docs answered requests in the 1h before the last 15m, and none since.",
+            "The MCP server docs answered requests in the last 1d, and none in the last 15m.",
         )],
     ));
     out

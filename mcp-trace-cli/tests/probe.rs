@@ -178,6 +178,22 @@ fn a_server_down_is_told_apart_by_step_and_reason() {
             "start",
             "cannot_start",
         ),
+        // A code that is no number: never exported, whatever it holds.
+        (
+            sh(
+                r#"read line; echo '{"jsonrpc":"2.0","id":1,"error":{"code":"SECRET","message":"x"}}'; sleep 30"#,
+            ),
+            vec![],
+            "initialize",
+            "invalid_response",
+        ),
+        // Writes on and on, never answering: the step's deadline still holds.
+        (
+            sh(r#"while true; do echo '{"jsonrpc":"2.0","method":"notifications/message"}'; done"#),
+            vec!["--timeout", "1s"],
+            "initialize",
+            "timeout",
+        ),
     ];
     cases.extend(python_step);
     for (n, (server, flags, step, reason)) in cases.into_iter().enumerate() {
@@ -209,6 +225,17 @@ fn a_server_down_is_told_apart_by_step_and_reason() {
         assert_eq!(root.attributes["mcp.probe.up"], json!(false));
         assert_eq!(root.attributes["mcp.probe.failed_step"], json!(step));
         assert_eq!(root.attributes["error.type"], json!(reason));
+        // The step's own span says why it ended, as the root does (a JSON-RPC error
+        // answer ends it with the code; an in-band tool error is a result).
+        if step != "start" && reason != "tool_error" && reason != "invalid_response" {
+            let method = step.split(' ').next().unwrap_or(step);
+            let span = spans
+                .iter()
+                .find(|s| s.name == method)
+                .expect("the step's span");
+            assert_eq!(span.kind, 3);
+            assert_eq!(span.attributes["error.type"], json!(reason), "{span:#?}");
+        }
         assert_eq!(up(&scratch), Some(0));
         // The report raises what tracing alone cannot: the server is down.
         let report = report(&scratch);
@@ -228,4 +255,67 @@ fn report(scratch: &Scratch) -> Output {
         .arg(scratch.0.join("spans.jsonl"))
         .output()
         .expect("the report runs")
+}
+
+/// What a server starts is ended with it: a grandchild holding the server's stdout
+/// neither hangs the probe nor outlives the run.
+#[test]
+fn what_the_server_started_is_ended_with_it() {
+    let scratch = Scratch::new("probe-group");
+    let pidfile = scratch.0.join("grandchild.pid");
+    let script = format!("sleep 300 & echo $! > {}; exit 3", pidfile.display());
+    let started = Instant::now();
+    let out = probe(&scratch, &["--timeout", "1s"], &["sh", "-c", &script]);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "hung on the grandchild"
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let pid = std::fs::read_to_string(&pidfile).expect("the grandchild's pid");
+    std::thread::sleep(Duration::from_millis(200));
+    // Ended: gone, or a zombie its new parent has not reaped yet.
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", pid.trim())).unwrap_or_default();
+    let alive = status
+        .lines()
+        .find_map(|l| l.strip_prefix("State:"))
+        .is_some_and(|state| !state.trim().starts_with('Z'));
+    assert!(!alive, "the grandchild outlived the run: {status}");
+}
+
+/// With `--interval`, runs until a signal; each run its own trace, the last verdict
+/// the exit status.
+#[test]
+fn an_interval_runs_until_stopped() {
+    let scratch = Scratch::new("probe-interval");
+    let mut probe = Command::new(PROXY)
+        .args(["probe", "--interval", "300ms", "--", "sh", "-c", "exit 3"])
+        .env("MCP_TRACE_FILE", scratch.0.join("spans.jsonl"))
+        .env_remove("OTEL_SERVICE_NAME")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("OTEL_TRACES_EXPORTER")
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the probe runs");
+    std::thread::sleep(Duration::from_millis(1500));
+    let killed = Command::new("kill")
+        .args(["-TERM", &probe.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = probe.try_wait().expect("waited") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the probe did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(1), "the last run's verdict");
+    let (spans, _) = spans(&scratch.0.join("spans.jsonl"));
+    let roots: Vec<_> = spans.iter().filter(|s| s.name == "probe sh").collect();
+    assert!(roots.len() >= 2, "{} runs", roots.len());
+    let traces: std::collections::BTreeSet<&str> = roots.iter().map(|r| r.trace.as_str()).collect();
+    assert_eq!(traces.len(), roots.len(), "a trace per run");
 }

@@ -239,10 +239,17 @@ impl RequestScope {
 
     /// [`Self::meta`] of the `_meta` object itself.
     pub(crate) fn meta_object(mut self, meta: &serde_json::Map<String, Value>) -> Self {
-        let field = |name: &str| meta.get(name).and_then(Value::as_str).map(str::to_owned);
-        self.data.traceparent = field("traceparent").or(self.data.traceparent);
-        self.data.tracestate = field("tracestate").or(self.data.tracestate);
-        self.data.baggage = field("baggage").or(self.data.baggage);
+        // Past these a field is ignored whole when the span starts: not copied either,
+        // so that a request kept in flight holds no client string of any size.
+        let field = |name: &str, most: usize| {
+            meta.get(name)
+                .and_then(Value::as_str)
+                .filter(|text| text.len() <= most)
+                .map(str::to_owned)
+        };
+        self.data.traceparent = field("traceparent", 128).or(self.data.traceparent);
+        self.data.tracestate = field("tracestate", 64 << 10).or(self.data.tracestate);
+        self.data.baggage = field("baggage", 8192).or(self.data.baggage);
         self
     }
 

@@ -38,6 +38,19 @@ pub enum Sender {
 /// Most tools remembered from `tools/list` answers (their schemas and definitions).
 const MAX_TOOLS: usize = 4096;
 
+/// Most bytes of a resource's URI a request in flight keeps (the span exports 2 KiB).
+const MAX_KEPT_URI: usize = 8 << 10;
+
+/// A client's name (a tool's, a prompt's) as a request in flight keeps it: cut at the
+/// bound it is exported with.
+fn name_kept(name: &str) -> String {
+    crate::bounds::bounded(
+        name,
+        crate::bounds::limit_for(crate::bounds::MAX_NAME_BYTES),
+    )
+    .into_owned()
+}
+
 /// Most messages of one batch observed; the rest of it is relayed unobserved.
 const MAX_BATCH: usize = 1024;
 
@@ -154,6 +167,62 @@ struct Envelope<'a> {
     error: Option<&'a RawValue>,
 }
 
+/// The first `most` elements of the JSON array `json`, the rest skipped unread (a
+/// batch or a list of a million costs no more than `most`); `None` if it is no array.
+fn first_of<'a, T: Deserialize<'a>>(json: &'a [u8], most: usize) -> Option<Vec<T>> {
+    struct First<T>(usize, std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for First<T> {
+        type Value = Vec<T>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an array")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            let mut kept = Vec::new();
+            while kept.len() < self.0 {
+                match seq.next_element()? {
+                    Some(element) => kept.push(element),
+                    None => return Ok(kept),
+                }
+            }
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(kept)
+        }
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(json);
+    serde::Deserializer::deserialize_seq(&mut deserializer, First(most, std::marker::PhantomData))
+        .ok()
+}
+
+/// The total length of a resource's contents (text in characters, a blob in bytes),
+/// summed as they are read: none of them kept.
+fn contents_length<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    struct Sum;
+    impl<'de> serde::de::Visitor<'de> for Sum {
+        type Value = Option<usize>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an array of contents")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Option<usize>, A::Error> {
+            let mut total = 0usize;
+            while let Some(one) = seq.next_element::<Contents<'de>>()? {
+                total = total.saturating_add(match (&one.text, &one.blob) {
+                    (Some(text), _) => text.chars().count(),
+                    (None, Some(blob)) => blob.len(),
+                    (None, None) => 0,
+                });
+            }
+            Ok(Some(total))
+        }
+        fn visit_unit<E>(self) -> Result<Option<usize>, E> {
+            Ok(None)
+        }
+    }
+    d.deserialize_any(Sum)
+}
+
 /// A member's raw JSON whenever it is there (`null` too, which `Option` would read as
 /// absent).
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
@@ -201,9 +270,9 @@ struct Answer<'a> {
     /// A tool result's content blocks, counted.
     #[serde(default)]
     content: Option<Vec<IgnoredAny>>,
-    /// A resource's contents.
-    #[serde(borrow, default)]
-    contents: Option<Vec<Contents<'a>>>,
+    /// A resource's contents, their length summed.
+    #[serde(default, deserialize_with = "contents_length")]
+    contents: Option<usize>,
     #[serde(borrow, default)]
     protocol_version: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
@@ -266,8 +335,24 @@ impl Observer {
     /// sends, as one JSON-RPC message. Its CLIENT span starts now, the child of the
     /// current context, and ends with [`Observer::received`]'s answer to it (or
     /// [`Observer::gave_up`]), counted on `mcp.client.operation.duration`.
-    pub fn sent(&self, message: &[u8]) {
-        self.observe(Sender::Server, message, SystemTime::now());
+    /// Returns the W3C `traceparent` of that span, for the request's `_meta`, when one
+    /// was started.
+    pub fn sent(&self, message: &[u8]) -> Option<String> {
+        #[derive(Deserialize)]
+        struct Request<'a> {
+            #[serde(borrow)]
+            method: Cow<'a, str>,
+            id: i64,
+        }
+        let request: Request<'_> = serde_json::from_slice(message).ok()?;
+        if !crate::tracer::live() {
+            return None;
+        }
+        let key = self.connection.in_flight.number(request.id);
+        let serving = self.connection.in_flight.sole();
+        self.connection
+            .request_sent_in(key, &request.id.to_string(), &request.method, serving)
+            .map(|meta| meta.traceparent)
     }
 
     /// For a client observing its own conversation: a message it received (the answer
@@ -276,12 +361,12 @@ impl Observer {
         self.observe(Sender::Client, message, SystemTime::now());
     }
 
-    /// For a client observing its own conversation: it gave up waiting for the answer
-    /// to its request `id`; the span ends as a `timeout`.
-    pub fn gave_up(&self, id: i64) {
+    /// For a client observing its own conversation: it gave up on the answer to its
+    /// request `id`, for `reason` (`timeout`, `transport_closed`, `invalid_json`, …: a
+    /// fixed word of the caller's); the span ends with it as `error.type`.
+    pub fn gave_up(&self, id: i64, reason: &'static str) {
         let key = self.connection.in_flight.number(id);
-        self.connection
-            .request_abandoned(key, super::outbound::TIMEOUT);
+        self.connection.request_abandoned(key, reason);
     }
 
     /// `serverInfo.name` of the server, once it has answered `initialize` (bounded).
@@ -301,13 +386,13 @@ impl Observer {
             return;
         }
         if message[0] == b'[' {
-            match serde_json::from_slice::<Vec<&RawValue>>(message) {
-                Ok(batch) => {
-                    for one in batch.into_iter().take(MAX_BATCH) {
+            match first_of::<&RawValue>(message, MAX_BATCH) {
+                Some(batch) => {
+                    for one in batch {
                         self.one(from, one.get().as_bytes(), at);
                     }
                 }
-                Err(_) => self.unreadable(from, message.len()),
+                None => self.unreadable(from, message.len()),
             }
             return;
         }
@@ -357,9 +442,10 @@ impl Observer {
 
     /// The text of an id, for `jsonrpc.request.id`.
     fn id_text(id: &Id<'_>) -> String {
+        let limit = crate::bounds::limit_for(crate::bounds::MAX_NAME_BYTES);
         match id {
             Id::Number(n) => n.to_string(),
-            Id::String(s) => s.to_string(),
+            Id::String(s) => crate::bounds::bounded(s, limit).into_owned(),
             Id::Other(n) => n.to_string(),
         }
     }
@@ -504,7 +590,7 @@ impl Observer {
     fn take_pending(&self, key: RequestKey) -> Option<Pending> {
         let mut state = self.state();
         let pending = state.pending.remove(&key)?;
-        state.held -= pending.held;
+        state.held = state.held.saturating_sub(pending.held);
         Some(pending)
     }
 
@@ -560,6 +646,8 @@ impl Observer {
                 let (scope, advertised, bytes) =
                     self.tool_scope(&state, scope, &name, params.arguments);
                 held = bytes;
+                // Kept as exported: cut at its bound (looked up whole).
+                let name = name_kept(&name);
                 let active = scope.activate();
                 rounds::arrive(&active, known, state_of_round, at);
                 // The span waits for the result's size.
@@ -568,7 +656,9 @@ impl Observer {
                 (active, Kind::Tool { name, advertised })
             }
             keys::RESOURCES_READ => {
-                let uri = params.uri.as_deref().unwrap_or_default().to_owned();
+                // The read tracker and the exported URI need no more than this.
+                let uri = params.uri.as_deref().unwrap_or_default();
+                let uri = crate::bounds::bounded(uri, MAX_KEPT_URI).into_owned();
                 let active = scope.activate();
                 rounds::arrive(&active, known, state_of_round, at);
                 (active, Kind::Resource { uri })
@@ -579,7 +669,7 @@ impl Observer {
                     rounds::arrive(&active, known, state_of_round, at);
                 }
                 let target = match (known, &params.name) {
-                    (PROMPTS_GET, Some(name)) => Some((keys::GEN_AI_PROMPT, name.to_string())),
+                    (PROMPTS_GET, Some(name)) => Some((keys::GEN_AI_PROMPT, name_kept(name))),
                     _ => None,
                 };
                 let call = adapter::request_span_at(
@@ -617,10 +707,12 @@ impl Observer {
             held,
         };
         let earlier = state.pending.insert(key, pending);
+        if let Some(earlier) = &earlier {
+            state.held = state.held.saturating_sub(earlier.held);
+        }
         drop(state);
         // Two threads gave one id at once: the one replaced ends as the reused ids do.
         if let Some(earlier) = earlier {
-            self.state().held -= earlier.held;
             self.unanswered(earlier, Unanswered::Cancelled, at);
         }
     }
@@ -699,17 +791,7 @@ impl Observer {
                     .as_ref()
                     .map(|content| ResultSize::Count(content.len())),
             ),
-            keys::RESOURCES_READ => Outcome::Ok(answer.contents.as_ref().map(|c| {
-                ResultSize::Length(
-                    c.iter()
-                        .map(|c| match (&c.text, &c.blob) {
-                            (Some(text), _) => text.chars().count(),
-                            (None, Some(blob)) => blob.len(),
-                            (None, None) => 0,
-                        })
-                        .sum(),
-                )
-            })),
+            keys::RESOURCES_READ => Outcome::Ok(answer.contents.map(ResultSize::Length)),
             _ => Outcome::Ok(None),
         };
         let Pending {
@@ -899,8 +981,7 @@ impl Observer {
     fn tools_listed(&self, answer: &Answer<'_>, complete: bool, call: &Call) {
         let Some(tools) = answer
             .tools
-            .filter(|t| t.get().trim_start().starts_with('['))
-            .and_then(|t| serde_json::from_str::<Vec<Value>>(t.get()).ok())
+            .and_then(|t| first_of::<Value>(t.get().as_bytes(), MAX_TOOLS))
         else {
             return;
         };
