@@ -124,6 +124,26 @@ fn dashboard_command() -> Command {
     )
 }
 
+/// The server the proxy or the probe runs: after `--`, with its arguments.
+#[cfg(feature = "proxy")]
+fn server_command() -> Arg {
+    Arg::new("command")
+        .value_name("COMMAND")
+        .num_args(1..)
+        .last(true)
+        .required(true)
+        .value_parser(clap::value_parser!(std::ffi::OsString))
+        .help("The server to run, after --, with its arguments")
+}
+
+/// [`server_command`]'s words.
+#[cfg(feature = "proxy")]
+fn server_command_of(args: &ArgMatches) -> Vec<std::ffi::OsString> {
+    args.get_many::<std::ffi::OsString>("command")
+        .map(|c| c.cloned().collect())
+        .unwrap_or_default()
+}
+
 #[cfg(feature = "proxy")]
 fn proxy_command() -> Command {
     Command::new("proxy")
@@ -137,15 +157,7 @@ fn proxy_command() -> Command {
             flag("grace", "DURATION", "Once the host closes stdin, how long the server has to exit before SIGTERM, and again before SIGKILL [default: 5s]".into())
                 .value_parser(|text: &str| humantime::parse_duration(text).map_err(|e| e.to_string())),
         )
-        .arg(
-            Arg::new("command")
-                .value_name("COMMAND")
-                .num_args(1..)
-                .last(true)
-                .required(true)
-                .value_parser(clap::value_parser!(std::ffi::OsString))
-                .help("The server to run, after --, with its arguments"),
-        )
+        .arg(server_command())
 }
 
 #[cfg(feature = "proxy")]
@@ -171,24 +183,13 @@ fn probe_command() -> Command {
         )
         .arg(flag("protocol", "VERSION", "The protocol revision to speak; 2026-07-28 opens with server/discover [default: 2025-11-25]".into()))
         .arg(flag("name", "NAME", "What the spans and the gauge call the server, mcp.probe.target [default: the program's file name]".into()))
-        .arg(
-            Arg::new("command")
-                .value_name("COMMAND")
-                .num_args(1..)
-                .last(true)
-                .required(true)
-                .value_parser(clap::value_parser!(std::ffi::OsString))
-                .help("The server to run, after --, with its arguments"),
-        )
+        .arg(server_command())
 }
 
 #[cfg(feature = "proxy")]
 fn probe(args: &ArgMatches) -> Result<ExitCode, ExitCode> {
     let options = probe::Options {
-        command: args
-            .get_many::<std::ffi::OsString>("command")
-            .map(|c| c.cloned().collect())
-            .unwrap_or_default(),
+        command: server_command_of(args),
         interval: args.get_one::<Duration>("interval").copied(),
         timeout: args
             .get_one::<Duration>("timeout")
@@ -220,10 +221,7 @@ fn probe(args: &ArgMatches) -> Result<ExitCode, ExitCode> {
 #[cfg(feature = "proxy")]
 fn proxy(args: &ArgMatches) -> Result<ExitCode, ExitCode> {
     let options = proxy::Options {
-        command: args
-            .get_many::<std::ffi::OsString>("command")
-            .map(|c| c.cloned().collect())
-            .unwrap_or_default(),
+        command: server_command_of(args),
         grace: args
             .get_one::<Duration>("grace")
             .copied()
