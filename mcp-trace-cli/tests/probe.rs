@@ -319,3 +319,52 @@ fn an_interval_runs_until_stopped() {
     let traces: std::collections::BTreeSet<&str> = roots.iter().map(|r| r.trace.as_str()).collect();
     assert_eq!(traces.len(), roots.len(), "a trace per run");
 }
+
+/// A probe in front of the proxy in front of a server nobody here wrote: one trace,
+/// the proxy's SERVER span of each step the child of the probe's CLIENT span of it
+/// (the probe puts its context in `_meta`, the proxy reads it from there).
+#[test]
+fn the_probe_and_the_proxy_make_one_trace() {
+    let Some(python) = python() else { return };
+    let scratch = Scratch::new("probe-proxy");
+    let proxy_file = scratch.0.join("proxy.jsonl");
+    let server = python_server();
+    let proxy_env = format!("MCP_TRACE_FILE={}", proxy_file.display());
+    let out = probe(
+        &scratch,
+        &["--ping"],
+        &[
+            "env",
+            &proxy_env,
+            PROXY,
+            "proxy",
+            "--",
+            python.to_str().expect("a path"),
+            server.to_str().expect("a path"),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (probe_spans, _) = spans(&scratch.0.join("spans.jsonl"));
+    let (proxy_spans, _) = spans(&proxy_file);
+    for step in ["initialize", "tools/list", "ping"] {
+        let client = probe_spans
+            .iter()
+            .find(|s| s.name == step)
+            .expect("the probe's span");
+        let server = proxy_spans
+            .iter()
+            .find(|s| s.name == step)
+            .expect("the proxy's span");
+        assert_eq!((client.kind, server.kind), (3, 2), "CLIENT, SERVER");
+        assert_eq!(server.trace, client.trace, "{step}: one trace");
+        assert_eq!(
+            server.parent, client.id,
+            "{step}: the client's span is the parent"
+        );
+    }
+}
