@@ -612,3 +612,78 @@ fn hostile_messages_through_the_proxy() {
     // The batch: its first 1,024 messages observed, the rest relayed only.
     assert_eq!(names.iter().filter(|n| **n == "ping").count(), 1024);
 }
+
+/// A paginated tool list: each page's tools are known at once, and the whole list,
+/// once its last page is in, replaces the last one (a tool it leaves out is `_OTHER`).
+#[test]
+fn a_paginated_tool_list_replaces_the_last_once_whole() {
+    let scratch = Scratch::new("pages");
+    let page = |id: u64, tool: &str, next: bool| {
+        let next = if next { r#","nextCursor":"p2""# } else { "" };
+        format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"result":{{"tools":[{{"name":"{tool}","inputSchema":{{"type":"object"}}}}]{next}}}}}"#
+        )
+    };
+    let result = |id: u64| format!(r#"{{"jsonrpc":"2.0","id":{id},"result":{{"content":[]}}}}"#);
+    let answers = [
+        page(1, "a", true),
+        page(2, "b", false),
+        result(3),
+        page(4, "b", true),
+        page(5, "c", false),
+        result(6),
+        result(7),
+    ];
+    let mut script = String::new();
+    for answer in answers {
+        script.push_str(&format!("read line; echo '{answer}'; "));
+    }
+    script.push_str("read line; exit 0");
+    let mut proxied = spawn(&["sh", "-c", &script], true, &scratch);
+    let mut client = Client::of(&mut proxied);
+    let call = |id: u64, tool: &str| json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": tool, "arguments": {}}});
+    let list = |id: u64, cursor: bool| match cursor {
+        true => {
+            json!({"jsonrpc": "2.0", "id": id, "method": "tools/list", "params": {"cursor": "p2"}})
+        }
+        false => json!({"jsonrpc": "2.0", "id": id, "method": "tools/list"}),
+    };
+    // Two lists of two pages each: a and b, then b and c.
+    let requests = [
+        list(1, false),
+        list(2, true),
+        call(3, "a"),
+        list(4, false),
+        list(5, true),
+        call(6, "a"),
+        call(7, "c"),
+    ];
+    for request in &requests {
+        client.send(request);
+        client.answer(&request["id"], &mut Vec::new());
+    }
+    drop(client);
+    assert_eq!(exited(proxied), 0);
+    let (spans, _) = spans(&scratch.0.join("spans.jsonl"));
+    let calls: Vec<(String, &str)> = spans
+        .iter()
+        .filter(|s| s.attributes["mcp.method.name"] == "tools/call")
+        .map(|s| {
+            (
+                s.attributes["jsonrpc.request.id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                s.name.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            ("3".to_owned(), "tools/call a"),
+            ("6".to_owned(), "tools/call _OTHER"),
+            ("7".to_owned(), "tools/call c"),
+        ]
+    );
+}

@@ -99,6 +99,8 @@ struct State {
     tools: HashMap<String, Advertised>,
     /// Whether a complete tool list has been seen: then a tool is known only if listed.
     listed: bool,
+    /// The tools of a paginated list so far, from its first page on.
+    paging: Option<std::collections::HashSet<String>>,
 }
 
 /// A tool as the server advertised it.
@@ -860,7 +862,8 @@ impl Observer {
                         "initialize" => self.initialized(&answer, &call),
                         "tools/list" => self.tools_listed(
                             &answer,
-                            first_page && answer.next_cursor.is_none(),
+                            first_page,
+                            answer.next_cursor.is_none(),
                             &call,
                         ),
                         _ => {}
@@ -977,8 +980,8 @@ impl Observer {
     }
 
     /// A `tools/list` answer: its span's attributes, and each tool remembered for the
-    /// calls to come. A complete list replaces what was remembered; a page adds to it.
-    fn tools_listed(&self, answer: &Answer<'_>, complete: bool, call: &Call) {
+    /// calls to come.
+    fn tools_listed(&self, answer: &Answer<'_>, first_page: bool, last_page: bool, call: &Call) {
         let Some(tools) = answer
             .tools
             .and_then(|t| first_of::<Value>(t.get().as_bytes(), MAX_TOOLS))
@@ -986,7 +989,7 @@ impl Observer {
             return;
         };
         #[cfg_attr(not(feature = "args-hash"), allow(clippy::let_unit_value))]
-        let _served = super::listed::tools_listed(&tools, complete, call);
+        let _served = super::listed::tools_listed(&tools, first_page && last_page, call);
         let mut remembered = HashMap::new();
         for mut tool in tools.into_iter().take(MAX_TOOLS) {
             let Some(name) = tool.get("name").and_then(Value::as_str).map(str::to_owned) else {
@@ -1018,15 +1021,22 @@ impl Observer {
             remembered.insert(name, advertised);
         }
         let mut state = self.state();
-        if complete {
-            state.tools = remembered;
-            state.listed = true;
-        } else {
-            for (name, tool) in remembered {
-                if state.tools.len() < MAX_TOOLS || state.tools.contains_key(&name) {
-                    state.tools.insert(name, tool);
-                }
+        // A page's tools are known at once; the list the pages make up, from the first
+        // to the last, replaces what was known once it is whole.
+        let names = remembered.keys().cloned();
+        if first_page {
+            state.paging = Some(names.collect());
+        } else if let Some(paging) = state.paging.as_mut() {
+            paging.extend(names.take(MAX_TOOLS.saturating_sub(paging.len())));
+        }
+        for (name, tool) in remembered {
+            if state.tools.len() < MAX_TOOLS || state.tools.contains_key(&name) {
+                state.tools.insert(name, tool);
             }
+        }
+        if last_page && let Some(listed) = state.paging.take() {
+            state.tools.retain(|name, _| listed.contains(name));
+            state.listed = true;
         }
     }
 
