@@ -134,6 +134,50 @@ fn a_python_sdk_server_through_the_proxy() {
         services.iter().all(|s| s == "py-docs"),
         "serverInfo.name: {services:?}"
     );
+    // The conversation is one session on `mcp.server.session.duration`, as the rmcp
+    // adapter records one: its transport and the negotiated version.
+    let metrics = std::fs::read_to_string(scratch.0.join("spans.metrics.jsonl")).expect("metrics");
+    let mut sessions = Vec::new();
+    for line in metrics.lines() {
+        let request: Value = serde_json::from_str(line).expect("an OTLP/JSON line");
+        for resource in request["resourceMetrics"].as_array().into_iter().flatten() {
+            for scope in resource["scopeMetrics"].as_array().into_iter().flatten() {
+                for metric in scope["metrics"].as_array().into_iter().flatten() {
+                    if metric["name"] == "mcp.server.session.duration" {
+                        sessions.extend(
+                            metric["histogram"]["dataPoints"]
+                                .as_array()
+                                .cloned()
+                                .unwrap_or_default(),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    let last = sessions.last().expect("a session recorded");
+    assert_eq!(last["count"], json!("1"), "{last:#}");
+    let attributes: BTreeMap<String, Value> = last["attributes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| {
+            (
+                a["key"].as_str().unwrap_or_default().to_owned(),
+                a["value"]["stringValue"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        attributes,
+        [
+            ("mcp.protocol.version", json!("2025-11-25")),
+            ("network.transport", json!("pipe"))
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    );
 
     for span in &spans {
         assert!(

@@ -80,6 +80,10 @@ const META_PROTOCOL: &str = "io.modelcontextprotocol/protocolVersion";
 #[derive(Debug)]
 pub struct Observer {
     connection: Arc<Connection>,
+    /// The conversation's `mcp.server.session.duration`: from the observer's start, once
+    /// the server has answered `initialize`, to [`Observer::closed`].
+    #[cfg(feature = "metrics")]
+    timer: SessionTimer,
     /// The session the spans carry (digested as everywhere): on stdio, the process's.
     session: String,
     transport: Transport,
@@ -125,6 +129,16 @@ struct Pending {
     start: SystemTime,
     /// Bytes of argument text it keeps parsed.
     held: usize,
+}
+
+/// The session a conversation is, timed on `mcp.server.session.duration` as the rmcp
+/// adapter times one: under a key of the observer's own, never a client's id.
+#[cfg(feature = "metrics")]
+#[derive(Debug)]
+struct SessionTimer {
+    key: crate::session_duration::Key,
+    created: SystemTime,
+    started: std::sync::atomic::AtomicBool,
 }
 
 /// How a request ended, when not by an answer.
@@ -323,6 +337,12 @@ impl Observer {
     pub fn stdio() -> Self {
         Self {
             connection: Arc::default(),
+            #[cfg(feature = "metrics")]
+            timer: SessionTimer {
+                key: crate::session_duration::Key::unique(),
+                created: SystemTime::now(),
+                started: std::sync::atomic::AtomicBool::new(false),
+            },
             session: super::listed::process_session_id(),
             transport: Transport::Pipe,
             state: Mutex::default(),
@@ -964,6 +984,22 @@ impl Observer {
 
     fn initialized(&self, answer: &Answer<'_>, call: &Call) {
         let limit = crate::bounds::limit_for(crate::bounds::MAX_NAME_BYTES);
+        #[cfg(feature = "metrics")]
+        if !self
+            .timer
+            .started
+            .swap(true, std::sync::atomic::Ordering::AcqRel)
+        {
+            use crate::session_duration::{self, Carried};
+            let carried = Carried {
+                transport: Some(self.transport.as_str()),
+                ..Carried::default()
+            };
+            session_duration::start(self.timer.key, self.timer.created, carried);
+            if let Some(version) = &answer.protocol_version {
+                session_duration::negotiated(self.timer.key, version);
+            }
+        }
         let mut state = self.state();
         if let Some(version) = &answer.protocol_version {
             let version = crate::bounds::bounded(version, limit).into_owned();
@@ -1062,6 +1098,14 @@ impl Observer {
     /// its answer ends as `transport_closed`, and so does every request of the
     /// server's the client never answered.
     pub fn closed(&self) {
+        #[cfg(feature = "metrics")]
+        if self
+            .timer
+            .started
+            .swap(false, std::sync::atomic::Ordering::AcqRel)
+        {
+            crate::session_duration::end(self.timer.key, None);
+        }
         self.connection.closed();
         let pending: Vec<Pending> = {
             let mut state = self.state();
