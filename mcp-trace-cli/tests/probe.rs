@@ -8,8 +8,8 @@
 
 mod proxy_support;
 
-use proxy_support::{PROXY, Scratch, python, python_server, spans};
-use serde_json::{Value, json};
+use proxy_support::{PROXY, Scratch, metric_points, python, python_server, spans};
+use serde_json::json;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -30,25 +30,11 @@ fn probe(scratch: &Scratch, flags: &[&str], server: &[&str]) -> Output {
 
 /// The last value of `mcp.probe.up` in the metric file.
 fn up(scratch: &Scratch) -> Option<i64> {
-    let text = std::fs::read_to_string(scratch.0.join("spans.metrics.jsonl")).ok()?;
-    let mut last = None;
-    for line in text.lines() {
-        let request: Value = serde_json::from_str(line).ok()?;
-        for resource in request["resourceMetrics"].as_array().into_iter().flatten() {
-            for scope in resource["scopeMetrics"].as_array().into_iter().flatten() {
-                for metric in scope["metrics"].as_array().into_iter().flatten() {
-                    if metric["name"] == "mcp.probe.up" {
-                        let point = &metric["gauge"]["dataPoints"][0];
-                        last = point["asInt"]
-                            .as_str()
-                            .and_then(|s| s.parse().ok())
-                            .or_else(|| point["asInt"].as_i64());
-                    }
-                }
-            }
-        }
-    }
-    last
+    let points = metric_points(&scratch.0.join("spans.metrics.jsonl"), "mcp.probe.up");
+    let last = &points.last()?["asInt"];
+    last.as_str()
+        .and_then(|s| s.parse().ok())
+        .or_else(|| last.as_i64())
 }
 
 #[test]

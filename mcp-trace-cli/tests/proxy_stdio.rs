@@ -12,7 +12,9 @@
 
 mod proxy_support;
 
-use proxy_support::{Client, PROXY, Scratch, exited, named, python, python_server, spans, spawn};
+use proxy_support::{
+    Client, PROXY, Scratch, exited, metric_points, named, python, python_server, spans, spawn,
+};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
@@ -136,25 +138,10 @@ fn a_python_sdk_server_through_the_proxy() {
     );
     // The conversation is one session on `mcp.server.session.duration`, as the rmcp
     // adapter records one: its transport and the negotiated version.
-    let metrics = std::fs::read_to_string(scratch.0.join("spans.metrics.jsonl")).expect("metrics");
-    let mut sessions = Vec::new();
-    for line in metrics.lines() {
-        let request: Value = serde_json::from_str(line).expect("an OTLP/JSON line");
-        for resource in request["resourceMetrics"].as_array().into_iter().flatten() {
-            for scope in resource["scopeMetrics"].as_array().into_iter().flatten() {
-                for metric in scope["metrics"].as_array().into_iter().flatten() {
-                    if metric["name"] == "mcp.server.session.duration" {
-                        sessions.extend(
-                            metric["histogram"]["dataPoints"]
-                                .as_array()
-                                .cloned()
-                                .unwrap_or_default(),
-                        );
-                    }
-                }
-            }
-        }
-    }
+    let sessions = metric_points(
+        &scratch.0.join("spans.metrics.jsonl"),
+        "mcp.server.session.duration",
+    );
     let last = sessions.last().expect("a session recorded");
     assert_eq!(last["count"], json!("1"), "{last:#}");
     let attributes: BTreeMap<String, Value> = last["attributes"]

@@ -17,22 +17,9 @@
 //! so `cargo test --workspace --all-features` or `--no-default-features` means here
 //! what it means for `mcp-trace`.
 
-/// The README's code blocks, compiled (and run, unless marked `no_run`) as doctests,
-/// so the README cannot drift from the API. Paths in them (`schema = "tests/schemas/…"`)
-/// are relative to this crate.
-#[cfg(all(
-    doctest,
-    feature = "enable",
-    feature = "args-shape",
-    feature = "args-hash",
-    feature = "schema-check",
-    feature = "read-tracking",
-    feature = "client"
-))]
-#[doc = include_str!("../../README.md")]
-pub struct ReadmeDoctests;
-
-/// The code blocks of the pages the README links, compiled as the README's are.
+/// The code blocks of the README and of the pages it links (`docs/`), compiled (and
+/// run, unless marked `no_run`) as doctests, so they cannot drift from the API. Paths in
+/// them (`schema = "tests/schemas/…"`) are relative to this crate.
 #[cfg(all(
     doctest,
     feature = "enable",
@@ -43,6 +30,8 @@ pub struct ReadmeDoctests;
     feature = "client"
 ))]
 pub mod pages {
+    #[doc = include_str!("../../README.md")]
+    pub struct Readme;
     #[doc = include_str!("../../docs/library.md")]
     pub struct Library;
     #[doc = include_str!("../../docs/reference.md")]

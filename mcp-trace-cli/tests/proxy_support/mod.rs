@@ -247,3 +247,32 @@ pub fn plain(value: &Value) -> Value {
 pub fn named<'a>(spans: &'a [Span], name: &str) -> Vec<&'a Span> {
     spans.iter().filter(|s| s.name == name).collect()
 }
+
+/// The data points of metric `name` in an OTLP/JSON lines metric file, in file order
+/// (the points of a gauge or a histogram, as written).
+pub fn metric_points(file: &Path, name: &str) -> Vec<Value> {
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    let mut points = Vec::new();
+    for line in text.lines() {
+        let Ok(request) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        for resource in request["resourceMetrics"].as_array().into_iter().flatten() {
+            for scope in resource["scopeMetrics"].as_array().into_iter().flatten() {
+                for metric in scope["metrics"].as_array().into_iter().flatten() {
+                    if metric["name"] == name {
+                        for kind in ["gauge", "histogram", "sum"] {
+                            points.extend(
+                                metric[kind]["dataPoints"]
+                                    .as_array()
+                                    .cloned()
+                                    .unwrap_or_default(),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+    points
+}

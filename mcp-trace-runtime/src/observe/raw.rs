@@ -80,7 +80,7 @@ fn read<'a, 'p>(
 impl Connection {
     /// An inbound notification that nothing handles here (a proxy relays it): its span,
     /// started and ended at once. `session` and `protocol` are what the connection
-    /// knows; `transport` how it arrived.
+    /// knows; `transport` how it arrived; `at` when it was read, if earlier than now.
     pub(crate) fn notification_received(
         &self,
         method: &str,
@@ -90,15 +90,8 @@ impl Connection {
         transport: Transport,
         at: Option<std::time::SystemTime>,
     ) {
-        let (seen, meta) = read(self, method, params);
-        let arrival = crate::call::Arrival {
-            meta,
-            session,
-            protocol,
-            transport: Some(transport),
-            at,
-            ..Default::default()
-        };
+        let (seen, mut arrival) = self.arrived(method, params, session, protocol, transport);
+        arrival.at = at;
         self.notification_seen(&seen, &arrival);
     }
 
@@ -113,6 +106,24 @@ impl Connection {
         transport: Transport,
         handle: impl FnOnce(),
     ) {
+        let (seen, arrival) = self.arrived(method, params, session, protocol, transport);
+        let call = self.notification(&seen, &arrival);
+        {
+            let _entered = call.enter();
+            handle();
+        }
+        call.finish(|| Outcome::Ok(None));
+    }
+
+    /// What a notification says, and where it arrived.
+    fn arrived<'a>(
+        &self,
+        method: &'a str,
+        params: Option<&'a Map<String, Value>>,
+        session: Option<&'a str>,
+        protocol: Option<&'a str>,
+        transport: Transport,
+    ) -> (Notification<'a>, crate::call::Arrival<'a>) {
         let (seen, meta) = read(self, method, params);
         let arrival = crate::call::Arrival {
             meta,
@@ -121,12 +132,7 @@ impl Connection {
             transport: Some(transport),
             ..Default::default()
         };
-        let call = self.notification(&seen, &arrival);
-        {
-            let _entered = call.enter();
-            handle();
-        }
-        call.finish(|| Outcome::Ok(None));
+        (seen, arrival)
     }
 }
 
