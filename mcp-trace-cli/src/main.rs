@@ -147,17 +147,23 @@ fn server_command_of(args: &ArgMatches) -> Vec<std::ffi::OsString> {
 #[cfg(feature = "proxy")]
 fn proxy_command() -> Command {
     Command::new("proxy")
-        .about("Traces any MCP server over stdio: relays the host and the server byte for byte, and records every message's span")
+        .about("Traces any MCP server, over stdio (-- COMMAND) or streamable HTTP (--listen, --upstream): relays host and server byte for byte, and records every message's span")
         .after_help(
             "Telemetry goes where the library sends it, chosen by the standard OpenTelemetry environment (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_EXPORTER, …), else to the span file in the temp folder.\n\
-             service.name: OTEL_SERVICE_NAME, else the server's serverInfo.name, else the program's name.\n\
-             Exit status: the server's (128 + N when signal N ended it); 2 when it cannot start.",
+             service.name: OTEL_SERVICE_NAME, else the server's serverInfo.name, else the program's name (the upstream's host over HTTP).\n\
+             Exit status over stdio: the server's (128 + N when signal N ended it); over HTTP: 0 once SIGTERM or SIGINT stopped it; 2 when it cannot start.",
         )
+        .arg(
+            flag("listen", "ADDR", "Streamable HTTP: listen on ADDR (127.0.0.1:8080; port 0 picks one, said on stderr)".into())
+                .requires("upstream")
+                .conflicts_with("command"),
+        )
+        .arg(flag("upstream", "URL", "Streamable HTTP: the server's MCP endpoint, http://127.0.0.1:3000/mcp".into()).requires("listen"))
         .arg(
             flag("grace", "DURATION", "Once the host closes stdin, how long the server has to exit before SIGTERM, and again before SIGKILL [default: 5s]".into())
                 .value_parser(|text: &str| humantime::parse_duration(text).map_err(|e| e.to_string())),
         )
-        .arg(server_command())
+        .arg(server_command().required(false).required_unless_present("listen"))
 }
 
 #[cfg(feature = "proxy")]
@@ -220,14 +226,23 @@ fn probe(args: &ArgMatches) -> Result<ExitCode, ExitCode> {
 
 #[cfg(feature = "proxy")]
 fn proxy(args: &ArgMatches) -> Result<ExitCode, ExitCode> {
-    let options = proxy::Options {
-        command: server_command_of(args),
-        grace: args
-            .get_one::<Duration>("grace")
-            .copied()
-            .unwrap_or(Duration::from_secs(5)),
+    let ran = match (
+        args.get_one::<String>("listen"),
+        args.get_one::<String>("upstream"),
+    ) {
+        (Some(listen), Some(upstream)) => proxy::run_http(&proxy::HttpOptions {
+            listen: listen.clone(),
+            upstream: upstream.clone(),
+        }),
+        _ => proxy::run(&proxy::Options {
+            command: server_command_of(args),
+            grace: args
+                .get_one::<Duration>("grace")
+                .copied()
+                .unwrap_or(Duration::from_secs(5)),
+        }),
     };
-    match proxy::run(&options) {
+    match ran {
         Ok(status) => Ok(ExitCode::from(status)),
         Err(error) => {
             eprintln!("mcp-trace proxy: {error}");

@@ -33,7 +33,7 @@ pub mod rmcp;
 /// speaks JSON-RPC itself (`mcp-trace proxy`): messages in, spans and metrics out.
 #[cfg(all(feature = "enable", feature = "wire"))]
 pub mod wire {
-    pub use crate::observe::wire::{Observer, Sender};
+    pub use crate::observe::wire::{Http, Observer, Sender};
 }
 mod scope;
 #[cfg(all(feature = "enable", feature = "metrics"))]

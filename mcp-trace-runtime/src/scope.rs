@@ -259,6 +259,13 @@ impl RequestScope {
         self
     }
 
+    /// A W3C `tracestate` header value, with [`RequestScope::traceparent`].
+    #[cfg(feature = "wire")]
+    pub(crate) fn tracestate(mut self, tracestate: String) -> Self {
+        self.data.tracestate = Some(tracestate);
+        self
+    }
+
     pub fn protocol_version(mut self, version: impl Into<String>) -> Self {
         self.data.protocol_version = Some(version.into());
         self

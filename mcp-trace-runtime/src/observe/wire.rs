@@ -35,6 +35,20 @@ pub enum Sender {
     Server,
 }
 
+/// What the HTTP request that carried a client's message says of it (streamable
+/// HTTP): its W3C trace context, the parent of the spans of the requests in it that
+/// carry none in `_meta` (which, as the conventions say, comes first), and the
+/// address it came from (`client.address` and `client.port` on spans).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Http<'a> {
+    /// The `traceparent` header.
+    pub traceparent: Option<&'a str>,
+    /// The `tracestate` header.
+    pub tracestate: Option<&'a str>,
+    /// The peer the request came from.
+    pub client: Option<std::net::SocketAddr>,
+}
+
 /// Most tools remembered from `tools/list` answers (their schemas and definitions).
 const MAX_TOOLS: usize = 4096;
 
@@ -84,21 +98,34 @@ pub struct Observer {
     /// the server has answered `initialize`, to [`Observer::closed`].
     #[cfg(feature = "metrics")]
     timer: SessionTimer,
-    /// The session the spans carry (digested as everywhere): on stdio, the process's.
-    session: String,
+    /// The session the spans carry (digested as everywhere): on stdio, the process's;
+    /// over HTTP, the `Mcp-Session-Id` the server gave, once it has.
+    session: std::sync::OnceLock<String>,
     transport: Transport,
+    /// Over HTTP, `network.protocol.name` and `.version`.
+    network: Option<(&'static str, &'static str)>,
     state: Mutex<State>,
+    /// What the server advertised: shared by every conversation with it.
+    catalog: Arc<Mutex<Catalog>>,
 }
 
+/// One conversation's own state.
 #[derive(Debug, Default)]
 struct State {
     /// The protocol version `initialize` negotiated.
     protocol: Option<String>,
-    /// `serverInfo.name` from the `initialize` answer.
-    server_name: Option<String>,
     pending: HashMap<RequestKey, Pending>,
     /// Bytes of argument text the pending requests keep parsed.
     held: usize,
+}
+
+/// What a server said of itself, in whichever conversation it said it: the proxy of
+/// a streamable-HTTP server sees many, and a tool listed in one is the same tool in
+/// the next.
+#[derive(Debug, Default)]
+struct Catalog {
+    /// `serverInfo.name` from the `initialize` answer.
+    server_name: Option<String>,
     /// The tools of the server's latest `tools/list` answers, by name.
     tools: HashMap<String, Advertised>,
     /// Whether a complete tool list has been seen: then a tool is known only if listed.
@@ -142,12 +169,19 @@ struct SessionTimer {
 }
 
 /// How a request ended, when not by an answer.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum Unanswered {
     /// The client cancelled it, reused its id, or it was let go past the bound.
     Cancelled,
-    /// The conversation ended first.
-    Closed,
+    /// The conversation (or the HTTP exchange that carried it) ended first: its
+    /// `error.type`, `transport_closed` or the HTTP status the exchange ended with.
+    Closed(Cow<'static, str>),
+}
+
+impl Unanswered {
+    fn closed() -> Self {
+        Unanswered::Closed(Cow::Borrowed(super::outbound::CLOSED))
+    }
 }
 
 #[derive(Debug)]
@@ -335,6 +369,42 @@ enum Id<'a> {
 impl Observer {
     /// An observer of a conversation over stdio: one session, the process's.
     pub fn stdio() -> Self {
+        let observer = Self::conversation(Transport::Pipe, None, Arc::default());
+        let _ = observer.session.set(super::listed::process_session_id());
+        observer
+    }
+
+    /// An observer of one conversation over streamable HTTP (HTTP/1.1): no session
+    /// until [`Observer::in_session`] gives it the one the server assigned. Further
+    /// conversations with the same server come from [`Observer::same_server`].
+    ///
+    /// ```no_run
+    /// use mcp_trace_runtime::wire::{Observer, Sender};
+    /// let first = Observer::http();
+    /// // The server answered `initialize` with `Mcp-Session-Id: 3f2a…`:
+    /// first.in_session("3f2a");
+    /// // A host without a session (MCP 2026-07-28), with what `first` learnt of the
+    /// // server's tools:
+    /// let stateless = first.same_server();
+    /// # let _ = stateless;
+    /// ```
+    pub fn http() -> Self {
+        Self::conversation(Transport::Tcp, Some(("http", "1.1")), Arc::default())
+    }
+
+    /// An observer of another conversation with the server this one observes, over
+    /// the same transport: the server's name and the tools it advertised (their
+    /// schemas and definitions) are shared; its requests, session and session timer
+    /// are its own.
+    pub fn same_server(&self) -> Self {
+        Self::conversation(self.transport, self.network, self.catalog.clone())
+    }
+
+    fn conversation(
+        transport: Transport,
+        network: Option<(&'static str, &'static str)>,
+        catalog: Arc<Mutex<Catalog>>,
+    ) -> Self {
         Self {
             connection: Arc::default(),
             #[cfg(feature = "metrics")]
@@ -343,14 +413,30 @@ impl Observer {
                 created: SystemTime::now(),
                 started: std::sync::atomic::AtomicBool::new(false),
             },
-            session: super::listed::process_session_id(),
-            transport: Transport::Pipe,
+            session: std::sync::OnceLock::new(),
+            transport,
+            network,
             state: Mutex::default(),
+            catalog,
         }
+    }
+
+    /// The session this conversation is (over HTTP, the server's `Mcp-Session-Id`),
+    /// carried by the spans from now on as `mcp.session.id`, digested as everywhere.
+    /// The first one given stays.
+    pub fn in_session(&self, id: &str) {
+        let limit = crate::bounds::limit_for(crate::bounds::MAX_NAME_BYTES);
+        let _ = self
+            .session
+            .set(crate::bounds::bounded(id, limit).into_owned());
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn catalog(&self) -> MutexGuard<'_, Catalog> {
+        self.catalog.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// For a client observing its own conversation (`mcp-trace probe`): a request it
@@ -393,13 +479,19 @@ impl Observer {
 
     /// `serverInfo.name` of the server, once it has answered `initialize` (bounded).
     pub fn server_name(&self) -> Option<String> {
-        self.state().server_name.clone()
+        self.catalog().server_name.clone()
     }
 
     /// Observes one message (or batch) `message`, sent by `from`, read at `at`. Not
     /// JSON from the client: a parse error's span, as a server records one. Never
     /// fails: what it cannot read, it leaves.
     pub fn observe(&self, from: Sender, message: &[u8], at: SystemTime) {
+        self.observe_http(from, message, at, &Http::default());
+    }
+
+    /// [`Observer::observe`] for a message that came in an HTTP request (streamable
+    /// HTTP), with what that request says of it.
+    pub fn observe_http(&self, from: Sender, message: &[u8], at: SystemTime, http: &Http<'_>) {
         if !crate::tracer::live() {
             return;
         }
@@ -411,14 +503,14 @@ impl Observer {
             match first_of::<&RawValue>(message, MAX_BATCH) {
                 Some(batch) => {
                     for one in batch {
-                        self.one(from, one.get().as_bytes(), at);
+                        self.one(from, one.get().as_bytes(), at, http);
                     }
                 }
                 None => self.unreadable(from, message.len()),
             }
             return;
         }
-        self.one(from, message, at);
+        self.one(from, message, at, http);
     }
 
     fn unreadable(&self, from: Sender, size: usize) {
@@ -427,7 +519,7 @@ impl Observer {
         }
     }
 
-    fn one(&self, from: Sender, message: &[u8], at: SystemTime) {
+    fn one(&self, from: Sender, message: &[u8], at: SystemTime, http: &Http<'_>) {
         // A message is an object; anything else is no request a server would run.
         if message.first() != Some(&b'{') {
             return self.unreadable(from, message.len());
@@ -443,7 +535,7 @@ impl Observer {
             .and_then(|id| serde_json::from_str::<Id<'_>>(id.get()).ok());
         match (from, envelope.method, id) {
             (Sender::Client, Some(method), Some(id)) => {
-                self.request(&method, &id, envelope.params, at)
+                self.request(&method, &id, envelope.params, at, http)
             }
             (Sender::Client, Some(method), None) if envelope.id.is_none() => {
                 self.notification(&method, envelope.params, at)
@@ -588,7 +680,7 @@ impl Observer {
         self.connection.notification_received(
             method,
             params.as_ref(),
-            Some(&self.session),
+            self.session.get().map(String::as_str),
             protocol.as_deref(),
             self.transport,
             Some(at),
@@ -616,7 +708,14 @@ impl Observer {
         Some(pending)
     }
 
-    fn request(&self, method: &str, id: &Id<'_>, params: Option<&RawValue>, at: SystemTime) {
+    fn request(
+        &self,
+        method: &str,
+        id: &Id<'_>,
+        params: Option<&RawValue>,
+        at: SystemTime,
+        http: &Http<'_>,
+    ) {
         let params: Params<'_> = object(params).unwrap_or_default();
         let key = self.key(id);
         // A reused id: the request it replaces gets no answer of its own.
@@ -649,9 +748,27 @@ impl Observer {
             .map(str::to_owned)
             .or_else(|| state.protocol.clone());
         let mut scope = RequestScope::new()
-            .session_id(self.session.clone())
             .transport(self.transport)
             .request_id(Self::id_text(id));
+        if let Some(session) = self.session.get() {
+            scope = scope.session_id(session.clone());
+        }
+        if let Some((name, version)) = self.network {
+            scope = scope.network_protocol(name, version);
+        }
+        if let Some(client) = http.client {
+            scope = scope.client_address(client.ip(), Some(client.port()));
+        }
+        // The HTTP request's context, unless `_meta` carries one (read next, it wins).
+        let header = |value: Option<&str>, most: usize| {
+            value.filter(|v| v.len() <= most).map(str::to_owned)
+        };
+        if let Some(traceparent) = header(http.traceparent, 128) {
+            scope = scope.traceparent(traceparent);
+        }
+        if let Some(tracestate) = header(http.tracestate, 64 << 10) {
+            scope = scope.tracestate(tracestate);
+        }
         if let Some(meta) = &params.meta {
             scope = scope.meta_object(meta);
         }
@@ -666,7 +783,7 @@ impl Observer {
             keys::TOOLS_CALL => {
                 let name = params.name.as_deref().unwrap_or_default().to_owned();
                 let (scope, advertised, bytes) =
-                    self.tool_scope(&state, scope, &name, params.arguments);
+                    Self::tool_scope(&self.catalog(), state.held, scope, &name, params.arguments);
                 held = bytes;
                 // Kept as exported: cut at its bound (looked up whole).
                 let name = name_kept(&name);
@@ -744,13 +861,13 @@ impl Observer {
     /// what the server advertised of the tool; whether it did, and the argument bytes
     /// kept.
     fn tool_scope(
-        &self,
-        state: &State,
+        catalog: &Catalog,
+        held: usize,
         scope: RequestScope,
         name: &str,
         arguments: Option<&RawValue>,
     ) -> (RequestScope, bool, usize) {
-        let advertised = state.tools.get(name);
+        let advertised = catalog.tools.get(name);
         #[cfg(feature = "args-hash")]
         let scope = match advertised {
             Some(tool) => scope.tool_definition(tool.definition.clone()),
@@ -762,7 +879,7 @@ impl Observer {
             None => (scope.arguments(Value::Object(Map::new())), known, 0),
             Some(raw)
                 if raw.get().len() > budget
-                    || state.held + raw.get().len() > MAX_HELD_ARGUMENTS =>
+                    || held + raw.get().len() > MAX_HELD_ARGUMENTS =>
             {
                 (scope.oversized_arguments(None), known, 0)
             }
@@ -904,7 +1021,7 @@ impl Observer {
         if advertised {
             return true;
         }
-        let listed = self.state().listed;
+        let listed = self.catalog().listed;
         !listed && !refused && super::listed::answered_name(name)
     }
 
@@ -917,8 +1034,12 @@ impl Observer {
             method,
             ..
         } = pending;
+        let error_type = match &how {
+            Unanswered::Closed(error_type) => error_type.clone(),
+            Unanswered::Cancelled => Cow::Borrowed(super::outbound::CLOSED),
+        };
         let outcome = || Outcome::Error {
-            error_type: Cow::Borrowed(super::outbound::CLOSED),
+            error_type: error_type.clone(),
             rpc_code: None,
         };
         match (kind, how) {
@@ -927,7 +1048,7 @@ impl Observer {
                 let compiled = self.schema_for(&name);
                 let undeferred = super::take_deferred(&scope);
                 match how {
-                    Unanswered::Closed => match undeferred.started {
+                    Unanswered::Closed(_) => match undeferred.started {
                         Some(call) => adapter::tool_span_finish(
                             call,
                             scope.clone(),
@@ -955,7 +1076,7 @@ impl Observer {
                 }
                 super::context_cost::result_measured::<Value>(&scope, None);
             }
-            (Kind::Resource { uri }, Unanswered::Closed) => {
+            (Kind::Resource { uri }, Unanswered::Closed(_)) => {
                 adapter::resource_span(&uri, scope.clone(), outcome(), start, at)
             }
             // A read given up records nothing, as a dropped read through the adapter.
@@ -975,7 +1096,7 @@ impl Observer {
                     method == keys::OTHER || target.is_some(),
                 );
                 match how {
-                    Unanswered::Closed => call.finish_at(outcome, Some(at)),
+                    Unanswered::Closed(_) => call.finish_at(outcome, Some(at)),
                     Unanswered::Cancelled => drop(call),
                 }
             }
@@ -1000,7 +1121,6 @@ impl Observer {
                 session_duration::negotiated(self.timer.key, version);
             }
         }
-        let mut state = self.state();
         if let Some(version) = &answer.protocol_version {
             let version = crate::bounds::bounded(version, limit).into_owned();
             // The version the server chose, on the span of the request that chose it.
@@ -1008,10 +1128,10 @@ impl Observer {
                 keys::PROTOCOL,
                 version.clone(),
             )]);
-            state.protocol = Some(version);
+            self.state().protocol = Some(version);
         }
         if let Some(name) = answer.server_info.as_ref().and_then(|i| i.name.as_deref()) {
-            state.server_name = Some(crate::bounds::bounded(name, limit).into_owned());
+            self.catalog().server_name = Some(crate::bounds::bounded(name, limit).into_owned());
         }
     }
 
@@ -1056,7 +1176,7 @@ impl Observer {
             let _ = &mut tool;
             remembered.insert(name, advertised);
         }
-        let mut state = self.state();
+        let mut state = self.catalog();
         // A page's tools are known at once; the list the pages make up, from the first
         // to the last, replaces what was known once it is whole.
         let names = remembered.keys().cloned();
@@ -1079,8 +1199,8 @@ impl Observer {
     /// The input schema the server advertised for `tool`, compiled once.
     #[cfg(feature = "schema-check")]
     fn schema_for(&self, tool: &str) -> Option<Arc<Compiled>> {
-        let mut state = self.state();
-        let advertised = state.tools.get_mut(tool)?;
+        let mut catalog = self.catalog();
+        let advertised = catalog.tools.get_mut(tool)?;
         if let Some(compiled) = &advertised.compiled {
             return compiled.clone();
         }
@@ -1092,6 +1212,47 @@ impl Observer {
     #[cfg(not(feature = "schema-check"))]
     fn schema_for(&self, _tool: &str) -> Option<Arc<Compiled>> {
         None
+    }
+
+    /// For a transport that carries requests in exchanges of their own (a streamable
+    /// HTTP POST): the exchange that carried `request` (one message or a batch, as
+    /// observed) is over, and each of its requests still awaiting an answer ends now,
+    /// as `transport_closed`, or with `status` as its `error.type` when the server
+    /// answered the exchange with an HTTP error status (`"503"`).
+    pub fn exchange_ended(&self, request: &[u8], status: Option<u16>) {
+        #[derive(Deserialize)]
+        struct Request<'a> {
+            #[serde(borrow, default)]
+            method: Option<Cow<'a, str>>,
+            #[serde(borrow, default, deserialize_with = "present")]
+            id: Option<&'a RawValue>,
+        }
+        let request = request.trim_ascii();
+        let messages: Vec<&RawValue> = match request.first() {
+            Some(b'[') => first_of(request, MAX_BATCH).unwrap_or_default(),
+            Some(b'{') => serde_json::from_slice(request).into_iter().collect(),
+            _ => Vec::new(),
+        };
+        let error_type = match status {
+            Some(status) if status >= 400 => Cow::Owned(status.to_string()),
+            _ => Cow::Borrowed(super::outbound::CLOSED),
+        };
+        let at = SystemTime::now();
+        for message in messages {
+            let Ok(Request {
+                method: Some(_),
+                id: Some(id),
+            }) = serde_json::from_str::<Request<'_>>(message.get())
+            else {
+                continue;
+            };
+            let Ok(id) = serde_json::from_str::<Id<'_>>(id.get()) else {
+                continue;
+            };
+            if let Some(pending) = self.take_pending(self.key(&id)) {
+                self.unanswered(pending, Unanswered::Closed(error_type.clone()), at);
+            }
+        }
     }
 
     /// The conversation is over (either side hung up): every request still awaiting
@@ -1114,7 +1275,7 @@ impl Observer {
         };
         let at = SystemTime::now();
         for pending in pending {
-            self.unanswered(pending, Unanswered::Closed, at);
+            self.unanswered(pending, Unanswered::closed(), at);
         }
     }
 }

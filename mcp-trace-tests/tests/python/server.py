@@ -1,5 +1,7 @@
-"""An MCP server written with the official Python SDK (PyPI `mcp`), over stdio: the
-server nobody here wrote that `mcp-trace proxy` is tested against. Tools (one that
+"""An MCP server written with the official Python SDK (PyPI `mcp`), over stdio, or over
+streamable HTTP with `--http PORT` (`--stateless`: no sessions; `--json`: answers as
+JSON rather than event streams): the server nobody here wrote that `mcp-trace proxy`
+is tested against. Tools (one that
 fails in-band, one that asks the user through elicitation, one that reports progress
 and logs), a resource template and a prompt; nothing it answers depends on time."""
 
@@ -54,4 +56,15 @@ def summarize(topic: str) -> str:
 
 
 if __name__ == "__main__":
-    server.run()
+    import sys
+
+    if "--http" in sys.argv:
+        port = int(sys.argv[sys.argv.index("--http") + 1])
+        server.run(
+            "streamable-http",
+            port=port,
+            stateless_http="--stateless" in sys.argv,
+            json_response="--json" in sys.argv,
+        )
+    else:
+        server.run()

@@ -6,13 +6,20 @@
 //! on, so the spans are the library's own, by the library's rules; the proxy never
 //! writes a byte of its own to stdout, and never adds, drops or changes a message.
 
+mod http;
+mod sse;
+mod telemetry;
+
+pub use http::{HttpOptions, run_http};
+
 use crate::signals;
 use mcp_trace_runtime::wire::{Observer, Sender};
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
+use telemetry::Telemetry;
 
 /// What to run, and how long to wait for it to go once the host has hung up.
 #[derive(Debug, Clone)]
@@ -24,10 +31,6 @@ pub struct Options {
     pub grace: Duration,
 }
 
-/// Messages kept before telemetry is installed (waiting for the server's name), at most.
-const MAX_WAITING_MESSAGES: usize = 64;
-/// Bytes kept before telemetry is installed, at most.
-const MAX_WAITING_BYTES: usize = 4 << 20;
 /// A line buffer grown past this by one long line is let go of after it, so that a
 /// 16 MiB line is not kept in memory for the rest of the conversation.
 const KEPT_BUFFER: usize = 1 << 20;
@@ -64,6 +67,7 @@ pub fn run(options: &Options) -> Result<u8, String> {
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", program.to_string_lossy()))?;
     let telemetry = Arc::new(Telemetry::new(fallback_name(program)));
+    let observer = Arc::new(Observer::stdio());
     let (Some(to_server), Some(from_server)) = (child.stdin.take(), child.stdout.take()) else {
         let _ = child.kill();
         let _ = child.wait();
@@ -71,16 +75,16 @@ pub fn run(options: &Options) -> Result<u8, String> {
     };
     let host_gone = Arc::new(std::sync::atomic::AtomicBool::new(false));
     {
-        let telemetry = telemetry.clone();
+        let watch = (telemetry.clone(), observer.clone());
         let host_gone = host_gone.clone();
         std::thread::spawn(move || {
-            pump_host(to_server, &telemetry);
+            pump_host(to_server, &watch);
             host_gone.store(true, std::sync::atomic::Ordering::Release);
         });
     }
     let answers = {
-        let telemetry = telemetry.clone();
-        std::thread::spawn(move || pump_server(from_server, &telemetry))
+        let watch = (telemetry.clone(), observer.clone());
+        std::thread::spawn(move || pump_server(from_server, &watch))
     };
     let status = wait(&mut child, &host_gone, options.grace);
     // What the server wrote before it exited is relayed and observed to the end, unless
@@ -91,18 +95,21 @@ pub fn run(options: &Options) -> Result<u8, String> {
     }
     // What the server started and left behind goes with it.
     signals::kill(child.id());
-    telemetry.finish();
+    telemetry.finish(|| observer.closed());
     Ok(status.map_or(1, exit_code))
 }
 
 /// The host's lines to the server, until the host hangs up (or the server does).
-fn pump_host(to_server: ChildStdin, telemetry: &Telemetry) {
+/// The telemetry and the observer a relay shows each line to.
+type Watch = (Arc<Telemetry>, Arc<Observer>);
+
+fn pump_host(to_server: ChildStdin, watch: &Watch) {
     let host = std::io::stdin().lock();
     relay(
         host,
         to_server,
         Sender::Client,
-        telemetry,
+        watch,
         AfterWriteError::Stop,
     );
     // Dropped: the server's stdin closes, as the host's did.
@@ -110,14 +117,14 @@ fn pump_host(to_server: ChildStdin, telemetry: &Telemetry) {
 
 /// The server's lines to the host, until the server closes its stdout. A host that
 /// hung up reads nothing more; the server's lines are still observed until it exits.
-fn pump_server(from_server: impl Read, telemetry: &Telemetry) {
+fn pump_server(from_server: impl Read, watch: &Watch) {
     let server = BufReader::new(from_server);
     let host = std::io::stdout().lock();
     relay(
         server,
         host,
         Sender::Server,
-        telemetry,
+        watch,
         AfterWriteError::KeepReading,
     );
 }
@@ -139,7 +146,7 @@ fn relay(
     mut from: impl BufRead,
     mut to: impl Write,
     sender: Sender,
-    telemetry: &Telemetry,
+    (telemetry, observer): &Watch,
     after_error: AfterWriteError,
 ) {
     let mut line = Vec::new();
@@ -176,7 +183,7 @@ fn relay(
         from.consume(taken);
         if ends {
             if !streaming {
-                telemetry.observe(sender, &line, SystemTime::now());
+                telemetry.observe(observer, sender, &line, SystemTime::now(), None);
                 write(&line, &mut open);
             }
             streaming = false;
@@ -188,7 +195,7 @@ fn relay(
     }
     // A last line without its newline, observed and passed on as it is.
     if !line.is_empty() && !streaming {
-        telemetry.observe(sender, &line, SystemTime::now());
+        telemetry.observe(observer, sender, &line, SystemTime::now(), None);
         write(&line, &mut open);
     }
 }
@@ -257,132 +264,3 @@ fn fallback_name(program: &std::ffi::OsStr) -> String {
         .unwrap_or_else(|| "mcp-server".to_owned())
 }
 
-/// Whether the environment names the service (then there is nothing to wait for).
-fn service_named_by_environment() -> bool {
-    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
-    set("OTEL_SERVICE_NAME")
-        || std::env::var("OTEL_RESOURCE_ATTRIBUTES").is_ok_and(|attributes| {
-            attributes
-                .split(',')
-                .filter_map(|pair| pair.split_once('='))
-                .any(|(key, value)| key.trim() == "service.name" && !value.trim().is_empty())
-        })
-}
-
-/// The observer, and the telemetry it records into, installed once the service's name
-/// is known: from the environment at once, else from the server's first message
-/// (`serverInfo.name` of its `initialize` answer). Messages seen before are kept, with
-/// the times they were read, and observed then.
-struct Telemetry {
-    observer: Observer,
-    state: Mutex<Install>,
-    fallback: String,
-    /// Set once the conversation is over: a line read after that is relayed only.
-    closing: std::sync::atomic::AtomicBool,
-}
-
-enum Install {
-    Waiting {
-        kept: Vec<(Sender, Vec<u8>, SystemTime)>,
-        bytes: usize,
-    },
-    Installed(Option<mcp_trace_runtime::TelemetryGuard>),
-}
-
-impl Telemetry {
-    fn new(fallback: String) -> Self {
-        let telemetry = Telemetry {
-            observer: Observer::stdio(),
-            state: Mutex::new(Install::Waiting {
-                kept: Vec::new(),
-                bytes: 0,
-            }),
-            fallback,
-            closing: std::sync::atomic::AtomicBool::new(false),
-        };
-        if service_named_by_environment() {
-            let mut state = telemetry.lock();
-            telemetry.install(&mut state, None);
-        }
-        telemetry
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Install> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Shows `message` to the observer (or keeps it until telemetry is installed). A
-    /// fault of the observer's never stops the relay.
-    fn observe(&self, from: Sender, message: &[u8], at: SystemTime) {
-        let mut state = self.lock();
-        if self.closing.load(std::sync::atomic::Ordering::Acquire) {
-            return;
-        }
-        // Observed under the lock: in the order read, and never after `finish`.
-        let Install::Waiting { kept, bytes } = &mut *state else {
-            return self.observe_now(from, message, at);
-        };
-        kept.push((from, message.to_vec(), at));
-        *bytes += message.len();
-        if from == Sender::Server
-            || kept.len() >= MAX_WAITING_MESSAGES
-            || *bytes >= MAX_WAITING_BYTES
-        {
-            let name = (from == Sender::Server)
-                .then(|| server_name(message))
-                .flatten();
-            self.install(&mut state, name);
-        }
-    }
-
-    fn observe_now(&self, from: Sender, message: &[u8], at: SystemTime) {
-        let observed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.observer.observe(from, message, at)
-        }));
-        if observed.is_err() {
-            eprintln!("mcp-trace proxy: the observer failed on a message; relaying goes on");
-        }
-    }
-
-    /// Installs telemetry named `name` (else the fallback), and observes what was kept.
-    fn install(&self, state: &mut Install, name: Option<String>) {
-        let Install::Waiting { kept, .. } = state else {
-            return;
-        };
-        let kept = std::mem::take(kept);
-        let guard = mcp_trace_runtime::Builder::new()
-            .service_name(name.unwrap_or_else(|| self.fallback.clone()))
-            .install_or_warn();
-        *state = Install::Installed(Some(guard));
-        for (from, message, at) in kept {
-            self.observe_now(from, &message, at);
-        }
-    }
-
-    /// The conversation is over: requests left unanswered end `transport_closed`, and
-    /// every span is exported before the proxy exits.
-    fn finish(&self) {
-        let mut state = self.lock();
-        self.closing
-            .store(true, std::sync::atomic::Ordering::Release);
-        self.install(&mut state, None);
-        self.observer.closed();
-        if let Install::Installed(guard) = &mut *state {
-            drop(guard.take());
-        }
-    }
-}
-
-/// `result.serverInfo.name` of an `initialize` answer (under 2026-07-28, of a
-/// `server/discover` answer's `_meta`), if `message` is one.
-fn server_name(message: &[u8]) -> Option<String> {
-    let answer: serde_json::Value = serde_json::from_slice(message).ok()?;
-    let result = answer.get("result")?;
-    let name = result
-        .pointer("/serverInfo/name")
-        .or_else(|| result.pointer("/_meta/io.modelcontextprotocol~1serverInfo/name"))?
-        .as_str()?;
-    // A service name, not a message: short and printable.
-    let name: String = name.chars().filter(|c| !c.is_control()).take(128).collect();
-    (!name.is_empty()).then_some(name)
-}

@@ -1,0 +1,378 @@
+//! `mcp-trace proxy --listen ADDR --upstream URL` against a server nobody here wrote:
+//! the official Python SDK's, over streamable HTTP, driven by that SDK's own client
+//! through the proxy and straight to the server: the same answers either way, and the
+//! spans the library records for a server of ours, with their exact attributes.
+
+#![cfg(unix)]
+
+mod proxy_support;
+
+use proxy_support::{PROXY, Scratch, Span, metric_points, named, python, python_server, spans};
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
+const PARENT: &str = "b7ad6b7169203331";
+
+/// A process ended when the test is done, however it ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Waits until something listens on `port` (at most 30 s).
+fn listening(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The Python SDK's server over streamable HTTP, with `flags` (`--stateless`, `--json`).
+fn python_http_server(python: &PathBuf, flags: &[&str]) -> (Running, u16) {
+    let port = free_port();
+    let child = Command::new(python)
+        .arg(python_server())
+        .arg("--http")
+        .arg(port.to_string())
+        .args(flags)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the Python server starts");
+    let running = Running(child);
+    listening(port);
+    (running, port)
+}
+
+/// The proxy in front of `upstream`, its telemetry into `scratch`; and the address it
+/// listens on, as it says on stderr.
+fn proxy(upstream: &str, scratch: &Scratch) -> (Running, String) {
+    let mut child = Command::new(PROXY)
+        .args(["proxy", "--listen", "127.0.0.1:0", "--upstream", upstream])
+        .env("MCP_TRACE_FILE", scratch.0.join("spans.jsonl"))
+        .env_remove("OTEL_SERVICE_NAME")
+        .env_remove("OTEL_RESOURCE_ATTRIBUTES")
+        .env_remove("OTEL_TRACES_EXPORTER")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("OTEL_SDK_DISABLED")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the proxy starts");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut first = String::new();
+    stderr.read_line(&mut first).expect("the proxy's first line");
+    // Drained, so that the proxy never blocks on it.
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    let address = first
+        .split("listening on http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("no address in {first:?}"))
+        .to_owned();
+    (Running(child), address)
+}
+
+/// Stops the proxy as an operator does (SIGTERM): it exits 0, every span written, and
+/// nothing of its own on stdout.
+fn stop(mut proxy: Running) {
+    let pid = proxy.0.id().to_string();
+    let sent = Command::new("kill").args(["-TERM", &pid]).status();
+    assert!(sent.is_ok_and(|s| s.success()));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = proxy.0.try_wait().expect("waited") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the proxy did not stop");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+    let mut stdout = String::new();
+    let _ = proxy.0.stdout.take().expect("stdout").read_to_string(&mut stdout);
+    assert_eq!(stdout, "", "the proxy wrote to stdout");
+}
+
+/// The SDK's client run against `url` in `mode`: its printed lines.
+fn sdk_client(python: &PathBuf, url: &str, mode: &str) -> Vec<String> {
+    let script = python_server().with_file_name("http_client.py");
+    let output = Command::new(python)
+        .arg(script)
+        .arg(url)
+        .arg(mode)
+        .stdin(Stdio::null())
+        .output()
+        .expect("the client runs");
+    assert!(
+        output.status.success(),
+        "the client failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .expect("UTF-8")
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn attributes(span: &Span) -> Value {
+    let mut attributes = json!(span.attributes);
+    // The peer's port changes from run to run.
+    if let Some(map) = attributes.as_object_mut() {
+        assert!(map.remove("client.port").is_some_and(|p| p.as_i64() > Some(0)));
+    }
+    attributes
+}
+
+#[test]
+fn a_session_over_streamable_http_is_traced_as_the_library_traces_its_own() {
+    let Some(python) = python() else { return };
+    let scratch = Scratch::new("http-session");
+    let (_server, port) = python_http_server(&python, &[]);
+    let upstream = format!("http://127.0.0.1:{port}/mcp");
+    let direct = sdk_client(&python, &upstream, "legacy");
+    let (proxy, address) = proxy(&upstream, &scratch);
+    let proxied = sdk_client(&python, &format!("http://{address}/mcp"), "legacy");
+    stop(proxy);
+
+    // The host saw what it sees without the proxy.
+    assert_eq!(proxied, direct);
+    assert_eq!(direct[0], r#"{"protocol": "2025-11-25"}"#);
+
+    let (spans, services) = spans(&scratch.0.join("spans.jsonl"));
+    assert!(!services.is_empty() && services.iter().all(|s| s == "py-docs"));
+    let names: Vec<&str> = spans
+        .iter()
+        .filter(|s| s.kind == 2)
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "initialize",
+            "notifications/initialized",
+            "tools/list",
+            "tools/call search_documents",
+            "tools/call always_fails",
+            "tools/call search_documents",
+            "tools/call delete_document",
+            "tools/call build_report",
+        ]
+    );
+    let session = spans[0].attributes["mcp.session.id"].clone();
+    assert_eq!(session.as_str().map(str::len), Some(32), "a digest");
+    assert!(spans.iter().all(|s| s.attributes["mcp.session.id"] == session));
+
+    let search = named(&spans, "tools/call search_documents");
+    assert_eq!((search[0].trace.as_str(), search[0].parent.as_str()), (TRACE, PARENT));
+    let definition = search[0].attributes["mcp.tool.definition.hash"].clone();
+    assert_eq!(
+        attributes(search[0]),
+        json!({
+            "mcp.method.name": "tools/call",
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.name": "search_documents",
+            "mcp.tool.name": "search_documents",
+            "mcp.session.id": session,
+            "jsonrpc.request.id": "3",
+            "mcp.protocol.version": "2025-11-25",
+            "network.transport": "tcp",
+            "network.protocol.name": "http",
+            "network.protocol.version": "1.1",
+            "client.address": "127.0.0.1",
+            "mcp.tool.definition.hash": definition,
+            "mcp.tool.definition.size": 416,
+            "mcp.tool.args.limit.present": true,
+            "mcp.tool.args.limit": 3,
+            "mcp.tool.args.query.length": 12,
+            // CPython's: sha256(json.dumps(arguments, sort_keys=True))[:16]
+            "mcp.tool.args.hash": "0cf4deff1fbaa6eb",
+            "mcp.tool.args.schema_valid": true,
+            "mcp.tool.result.count": 1,
+            "mcp.tool.result.size": 111,
+        })
+    );
+    // Against the schema the server listed in another HTTP exchange of the session.
+    let refused = &search[1].attributes;
+    assert_eq!(refused["mcp.tool.args.schema_valid"], false);
+    assert_eq!(refused["mcp.tool.args.schema_error_path"], "/query");
+    assert_eq!(refused["error.type"], "tool_error");
+    assert_eq!(
+        named(&spans, "tools/call always_fails")[0].attributes["error.type"],
+        "tool_error"
+    );
+
+    // The server's question, asked on the POST's event stream and answered in a POST
+    // of its own, is a CLIENT span under the call it was asked in.
+    let delete = named(&spans, "tools/call delete_document")[0];
+    let asked = named(&spans, "elicitation/create");
+    assert_eq!(asked.len(), 1);
+    assert_eq!((asked[0].kind, asked[0].parent.as_str()), (3, delete.id.as_str()));
+    assert_eq!(asked[0].attributes["mcp.elicitation.action"], "accept");
+    // Its log messages, events on the call they were sent in: never their text.
+    let report = named(&spans, "tools/call build_report")[0];
+    let events: Vec<&str> = report
+        .events
+        .iter()
+        .filter_map(|e| e["name"].as_str())
+        .collect();
+    assert_eq!(events, ["notifications/message", "notifications/message"]);
+
+    // The session ended with the host's DELETE: one on the session metric.
+    let sessions = metric_points(
+        &scratch.0.join("spans.metrics.jsonl"),
+        "mcp.server.session.duration",
+    );
+    assert_eq!(sessions.len(), 1, "{sessions:?}");
+    assert_eq!(sessions[0]["count"], "1");
+
+    // No argument value, server message or question leaves the process.
+    for file in ["spans.jsonl", "spans.metrics.jsonl", "spans.logs.jsonl"] {
+        let text = std::fs::read_to_string(scratch.0.join(file)).unwrap_or_default();
+        assert!(!text.contains("SECRET"), "{file} has a secret");
+    }
+}
+
+#[test]
+fn stateless_exchanges_share_what_the_server_listed() {
+    let Some(python) = python() else { return };
+    let scratch = Scratch::new("http-stateless");
+    let (_server, port) = python_http_server(&python, &["--stateless", "--json"]);
+    let upstream = format!("http://127.0.0.1:{port}/mcp");
+    let direct = sdk_client(&python, &upstream, "auto");
+    let (proxy, address) = proxy(&upstream, &scratch);
+    let proxied = sdk_client(&python, &format!("http://{address}/mcp"), "auto");
+    stop(proxy);
+    assert_eq!(proxied, direct);
+    assert_eq!(direct[0], r#"{"protocol": "2026-07-28"}"#);
+
+    let (spans, services) = spans(&scratch.0.join("spans.jsonl"));
+    assert!(services.iter().all(|s| s == "py-docs"));
+    let names: Vec<&str> = spans.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "server/discover",
+            "tools/list",
+            "tools/call search_documents",
+            "tools/call always_fails",
+            "tools/call search_documents",
+            "tools/call build_report",
+        ]
+    );
+    for span in &spans {
+        assert!(!span.attributes.contains_key("mcp.session.id"), "{span:?}");
+        assert_eq!(span.attributes["mcp.protocol.version"], "2026-07-28");
+    }
+    // Each POST its own conversation, the tools listed in one known in the next.
+    let search = named(&spans, "tools/call search_documents");
+    assert_eq!(search[0].attributes["mcp.tool.args.schema_valid"], true);
+    assert_eq!(search[1].attributes["mcp.tool.args.schema_valid"], false);
+    assert!(search[0].attributes.contains_key("mcp.tool.definition.hash"));
+    // No session, none timed.
+    let sessions = metric_points(
+        &scratch.0.join("spans.metrics.jsonl"),
+        "mcp.server.session.duration",
+    );
+    assert!(sessions.is_empty(), "{sessions:?}");
+}
+
+/// One HTTP/1.1 request, written by hand: the status and the body.
+fn exchange(address: &str, request: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(address).expect("connected");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    stream.write_all(request.as_bytes()).expect("written");
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {answer:?}"));
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
+    (status, body)
+}
+
+fn post(body: &str, headers: &str) -> String {
+    format!(
+        "POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+#[test]
+fn an_upstream_that_is_down_ends_the_call_and_the_host_is_told() {
+    let scratch = Scratch::new("http-down");
+    // Nothing listens there.
+    let upstream = format!("http://127.0.0.1:{}/mcp", free_port());
+    let (proxy, address) = proxy(&upstream, &scratch);
+    let call = r#"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"search","arguments":{"query":"SECRET"}}}"#;
+    let traceparent = format!("traceparent: 00-{TRACE}-{PARENT}-01\r\n");
+    let (status, body) = exchange(&address, &post(call, &traceparent));
+    assert_eq!(status, 502);
+    assert!(body.contains("could not be reached"), "{body}");
+    // The same request, and a notification, to a path that is not MCP's: relayed,
+    // not observed.
+    let (status, _) = exchange(&address, &post(call, "").replace("/mcp", "/other"));
+    assert_eq!(status, 502);
+    stop(proxy);
+
+    let (spans, _) = spans(&scratch.0.join("spans.jsonl"));
+    assert_eq!(spans.len(), 1, "{spans:?}");
+    let span = &spans[0];
+    // Named by the method alone: the tool was never listed nor answered for.
+    assert_eq!(span.name, "tools/call _OTHER");
+    assert_eq!(span.attributes["error.type"], "transport_closed");
+    // No schema seen: the hash, and no attribute named after a client's key.
+    assert_eq!(span.attributes["mcp.tool.args.hash"], "1da919ea5bdfceac");
+    assert_eq!(span.attributes["mcp.tool.args.undeclared_count"], 1);
+    assert!(!span.attributes.contains_key("mcp.session.id"));
+    // The HTTP request's context is the parent when `_meta` carries none.
+    assert_eq!((span.trace.as_str(), span.parent.as_str()), (TRACE, PARENT));
+}
+
+#[test]
+fn an_http_error_status_ends_the_call_with_it() {
+    let Some(python) = python() else { return };
+    let scratch = Scratch::new("http-status");
+    let (_server, port) = python_http_server(&python, &[]);
+    let (proxy, address) = proxy(&format!("http://127.0.0.1:{port}/mcp"), &scratch);
+    // A session the server never gave: it answers 404, and the request's span ends
+    // with that status.
+    let call = r#"{"jsonrpc":"2.0","id":"a","method":"tools/list","params":{}}"#;
+    let (status, _) = exchange(
+        &address,
+        &post(call, "Mcp-Session-Id: not-a-session\r\nMcp-Protocol-Version: 2025-11-25\r\n"),
+    );
+    assert_eq!(status, 404);
+    stop(proxy);
+    let (spans, _) = spans(&scratch.0.join("spans.jsonl"));
+    let listed = named(&spans, "tools/list");
+    assert_eq!(listed.len(), 1, "{spans:?}");
+    assert_eq!(listed[0].attributes["error.type"], "404");
+    assert_eq!(listed[0].attributes["jsonrpc.request.id"], "a");
+    // The unknown session is digested as any other, never exported as given.
+    let session = listed[0].attributes["mcp.session.id"].as_str().unwrap_or_default();
+    assert!(session.len() == 32 && !session.contains("not-a-session"));
+}
