@@ -170,7 +170,7 @@ fn proxy_command() -> Command {
 fn probe_command() -> Command {
     let duration = |text: &str| humantime::parse_duration(text).map_err(|e| e.to_string());
     Command::new("probe")
-        .about("Synthetic monitoring: starts an MCP server over stdio and checks it answers (opening, tools/list, optionally ping and a tool call)")
+        .about("Synthetic monitoring: checks an MCP server answers (opening, tools/list, optionally ping and a tool call), over stdio (-- COMMAND) or streamable HTTP (--url)")
         .after_help(
             "Each run is one trace (a root span, a CLIENT span per step) with mcp.client.operation.duration and the gauge mcp.probe.up, exported as the library exports (the standard OpenTelemetry environment, else the span file).\n\
              Exit status, once: 0 when the server is up, 1 when a step failed (named on stderr), 2 on a usage error.",
@@ -188,14 +188,16 @@ fn probe_command() -> Command {
                 }),
         )
         .arg(flag("protocol", "VERSION", "The protocol revision to speak; 2026-07-28 opens with server/discover [default: 2025-11-25]".into()))
-        .arg(flag("name", "NAME", "What the spans and the gauge call the server, mcp.probe.target [default: the program's file name]".into()))
-        .arg(server_command())
+        .arg(flag("name", "NAME", "What the spans and the gauge call the server, mcp.probe.target [default: the program's file name, or the URL's host and port]".into()))
+        .arg(flag("url", "URL", "Probe a server over streamable HTTP at its MCP endpoint, http://127.0.0.1:3000/mcp".into()).conflicts_with("command"))
+        .arg(server_command().required(false).required_unless_present("url"))
 }
 
 #[cfg(feature = "proxy")]
 fn probe(args: &ArgMatches) -> Result<ExitCode, ExitCode> {
     let options = probe::Options {
         command: server_command_of(args),
+        url: args.get_one::<String>("url").cloned(),
         interval: args.get_one::<Duration>("interval").copied(),
         timeout: args
             .get_one::<Duration>("timeout")

@@ -238,7 +238,10 @@ impl Proxy {
     async fn handle(&self, request: Request<Incoming>, peer: SocketAddr) -> Response<Relayed> {
         let (mut parts, body) = request.into_parts();
         let Some(uri) = self.upstream.uri_for(&parts.uri) else {
-            return plain(StatusCode::BAD_REQUEST, "mcp-trace proxy: not a valid path\n");
+            return plain(
+                StatusCode::BAD_REQUEST,
+                "mcp-trace proxy: not a valid path\n",
+            );
         };
         let endpoint = parts.uri.path() == self.upstream.path;
         let session_id = text(&parts.headers, "mcp-session-id").map(str::to_owned);
@@ -274,7 +277,10 @@ impl Proxy {
                 }
                 Ok(Gathered::TooLong(first, rest)) => Relayed::chained(first, rest),
                 Err(_) => {
-                    return plain(StatusCode::BAD_REQUEST, "mcp-trace proxy: the request body broke off\n");
+                    return plain(
+                        StatusCode::BAD_REQUEST,
+                        "mcp-trace proxy: the request body broke off\n",
+                    );
                 }
             },
             _ => Relayed::stream(body, None),
@@ -523,8 +529,13 @@ enum Reading {
 
 impl Reading {
     fn of(headers: &HeaderMap) -> Reading {
-        let kind = text(headers, "content-type")
-            .map(|t| t.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+        let kind = text(headers, "content-type").map(|t| {
+            t.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        });
         match kind.as_deref() {
             Some("text/event-stream") => Reading::Events(Events::default()),
             Some("application/json") => Reading::Json {

@@ -7,7 +7,7 @@
 //! writes a byte of its own to stdout, and never adds, drops or changes a message.
 
 mod http;
-mod sse;
+pub(crate) mod sse;
 mod telemetry;
 
 pub use http::{HttpOptions, run_http};
@@ -263,4 +263,3 @@ fn fallback_name(program: &std::ffi::OsStr) -> String {
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_else(|| "mcp-server".to_owned())
 }
-

@@ -207,7 +207,7 @@ impl Connection {
 
     /// Our request `key` will get no answer: given up (`cancelled`, `timeout`) or not
     /// sent (`transport_error`).
-    pub(crate) fn request_abandoned(&self, key: RequestKey, error_type: &'static str) {
+    pub(crate) fn request_abandoned(&self, key: RequestKey, error_type: &str) {
         let Some(sent) = self.outbound.lock().remove(&key) else {
             return;
         };

@@ -470,9 +470,10 @@ impl Observer {
     }
 
     /// For a client observing its own conversation: it gave up on the answer to its
-    /// request `id`, for `reason` (`timeout`, `transport_closed`, `invalid_json`, …: a
-    /// fixed word of the caller's); the span ends with it as `error.type`.
-    pub fn gave_up(&self, id: i64, reason: &'static str) {
+    /// request `id`, for `reason` (`timeout`, `transport_closed`, `invalid_json`, an
+    /// HTTP status such as `503`, …: a fixed word of the caller's, never a peer's
+    /// text); the span ends with it as `error.type`.
+    pub fn gave_up(&self, id: i64, reason: &str) {
         let key = self.connection.in_flight.number(id);
         self.connection.request_abandoned(key, reason);
     }
@@ -760,9 +761,8 @@ impl Observer {
             scope = scope.client_address(client.ip(), Some(client.port()));
         }
         // The HTTP request's context, unless `_meta` carries one (read next, it wins).
-        let header = |value: Option<&str>, most: usize| {
-            value.filter(|v| v.len() <= most).map(str::to_owned)
-        };
+        let header =
+            |value: Option<&str>, most: usize| value.filter(|v| v.len() <= most).map(str::to_owned);
         if let Some(traceparent) = header(http.traceparent, 128) {
             scope = scope.traceparent(traceparent);
         }
@@ -878,8 +878,7 @@ impl Observer {
         match arguments {
             None => (scope.arguments(Value::Object(Map::new())), known, 0),
             Some(raw)
-                if raw.get().len() > budget
-                    || held + raw.get().len() > MAX_HELD_ARGUMENTS =>
+                if raw.get().len() > budget || held + raw.get().len() > MAX_HELD_ARGUMENTS =>
             {
                 (scope.oversized_arguments(None), known, 0)
             }

@@ -1,4 +1,5 @@
-//! `mcp-trace proxy --listen ADDR --upstream URL` against a server nobody here wrote:
+//! `mcp-trace proxy --listen ADDR --upstream URL` and `mcp-trace probe --url URL`
+//! against a server nobody here wrote:
 //! the official Python SDK's, over streamable HTTP, driven by that SDK's own client
 //! through the proxy and straight to the server: the same answers either way, and the
 //! spans the library records for a server of ours, with their exact attributes.
@@ -80,7 +81,9 @@ fn proxy(upstream: &str, scratch: &Scratch) -> (Running, String) {
         .expect("the proxy starts");
     let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
     let mut first = String::new();
-    stderr.read_line(&mut first).expect("the proxy's first line");
+    stderr
+        .read_line(&mut first)
+        .expect("the proxy's first line");
     // Drained, so that the proxy never blocks on it.
     std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
     let address = first
@@ -108,7 +111,12 @@ fn stop(mut proxy: Running) {
     };
     assert_eq!(status.code(), Some(0));
     let mut stdout = String::new();
-    let _ = proxy.0.stdout.take().expect("stdout").read_to_string(&mut stdout);
+    let _ = proxy
+        .0
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut stdout);
     assert_eq!(stdout, "", "the proxy wrote to stdout");
 }
 
@@ -138,7 +146,10 @@ fn attributes(span: &Span) -> Value {
     let mut attributes = json!(span.attributes);
     // The peer's port changes from run to run.
     if let Some(map) = attributes.as_object_mut() {
-        assert!(map.remove("client.port").is_some_and(|p| p.as_i64() > Some(0)));
+        assert!(
+            map.remove("client.port")
+                .is_some_and(|p| p.as_i64() > Some(0))
+        );
     }
     attributes
 }
@@ -180,10 +191,17 @@ fn a_session_over_streamable_http_is_traced_as_the_library_traces_its_own() {
     );
     let session = spans[0].attributes["mcp.session.id"].clone();
     assert_eq!(session.as_str().map(str::len), Some(32), "a digest");
-    assert!(spans.iter().all(|s| s.attributes["mcp.session.id"] == session));
+    assert!(
+        spans
+            .iter()
+            .all(|s| s.attributes["mcp.session.id"] == session)
+    );
 
     let search = named(&spans, "tools/call search_documents");
-    assert_eq!((search[0].trace.as_str(), search[0].parent.as_str()), (TRACE, PARENT));
+    assert_eq!(
+        (search[0].trace.as_str(), search[0].parent.as_str()),
+        (TRACE, PARENT)
+    );
     let definition = search[0].attributes["mcp.tool.definition.hash"].clone();
     assert_eq!(
         attributes(search[0]),
@@ -226,7 +244,10 @@ fn a_session_over_streamable_http_is_traced_as_the_library_traces_its_own() {
     let delete = named(&spans, "tools/call delete_document")[0];
     let asked = named(&spans, "elicitation/create");
     assert_eq!(asked.len(), 1);
-    assert_eq!((asked[0].kind, asked[0].parent.as_str()), (3, delete.id.as_str()));
+    assert_eq!(
+        (asked[0].kind, asked[0].parent.as_str()),
+        (3, delete.id.as_str())
+    );
     assert_eq!(asked[0].attributes["mcp.elicitation.action"], "accept");
     // Its log messages, events on the call they were sent in: never their text.
     let report = named(&spans, "tools/call build_report")[0];
@@ -287,7 +308,11 @@ fn stateless_exchanges_share_what_the_server_listed() {
     let search = named(&spans, "tools/call search_documents");
     assert_eq!(search[0].attributes["mcp.tool.args.schema_valid"], true);
     assert_eq!(search[1].attributes["mcp.tool.args.schema_valid"], false);
-    assert!(search[0].attributes.contains_key("mcp.tool.definition.hash"));
+    assert!(
+        search[0]
+            .attributes
+            .contains_key("mcp.tool.definition.hash")
+    );
     // No session, none timed.
     let sessions = metric_points(
         &scratch.0.join("spans.metrics.jsonl"),
@@ -310,7 +335,11 @@ fn exchange(address: &str, request: &str) -> (u16, String) {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("no status in {answer:?}"));
-    let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
+    let body = answer
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
     (status, body)
 }
 
@@ -363,7 +392,10 @@ fn an_http_error_status_ends_the_call_with_it() {
     let call = r#"{"jsonrpc":"2.0","id":"a","method":"tools/list","params":{}}"#;
     let (status, _) = exchange(
         &address,
-        &post(call, "Mcp-Session-Id: not-a-session\r\nMcp-Protocol-Version: 2025-11-25\r\n"),
+        &post(
+            call,
+            "Mcp-Session-Id: not-a-session\r\nMcp-Protocol-Version: 2025-11-25\r\n",
+        ),
     );
     assert_eq!(status, 404);
     stop(proxy);
@@ -373,6 +405,158 @@ fn an_http_error_status_ends_the_call_with_it() {
     assert_eq!(listed[0].attributes["error.type"], "404");
     assert_eq!(listed[0].attributes["jsonrpc.request.id"], "a");
     // The unknown session is digested as any other, never exported as given.
-    let session = listed[0].attributes["mcp.session.id"].as_str().unwrap_or_default();
+    let session = listed[0].attributes["mcp.session.id"]
+        .as_str()
+        .unwrap_or_default();
     assert!(session.len() == 32 && !session.contains("not-a-session"));
+}
+
+/// `mcp-trace probe --url URL`: its exit status, and its span file's spans.
+fn probe(url: &str, flags: &[&str], scratch: &Scratch) -> (i32, Vec<Span>) {
+    let output = Command::new(PROXY)
+        .args(["probe", "--url", url, "--timeout", "10s"])
+        .args(flags)
+        .env("MCP_TRACE_FILE", scratch.0.join("probe.jsonl"))
+        .env_remove("OTEL_SERVICE_NAME")
+        .env_remove("OTEL_TRACES_EXPORTER")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("OTEL_SDK_DISABLED")
+        .stdin(Stdio::null())
+        .output()
+        .expect("the probe runs");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "",
+        "the probe wrote to stdout"
+    );
+    let (spans, _) = spans(&scratch.0.join("probe.jsonl"));
+    (output.status.code().unwrap_or(-1), spans)
+}
+
+#[test]
+fn the_probe_over_streamable_http_in_both_eras() {
+    let Some(python) = python() else { return };
+    let scratch = Scratch::new("probe-http");
+    let (_server, port) = python_http_server(&python, &[]);
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let call = [
+        "--ping",
+        "--call",
+        "search_documents",
+        "--arguments",
+        r#"{"query": "SECRET"}"#,
+    ];
+    let (status, spans) = probe(&url, &call, &scratch);
+    assert_eq!(status, 0, "{spans:#?}");
+    let target = format!("127.0.0.1:{port}");
+    let root = &named(&spans, &format!("probe {target}"))[0];
+    assert_eq!(root.attributes["mcp.probe.up"], true);
+    assert_eq!(root.attributes["mcp.probe.target"], target.as_str());
+    let steps: Vec<(&str, u64, &str)> = spans
+        .iter()
+        .filter(|s| s.kind == 3)
+        .map(|s| (s.name.as_str(), s.status, s.parent.as_str()))
+        .collect();
+    let root_id = root.id.as_str();
+    assert_eq!(
+        steps,
+        [
+            ("initialize", 0, root_id),
+            ("tools/list", 0, root_id),
+            ("ping", 0, root_id),
+            ("tools/call", 0, root_id),
+        ]
+    );
+    let up = metric_points(&scratch.0.join("probe.metrics.jsonl"), "mcp.probe.up");
+    assert_eq!(up.len(), 1);
+    assert_eq!(up[0]["asInt"], "1");
+
+    // Under 2026-07-28, a stateless server: `server/discover` opens, with the headers
+    // that revision checks against the body (`Mcp-Method`, `Mcp-Name`).
+    let scratch = Scratch::new("probe-http-2026");
+    let (_server, port) = python_http_server(&python, &["--stateless", "--json"]);
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let modern = [
+        "--protocol",
+        "2026-07-28",
+        "--call",
+        "search_documents",
+        "--arguments",
+        r#"{"query": "SECRET"}"#,
+    ];
+    let (status, spans) = probe(&url, &modern, &scratch);
+    assert_eq!(status, 0, "{spans:#?}");
+    let steps: Vec<&str> = spans
+        .iter()
+        .filter(|s| s.kind == 3)
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(steps, ["server/discover", "tools/list", "tools/call"]);
+}
+
+#[test]
+fn the_probe_over_http_says_which_step_failed_and_why() {
+    let scratch = Scratch::new("probe-http-down");
+    // Nothing listens there.
+    let url = format!("http://127.0.0.1:{}/mcp", free_port());
+    let (status, spans) = probe(&url, &[], &scratch);
+    assert_eq!(status, 1);
+    let root = spans
+        .iter()
+        .find(|s| s.name.starts_with("probe "))
+        .expect("a root");
+    assert_eq!(root.attributes["mcp.probe.failed_step"], "initialize");
+    assert_eq!(root.attributes["error.type"], "unreachable");
+    assert_eq!(
+        named(&spans, "initialize")[0].attributes["error.type"],
+        "unreachable"
+    );
+
+    let Some(python) = python() else { return };
+    let scratch = Scratch::new("probe-http-404");
+    let (_server, port) = python_http_server(&python, &[]);
+    // Not the server's endpoint: an HTTP status, not a JSON-RPC answer.
+    let (status, spans) = probe(&format!("http://127.0.0.1:{port}/elsewhere"), &[], &scratch);
+    assert_eq!(status, 1);
+    let root = spans
+        .iter()
+        .find(|s| s.name.starts_with("probe "))
+        .expect("a root");
+    assert_eq!(root.attributes["error.type"], "404");
+}
+
+#[test]
+fn the_probe_through_the_http_proxy_is_one_trace() {
+    let Some(python) = python() else { return };
+    let scratch = Scratch::new("probe-through-proxy");
+    let (_server, port) = python_http_server(&python, &[]);
+    let (proxy, address) = proxy(&format!("http://127.0.0.1:{port}/mcp"), &scratch);
+    let call = [
+        "--call",
+        "search_documents",
+        "--arguments",
+        r#"{"query": "SECRET"}"#,
+    ];
+    let (status, probed) = probe(&format!("http://{address}/mcp"), &call, &scratch);
+    assert_eq!(status, 0);
+    stop(proxy);
+    let (served, _) = spans(&scratch.0.join("spans.jsonl"));
+    // Each step the probe sent is the parent of the proxy's span of it.
+    for step in ["initialize", "tools/list", "tools/call"] {
+        let client = probed
+            .iter()
+            .find(|s| s.kind == 3 && s.name == step)
+            .unwrap_or_else(|| panic!("no CLIENT {step}"));
+        let server = served
+            .iter()
+            .find(|s| s.kind == 2 && s.name.starts_with(step))
+            .unwrap_or_else(|| panic!("no SERVER {step}"));
+        assert_eq!(
+            (&server.trace, &server.parent),
+            (&client.trace, &client.id),
+            "{step}"
+        );
+    }
+    let call = named(&served, "tools/call search_documents");
+    assert_eq!(call[0].attributes["mcp.tool.args.schema_valid"], true);
 }

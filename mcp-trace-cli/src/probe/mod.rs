@@ -1,5 +1,5 @@
-//! `mcp-trace probe -- COMMAND [ARGS…]`: synthetic monitoring of an MCP server over
-//! stdio, from outside it. A server that is down emits nothing, so the absence of its
+//! `mcp-trace probe -- COMMAND [ARGS…]` and `mcp-trace probe --url URL`: synthetic
+//! monitoring of an MCP server, over stdio or streamable HTTP, from outside it. A server that is down emits nothing, so the absence of its
 //! spans never alerts; a probe run does: it starts the server, runs the protocol's
 //! opening (`initialize`, or `server/discover` under 2026-07-28), `tools/list`,
 //! optionally `ping` and one named tool call, each step under a timeout, and records the
@@ -7,6 +7,8 @@
 //! `mcp.client.operation.duration`) and the gauge `mcp.probe.up`. Once, its exit status
 //! says whether the server is up (usable from cron, CI or a Kubernetes probe); with
 //! `--interval`, it runs until stopped.
+
+mod http;
 
 use crate::signals;
 use mcp_trace_runtime::wire::Observer;
@@ -22,8 +24,10 @@ use std::time::{Duration, Instant};
 /// What to probe, and how.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// The server's program and its arguments.
+    /// The server's program and its arguments (over stdio).
     pub command: Vec<OsString>,
+    /// Or the server's MCP endpoint (over streamable HTTP), `http://host:port/mcp`.
+    pub url: Option<String>,
     /// Run every this long (until stopped); `None`: once.
     pub interval: Option<Duration>,
     /// How long each step may take.
@@ -35,7 +39,7 @@ pub struct Options {
     /// The protocol revision to speak: `2026-07-28` opens with `server/discover`.
     pub protocol: String,
     /// What the spans and the gauge call the server (`mcp.probe.target`); default: its
-    /// program's file name.
+    /// program's file name, or its URL's host.
     pub name: Option<String>,
 }
 
@@ -61,8 +65,14 @@ impl std::fmt::Display for Failure {
 
 /// Runs the probe; returns the exit status (once: 0 up, 1 down).
 pub fn run(options: &Options) -> Result<u8, String> {
-    if options.command.is_empty() {
-        return Err("no server command given (mcp-trace probe -- COMMAND [ARGS…])".into());
+    match &options.url {
+        Some(url) => http::check(url)?,
+        None if options.command.is_empty() => {
+            return Err(
+                "no server given (mcp-trace probe -- COMMAND [ARGS…], or --url URL)".into(),
+            );
+        }
+        None => {}
     }
     // A signal ends the probe between steps, its server ended with it.
     signals::forward_from_now();
@@ -73,10 +83,10 @@ pub fn run(options: &Options) -> Result<u8, String> {
         .u64_gauge("mcp.probe.up")
         .with_description("1 when the last probe run of the server succeeded, else 0")
         .build();
-    let target = options
-        .name
-        .clone()
-        .unwrap_or_else(|| target_name(&options.command[0]));
+    let target = options.name.clone().unwrap_or_else(|| match &options.url {
+        Some(url) => http::target_name(url),
+        None => target_name(&options.command[0]),
+    });
     loop {
         let started = Instant::now();
         let verdict = once(options, &target);
@@ -149,10 +159,14 @@ pub fn once(options: &Options, target: &str) -> Verdict {
 /// what is written to it goes through one, so that no wait, read or write of the probe
 /// outlasts a step's deadline.
 struct Server {
-    child: Child,
-    /// Lines to write, to the writer thread; dropped to close the server's stdin.
-    to: Option<SyncSender<Vec<u8>>>,
+    /// Over stdio, the server's process.
+    child: Option<Child>,
+    /// Messages to send, to the writer; dropped to close the server's stdin (over
+    /// HTTP, to end the session).
+    to: Option<Writer>,
     lines: Receiver<Line>,
+    /// Over HTTP, the thread that speaks it: done once the session is ended.
+    link: Option<std::thread::JoinHandle<()>>,
     observer: Observer,
     next_id: i64,
     timeout: Duration,
@@ -164,6 +178,17 @@ enum Line {
     /// A line past [`MAX_LINE`]: not read on.
     TooLong,
     End,
+    /// An HTTP exchange failed, for this reason (an HTTP status such as `503`, or a
+    /// fixed word: `unreachable`, `invalid_response`).
+    Failed(String),
+}
+
+/// Where the probe's messages go.
+enum Writer {
+    /// To the thread writing the server's stdin.
+    Pipe(SyncSender<Vec<u8>>),
+    /// To the thread posting them to the server's endpoint.
+    Http(tokio::sync::mpsc::Sender<Vec<u8>>),
 }
 
 /// The longest line the probe reads from a server (an answer, a notification).
@@ -181,6 +206,18 @@ fn failure(step: &str, reason: &str) -> Failure {
 
 impl Server {
     fn start(options: &Options) -> Result<Server, Failure> {
+        if let Some(url) = &options.url {
+            let (to, lines, link) = http::start(url, &options.protocol)?;
+            return Ok(Server {
+                child: None,
+                to: Some(Writer::Http(to)),
+                lines,
+                link: Some(link),
+                observer: Observer::http(),
+                next_id: 0,
+                timeout: options.timeout,
+            });
+        }
         let Some((program, args)) = options.command.split_first() else {
             return Err(failure("start", "cannot_start"));
         };
@@ -213,9 +250,10 @@ impl Server {
             }
         });
         Ok(Server {
-            child,
-            to: Some(to),
+            child: Some(child),
+            to: Some(Writer::Pipe(to)),
             lines,
+            link: None,
             observer: Observer::stdio(),
             next_id: 0,
             timeout: options.timeout,
@@ -226,10 +264,19 @@ impl Server {
     /// server that reads nothing has let the writes pile up.
     fn write(&mut self, message: &Value) -> Result<(), &'static str> {
         let line = format!("{message}\n").into_bytes();
-        match self.to.as_ref().map(|to| to.try_send(line)) {
-            Some(Ok(())) => Ok(()),
-            Some(Err(TrySendError::Full(_))) => Err("timeout"),
-            _ => Err("transport_closed"),
+        use tokio::sync::mpsc::error::TrySendError as Queue;
+        match &self.to {
+            Some(Writer::Pipe(to)) => match to.try_send(line) {
+                Ok(()) => Ok(()),
+                Err(TrySendError::Full(_)) => Err("timeout"),
+                Err(TrySendError::Disconnected(_)) => Err("transport_closed"),
+            },
+            Some(Writer::Http(to)) => match to.try_send(line) {
+                Ok(()) => Ok(()),
+                Err(Queue::Full(_)) => Err("timeout"),
+                Err(Queue::Closed(_)) => Err("transport_closed"),
+            },
+            None => Err("transport_closed"),
         }
     }
 
@@ -248,7 +295,7 @@ impl Server {
                 meta.insert("traceparent".into(), Value::String(traceparent));
             }
         }
-        let given_up = |observer: &Observer, reason: &'static str| {
+        let given_up = |observer: &Observer, reason: &str| {
             observer.gave_up(id, reason);
             failure(step, reason)
         };
@@ -273,6 +320,7 @@ impl Server {
                 Ok(Line::End) | Err(RecvTimeoutError::Disconnected) => {
                     return Err(given_up(&self.observer, "transport_closed"));
                 }
+                Ok(Line::Failed(reason)) => return Err(given_up(&self.observer, &reason)),
                 Err(RecvTimeoutError::Timeout) => continue,
             };
             let Ok(answer) = serde_json::from_slice::<Value>(&line) else {
@@ -319,9 +367,16 @@ impl Server {
 
     /// Closes the server's stdin, gives it a second to go, then asks its process group
     /// to (SIGTERM) and at last ends it (SIGKILL): nothing it started outlives the run.
+    /// Over HTTP, ends the session.
     fn stop(mut self) {
         drop(self.to.take());
-        let pid = self.child.id();
+        if let Some(link) = self.link.take() {
+            let _ = link.join();
+        }
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let pid = child.id();
         let exited = |child: &mut Child, within: Duration| {
             let deadline = Instant::now() + within;
             while Instant::now() < deadline {
@@ -332,11 +387,11 @@ impl Server {
             }
             false
         };
-        if !exited(&mut self.child, Duration::from_secs(1)) {
+        if !exited(&mut child, Duration::from_secs(1)) {
             signals::terminate(pid);
-            if !exited(&mut self.child, Duration::from_secs(1)) {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
+            if !exited(&mut child, Duration::from_secs(1)) {
+                let _ = child.kill();
+                let _ = child.wait();
             }
         }
         signals::kill(pid);
