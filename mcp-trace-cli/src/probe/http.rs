@@ -44,19 +44,16 @@ pub(super) fn target_name(url: &str) -> String {
         .unwrap_or_else(|| "mcp-server".to_owned())
 }
 
-/// Starts the thread that speaks HTTP: the sender of the probe's messages, the
-/// receiver of the server's, and the thread (done once the session is ended).
-pub(super) fn start(
-    url: &str,
-    protocol: &str,
-) -> Result<
-    (
-        tokio::sync::mpsc::Sender<Vec<u8>>,
-        Receiver<Line>,
-        std::thread::JoinHandle<()>,
-    ),
-    Failure,
-> {
+/// What the probe holds of its HTTP link: the sender of its messages, the receiver
+/// of the server's, and the thread that speaks HTTP (done once the session is ended).
+pub(super) type Link = (
+    tokio::sync::mpsc::Sender<Vec<u8>>,
+    Receiver<Line>,
+    std::thread::JoinHandle<()>,
+);
+
+/// Starts the thread that speaks HTTP to `url`.
+pub(super) fn start(url: &str, protocol: &str) -> Result<Link, Failure> {
     let uri: Uri = url.parse().map_err(|_| failure("start", "invalid_url"))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

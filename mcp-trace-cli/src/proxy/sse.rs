@@ -43,7 +43,7 @@ impl Events {
                     self.line_ended(&mut message);
                 }
                 None => {
-                    self.take(&rest[..]);
+                    self.take(rest);
                     rest = &[];
                 }
             }
