@@ -7,11 +7,14 @@
 //!
 //! Without node or the package (`MCP_TRACE_EVERYTHING` names the `mcp-server-everything`
 //! binary, else the cache folder `.ci/run` fills), the test says so loudly and skips.
-#![cfg(feature = "proxy")]
+#![cfg(all(feature = "proxy", unix))]
 
 mod proxy_support;
 
-use proxy_support::{Client, Scratch, exited, named, spans, spawn};
+use proxy_support::{
+    Client, Running, Scratch, exited, free_port, http_proxy, listening, metric_points, named,
+    probe_url, spans, spawn, stop,
+};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 
@@ -213,4 +216,80 @@ fn the_reference_typescript_server_through_the_proxy() {
         json!("args-prompt")
     );
     assert_eq!(named(&spans, "ping").len(), 1);
+}
+
+/// The same server over streamable HTTP (event streams, a session), the probe
+/// through the proxy in front of it: one trace, the session's spans and its end.
+#[test]
+fn the_reference_typescript_server_over_streamable_http() {
+    let Some(server) = everything() else { return };
+    let scratch = Scratch::new("everything-http");
+    let port = free_port();
+    let child = std::process::Command::new(&server)
+        .arg("streamableHttp")
+        .env("PORT", port.to_string())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the server starts");
+    let _server = Running(child);
+    listening(port);
+    let (proxy, address) = http_proxy(&format!("http://127.0.0.1:{port}/mcp"), &scratch);
+    let call = [
+        "--ping",
+        "--call",
+        "echo",
+        "--arguments",
+        r#"{"message": "SECRET-echo"}"#,
+    ];
+    let (status, probed) = probe_url(&format!("http://{address}/mcp"), &call, &scratch);
+    assert_eq!(status, 0, "{probed:#?}");
+    stop(proxy);
+
+    let (spans, services) = spans(&scratch.0.join("spans.jsonl"));
+    assert!(
+        services.iter().all(|s| s == "mcp-servers/everything"),
+        "{services:?}"
+    );
+    let names: Vec<&str> = spans.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "initialize",
+            "notifications/initialized",
+            "tools/list",
+            "ping",
+            "tools/call echo"
+        ]
+    );
+    let [echo] = &named(&spans, "tools/call echo")[..] else {
+        panic!("{spans:#?}")
+    };
+    let step = probed
+        .iter()
+        .find(|s| s.kind == 3 && s.name == "tools/call")
+        .expect("the probe's step");
+    assert_eq!((&echo.trace, &echo.parent), (&step.trace, &step.id));
+    assert_eq!(echo.attributes["mcp.tool.args.schema_valid"], json!(true));
+    assert_eq!(echo.attributes["mcp.tool.args.message.length"], json!(11));
+    assert_eq!(echo.attributes["network.transport"], json!("tcp"));
+    assert_eq!(
+        echo.attributes["mcp.session.id"].as_str().map(str::len),
+        Some(32)
+    );
+    // The probe deleted its session at the end of the run.
+    let sessions = metric_points(
+        &scratch.0.join("spans.metrics.jsonl"),
+        "mcp.server.session.duration",
+    );
+    assert_eq!(sessions.len(), 1, "{sessions:?}");
+    let exported: String = ["spans.jsonl", "spans.metrics.jsonl", "probe.jsonl"]
+        .iter()
+        .map(|f| std::fs::read_to_string(scratch.0.join(f)).unwrap_or_default())
+        .collect();
+    assert!(
+        !exported.contains("SECRET"),
+        "an argument value was exported"
+    );
 }

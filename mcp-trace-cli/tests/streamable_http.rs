@@ -8,42 +8,19 @@
 
 mod proxy_support;
 
-use proxy_support::{PROXY, Scratch, Span, metric_points, named, python, python_server, spans};
+use proxy_support::{
+    Running, Scratch, Span, free_port, http_proxy, listening, metric_points, named, probe_url,
+    python, python_server, spans, stop,
+};
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 const TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
 const PARENT: &str = "b7ad6b7169203331";
-
-/// A process ended when the test is done, however it ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
-/// Waits until something listens on `port` (at most 30 s).
-fn listening(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nothing listens on {port}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 /// The Python SDK's server over streamable HTTP, with `flags` (`--stateless`, `--json`).
 fn python_http_server(python: &PathBuf, flags: &[&str]) -> (Running, u16) {
@@ -61,63 +38,6 @@ fn python_http_server(python: &PathBuf, flags: &[&str]) -> (Running, u16) {
     let running = Running(child);
     listening(port);
     (running, port)
-}
-
-/// The proxy in front of `upstream`, its telemetry into `scratch`; and the address it
-/// listens on, as it says on stderr.
-fn proxy(upstream: &str, scratch: &Scratch) -> (Running, String) {
-    let mut child = Command::new(PROXY)
-        .args(["proxy", "--listen", "127.0.0.1:0", "--upstream", upstream])
-        .env("MCP_TRACE_FILE", scratch.0.join("spans.jsonl"))
-        .env_remove("OTEL_SERVICE_NAME")
-        .env_remove("OTEL_RESOURCE_ATTRIBUTES")
-        .env_remove("OTEL_TRACES_EXPORTER")
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .env_remove("OTEL_SDK_DISABLED")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the proxy starts");
-    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
-    let mut first = String::new();
-    stderr
-        .read_line(&mut first)
-        .expect("the proxy's first line");
-    // Drained, so that the proxy never blocks on it.
-    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-    let address = first
-        .split("listening on http://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or_else(|| panic!("no address in {first:?}"))
-        .to_owned();
-    (Running(child), address)
-}
-
-/// Stops the proxy as an operator does (SIGTERM): it exits 0, every span written, and
-/// nothing of its own on stdout.
-fn stop(mut proxy: Running) {
-    let pid = proxy.0.id().to_string();
-    let sent = Command::new("kill").args(["-TERM", &pid]).status();
-    assert!(sent.is_ok_and(|s| s.success()));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = proxy.0.try_wait().expect("waited") {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "the proxy did not stop");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert_eq!(status.code(), Some(0));
-    let mut stdout = String::new();
-    let _ = proxy
-        .0
-        .stdout
-        .take()
-        .expect("stdout")
-        .read_to_string(&mut stdout);
-    assert_eq!(stdout, "", "the proxy wrote to stdout");
 }
 
 /// The SDK's client run against `url` in `mode`: its printed lines.
@@ -161,7 +81,7 @@ fn a_session_over_streamable_http_is_traced_as_the_library_traces_its_own() {
     let (_server, port) = python_http_server(&python, &[]);
     let upstream = format!("http://127.0.0.1:{port}/mcp");
     let direct = sdk_client(&python, &upstream, "legacy");
-    let (proxy, address) = proxy(&upstream, &scratch);
+    let (proxy, address) = http_proxy(&upstream, &scratch);
     let proxied = sdk_client(&python, &format!("http://{address}/mcp"), "legacy");
     stop(proxy);
 
@@ -280,7 +200,7 @@ fn stateless_exchanges_share_what_the_server_listed() {
     let (_server, port) = python_http_server(&python, &["--stateless", "--json"]);
     let upstream = format!("http://127.0.0.1:{port}/mcp");
     let direct = sdk_client(&python, &upstream, "auto");
-    let (proxy, address) = proxy(&upstream, &scratch);
+    let (proxy, address) = http_proxy(&upstream, &scratch);
     let proxied = sdk_client(&python, &format!("http://{address}/mcp"), "auto");
     stop(proxy);
     assert_eq!(proxied, direct);
@@ -355,7 +275,7 @@ fn an_upstream_that_is_down_ends_the_call_and_the_host_is_told() {
     let scratch = Scratch::new("http-down");
     // Nothing listens there.
     let upstream = format!("http://127.0.0.1:{}/mcp", free_port());
-    let (proxy, address) = proxy(&upstream, &scratch);
+    let (proxy, address) = http_proxy(&upstream, &scratch);
     let call = r#"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"search","arguments":{"query":"SECRET"}}}"#;
     let traceparent = format!("traceparent: 00-{TRACE}-{PARENT}-01\r\n");
     let (status, body) = exchange(&address, &post(call, &traceparent));
@@ -386,7 +306,7 @@ fn an_http_error_status_ends_the_call_with_it() {
     let Some(python) = python() else { return };
     let scratch = Scratch::new("http-status");
     let (_server, port) = python_http_server(&python, &[]);
-    let (proxy, address) = proxy(&format!("http://127.0.0.1:{port}/mcp"), &scratch);
+    let (proxy, address) = http_proxy(&format!("http://127.0.0.1:{port}/mcp"), &scratch);
     // A session the server never gave: it answers 404, and the request's span ends
     // with that status.
     let call = r#"{"jsonrpc":"2.0","id":"a","method":"tools/list","params":{}}"#;
@@ -411,28 +331,6 @@ fn an_http_error_status_ends_the_call_with_it() {
     assert!(session.len() == 32 && !session.contains("not-a-session"));
 }
 
-/// `mcp-trace probe --url URL`: its exit status, and its span file's spans.
-fn probe(url: &str, flags: &[&str], scratch: &Scratch) -> (i32, Vec<Span>) {
-    let output = Command::new(PROXY)
-        .args(["probe", "--url", url, "--timeout", "10s"])
-        .args(flags)
-        .env("MCP_TRACE_FILE", scratch.0.join("probe.jsonl"))
-        .env_remove("OTEL_SERVICE_NAME")
-        .env_remove("OTEL_TRACES_EXPORTER")
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .env_remove("OTEL_SDK_DISABLED")
-        .stdin(Stdio::null())
-        .output()
-        .expect("the probe runs");
-    assert_eq!(
-        String::from_utf8_lossy(&output.stdout),
-        "",
-        "the probe wrote to stdout"
-    );
-    let (spans, _) = spans(&scratch.0.join("probe.jsonl"));
-    (output.status.code().unwrap_or(-1), spans)
-}
-
 #[test]
 fn the_probe_over_streamable_http_in_both_eras() {
     let Some(python) = python() else { return };
@@ -446,7 +344,7 @@ fn the_probe_over_streamable_http_in_both_eras() {
         "--arguments",
         r#"{"query": "SECRET"}"#,
     ];
-    let (status, spans) = probe(&url, &call, &scratch);
+    let (status, spans) = probe_url(&url, &call, &scratch);
     assert_eq!(status, 0, "{spans:#?}");
     let target = format!("127.0.0.1:{port}");
     let root = &named(&spans, &format!("probe {target}"))[0];
@@ -484,7 +382,7 @@ fn the_probe_over_streamable_http_in_both_eras() {
         "--arguments",
         r#"{"query": "SECRET"}"#,
     ];
-    let (status, spans) = probe(&url, &modern, &scratch);
+    let (status, spans) = probe_url(&url, &modern, &scratch);
     assert_eq!(status, 0, "{spans:#?}");
     let steps: Vec<&str> = spans
         .iter()
@@ -499,7 +397,7 @@ fn the_probe_over_http_says_which_step_failed_and_why() {
     let scratch = Scratch::new("probe-http-down");
     // Nothing listens there.
     let url = format!("http://127.0.0.1:{}/mcp", free_port());
-    let (status, spans) = probe(&url, &[], &scratch);
+    let (status, spans) = probe_url(&url, &[], &scratch);
     assert_eq!(status, 1);
     let root = spans
         .iter()
@@ -516,7 +414,7 @@ fn the_probe_over_http_says_which_step_failed_and_why() {
     let scratch = Scratch::new("probe-http-404");
     let (_server, port) = python_http_server(&python, &[]);
     // Not the server's endpoint: an HTTP status, not a JSON-RPC answer.
-    let (status, spans) = probe(&format!("http://127.0.0.1:{port}/elsewhere"), &[], &scratch);
+    let (status, spans) = probe_url(&format!("http://127.0.0.1:{port}/elsewhere"), &[], &scratch);
     assert_eq!(status, 1);
     let root = spans
         .iter()
@@ -530,14 +428,14 @@ fn the_probe_through_the_http_proxy_is_one_trace() {
     let Some(python) = python() else { return };
     let scratch = Scratch::new("probe-through-proxy");
     let (_server, port) = python_http_server(&python, &[]);
-    let (proxy, address) = proxy(&format!("http://127.0.0.1:{port}/mcp"), &scratch);
+    let (proxy, address) = http_proxy(&format!("http://127.0.0.1:{port}/mcp"), &scratch);
     let call = [
         "--call",
         "search_documents",
         "--arguments",
         r#"{"query": "SECRET"}"#,
     ];
-    let (status, probed) = probe(&format!("http://{address}/mcp"), &call, &scratch);
+    let (status, probed) = probe_url(&format!("http://{address}/mcp"), &call, &scratch);
     assert_eq!(status, 0);
     stop(proxy);
     let (served, _) = spans(&scratch.0.join("spans.jsonl"));

@@ -212,7 +212,11 @@ async fn exchange(endpoint: Endpoint, message: Vec<u8>, lines: SyncSender<Line>)
             while let Some(Ok(frame)) = body.frame().await {
                 if let Some(data) = frame.data_ref() {
                     events.feed(data, |message| {
-                        let _ = lines.send(Line::Text(message.to_vec()));
+                        // An event with no data (a stream's first, to resume from) is
+                        // no message.
+                        if !message.trim_ascii().is_empty() {
+                            let _ = lines.send(Line::Text(message.to_vec()));
+                        }
                     });
                 }
             }

@@ -553,7 +553,10 @@ impl Watch {
         let (telemetry, observer) = (&self.telemetry, &self.observer);
         match &mut self.reading {
             Reading::Events(events) => events.feed(data, |message| {
-                telemetry.observe(observer, Sender::Server, message, SystemTime::now(), None)
+                // An event with no data (a stream's first, to resume from) is no message.
+                if !message.trim_ascii().is_empty() {
+                    telemetry.observe(observer, Sender::Server, message, SystemTime::now(), None)
+                }
             }),
             Reading::Json { body, length, done } if !*done => {
                 if body.len() + data.len() > MAX_OBSERVED_BODY {

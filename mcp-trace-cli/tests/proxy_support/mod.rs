@@ -5,7 +5,8 @@
 
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -275,4 +276,109 @@ pub fn metric_points(file: &Path, name: &str) -> Vec<Value> {
         }
     }
     points
+}
+
+/// A process ended when the test is done, however it ends.
+pub struct Running(pub Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Waits until something listens on `port` (at most 30 s).
+pub fn listening(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The proxy in front of `upstream`, its telemetry into `scratch`; and the address it
+/// listens on, as it says on stderr.
+pub fn http_proxy(upstream: &str, scratch: &Scratch) -> (Running, String) {
+    let mut child = Command::new(PROXY)
+        .args(["proxy", "--listen", "127.0.0.1:0", "--upstream", upstream])
+        .env("MCP_TRACE_FILE", scratch.0.join("spans.jsonl"))
+        .env_remove("OTEL_SERVICE_NAME")
+        .env_remove("OTEL_RESOURCE_ATTRIBUTES")
+        .env_remove("OTEL_TRACES_EXPORTER")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("OTEL_SDK_DISABLED")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the proxy starts");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut first = String::new();
+    stderr
+        .read_line(&mut first)
+        .expect("the proxy's first line");
+    // Drained, so that the proxy never blocks on it.
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    let address = first
+        .split("listening on http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("no address in {first:?}"))
+        .to_owned();
+    (Running(child), address)
+}
+
+/// Stops the proxy as an operator does (SIGTERM): it exits 0, every span written, and
+/// nothing of its own on stdout.
+pub fn stop(mut proxy: Running) {
+    let pid = proxy.0.id().to_string();
+    let sent = Command::new("kill").args(["-TERM", &pid]).status();
+    assert!(sent.is_ok_and(|s| s.success()));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = proxy.0.try_wait().expect("waited") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the proxy did not stop");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+    let mut stdout = String::new();
+    let _ = proxy
+        .0
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut stdout);
+    assert_eq!(stdout, "", "the proxy wrote to stdout");
+}
+
+/// `mcp-trace probe --url URL`: its exit status, and its span file's spans.
+pub fn probe_url(url: &str, flags: &[&str], scratch: &Scratch) -> (i32, Vec<Span>) {
+    let output = Command::new(PROXY)
+        .args(["probe", "--url", url, "--timeout", "10s"])
+        .args(flags)
+        .env("MCP_TRACE_FILE", scratch.0.join("probe.jsonl"))
+        .env_remove("OTEL_SERVICE_NAME")
+        .env_remove("OTEL_TRACES_EXPORTER")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("OTEL_SDK_DISABLED")
+        .stdin(Stdio::null())
+        .output()
+        .expect("the probe runs");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "",
+        "the probe wrote to stdout"
+    );
+    let (spans, _) = spans(&scratch.0.join("probe.jsonl"));
+    (output.status.code().unwrap_or(-1), spans)
 }
