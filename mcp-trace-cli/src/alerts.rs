@@ -4,7 +4,7 @@
 //! its worst window.
 
 use crate::settings::SLOTS_PER_WINDOW;
-use crate::tools::{ToolSlot, ToolStats};
+use crate::tools::ToolSlot;
 use crate::windows::{Counts, Slots};
 use crate::{ReadSlot, Report, Traffic};
 
@@ -25,8 +25,8 @@ pub enum Kind {
     DuplicateReads,
     /// Probe runs of a server (`mcp-trace probe`) found it down, one or more in a row.
     ProbeDown,
-    /// A server that answered requests went silent for `--silence`: raised by the
-    /// Prometheus rules only (the report cannot tell the end of its data from now).
+    /// A server (a `service.name`) that served requests regularly served none for
+    /// `--silence` while other servers in the data went on.
     ServerSilent,
 }
 
@@ -86,7 +86,18 @@ pub fn alerts(report: &Report) -> Vec<Alert> {
         out.extend(rate(Kind::SchemaMismatch, s.schema_rate, |w| {
             (w.schema_invalid, w.schema_checked)
         }));
-        out.extend(silences(report, name, tool));
+        let others = |first: u64, last: u64| {
+            let all = report.traffic.sum(first, last).tool_calls;
+            all.saturating_sub(tool.slots.sum(first, last).calls)
+        };
+        out.extend(silences(report, Kind::Silent, name, &tool.slots, others));
+    }
+    for (service, slots) in &report.services {
+        let others = |first: u64, last: u64| {
+            let all = report.traffic.sum(first, last).spans;
+            all.saturating_sub(slots.sum(first, last).calls)
+        };
+        out.extend(silences(report, Kind::ServerSilent, service, slots, others));
     }
     let unknown_names = unknown_names(report);
     out.extend(windowed(
@@ -178,13 +189,21 @@ fn windowed<C: Counts>(
     out
 }
 
-/// The stretches where a tool that had been called regularly went uncalled for the
-/// silence window while other tools were still being called (at any time in it). "Regularly": at least
-/// `min_calls` calls before, a third of the silence window apart or less on average.
-fn silences(report: &Report, name: &str, tool: &ToolStats) -> Vec<Alert> {
+/// The stretches where a tool (or a server) that had been called regularly went
+/// uncalled for the silence window while others were still being called (at any time
+/// in it: `others(first, last)` counts their calls in those slots). "Regularly": at
+/// least `min_calls` calls before, a third of the silence window apart or less on
+/// average.
+fn silences(
+    report: &Report,
+    kind: Kind,
+    name: &str,
+    calls: &Slots<ToolSlot>,
+    others: impl Fn(u64, u64) -> u64,
+) -> Vec<Alert> {
     let s = &report.settings;
     let silence_ns = u64::try_from(s.silence.as_nanos()).unwrap_or(u64::MAX);
-    let slots: Vec<(u64, &ToolSlot)> = tool.slots.iter().collect();
+    let slots: Vec<(u64, &ToolSlot)> = calls.iter().collect();
     let Some(first_call) = slots.first().map(|(_, c)| c.first_ns) else {
         return Vec::new();
     };
@@ -211,13 +230,12 @@ fn silences(report: &Report, name: &str, tool: &ToolStats) -> Vec<Alert> {
         if silent_from >= until_slot {
             continue;
         }
-        let all = report.traffic.sum(silent_from, until_slot - 1).tool_calls;
-        let others = all.saturating_sub(tool.slots.sum(silent_from, until_slot - 1).calls);
+        let others = others(silent_from, until_slot - 1);
         if others == 0 {
             continue;
         }
         out.push(Alert {
-            kind: Kind::Silent,
+            kind,
             subject: name.to_owned(),
             from_ns: last_end,
             to_ns: until_ns,

@@ -71,6 +71,9 @@ pub struct Report {
     pub tasks: BTreeMap<String, tools::TaskStats>,
     /// Per probed server (`mcp.probe.target`), its probe runs (`mcp-trace probe`).
     pub probes: BTreeMap<String, Probes>,
+    /// Per server (its spans' `service.name`), the spans it served, by slot: when it
+    /// was seen, for the server-silent alert.
+    pub services: BTreeMap<String, Slots<tools::ToolSlot>>,
 }
 
 /// Most probe runs kept per server: a run every 30 s for five weeks.
@@ -205,6 +208,7 @@ impl Report {
             clients: clients::Clients::default(),
             tasks: BTreeMap::new(),
             probes: BTreeMap::new(),
+            services: BTreeMap::new(),
         }
     }
 
@@ -262,6 +266,18 @@ impl Report {
         self.first_ns = self.first_ns.min(call.start_ns);
         self.last_ns = self.last_ns.max(call.end_ns());
         let slot = self.settings.slot(call.start_ns);
+        if let Some(service) = &call.service
+            && (self.services.len() < MAX_NAMES || self.services.contains_key(service))
+        {
+            let seen = tools::ToolSlot {
+                calls: 1,
+                first_ns: call.start_ns,
+                last_ns: call.end_ns(),
+                ..tools::ToolSlot::default()
+            };
+            let slots = self.services.entry(service.clone()).or_default();
+            slots.at(slot).merge(&seen);
+        }
         let tool_call = call.method == "tools/call";
         let unknown = call.method_not_found();
         self.traffic.at(slot).merge(&Traffic {

@@ -68,6 +68,8 @@ pub struct Call {
     /// (`mcp.probe.failed_step`); its target is in `tool`, its reason in `error_type`.
     pub probe_up: Option<bool>,
     pub failed_step: Option<String>,
+    /// The `service.name` of the span's resource.
+    pub service: Option<String>,
 }
 
 impl Call {
@@ -167,8 +169,11 @@ pub fn read(mut input: impl BufRead, mut each: impl FnMut(Call)) -> std::io::Res
         // Bytes, not text: a line that is not UTF-8 is one unreadable line, not an
         // unreadable file. Spans one at a time, never the whole line's.
         let mut not_mcp = 0;
-        let parsed = crate::request::each_span(&line, &mut |span| match call(&span) {
-            Some(call) => each(call),
+        let parsed = crate::request::each_span(&line, &mut |span, service| match call(&span) {
+            Some(mut call) => {
+                call.service = service.map(|s| bounded(s.to_owned()));
+                each(call)
+            }
             None => not_mcp += 1,
         });
         skipped.not_mcp += not_mcp;
@@ -304,6 +309,7 @@ fn call(span: &Span) -> Option<Call> {
         task_status: name("mcp.task.status"),
         probe_up: flag("mcp.probe.up"),
         failed_step: name("mcp.probe.failed_step"),
+        service: None,
     })
 }
 

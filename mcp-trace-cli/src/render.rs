@@ -289,9 +289,14 @@ pub fn describe(report: &Report, alert: &Alert) -> String {
                 alert.subject
             )
         }
-        Kind::ServerSilent => format!("{}: no request answered", alert.subject),
+        Kind::ServerSilent => format!(
+            "{}: served no request for {} after {whole} regular ones, while other servers served {part}",
+            alert.subject,
+            length(Duration::from_secs_f64(alert.value)),
+        ),
     };
-    let until = if alert.kind == Kind::Silent && alert.to_ns == report.last_ns {
+    let silent = matches!(alert.kind, Kind::Silent | Kind::ServerSilent);
+    let until = if silent && alert.to_ns == report.last_ns {
         "the end of the data".to_owned()
     } else {
         time(alert.to_ns)

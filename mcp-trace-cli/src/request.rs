@@ -2,7 +2,8 @@
 //! nests spans three deep (`resourceSpans[].scopeSpans[].spans[]`), and building it
 //! whole holds every span of the line at once (a line of 20 million empty spans
 //! would take gigabytes). Here each span is parsed, handed on, and dropped before
-//! the next; everything around the spans (resource and scope attributes) is skipped.
+//! the next; everything around the spans is skipped but the resource's `service.name`,
+//! handed on with each span of it.
 
 use opentelemetry_proto::tonic::trace::v1::Span;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -10,12 +11,18 @@ use std::fmt;
 
 /// Parses one line, calling `each` for every span in it, in order. `Ok(false)` when
 /// the line is JSON but not an export request (no `resourceSpans`: a metrics line,
-/// say). On an error, the spans before it have been handed on.
-pub(crate) fn each_span(line: &[u8], each: &mut dyn FnMut(Span)) -> serde_json::Result<bool> {
+/// say). On an error, the spans before it have been handed on. With each span, its
+/// resource's `service.name` when the resource (written before its spans, as every
+/// OTLP/JSON writer writes it) says one.
+pub(crate) fn each_span(
+    line: &[u8],
+    each: &mut dyn FnMut(Span, Option<&str>),
+) -> serde_json::Result<bool> {
     let mut parser = serde_json::Deserializer::from_slice(line);
     let found = Object {
         level: Level::Request,
         each,
+        service: None,
     }
     .deserialize(&mut parser)?;
     parser.end()?;
@@ -45,7 +52,8 @@ impl Level {
 /// An object at `level`: its list is walked, the rest skipped. `true` if it had one.
 struct Object<'a> {
     level: Level,
-    each: &'a mut dyn FnMut(Span),
+    each: &'a mut dyn FnMut(Span, Option<&str>),
+    service: Option<&'a str>,
 }
 
 impl<'de> DeserializeSeed<'de> for Object<'_> {
@@ -65,13 +73,17 @@ impl<'de> Visitor<'de> for Object<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
         let mut found = false;
+        let mut service: Option<String> = None;
         while let Some(key) = map.next_key::<KeyName>()? {
             if self.level.keys().contains(&key.0.as_str()) {
                 found = true;
                 map.next_value_seed(List {
                     level: self.level,
                     each: &mut *self.each,
+                    service: service.as_deref().or(self.service),
                 })?;
+            } else if self.level == Level::Resource && key.0 == "resource" {
+                service = map.next_value::<Resource>()?.service;
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -83,7 +95,8 @@ impl<'de> Visitor<'de> for Object<'_> {
 /// The list under an object at `level`: objects one level down, or the spans.
 struct List<'a> {
     level: Level,
-    each: &'a mut dyn FnMut(Span),
+    each: &'a mut dyn FnMut(Span, Option<&str>),
+    service: Option<&'a str>,
 }
 
 impl<'de> DeserializeSeed<'de> for List<'_> {
@@ -107,7 +120,7 @@ impl<'de> Visitor<'de> for List<'_> {
             Level::Resource => Level::Scope,
             Level::Scope => {
                 while let Some(span) = seq.next_element::<Span>()? {
-                    (self.each)(span);
+                    (self.each)(span, self.service);
                 }
                 return Ok(());
             }
@@ -116,10 +129,44 @@ impl<'de> Visitor<'de> for List<'_> {
             .next_element_seed(Object {
                 level: down,
                 each: &mut *self.each,
+                service: self.service,
             })?
             .is_some()
         {}
         Ok(())
+    }
+}
+
+/// A resource, read for its `service.name` alone (any other shape: none).
+struct Resource {
+    service: Option<String>,
+}
+
+impl<'de> serde::Deserialize<'de> for Resource {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        struct Attribute {
+            #[serde(default)]
+            key: String,
+            #[serde(default)]
+            value: Option<serde_json::Value>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Attributes {
+            #[serde(default)]
+            attributes: Vec<Attribute>,
+        }
+        let value = serde_json::Value::deserialize(deserializer)?;
+        let service = serde_json::from_value::<Attributes>(value)
+            .ok()
+            .and_then(|resource| {
+                resource
+                    .attributes
+                    .into_iter()
+                    .find(|a| a.key == "service.name")
+            })
+            .and_then(|a| Some(a.value?.get("stringValue")?.as_str()?.to_owned()));
+        Ok(Resource { service })
     }
 }
 
@@ -138,7 +185,7 @@ mod tests {
 
     fn names(line: &str) -> (serde_json::Result<bool>, Vec<String>) {
         let mut seen = Vec::new();
-        let result = each_span(line.as_bytes(), &mut |span: Span| seen.push(span.name));
+        let result = each_span(line.as_bytes(), &mut |span: Span, _| seen.push(span.name));
         (result, seen)
     }
 
@@ -148,6 +195,24 @@ mod tests {
         let (result, seen) = names(line);
         assert!(result.unwrap());
         assert_eq!(seen, ["one", "two", "three"]);
+    }
+
+    #[test]
+    fn each_span_comes_with_its_resource_s_service() {
+        let line = r#"{"resourceSpans":[{"resource":{"attributes":[{"key":"host","value":{"stringValue":"h"}},{"key":"service.name","value":{"stringValue":"docs"}}]},"scopeSpans":[{"spans":[{"name":"one"}]}]},{"scopeSpans":[{"spans":[{"name":"two"}]}]},{"resource":{"attributes":7},"scopeSpans":[{"spans":[{"name":"three"}]}]}]}"#;
+        let mut seen = Vec::new();
+        let result = each_span(line.as_bytes(), &mut |span: Span, service| {
+            seen.push((span.name, service.map(str::to_owned)))
+        });
+        assert!(result.unwrap());
+        assert_eq!(
+            seen,
+            [
+                ("one".to_owned(), Some("docs".to_owned())),
+                ("two".to_owned(), None),
+                ("three".to_owned(), None),
+            ]
+        );
     }
 
     #[test]

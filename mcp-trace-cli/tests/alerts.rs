@@ -171,6 +171,73 @@ fn latency_against_a_baseline_file() {
     assert_eq!(alerts(&report_of(steady("search", 0..10))), vec![]);
 }
 
+/// A file of two servers' spans, each batch under its server's `service.name`.
+fn servers_file(servers: &[(&str, Vec<Value>)]) -> String {
+    let mut text = String::new();
+    for (service, spans) in servers {
+        for batch in spans.chunks(64) {
+            let resource = json!({"attributes": [
+                {"key": "service.name", "value": {"stringValue": service}}]});
+            text.push_str(
+                &json!({"resourceSpans": [{"resource": resource,
+                    "scopeSpans": [{"spans": batch}]}]})
+                .to_string(),
+            );
+            text.push('\n');
+        }
+    }
+    text
+}
+
+#[test]
+fn a_server_goes_silent_while_others_go_on() {
+    let mut report = Report::new(Settings::default());
+    let docs = steady("search", 0..20);
+    let mail = steady("send", 0..50);
+    report
+        .read(servers_file(&[("docs", docs), ("mail", mail)]).as_bytes())
+        .unwrap();
+    report.finish();
+    let silent_from = steady_end(20);
+    // Its tool is silent too, and said so on its own.
+    let fired: Vec<Alert> = alerts(&report)
+        .into_iter()
+        .filter(|a| a.kind == Kind::ServerSilent)
+        .collect();
+    assert_eq!(
+        fired,
+        vec![Alert {
+            kind: Kind::ServerSilent,
+            subject: "docs".into(),
+            from_ns: silent_from,
+            to_ns: report.last_ns,
+            value: (report.last_ns - silent_from) as f64 / 1e9,
+            threshold: 900.0,
+            // mail's spans in the silence: minutes 20 to 49, 20 a minute.
+            part: 600,
+            whole: 400,
+        }]
+    );
+    let text = mcp_trace_cli::render::text(&report);
+    assert!(
+        text.contains("server-silent    docs: served no request for 30m after 400 regular ones, while other servers served 600; from 2027-01-15T08:19:57Z to the end of the data"),
+        "{text}"
+    );
+    // Servers that stop together are not silent: the data ended.
+    let mut together = Report::new(Settings::default());
+    together
+        .read(
+            servers_file(&[
+                ("docs", steady("search", 0..20)),
+                ("mail", steady("send", 0..20)),
+            ])
+            .as_bytes(),
+        )
+        .unwrap();
+    together.finish();
+    assert_eq!(alerts(&together), vec![]);
+}
+
 #[test]
 fn a_tool_goes_silent() {
     let mut spans = steady("search", 0..20);
