@@ -2,9 +2,10 @@
 
 use crate::keys;
 
-/// `mcp.method.name` values the conventions know. Any other method is `_OTHER` in span
+/// `mcp.method.name` values the conventions know, and the tasks extension's (which the
+/// rmcp adapter names from rmcp's typed requests). Any other method is `_OTHER` in span
 /// names and on metrics, for the string is the peer's to choose (cardinality).
-const KNOWN_METHODS: [&str; 28] = [
+const KNOWN_METHODS: [&str; 32] = [
     "completion/complete",
     "elicitation/create",
     "initialize",
@@ -18,6 +19,7 @@ const KNOWN_METHODS: [&str; 28] = [
     "notifications/resources/updated",
     "notifications/roots/list_changed",
     "notifications/subscriptions/acknowledged",
+    "notifications/tasks",
     "notifications/tools/list_changed",
     "ping",
     "prompts/get",
@@ -31,6 +33,9 @@ const KNOWN_METHODS: [&str; 28] = [
     "sampling/createMessage",
     "server/discover",
     "subscriptions/listen",
+    "tasks/cancel",
+    "tasks/get",
+    "tasks/update",
     "tools/call",
     "tools/list",
 ];

@@ -196,6 +196,8 @@ enum Kind {
         target: Option<(&'static str, String)>,
         /// `tools/list`: whether it asked for the first page.
         first_page: bool,
+        /// `tasks/get`, `tasks/update`, `tasks/cancel`: the task it is about.
+        task: Option<String>,
     },
 }
 
@@ -303,9 +305,58 @@ struct Params<'a> {
     cursor: Option<IgnoredAny>,
     #[serde(borrow, default)]
     request_state: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    task_id: Option<Cow<'a, str>>,
     #[serde(rename = "_meta", default)]
     meta: Option<Map<String, Value>>,
 }
+
+/// A task as the server reports it (the tasks extension): in the result that created
+/// it, a `tasks/get` answer, a `notifications/tasks`. Its result and error are read for
+/// `isError` and the code alone.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TaskSeen<'a> {
+    #[serde(borrow)]
+    task_id: Cow<'a, str>,
+    #[serde(borrow, default)]
+    status: Option<Cow<'a, str>>,
+    #[serde(default)]
+    ttl_ms: Option<u64>,
+    #[serde(default)]
+    result: Option<TaskOutcome>,
+    #[serde(default)]
+    error: Option<TaskOutcome>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TaskOutcome {
+    #[serde(default)]
+    is_error: Option<bool>,
+    #[serde(default)]
+    code: Option<i64>,
+}
+
+impl TaskSeen<'_> {
+    fn status(&self) -> super::tasks::Status {
+        use super::tasks::Status;
+        match self.status.as_deref() {
+            Some("completed") => Status::Completed {
+                tool_error: self.result.as_ref().and_then(|r| r.is_error) == Some(true),
+            },
+            Some("failed") => Status::Failed {
+                code: self.error.as_ref().and_then(|e| e.code),
+            },
+            Some("cancelled") => Status::Cancelled,
+            Some("input_required") => Status::InputRequired,
+            _ => Status::Working,
+        }
+    }
+}
+
+/// Most bytes of a task id a request about it keeps (the ids are the server's).
+const MAX_TASK_ID: usize = 1024;
 
 /// What the observer reads of an answer's result.
 #[derive(Deserialize, Default)]
@@ -625,6 +676,16 @@ impl Observer {
             #[serde(default)]
             data: Option<Value>,
         }
+        if method == "notifications/tasks" {
+            // A task's status pushed to the client: a terminal one ends its span.
+            if let Some(task) =
+                params.and_then(|p| serde_json::from_str::<TaskSeen<'_>>(p.get()).ok())
+                && task.task_id.len() <= MAX_TASK_ID
+            {
+                super::tasks::reported(&task.task_id, task.status());
+            }
+            return;
+        }
         if !matches!(method, "notifications/progress" | "notifications/message") {
             return;
         }
@@ -818,10 +879,28 @@ impl Observer {
                     Some(at),
                 );
                 let first_page = params.cursor.is_none();
+                // A request about a task links to the task's span, when it is followed.
+                let task = params
+                    .task_id
+                    .as_deref()
+                    .filter(|_| known.starts_with("tasks/"))
+                    .filter(|id| id.len() <= MAX_TASK_ID)
+                    .map(str::to_owned);
+                if let Some(task_id) = &task {
+                    let followed = super::tasks::about(task_id);
+                    call.add_attributes(vec![opentelemetry::KeyValue::new(
+                        keys::TASK_KNOWN,
+                        followed.is_some(),
+                    )]);
+                    if let Some(followed) = followed.filter(|t| t.is_valid()) {
+                        call.add_link(followed);
+                    }
+                }
                 let kind = Kind::Other {
                     call,
                     target,
                     first_page,
+                    task,
                 };
                 (active, kind)
             }
@@ -949,27 +1028,31 @@ impl Observer {
                 let compiled = self.schema_for(&name);
                 let known = self.tool_known(&name, advertised || compiled.is_some(), refused);
                 let undeferred = super::take_deferred(&scope);
-                match undeferred.started {
-                    Some(call) => adapter::tool_span_finish(
-                        call,
-                        scope.clone(),
-                        &name,
-                        undeferred.known,
+                let (call, started_known) = match undeferred.started {
+                    Some(call) => (call, undeferred.known),
+                    None => (
+                        adapter::tool_span_start(&name, known, scope.clone(), start),
                         known,
-                        compiled.as_deref(),
-                        outcome,
-                        at,
                     ),
-                    None => adapter::tool_span(
-                        &name,
-                        known,
-                        scope.clone(),
-                        compiled.as_deref(),
-                        outcome,
-                        start,
-                        at,
-                    ),
+                };
+                // A task the call created: a span of its own, from now to its end.
+                if !failed && answer.result_type.as_deref() == Some("task") {
+                    let task =
+                        result.and_then(|r| serde_json::from_str::<TaskSeen<'_>>(r.get()).ok());
+                    if let Some(task) = task {
+                        Self::task_created(&call, &name, known, &scope, &task);
+                    }
                 }
+                adapter::tool_span_finish(
+                    call,
+                    scope.clone(),
+                    &name,
+                    started_known,
+                    known,
+                    compiled.as_deref(),
+                    outcome,
+                    at,
+                );
                 rounds::answered(&scope, method, state_of_round);
                 // Measured as the client receives it: the result's own bytes.
                 let measured = result.filter(|_| !failed && !asked);
@@ -983,6 +1066,7 @@ impl Observer {
                 mut call,
                 target,
                 first_page,
+                task,
             } => {
                 let refused = method == keys::OTHER
                     || code == Some(-32601)
@@ -993,6 +1077,19 @@ impl Observer {
                     target.as_ref().map(|(k, n)| (*k, n.as_str())),
                     refused,
                 );
+                // What a `tasks/get` answer says of the task: a terminal status ends
+                // its span.
+                if let (false, "tasks/get", Some(task_id)) = (failed, method, &task)
+                    && let Some(seen) =
+                        result.and_then(|r| serde_json::from_str::<TaskSeen<'_>>(r.get()).ok())
+                {
+                    let status = seen.status();
+                    call.add_attributes(vec![opentelemetry::KeyValue::new(
+                        keys::TASK_STATUS,
+                        status.name(),
+                    )]);
+                    super::tasks::reported(task_id, status);
+                }
                 if !failed {
                     match method {
                         "initialize" => self.initialized(&answer, &call),
@@ -1011,6 +1108,30 @@ impl Observer {
                 }
             }
         }
+    }
+
+    /// Starts the span of the task a `tools/call` of `tool` created, the child of the
+    /// call's span, which links to it; followed until the server reports its end.
+    fn task_created(
+        call: &Call,
+        tool: &str,
+        known: bool,
+        scope: &Arc<ActiveScope>,
+        task: &TaskSeen<'_>,
+    ) {
+        use opentelemetry::trace::TraceContextExt;
+        if task.task_id.len() > MAX_TASK_ID {
+            return;
+        }
+        let parent = match call.span_context().filter(|c| c.is_valid()) {
+            Some(context) => opentelemetry::Context::new().with_remote_span_context(context),
+            None => opentelemetry::Context::current(),
+        };
+        let span = adapter::task_span(tool, known, &parent, &scope.data);
+        if let Some(context) = span.span_context().filter(|c| c.is_valid()) {
+            call.add_link(context);
+        }
+        super::tasks::created(&task.task_id, task.ttl_ms, span, task.status());
     }
 
     /// Whether the tool `name` may be named (else `_OTHER`): advertised; or, before any
