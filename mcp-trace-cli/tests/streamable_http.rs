@@ -285,10 +285,17 @@ fn an_upstream_that_is_down_ends_the_call_and_the_host_is_told() {
     // not observed.
     let (status, _) = exchange(&address, &post(call, "").replace("/mcp", "/other"));
     assert_eq!(status, 502);
+    // Not JSON: a parse error's span, as a server over HTTP records one.
+    let (status, _) = exchange(&address, &post(r#"{"jsonrpc":"2.0",,"#, ""));
+    assert_eq!(status, 502);
     stop(proxy);
 
     let (spans, _) = spans(&scratch.0.join("spans.jsonl"));
-    assert_eq!(spans.len(), 1, "{spans:?}");
+    assert_eq!(spans.len(), 2, "{spans:?}");
+    let garbage = &spans[1];
+    assert_eq!(garbage.name, "_OTHER");
+    assert_eq!(garbage.attributes["rpc.response.status_code"], "-32700");
+    assert_eq!(garbage.attributes["network.transport"], "tcp");
     let span = &spans[0];
     // Named by the method alone: the tool was never listed nor answered for.
     assert_eq!(span.name, "tools/call _OTHER");
@@ -457,4 +464,129 @@ fn the_probe_through_the_http_proxy_is_one_trace() {
     }
     let call = named(&served, "tools/call search_documents");
     assert_eq!(call[0].attributes["mcp.tool.args.schema_valid"], true);
+}
+
+/// A server that answers each request with what `answer` makes of it (`None`: never).
+fn scripted(answer: fn(&str) -> Option<Vec<u8>>) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bound");
+    let port = listener.local_addr().expect("an address").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut reader = std::io::BufReader::new(stream.try_clone().expect("cloned"));
+                let mut stream = stream;
+                loop {
+                    let mut length = 0;
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        if std::io::BufRead::read_line(&mut reader, &mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let header = line.trim_end();
+                        if header.is_empty() {
+                            break;
+                        }
+                        if let Some((name, value)) = header.split_once(':')
+                            && name.eq_ignore_ascii_case("content-length")
+                        {
+                            length = value.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    if reader.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    match answer(&String::from_utf8_lossy(&body)) {
+                        Some(bytes) => {
+                            if stream.write_all(&bytes).is_err() {
+                                return;
+                            }
+                        }
+                        // Holds the request, unanswered, until the proxy goes.
+                        None => {
+                            let _ = reader.read_to_end(&mut Vec::new());
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn a_stateless_request_in_flight_when_the_proxy_stops_ends_with_it() {
+    let scratch = Scratch::new("http-stop");
+    let port = scripted(|_| None);
+    let (proxy, address) = http_proxy(&format!("http://127.0.0.1:{port}/mcp"), &scratch);
+    let call =
+        r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"x","arguments":{}}}"#;
+    let host = {
+        let request = post(call, "");
+        let address = address.clone();
+        // The host waits; the proxy stops under it.
+        std::thread::spawn(move || {
+            let mut stream = TcpStream::connect(address).expect("connected");
+            stream.write_all(request.as_bytes()).expect("written");
+            let _ = stream.read_to_end(&mut Vec::new());
+        })
+    };
+    // The request has gone on to the server.
+    std::thread::sleep(Duration::from_millis(500));
+    stop(proxy);
+    let _ = host.join();
+    let (spans, _) = spans(&scratch.0.join("spans.jsonl"));
+    let [call] = &spans[..] else {
+        panic!("{spans:#?}")
+    };
+    assert_eq!(call.name, "tools/call _OTHER");
+    assert_eq!(call.attributes["error.type"], "transport_closed");
+    assert_eq!(call.attributes["jsonrpc.request.id"], "5");
+}
+
+#[test]
+fn an_answer_too_large_to_read_still_ends_its_call_as_answered() {
+    let scratch = Scratch::new("http-unread");
+    let port = scripted(|request| {
+        let id = if request.contains(r#""id":1,"#) { 1 } else { 2 };
+        let padding = if id == 1 { 33 << 20 } else { 10 };
+        let body = format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"result":{{"content":[{{"type":"text","text":"{}"}}]}}}}"#,
+            "x".repeat(padding)
+        );
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        Some([head.into_bytes(), body.into_bytes()].concat())
+    });
+    let (proxy, address) = http_proxy(&format!("http://127.0.0.1:{port}/mcp"), &scratch);
+    for id in [1, 2] {
+        let call = format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"big","arguments":{{}}}}}}"#
+        );
+        let (status, body) = exchange(&address, &post(&call, ""));
+        assert_eq!(status, 200);
+        assert!(body.ends_with("}]}}"), "relayed whole");
+    }
+    stop(proxy);
+    let (spans, _) = spans(&scratch.0.join("spans.jsonl"));
+    assert_eq!(spans.len(), 2, "{spans:#?}");
+    for span in &spans {
+        // Answered: no error, though the first answer (33 MiB) went by unread.
+        assert!(!span.attributes.contains_key("error.type"), "{span:#?}");
+        assert_eq!(span.status, 0);
+    }
+    let read = spans
+        .iter()
+        .find(|s| s.attributes["jsonrpc.request.id"] == "2")
+        .unwrap();
+    assert_eq!(read.attributes["mcp.tool.result.count"], 1);
+    let unread = spans
+        .iter()
+        .find(|s| s.attributes["jsonrpc.request.id"] == "1")
+        .unwrap();
+    assert!(!unread.attributes.contains_key("mcp.tool.result.count"));
 }

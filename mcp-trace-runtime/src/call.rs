@@ -1732,13 +1732,13 @@ pub(crate) mod adapter {
     /// The span of a line on stdin that is not JSON (answered `-32700`): `_OTHER`,
     /// with the line's size in bytes and nothing of its content. See
     /// `rmcp::stdio::stdio` for the choice of name and attributes.
-    pub(crate) fn parse_error_span(size: u64) {
+    pub(crate) fn parse_error_span(size: u64, transport: scope::Transport) {
         // The conventions count a parse error as the client's mistake, not the
         // server's failure: the code alone, no `error.type`, no error status.
         let attributes = [
             KeyValue::new(keys::METHOD, keys::OTHER),
             KeyValue::new(keys::RPC_STATUS, "-32700"),
-            KeyValue::new(keys::TRANSPORT, scope::Transport::Pipe.as_str()),
+            KeyValue::new(keys::TRANSPORT, transport.as_str()),
             KeyValue::new(keys::REQUEST_SIZE, i64::try_from(size).unwrap_or(i64::MAX)),
         ];
         let attributes = move |attrs: &mut Vec<KeyValue>| attrs.extend(attributes);
@@ -1750,7 +1750,7 @@ pub(crate) mod adapter {
         // Counted on the metric too: a client sending garbage shows by its code.
         #[cfg(feature = "metrics")]
         if let Some(mut operation) = begun.operation(keys::OTHER) {
-            operation.transport(scope::Transport::Pipe.as_str());
+            operation.transport(transport.as_str());
             operation.record(end, None, Some("-32700".to_owned()));
         }
     }

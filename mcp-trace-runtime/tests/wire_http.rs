@@ -214,3 +214,37 @@ fn the_http_context_is_the_parent_unless_meta_carries_one() {
         session
     );
 }
+
+#[test]
+fn a_session_holds_few_of_the_server_s_requests_awaiting_answers() {
+    exporter();
+    let observer = Observer::http();
+    observer.in_session("flooded");
+    // A server asking its client a hundred questions no one answers.
+    for n in 0..100 {
+        let id = format!("asked-{n}");
+        send(
+            &observer,
+            Sender::Server,
+            json!({"jsonrpc": "2.0", "id": id, "method": "sampling/createMessage", "params": {}}),
+        );
+    }
+    observer.closed();
+    let ended: Vec<SpanData> = exporter()
+        .get_finished_spans()
+        .expect("readable")
+        .into_iter()
+        .filter(|s| {
+            s.attributes.iter().any(|kv| {
+                kv.key.as_str() == "jsonrpc.request.id" && kv.value.as_str().starts_with("asked-")
+            })
+        })
+        .collect();
+    // At most 64 held per session, each ended as the conversation closed.
+    assert_eq!(ended.len(), 64);
+    assert!(
+        ended
+            .iter()
+            .all(|s| attributes(s)["error.type"] == Value::from("transport_closed"))
+    );
+}

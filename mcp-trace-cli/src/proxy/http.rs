@@ -127,6 +127,7 @@ async fn serve(listen: &str, upstream: Upstream) -> Result<u8, String> {
         telemetry: Arc::new(Telemetry::new(fallback)),
         server: Observer::http(),
         sessions: Mutex::default(),
+        exchanges: Mutex::default(),
         upstream,
     });
     while !signals::received() {
@@ -150,12 +151,15 @@ async fn serve(listen: &str, upstream: Upstream) -> Result<u8, String> {
                 .await;
         });
     }
-    // Every session ends with the proxy; its spans are exported before it exits.
-    let sessions: Vec<Arc<Observer>> = proxy
+    // Every conversation ends with the proxy (its requests still awaiting answers end
+    // `transport_closed`); the spans are exported before it exits.
+    let mut sessions: Vec<Arc<Observer>> = proxy
         .sessions()
         .drain()
         .map(|(_, session)| session.observer)
         .collect();
+    let exchanges = std::mem::take(&mut *proxy.exchanges.lock().unwrap_or_else(|p| p.into_inner()));
+    sessions.extend(exchanges.iter().filter_map(std::sync::Weak::upgrade));
     proxy.telemetry.finish(|| {
         for observer in sessions {
             observer.closed();
@@ -173,6 +177,9 @@ struct Proxy {
     server: Observer,
     /// The conversations in a session, by the server's `Mcp-Session-Id`.
     sessions: Mutex<HashMap<String, Session>>,
+    /// The conversations of one exchange each (no session) still open, for the proxy
+    /// to end as it stops.
+    exchanges: Mutex<Vec<std::sync::Weak<Observer>>>,
 }
 
 struct Session {
@@ -196,6 +203,19 @@ impl Proxy {
         let observer = Arc::new(self.server.same_server());
         observer.in_session(id);
         self.begin(&mut sessions, id, observer.clone());
+        observer
+    }
+
+    /// The conversation of an exchange with no session, noted so that the proxy can
+    /// end it should it stop first.
+    fn exchange(&self) -> Arc<Observer> {
+        let observer = Arc::new(self.server.same_server());
+        let mut open = self.exchanges.lock().unwrap_or_else(|p| p.into_inner());
+        // The ones over since are let go of as the list doubles.
+        if open.len() >= 64 && open.len().is_power_of_two() {
+            open.retain(|o| o.strong_count() > 0);
+        }
+        open.push(Arc::downgrade(&observer));
         observer
     }
 
@@ -262,7 +282,7 @@ impl Proxy {
         // The conversation this exchange is part of: its session's, else its own.
         let observer = endpoint.then(|| match &session_id {
             Some(id) => self.session(id),
-            None => Arc::new(self.server.same_server()),
+            None => self.exchange(),
         });
         let mut own = endpoint && session_id.is_none();
         let mut carried = None;
@@ -522,6 +542,8 @@ enum Reading {
         length: Option<usize>,
         /// Shown to the observer, or too long to be.
         done: bool,
+        /// Too long to be: it went by unread.
+        unread: bool,
     },
     /// Anything else (an empty `202 Accepted`, an HTML error page): not read.
     Nothing,
@@ -542,6 +564,7 @@ impl Reading {
                 body: Vec::new(),
                 length: text(headers, "content-length").and_then(|l| l.parse().ok()),
                 done: false,
+                unread: false,
             },
             _ => Reading::Nothing,
         }
@@ -558,9 +581,14 @@ impl Watch {
                     telemetry.observe(observer, Sender::Server, message, SystemTime::now(), None)
                 }
             }),
-            Reading::Json { body, length, done } if !*done => {
+            Reading::Json {
+                body,
+                length,
+                done,
+                unread,
+            } if !*done => {
                 if body.len() + data.len() > MAX_OBSERVED_BODY {
-                    *done = true;
+                    (*done, *unread) = (true, true);
                     *body = Vec::new();
                     return;
                 }
@@ -580,21 +608,29 @@ impl Watch {
         if std::mem::replace(&mut self.ended, true) {
             return;
         }
-        if let Reading::Json { body, done, .. } = &mut self.reading
-            && !*done
-            && !body.is_empty()
+        let mut unread_answer = false;
+        if let Reading::Json {
+            body, done, unread, ..
+        } = &mut self.reading
         {
-            let body = std::mem::take(body);
-            let at = SystemTime::now();
-            self.telemetry
-                .observe(&self.observer, Sender::Server, &body, at, None);
+            if !*done && !body.is_empty() {
+                let body = std::mem::take(body);
+                let at = SystemTime::now();
+                self.telemetry
+                    .observe(&self.observer, Sender::Server, &body, at, None);
+            }
+            unread_answer = *unread && (200..300).contains(&self.status);
         }
         let observer = self.observer.clone();
         let carried = self.carried.take();
         let (status, own) = (self.status, self.own);
         self.telemetry.then(move || {
             if let Some(request) = carried {
-                observer.exchange_ended(&request, Some(status));
+                // An answer too large to read came all the same: not a failure.
+                match unread_answer {
+                    true => observer.exchange_answered_unread(&request),
+                    false => observer.exchange_ended(&request, Some(status)),
+                }
             }
             if own {
                 observer.closed();

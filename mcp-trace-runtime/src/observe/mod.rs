@@ -37,6 +37,9 @@ pub(crate) struct Connection {
     pub(crate) in_flight: InFlight,
     /// Requests this side sent the peer, awaiting answers.
     pub(crate) outbound: outbound::Outbound,
+    /// Most of them awaited at once, when lower than [`outbound::MAX_SENT`]: a proxy
+    /// observing thousands of sessions keeps fewer per session.
+    pub(crate) sent_bound: Option<usize>,
 }
 
 impl Connection {

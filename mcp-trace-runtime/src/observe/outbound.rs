@@ -132,6 +132,11 @@ impl Connection {
         self.request_sent_in(key, id, method, scope)
     }
 
+    /// Most requests of this side's awaiting answers at once.
+    fn max_sent(&self) -> usize {
+        self.sent_bound.unwrap_or(MAX_SENT).min(MAX_SENT)
+    }
+
     /// [`Self::request_sent`] while serving the request of `scope`, when known.
     pub(crate) fn request_sent_in(
         &self,
@@ -143,7 +148,7 @@ impl Connection {
         let tracer = crate::tracer::current()?;
         {
             let sent = self.outbound.lock();
-            if sent.len() >= MAX_SENT || sent.contains_key(&key) {
+            if sent.len() >= self.max_sent() || sent.contains_key(&key) {
                 return None;
             }
         }
@@ -177,7 +182,7 @@ impl Connection {
         // filled the table or taken the id. Then this span is let go outside the lock.
         let refused = {
             let mut table = self.outbound.lock();
-            if table.len() >= MAX_SENT || table.contains_key(&key) {
+            if table.len() >= self.max_sent() || table.contains_key(&key) {
                 Some(sent)
             } else {
                 table.insert(key, sent);

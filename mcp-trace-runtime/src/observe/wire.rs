@@ -52,6 +52,11 @@ pub struct Http<'a> {
 /// Most tools remembered from `tools/list` answers (their schemas and definitions).
 const MAX_TOOLS: usize = 4096;
 
+/// Over HTTP, most of the server's requests awaiting the client's answers per session
+/// (a server has a few at once: a question to the user, a sampling request); past it,
+/// one gets no span. 4,096 sessions of them hold at most about 300 MiB.
+const MAX_SENT_PER_SESSION: usize = 64;
+
 /// Most bytes of a resource's URI a request in flight keeps (the span exports 2 KiB).
 const MAX_KEPT_URI: usize = 8 << 10;
 
@@ -174,13 +179,14 @@ enum Unanswered {
     /// The client cancelled it, reused its id, or it was let go past the bound.
     Cancelled,
     /// The conversation (or the HTTP exchange that carried it) ended first: its
-    /// `error.type`, `transport_closed` or the HTTP status the exchange ended with.
-    Closed(Cow<'static, str>),
+    /// `error.type`, `transport_closed` or the HTTP status the exchange ended with;
+    /// `None` when the answer came but went by unread (too large to observe).
+    Closed(Option<Cow<'static, str>>),
 }
 
 impl Unanswered {
     fn closed() -> Self {
-        Unanswered::Closed(Cow::Borrowed(super::outbound::CLOSED))
+        Unanswered::Closed(Some(Cow::Borrowed(super::outbound::CLOSED)))
     }
 }
 
@@ -456,8 +462,14 @@ impl Observer {
         network: Option<(&'static str, &'static str)>,
         catalog: Arc<Mutex<Catalog>>,
     ) -> Self {
+        // Over HTTP, one observer per session, thousands of them: the server's own
+        // requests awaiting the client's answers are bounded lower in each.
+        let connection = Connection {
+            sent_bound: (transport == Transport::Tcp).then_some(MAX_SENT_PER_SESSION),
+            ..Connection::default()
+        };
         Self {
-            connection: Arc::default(),
+            connection: Arc::new(connection),
             #[cfg(feature = "metrics")]
             timer: SessionTimer {
                 key: crate::session_duration::Key::unique(),
@@ -567,7 +579,7 @@ impl Observer {
 
     fn unreadable(&self, from: Sender, size: usize) {
         if from == Sender::Client {
-            adapter::parse_error_span(u64::try_from(size).unwrap_or(u64::MAX));
+            adapter::parse_error_span(u64::try_from(size).unwrap_or(u64::MAX), self.transport);
         }
     }
 
@@ -1156,11 +1168,14 @@ impl Observer {
         } = pending;
         let error_type = match &how {
             Unanswered::Closed(error_type) => error_type.clone(),
-            Unanswered::Cancelled => Cow::Borrowed(super::outbound::CLOSED),
+            Unanswered::Cancelled => Some(Cow::Borrowed(super::outbound::CLOSED)),
         };
-        let outcome = || Outcome::Error {
-            error_type: error_type.clone(),
-            rpc_code: None,
+        let outcome = || match &error_type {
+            Some(error_type) => Outcome::Error {
+                error_type: error_type.clone(),
+                rpc_code: None,
+            },
+            None => Outcome::Ok(None),
         };
         match (kind, how) {
             (Kind::Tool { name, advertised }, how) => {
@@ -1340,6 +1355,22 @@ impl Observer {
     /// as `transport_closed`, or with `status` as its `error.type` when the server
     /// answered the exchange with an HTTP error status (`"503"`).
     pub fn exchange_ended(&self, request: &[u8], status: Option<u16>) {
+        let error_type = match status {
+            Some(status) if status >= 400 => Cow::Owned(status.to_string()),
+            _ => Cow::Borrowed(super::outbound::CLOSED),
+        };
+        self.exchange_over(request, Some(error_type));
+    }
+
+    /// For a transport of exchanges: the exchange that carried `request` was answered
+    /// with a success, but the answer went by unread (past what is observed): each of
+    /// its requests still awaiting an answer ends now, with no error and nothing more
+    /// known of its outcome.
+    pub fn exchange_answered_unread(&self, request: &[u8]) {
+        self.exchange_over(request, None);
+    }
+
+    fn exchange_over(&self, request: &[u8], error_type: Option<Cow<'static, str>>) {
         #[derive(Deserialize)]
         struct Request<'a> {
             #[serde(borrow, default)]
@@ -1352,10 +1383,6 @@ impl Observer {
             Some(b'[') => first_of(request, MAX_BATCH).unwrap_or_default(),
             Some(b'{') => serde_json::from_slice(request).into_iter().collect(),
             _ => Vec::new(),
-        };
-        let error_type = match status {
-            Some(status) if status >= 400 => Cow::Owned(status.to_string()),
-            _ => Cow::Borrowed(super::outbound::CLOSED),
         };
         let at = SystemTime::now();
         for message in messages {

@@ -262,7 +262,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> TracedStdin<R, W> {
     /// One line rmcp will never see: its span, and a reply for the client. Returns
     /// how many replies are now owed.
     fn reject(&mut self, size: u64) -> u64 {
-        adapter::parse_error_span(size);
+        adapter::parse_error_span(size, crate::scope::Transport::Pipe);
         // metrics: issue 9
         let mut state = self.out.lock();
         state.queued = state.queued.saturating_add(1);
