@@ -4,7 +4,8 @@
 //! must be the same bytes; the spans exact, the argument hash the one Python's recipe
 //! computes, and no argument value or error message in any exported byte. Then the
 //! faults: a server that dies mid-call, a server that exits with a status of its own,
-//! a line that is not JSON.
+//! a line that is not JSON, a server that ignores its stdin closing and SIGTERM, a
+//! collector that is down.
 //!
 //! Without the SDK (`MCP_TRACE_PYTHON`, else the venv `.ci/run` makes), the Python
 //! tests say so loudly and skip; the fault tests need only `sh`.
@@ -471,6 +472,68 @@ fn a_server_that_cannot_start() {
         stderr.contains("cannot start /nonexistent/mcp-server"),
         "{stderr}"
     );
+}
+
+/// A server that ignores its stdin closing, and SIGTERM too, is ended with SIGKILL
+/// (with what it started) once the grace has passed twice: the proxy's status is
+/// 128 + 9, as a shell reports it, and the proxy does not hang.
+#[test]
+fn a_server_that_ignores_stdin_closing_and_sigterm() {
+    let scratch = Scratch::new("stubborn");
+    let started = std::time::Instant::now();
+    let mut proxied = spawn(
+        &["sh", "-c", "trap '' TERM; while true; do sleep 0.1; done"],
+        true,
+        &scratch,
+    );
+    // The host hangs up at once.
+    drop(proxied.stdin.take());
+    assert_eq!(exited(proxied), 128 + 9);
+    // Two graces of 2 s, and a little.
+    let took = started.elapsed();
+    assert!(
+        took >= std::time::Duration::from_secs(4) && took < std::time::Duration::from_secs(15),
+        "{took:?}"
+    );
+}
+
+/// A collector that is down costs the relay nothing: every answer comes, and the
+/// proxy exits with the server's status soon after it.
+#[test]
+fn a_collector_that_is_down() {
+    let down = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let mut proxied = Command::new(PROXY)
+        .args(["proxy", "--grace", "2s", "--"])
+        .args(["sed", "-u", r#"s/"method":"ping"/"result":{}/"#])
+        .env(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://127.0.0.1:{down}"),
+        )
+        .env("OTEL_SERVICE_NAME", "down")
+        .env_remove("OTEL_TRACES_EXPORTER")
+        .env_remove("OTEL_SDK_DISABLED")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("runs");
+    let mut client = Client::of(&mut proxied);
+    let started = std::time::Instant::now();
+    for id in 0..200 {
+        let ping = json!({"jsonrpc": "2.0", "id": id, "method": "ping"});
+        client.send(&ping);
+        let answer = client.answer(&json!(id), &mut Vec::new());
+        assert_eq!(
+            answer.trim_end(),
+            format!(r#"{{"jsonrpc":"2.0","id":{id},"result":{{}}}}"#)
+        );
+    }
+    drop(client);
+    assert_eq!(exited(proxied), 0);
+    assert!(started.elapsed() < std::time::Duration::from_secs(15));
 }
 
 /// A request the client cancels gets no answer: its span ends at once, marked
