@@ -523,8 +523,7 @@ fn a_collector_that_is_down() {
     let mut client = Client::of(&mut proxied);
     let started = std::time::Instant::now();
     for id in 0..200 {
-        let ping = json!({"jsonrpc": "2.0", "id": id, "method": "ping"});
-        client.send(&ping);
+        client.send_line(&format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"ping"}}"#));
         let answer = client.answer(&json!(id), &mut Vec::new());
         assert_eq!(
             answer.trim_end(),
