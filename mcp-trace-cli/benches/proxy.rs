@@ -17,6 +17,9 @@
 //! `cargo bench -p mcp-trace-cli --bench proxy` (under `cargo test`, a short run that
 //! only checks it works).
 
+mod shared;
+
+use shared::{micros, percentile};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -100,28 +103,13 @@ impl Peer {
 
     /// The peak resident size of the proxy (or of `sed`), in bytes.
     fn peak(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .map_or(0, |kb| kb * 1024)
+        shared::peak(self.child.id())
     }
 
     fn stop(mut self) {
         drop(self.to);
         let _ = self.child.wait();
     }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
-}
-
-fn micros(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e6
 }
 
 fn main() {

@@ -10,26 +10,14 @@
     feature = "schema-check"
 ))]
 
+mod common;
+
+use common::{attributes, exporter, send};
 use mcp_trace_runtime::wire::{Http, Observer, Sender};
 use opentelemetry::Value;
-use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
+use opentelemetry_sdk::trace::SpanData;
 use serde_json::json;
-use std::collections::BTreeMap;
-use std::sync::OnceLock;
 use std::time::SystemTime;
-
-fn exporter() -> &'static InMemorySpanExporter {
-    static EXPORTER: OnceLock<InMemorySpanExporter> = OnceLock::new();
-    EXPORTER.get_or_init(|| {
-        let exporter = InMemorySpanExporter::default();
-        let provider = SdkTracerProvider::builder()
-            .with_simple_exporter(exporter.clone())
-            .build();
-        opentelemetry::global::set_tracer_provider(provider);
-        mcp_trace_runtime::provider_changed();
-        exporter
-    })
-}
 
 /// The finished spans whose `jsonrpc.request.id` is `id` (each test its own ids).
 fn spans_of(id: &str) -> Vec<SpanData> {
@@ -43,17 +31,6 @@ fn spans_of(id: &str) -> Vec<SpanData> {
                 .any(|kv| kv.key.as_str() == "jsonrpc.request.id" && kv.value.as_str() == id)
         })
         .collect()
-}
-
-fn attributes(span: &SpanData) -> BTreeMap<String, Value> {
-    span.attributes
-        .iter()
-        .map(|kv| (kv.key.to_string(), kv.value.clone()))
-        .collect()
-}
-
-fn send(observer: &Observer, from: Sender, message: serde_json::Value) {
-    observer.observe(from, message.to_string().as_bytes(), SystemTime::now());
 }
 
 #[test]

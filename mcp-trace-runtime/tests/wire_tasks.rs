@@ -5,33 +5,13 @@
 //! it, by the tool's rules.
 #![cfg(all(feature = "enable", feature = "wire"))]
 
+mod common;
+
+use common::{attributes, exporter, send};
 use mcp_trace_runtime::wire::{Observer, Sender};
 use opentelemetry::Value;
-use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
+use opentelemetry_sdk::trace::SpanData;
 use serde_json::json;
-use std::collections::BTreeMap;
-use std::time::SystemTime;
-
-fn exporter() -> InMemorySpanExporter {
-    let exporter = InMemorySpanExporter::default();
-    let provider = SdkTracerProvider::builder()
-        .with_simple_exporter(exporter.clone())
-        .build();
-    opentelemetry::global::set_tracer_provider(provider);
-    mcp_trace_runtime::provider_changed();
-    exporter
-}
-
-fn attributes(span: &SpanData) -> BTreeMap<String, Value> {
-    span.attributes
-        .iter()
-        .map(|kv| (kv.key.to_string(), kv.value.clone()))
-        .collect()
-}
-
-fn send(observer: &Observer, from: Sender, message: serde_json::Value) {
-    observer.observe(from, message.to_string().as_bytes(), SystemTime::now());
-}
 
 #[test]
 fn a_task_is_spanned_from_its_creation_to_its_end() {

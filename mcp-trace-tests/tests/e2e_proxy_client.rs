@@ -13,35 +13,12 @@
 mod common;
 
 use common::otlp::{Receiver, attributes, spans};
+use common::python;
 use opentelemetry::trace::{TraceContextExt, Tracer, TracerProvider as _};
 use rmcp::model::CallToolRequestParams;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::process::Stdio;
-
-/// The SDK's venv Python, or `None` (and a loud message).
-fn python() -> Option<PathBuf> {
-    let python = std::env::var_os("MCP_TRACE_PYTHON")
-        .map(PathBuf::from)
-        .or_else(|| {
-            let home = std::env::var_os("HOME")?;
-            Some(PathBuf::from(home).join(".cache/mcp-trace/python-mcp-2.3.0/bin/python"))
-        })?;
-    let works = std::process::Command::new(&python)
-        .args(["-c", "import mcp"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !works {
-        eprintln!(
-            "\n*** SKIPPED: the official Python MCP SDK is not installed ({}); `bash .ci/run` installs it ***\n",
-            python.display()
-        );
-        return None;
-    }
-    Some(python)
-}
 
 /// The `mcp-trace` binary of this build, or `None` (and a loud message).
 fn proxy_binary() -> Option<PathBuf> {

@@ -14,6 +14,7 @@
 mod common;
 
 use common::otlp::{Receiver, attributes, spans};
+use common::python;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -24,31 +25,6 @@ use std::time::{Duration, Instant};
 /// The traceparent the Python client sends in every call's `_meta`.
 const TRACE_ID: &str = "0af7651916cd43dd8448eb211c80319c";
 const PARENT_ID: &str = "b7ad6b7169203331";
-
-/// The venv's Python with the SDK, or `None` (and a loud message) without it.
-fn python() -> Option<PathBuf> {
-    let python = std::env::var_os("MCP_TRACE_PYTHON")
-        .map(PathBuf::from)
-        .or_else(|| {
-            let home = std::env::var_os("HOME")?;
-            Some(PathBuf::from(home).join(".cache/mcp-trace/python-mcp-2.3.0/bin/python"))
-        })?;
-    let works = Command::new(&python)
-        .args(["-c", "import mcp"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !works {
-        eprintln!(
-            "\n*** SKIPPED: the official Python MCP SDK is not installed ({}); \
-             `bash .ci/run` installs it (python3 -m venv + pip install mcp==2.3.0) ***\n",
-            python.display()
-        );
-        return None;
-    }
-    Some(python)
-}
 
 /// Runs the Python client against the stdio example in `protocol`; returns its output
 /// lines and every span the server exported.

@@ -75,18 +75,24 @@ pub fn spawn(server: &[&str], proxied: bool, scratch: &Scratch) -> Child {
         c.args(&server[1..]);
         c
     };
-    command
-        .env("MCP_TRACE_FILE", scratch.0.join("spans.jsonl"))
-        .env_remove("OTEL_SERVICE_NAME")
-        .env_remove("OTEL_RESOURCE_ATTRIBUTES")
-        .env_remove("OTEL_TRACES_EXPORTER")
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .env_remove("OTEL_SDK_DISABLED")
+    to_file(&mut command, &scratch.0.join("spans.jsonl"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("the server starts")
+}
+
+/// `command`'s telemetry into the span file `file` (and its metric and log files beside
+/// it), whatever the calling environment says.
+pub fn to_file<'a>(command: &'a mut Command, file: &Path) -> &'a mut Command {
+    command
+        .env("MCP_TRACE_FILE", file)
+        .env_remove("OTEL_SERVICE_NAME")
+        .env_remove("OTEL_RESOURCE_ATTRIBUTES")
+        .env_remove("OTEL_TRACES_EXPORTER")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("OTEL_SDK_DISABLED")
 }
 
 /// A client writing JSON-RPC lines itself, one request at a time.
@@ -307,14 +313,9 @@ pub fn listening(port: u16) {
 /// The proxy in front of `upstream`, its telemetry into `scratch`; and the address it
 /// listens on, as it says on stderr.
 pub fn http_proxy(upstream: &str, scratch: &Scratch) -> (Running, String) {
-    let mut child = Command::new(PROXY)
-        .args(["proxy", "--listen", "127.0.0.1:0", "--upstream", upstream])
-        .env("MCP_TRACE_FILE", scratch.0.join("spans.jsonl"))
-        .env_remove("OTEL_SERVICE_NAME")
-        .env_remove("OTEL_RESOURCE_ATTRIBUTES")
-        .env_remove("OTEL_TRACES_EXPORTER")
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .env_remove("OTEL_SDK_DISABLED")
+    let mut command = Command::new(PROXY);
+    command.args(["proxy", "--listen", "127.0.0.1:0", "--upstream", upstream]);
+    let mut child = to_file(&mut command, &scratch.0.join("spans.jsonl"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -363,14 +364,11 @@ pub fn stop(mut proxy: Running) {
 
 /// `mcp-trace probe --url URL`: its exit status, and its span file's spans.
 pub fn probe_url(url: &str, flags: &[&str], scratch: &Scratch) -> (i32, Vec<Span>) {
-    let output = Command::new(PROXY)
+    let mut command = Command::new(PROXY);
+    command
         .args(["probe", "--url", url, "--timeout", "10s"])
-        .args(flags)
-        .env("MCP_TRACE_FILE", scratch.0.join("probe.jsonl"))
-        .env_remove("OTEL_SERVICE_NAME")
-        .env_remove("OTEL_TRACES_EXPORTER")
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .env_remove("OTEL_SDK_DISABLED")
+        .args(flags);
+    let output = to_file(&mut command, &scratch.0.join("probe.jsonl"))
         .stdin(Stdio::null())
         .output()
         .expect("the probe runs");

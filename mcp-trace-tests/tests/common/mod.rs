@@ -20,6 +20,8 @@ use opentelemetry::{Context, KeyValue, Value};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 pub fn exporter() -> &'static InMemorySpanExporter {
@@ -175,4 +177,29 @@ pub fn definition(tool: &rmcp::model::Tool) -> serde_json::Value {
         }
     }
     serde_json::Value::Object(kept)
+}
+
+/// The venv's Python with the SDK, or `None` (and a loud message) without it.
+pub fn python() -> Option<PathBuf> {
+    let python = std::env::var_os("MCP_TRACE_PYTHON")
+        .map(PathBuf::from)
+        .or_else(|| {
+            let home = std::env::var_os("HOME")?;
+            Some(PathBuf::from(home).join(".cache/mcp-trace/python-mcp-2.3.0/bin/python"))
+        })?;
+    let works = Command::new(&python)
+        .args(["-c", "import mcp"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !works {
+        eprintln!(
+            "\n*** SKIPPED: the official Python MCP SDK is not installed ({}); \
+             `bash .ci/run` installs it (python3 -m venv + pip install mcp==2.3.0) ***\n",
+            python.display()
+        );
+        return None;
+    }
+    Some(python)
 }
