@@ -4,7 +4,7 @@
 //! through the proxy and straight to the server: the same answers either way, and the
 //! spans the library records for a server of ours, with their exact attributes.
 
-#![cfg(unix)]
+#![cfg(all(unix, feature = "proxy"))]
 
 mod proxy_support;
 
