@@ -28,6 +28,9 @@ pub enum Kind {
     /// A server (a `service.name`) that served requests regularly served none for
     /// `--silence` while other servers in the data went on.
     ServerSilent,
+    /// A tool called `--retry-threshold` times or more in a row with the same
+    /// arguments in one session (or trace): an agent stuck retrying.
+    RetryLoop,
 }
 
 impl Kind {
@@ -42,6 +45,7 @@ impl Kind {
             Kind::DuplicateReads => "duplicate-reads",
             Kind::ProbeDown => "probe-down",
             Kind::ServerSilent => "server-silent",
+            Kind::RetryLoop => "retry-loop",
         }
     }
 }
@@ -91,6 +95,7 @@ pub fn alerts(report: &Report) -> Vec<Alert> {
             all.saturating_sub(tool.slots.sum(first, last).calls)
         };
         out.extend(silences(report, Kind::Silent, name, &tool.slots, others));
+        out.extend(retry_loop(report, name, tool));
     }
     for (service, slots) in &report.services {
         let others = |first: u64, last: u64| {
@@ -120,6 +125,22 @@ pub fn alerts(report: &Report) -> Vec<Alert> {
     }
     out.sort_by(|a, b| (a.kind, a.from_ns, &a.subject).cmp(&(b.kind, b.from_ns, &b.subject)));
     out
+}
+
+/// A tool's retry loops, all in one alert: from the first looping call to the last;
+/// `value`: the longest run; `part` of `whole`: the looping calls that failed.
+fn retry_loop(report: &Report, name: &str, tool: &crate::tools::ToolStats) -> Option<Alert> {
+    let runs = &tool.runs;
+    (runs.loops > 0).then(|| Alert {
+        kind: Kind::RetryLoop,
+        subject: name.to_owned(),
+        from_ns: runs.looping_from_ns,
+        to_ns: runs.looping_to_ns,
+        value: runs.longest as f64,
+        threshold: report.settings.retry_threshold as f64,
+        part: runs.looping_failed,
+        whole: runs.looping_calls,
+    })
 }
 
 /// The names asked for in calls answered "method not found", most asked first.

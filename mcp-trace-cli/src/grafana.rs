@@ -146,6 +146,27 @@ pub fn dashboard(settings: &Settings) -> Value {
             ),
     );
 
+    let repeats = |matcher: &str| {
+        format!(
+            "sum by (gen_ai_tool_name) (increase({OPERATION_COUNT}{{{TOOL_CALLS},{matcher}}}[{w}]))"
+        )
+    };
+    board.panel(
+        Panel::timeseries("Retry loops: repeated calls per tool", "percentunit")
+            .describe(&format!(
+                "Share of each tool's calls over {w} that repeated the tool's previous call in their session with the same arguments (mcp.tool.call.repeated): an agent retrying in a loop. The line is the retry-loop alert's threshold."
+            ))
+            .threshold(settings.repeat_rate)
+            .target(
+                format!(
+                    "{} / {}",
+                    repeats(r#"mcp_tool_call_repeated="true""#),
+                    repeats(r#"mcp_tool_call_repeated!="""#)
+                ),
+                "{{gen_ai_tool_name}}",
+            ),
+    );
+
     board.row("Re-reads");
     let reads = |matcher: &str, range: &str| {
         format!(

@@ -60,6 +60,8 @@ fn with_thresholds(command: Command) -> Command {
         .arg(flag("schema-rate", "PERCENT", format!("Alert when a tool's schema-invalid share over a window is above [default: {}]", pct(d.schema_rate))).value_parser(percent))
         .arg(flag("unknown-rate", "PERCENT", format!("Alert when -32601 answers over a window are above this share of calls [default: {}]", pct(d.unknown_rate))).value_parser(percent))
         .arg(flag("duplicate-rate", "PERCENT", format!("Alert when a resource's duplicate-read rate over a window is above [default: {}]", pct(d.duplicate_rate))).value_parser(percent))
+        .arg(flag("retry-threshold", "N", format!("Alert when a tool is called this many times in a row with the same arguments in one session or trace [default: {}]", d.retry_threshold)).value_parser(clap::value_parser!(u64).range(2..)))
+        .arg(flag("repeat-rate", "PERCENT", format!("Rules and dashboard: alert when a tool's share of calls repeating its previous one over a window is above [default: {}]", pct(d.repeat_rate))).value_parser(percent))
         .arg(flag("min-calls", "N", format!("Fewest calls a window needs before its rates can alert [default: {}]", d.min_calls)).value_parser(clap::value_parser!(u64)))
 }
 
@@ -280,6 +282,10 @@ fn settings(args: &ArgMatches) -> Settings {
     set(&mut s.schema_rate, "schema-rate");
     set(&mut s.unknown_rate, "unknown-rate");
     set(&mut s.duplicate_rate, "duplicate-rate");
+    set(&mut s.repeat_rate, "repeat-rate");
+    if let Some(n) = args.get_one::<u64>("retry-threshold") {
+        s.retry_threshold = *n;
+    }
     if let Some(w) = args.get_one::<Duration>("window") {
         s.window = *w;
     }

@@ -72,6 +72,7 @@ pub fn alert_name(kind: Kind) -> &'static str {
         Kind::DuplicateReads => "McpDuplicateReads",
         Kind::ProbeDown => "McpProbeDown",
         Kind::ServerSilent => "McpServerSilent",
+        Kind::RetryLoop => "McpToolRetryLoop",
     }
 }
 
@@ -88,7 +89,7 @@ const CALLS_PER_SILENCE_WINDOW: u64 = 3;
 /// The label a tool call carries on the metric and its method.
 const TOOL_CALLS: &str = r#"mcp_method_name="tools/call""#;
 
-/// The Prometheus rule file (YAML) raising the report's six alerts with `settings`'
+/// The Prometheus rule file (YAML) raising the report's alerts with `settings`'
 /// thresholds and windows.
 ///
 /// With `tool_docs` (the JSON of `mcp_trace::docs::json()`), the per-tool rules are
@@ -113,6 +114,7 @@ pub fn rules(settings: &Settings, tool_docs: Option<&Value>) -> Result<String, S
         q.schema_mismatch(),
         q.unknown_tool(),
         q.duplicate_reads(),
+        q.retry_loop(),
     ];
     match &tools {
         Some(tools) => rules.extend(tools.iter().map(|tool| q.silent(Some(tool)))),
@@ -149,6 +151,7 @@ fn check(s: &Settings) -> Result<(), String> {
         ("schema rate", s.schema_rate),
         ("unknown rate", s.unknown_rate),
         ("duplicate rate", s.duplicate_rate),
+        ("repeat rate", s.repeat_rate),
     ];
     for (name, rate) in rates {
         if !(0.0..=1.0).contains(&rate) {
@@ -232,9 +235,10 @@ fn header(out: &mut String, s: &Settings, tools: Option<&[String]>) {
     );
     let _ = writeln!(
         out,
-        "# unknown rate {}, duplicate rate {}, min calls {}; latency baseline: p50 over [{}] offset {}.",
+        "# unknown rate {}, duplicate rate {}, repeat rate {}, min calls {}; latency baseline: p50 over [{}] offset {}.",
         percent(s.unknown_rate),
         percent(s.duplicate_rate),
+        percent(s.repeat_rate),
         s.min_calls,
         duration(BASELINE_RANGE),
         duration(s.window),
@@ -507,6 +511,33 @@ impl<'a> Queries<'a> {
             description: format!(
                 "{{{{ $value | humanizePercentage }}}} of all MCP calls over {w} were answered -32601 (method not found), above {}: see gen_ai_tool_name=\"_OTHER\" and mcp_method_name on the metric, or the span names.",
                 percent(self.s.unknown_rate)
+            ),
+        }
+    }
+
+    /// The retry-loop alert over the metric: the share of a tool's calls that repeated
+    /// its previous call in their session (same arguments) over the window. The metric
+    /// carries the bit, never the run's length: a run of `--retry-threshold` shows as
+    /// a high share, not as a count.
+    fn retry_loop(&self) -> Rule {
+        let w = &self.window;
+        let range = format!("[{w}]");
+        let repeated = self.tool_calls(r#",mcp_tool_call_repeated="true""#, &range);
+        let tracked = self.tool_calls(r#",mcp_tool_call_repeated!="""#, &range);
+        Rule {
+            kind: Kind::RetryLoop,
+            expr: format!(
+                "{repeated}\n/\n{tracked}\n> {}\n{}",
+                self.s.repeat_rate,
+                self.enough(&tracked)
+            ),
+            for_: self.slot,
+            severity: "warning",
+            tool: None,
+            summary: "MCP tool {{ $labels.gen_ai_tool_name }} is called again and again with the same arguments".to_owned(),
+            description: format!(
+                "{{{{ $value | humanizePercentage }}}} of the calls of {{{{ $labels.gen_ai_tool_name }}}} over {w} repeated the tool's previous call in their session with the same arguments, above {}: an agent retrying in a loop.",
+                percent(self.s.repeat_rate)
             ),
         }
     }

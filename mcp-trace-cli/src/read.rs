@@ -29,7 +29,8 @@ pub enum Side {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Call {
     pub side: Side,
-    /// A digest of the trace id (client session spans only: one agent run each).
+    /// A digest of the trace id: a client session span's is one agent run; a
+    /// server span's scopes its runs of identical calls when it has no session.
     pub trace: Option<u64>,
     /// `mcp.method.name` (the span's name for a client session).
     pub method: String,
@@ -46,6 +47,9 @@ pub struct Call {
     pub schema_valid: Option<bool>,
     pub schema_error_path: Option<String>,
     pub args_hash: Option<String>,
+    /// `mcp.tool.call.repeat_run`: the call's place in its run of identical calls, as
+    /// the library counted it (it sees every call, sampled or not).
+    pub repeat_run: Option<u64>,
     pub cache_hit: Option<bool>,
     /// A round of a multi-round call (MCP 2026-07-28) that answered `input_required`:
     /// not a call of its own, the round that ends the call counts it.
@@ -256,7 +260,7 @@ fn call(span: &Span) -> Option<Call> {
         (Some(_), KIND_CLIENT) => Side::Client,
         (Some(_), _) => Side::Server,
     };
-    let trace = (side == Side::ClientSession).then(|| crate::tools::digest_bytes(&span.trace_id));
+    let trace = Some(crate::tools::digest_bytes(&span.trace_id));
     let method = method.unwrap_or_else(|| match side {
         Side::Task => "task".to_owned(),
         Side::Probe => "probe".to_owned(),
@@ -299,6 +303,7 @@ fn call(span: &Span) -> Option<Call> {
         schema_valid: flag("mcp.tool.args.schema_valid"),
         schema_error_path: name("mcp.tool.args.schema_error_path"),
         args_hash: string("mcp.tool.args.hash"),
+        repeat_run: count("mcp.tool.call.repeat_run").filter(|run| *run >= 1),
         cache_hit: flag("mcp.resource.cache_hit"),
         input_required: flag("mcp.request.input_required") == Some(true),
         definition_size: count("mcp.tool.definition.size"),

@@ -24,7 +24,7 @@ pub(crate) fn length(d: Duration) -> String {
 }
 
 /// The columns of the tools table, text and HTML.
-pub(crate) const TOOL_COLUMNS: [&str; 13] = [
+pub(crate) const TOOL_COLUMNS: [&str; 14] = [
     "tool",
     "calls",
     "sessions",
@@ -37,6 +37,7 @@ pub(crate) const TOOL_COLUMNS: [&str; 13] = [
     "schema-invalid",
     "hashes",
     "repeated",
+    "longest run",
     "context",
 ];
 
@@ -294,6 +295,17 @@ pub fn describe(report: &Report, alert: &Alert) -> String {
             alert.subject,
             length(Duration::from_secs_f64(alert.value)),
         ),
+        Kind::RetryLoop => {
+            let runs = report.tools.get(&alert.subject).map(|t| &t.runs);
+            format!(
+                "{}: called with the same arguments {} times in a row at most ({} or more: {} run(s) in {} session(s) or trace(s)); {part} of the {whole} looping calls failed",
+                alert.subject,
+                alert.value,
+                alert.threshold,
+                runs.map_or(0, |r| r.loops),
+                runs.map_or(0, |r| r.looping_scopes()),
+            )
+        }
     };
     let silent = matches!(alert.kind, Kind::Silent | Kind::ServerSilent);
     let until = if silent && alert.to_ns == report.last_ns {
@@ -362,8 +374,8 @@ fn tools_text(report: &Report, out: &mut String) {
     }
 }
 
-/// The lines under the tools table for one tool: its errors by type, and where its
-/// arguments most often broke the schema.
+/// The lines under the tools table for one tool: its errors by type, where its
+/// arguments most often broke the schema, its retry loops.
 pub(crate) fn tool_notes(name: &str, tool: &ToolStats) -> Vec<String> {
     let mut notes = Vec::new();
     if !tool.errors.is_empty() {
@@ -381,6 +393,17 @@ pub(crate) fn tool_notes(name: &str, tool: &ToolStats) -> Vec<String> {
             .map(|(p, n)| format!("{} ×{n}", if p.is_empty() { "(root)" } else { p }))
             .collect();
         notes.push(format!("{name} schema errors at: {}", paths.join(", ")));
+    }
+    let runs = &tool.runs;
+    if runs.loops > 0 {
+        notes.push(format!(
+            "{name} retry loops: {} run(s) of identical calls in a row, the longest {}, in {} session(s) or trace(s); {} of their {} calls failed",
+            runs.loops,
+            runs.longest,
+            runs.looping_scopes(),
+            runs.looping_failed,
+            runs.looping_calls
+        ));
     }
     notes
 }
@@ -403,6 +426,10 @@ pub(crate) fn row(name: &str, tool: &ToolStats) -> Vec<String> {
         percent(tool.schema_invalid, tool.schema_checked),
         tool.distinct_hashes().to_string(),
         percent(tool.repeated, tool.calls),
+        match tool.runs.longest {
+            0 => "-".to_owned(),
+            n => n.to_string(),
+        },
         context(&tool.context),
     ]
 }
@@ -464,6 +491,13 @@ pub fn json(report: &Report) -> Value {
                 "schemaErrorPaths": paths,
                 "distinctHashes": tool.distinct_hashes(),
                 "repeatedCalls": tool.repeated,
+                "runs": {
+                    "longest": tool.runs.longest,
+                    "loops": tool.runs.loops,
+                    "loopingScopes": tool.runs.looping_scopes(),
+                    "loopingCalls": tool.runs.looping_calls,
+                    "loopingFailed": tool.runs.looping_failed,
+                },
                 "baselineP50Micros": tool.baseline().map(|(p50, _)| p50),
                 "context": {
                     "definitionBytes": tool.context.definition_bytes(),

@@ -29,6 +29,13 @@ pub struct Settings {
     /// Share of a resource's reads that repeat one made before in the same session
     /// (`--duplicate-rate`, default 20 %).
     pub duplicate_rate: f64,
+    /// Identical calls of a tool in a row in one session (or trace) that make a retry
+    /// loop (`--retry-threshold`, default 3).
+    pub retry_threshold: u64,
+    /// The rules' and the dashboard's view of the same: a tool's share of calls that
+    /// repeated its previous one in their session (`mcp.tool.call.repeated`) over a
+    /// window (`--repeat-rate`, default 20 %).
+    pub repeat_rate: f64,
     /// Fewest calls (or reads) a window needs before a rate over it can alert: two
     /// failures in three calls are not a trend (`--min-calls`, default 10).
     pub min_calls: u64,
@@ -47,6 +54,8 @@ impl Default for Settings {
             schema_rate: 0.10,
             unknown_rate: 0.01,
             duplicate_rate: 0.20,
+            retry_threshold: 3,
+            repeat_rate: 0.20,
             min_calls: 10,
             baseline_calls: 100,
         }

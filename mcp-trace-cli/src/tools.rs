@@ -1,7 +1,8 @@
 //! Per-tool figures of the report: calls, sessions, errors by type, latency quantiles
 //! (HdrHistogram: memory by tool, not by span), schema mismatches, distinct argument
-//! hashes and repeated calls (a hash seen before in the same session: retry loops),
-//! and the same counts per time slot for the alerts.
+//! hashes and repeated calls (a hash seen before in the same session), runs of
+//! identical calls in a row (retry loops), and the same counts per time slot for the
+//! alerts.
 
 use crate::read::Call;
 use crate::settings::Settings;
@@ -95,6 +96,8 @@ pub struct ToolStats {
     seen_in_session: HashSet<(u64, u64)>,
     /// Calls whose argument hash was seen before in the same session.
     pub repeated: u64,
+    /// Runs of identical calls in a row, per session or trace.
+    pub runs: Runs,
     /// The counts per slot, for the alerts.
     pub slots: Slots<ToolSlot>,
     baseline: Baseline,
@@ -223,6 +226,7 @@ impl Default for ToolStats {
             hashes: HashSet::new(),
             seen_in_session: HashSet::new(),
             repeated: 0,
+            runs: Runs::default(),
             slots: Slots::default(),
             baseline: Baseline::Collecting(Vec::new()),
             context: Context::default(),
@@ -314,6 +318,9 @@ impl ToolStats {
             {
                 self.repeated += 1;
             }
+            let scope = session.or(call.trace);
+            self.runs
+                .add(call, scope, hash, settings.retry_threshold, budget);
         }
     }
 
@@ -376,6 +383,115 @@ impl ToolStats {
         paths.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         paths.truncate(n);
         paths
+    }
+}
+
+/// A tool's runs of identical calls: calls in a row, in one session (else one trace),
+/// with the same argument hash. A call's place in its run is the one the library
+/// recorded (`mcp.tool.call.repeat_run`: it saw every call, sampled or not, in the
+/// order served); for spans without it (older files), it is counted here from the
+/// hashes in the order the spans were written.
+#[derive(Debug, Clone, Default)]
+pub struct Runs {
+    /// Per scope, the tool's last call: its hash, its place, the failed calls of its
+    /// run so far.
+    last: HashMap<u64, Run>,
+    /// The longest run.
+    pub longest: u64,
+    /// Runs that reached the retry threshold: retry loops.
+    pub loops: u64,
+    /// Sessions or traces with a loop.
+    looping_scopes: HashSet<u64>,
+    /// The calls of those runs, and how many of them failed (an error, or a result
+    /// with `isError`): a failing call retried unchanged is the costliest loop.
+    pub looping_calls: u64,
+    pub looping_failed: u64,
+    /// The looping calls' first start and last end.
+    pub looping_from_ns: u64,
+    pub looping_to_ns: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    hash: u64,
+    /// The last call's place in the run.
+    length: u64,
+    /// The run's calls in the files so far (with sampling, fewer than its length),
+    /// and how many of them failed.
+    seen: u64,
+    failed: u64,
+    first_ns: u64,
+    /// Counted as a loop already.
+    looped: bool,
+}
+
+impl Runs {
+    fn add(
+        &mut self,
+        call: &Call,
+        scope: Option<u64>,
+        hash: u64,
+        threshold: u64,
+        budget: &mut SetBudget,
+    ) {
+        let failed = u64::from(call.failure().is_some());
+        let last = scope
+            .and_then(|s| self.last.get(&s).copied())
+            .filter(|run| run.hash == hash);
+        let length = call
+            .repeat_run
+            .unwrap_or_else(|| last.map_or(1, |run| run.length + 1));
+        // The same run goes on when its place moved on; else this call starts one.
+        let mut run = match last {
+            Some(run) if length > run.length => run,
+            _ => Run {
+                hash,
+                length,
+                seen: 0,
+                failed: 0,
+                first_ns: call.start_ns,
+                looped: false,
+            },
+        };
+        run.length = length;
+        run.seen += 1;
+        run.failed += failed;
+        let newly_looped = length >= threshold && !run.looped;
+        run.looped |= length >= threshold;
+        if let Some(scope) = scope {
+            match self.last.get_mut(&scope) {
+                Some(slot) => *slot = run,
+                None if budget.take(call.start_ns) => {
+                    self.last.insert(scope, run);
+                }
+                None => {}
+            }
+        }
+        self.longest = self.longest.max(length);
+        if newly_looped {
+            // The run becomes a loop: its earlier calls count with this one.
+            self.loops += 1;
+            self.looping_calls += run.seen;
+            self.looping_failed += run.failed;
+            if let Some(scope) = scope {
+                budget.insert(&mut self.looping_scopes, scope, call.start_ns);
+            }
+            self.looping_from_ns = match self.looping_to_ns {
+                0 => run.first_ns,
+                _ => self.looping_from_ns.min(run.first_ns),
+            };
+        } else if run.looped {
+            self.looping_calls += 1;
+            self.looping_failed += failed;
+        } else {
+            return;
+        }
+        self.looping_to_ns = self.looping_to_ns.max(call.end_ns());
+    }
+
+    /// Sessions or traces in which the tool looped.
+    pub fn looping_scopes(&self) -> u64 {
+        self.looping_scopes.len() as u64
     }
 }
 

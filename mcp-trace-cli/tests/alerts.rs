@@ -457,7 +457,8 @@ fn every_alert_at_once() {
     // search fails a fifth of its calls in minutes 10 and 11; fetch turns slow in
     // minute 20; lookup stops at minute 20 while the others go on to minute 40;
     // create_issue's arguments break its schema 15 % of the time; ten calls ask
-    // for a tool that does not exist; a resource is re-read a quarter of the time.
+    // for a tool that does not exist; a resource is re-read a quarter of the time;
+    // an agent retries a failing `deploy` four times unchanged.
     let mut spans = steady("search", 0..40);
     for s in spans.iter_mut() {
         let start: u64 = s["startTimeUnixNano"].as_str().unwrap().parse().unwrap();
@@ -497,6 +498,16 @@ fn every_alert_at_once() {
         (0..40)
             .flat_map(|m| (0..12).map(move |i| read(Some("s1"), Some(i >= 9), at(m) + i * MS_NS))),
     );
+    spans.extend((0..4).map(|i| {
+        tool_call(
+            "deploy",
+            "s2",
+            "same",
+            at(35) + i * MS_NS,
+            MS_NS / 2,
+            &[("error.type", json!("tool_error"))],
+        )
+    }));
     let report = report_of(spans);
     assert_eq!(report.tools["search"].failed(), 8);
     let kinds: std::collections::BTreeSet<Kind> = alerts(&report).iter().map(|a| a.kind).collect();
@@ -508,7 +519,8 @@ fn every_alert_at_once() {
             Kind::Silent,
             Kind::SchemaMismatch,
             Kind::UnknownTool,
-            Kind::DuplicateReads
+            Kind::DuplicateReads,
+            Kind::RetryLoop
         ]
     );
     insta::assert_snapshot!(mcp_trace_cli::render::text(&report));
@@ -524,7 +536,7 @@ fn a_silence_just_over_the_window_is_seen() {
                 tool_call(
                     tool,
                     "s1",
-                    "h",
+                    &format!("h{i}"),
                     T0_NS + i * step_s * 1_000_000_000,
                     10 * MS_NS,
                     &[],
@@ -542,4 +554,146 @@ fn a_silence_just_over_the_window_is_seen() {
     assert_eq!(fired[0].subject, "lookup");
     assert_eq!(fired[0].from_ns, T0_NS + 570 * 1_000_000_000 + 10 * MS_NS);
     assert_eq!(fired[0].to_ns, T0_NS + 1_500 * 1_000_000_000);
+}
+
+/// A session's calls `(tool, hash, failed)` in order, a millisecond apart from `from`.
+fn calls_in(session: &str, from: u64, calls: &[(&str, &str, bool)]) -> Vec<Value> {
+    calls
+        .iter()
+        .enumerate()
+        .map(|(i, (tool, hash, failed))| {
+            let error = failed.then(|| ("error.type", json!("tool_error")));
+            tool_call(
+                tool,
+                session,
+                hash,
+                from + i as u64 * MS_NS,
+                MS_NS / 2,
+                &Vec::from_iter(error),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn retry_loops_from_hashes_and_order() {
+    // The sequence: A, A, other tool, A, A, B, A, A (runs 1, 2, 3, 4, 1, 1,
+    // 2 of `search`); in another session three identical failing calls (1, 2, 3).
+    let a = ("search", "a", false);
+    let mut spans = calls_in(
+        "s1",
+        at(0),
+        &[
+            a,
+            a,
+            ("fetch", "a", false),
+            a,
+            a,
+            ("search", "b", false),
+            a,
+            a,
+        ],
+    );
+    spans.extend(calls_in("s2", at(1), &[("deploy", "d", true); 3]));
+    // Two sessions alternating the same call: no run is longer than one session's.
+    spans.extend(calls_in("s3", at(2), &[("fetch", "f", false); 2]));
+    spans.extend(calls_in(
+        "s4",
+        at(2) + MS_NS / 4,
+        &[("fetch", "f", false); 2],
+    ));
+    let report = report_of(spans);
+    let search = &report.tools["search"].runs;
+    assert_eq!(
+        (search.longest, search.loops, search.looping_scopes()),
+        (4, 1, 1)
+    );
+    // The run's four calls (1 to 4), none failed.
+    assert_eq!((search.looping_calls, search.looping_failed), (4, 0));
+    assert_eq!(report.tools["fetch"].runs.longest, 2);
+    assert_eq!(
+        alerts(&report),
+        vec![
+            Alert {
+                kind: Kind::RetryLoop,
+                subject: "search".into(),
+                from_ns: at(0),
+                to_ns: at(0) + 4 * MS_NS + MS_NS / 2,
+                value: 4.0,
+                threshold: 3.0,
+                part: 0,
+                whole: 4,
+            },
+            Alert {
+                kind: Kind::RetryLoop,
+                subject: "deploy".into(),
+                from_ns: at(1),
+                to_ns: at(1) + 2 * MS_NS + MS_NS / 2,
+                value: 3.0,
+                threshold: 3.0,
+                part: 3,
+                whole: 3,
+            },
+        ]
+    );
+    let text = mcp_trace_cli::render::text(&report);
+    assert!(
+        text.contains("  retry-loop       deploy: called with the same arguments 3 times in a row at most (3 or more: 1 run(s) in 1 session(s) or trace(s)); 3 of the 3 looping calls failed; from "),
+        "{text}"
+    );
+    assert!(
+        text.contains("  deploy retry loops: 1 run(s) of identical calls in a row, the longest 3, in 1 session(s) or trace(s); 3 of their 3 calls failed\n"),
+        "{text}"
+    );
+    let json = mcp_trace_cli::render::json(&report);
+    let deploy = json["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["tool"] == "deploy")
+        .unwrap();
+    assert_eq!(
+        deploy["runs"],
+        json!({"longest": 3, "loops": 1, "loopingScopes": 1, "loopingCalls": 3, "loopingFailed": 3})
+    );
+    // A higher threshold: no loop.
+    let mut report = Report::new(Settings {
+        retry_threshold: 5,
+        ..Settings::default()
+    });
+    report
+        .read(file(calls_in("s2", at(1), &[("deploy", "d", true); 4])).as_bytes())
+        .unwrap();
+    report.finish();
+    assert_eq!(alerts(&report), vec![]);
+    assert_eq!(report.tools["deploy"].runs.longest, 4);
+}
+
+#[test]
+fn retry_loops_from_the_libraries_own_count() {
+    // Sampled at a third: the library counted runs 1 to 6, the file holds places 2 and
+    // 5 of the run, and a new run's place 1. The run is a loop (5 ≥ 3) once.
+    let placed = |place: i64, start: u64, failed: bool| {
+        let mut extra = vec![("mcp.tool.call.repeat_run", json!(place))];
+        if failed {
+            extra.push(("error.type", json!("tool_error")));
+        }
+        tool_call("search", "s1", "a", start, MS_NS, &extra)
+    };
+    let spans = vec![
+        placed(2, at(0), true),
+        placed(5, at(0) + 10 * MS_NS, true),
+        placed(1, at(0) + 20 * MS_NS, false),
+    ];
+    let report = report_of(spans);
+    let runs = &report.tools["search"].runs;
+    assert_eq!((runs.longest, runs.loops, runs.looping_scopes()), (5, 1, 1));
+    // The calls of the run in the file, both failed.
+    assert_eq!((runs.looping_calls, runs.looping_failed), (2, 2));
+    let fired = alerts(&report);
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    assert_eq!(
+        (fired[0].kind, fired[0].from_ns, fired[0].to_ns),
+        (Kind::RetryLoop, at(0), at(0) + 11 * MS_NS)
+    );
 }

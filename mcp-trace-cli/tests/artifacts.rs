@@ -31,7 +31,7 @@ const PROBE_LABELS: [&str; 1] = ["mcp_probe_target"];
 const RESOURCE_LABELS: [&str; 1] = ["job"];
 
 /// The attributes of `mcp.server.operation.duration`, underscored.
-const OPERATION_LABELS: [&str; 12] = [
+const OPERATION_LABELS: [&str; 13] = [
     "mcp_method_name",
     "gen_ai_operation_name",
     "gen_ai_tool_name",
@@ -44,6 +44,7 @@ const OPERATION_LABELS: [&str; 12] = [
     "rpc_response_status_code",
     "mcp_tool_args_schema_valid",
     "mcp_resource_cache_hit",
+    "mcp_tool_call_repeated",
 ];
 
 /// The attributes of `mcp.server.session.duration`, underscored.
@@ -380,6 +381,7 @@ fn the_dashboard_reads_only_what_the_library_emits() {
         r#"rpc_response_status_code="-32601""#,
         r#"mcp_tool_args_schema_valid="false""#,
         r#"mcp_resource_cache_hit="true""#,
+        r#"mcp_tool_call_repeated="true""#,
         "histogram_quantile(0.99,",
     ] {
         assert!(all.contains(needed), "no query has {needed}");
@@ -442,7 +444,7 @@ fn rule_exprs(yaml: &str) -> Vec<String> {
     out
 }
 
-const ALERTS: [(&str, &str); 8] = [
+const ALERTS: [(&str, &str); 9] = [
     ("McpToolErrorRate", "error-rate"),
     ("McpToolLatency", "latency"),
     ("McpToolSilent", "silent-tool"),
@@ -451,6 +453,7 @@ const ALERTS: [(&str, &str); 8] = [
     ("McpDuplicateReads", "duplicate-reads"),
     ("McpProbeDown", "probe-down"),
     ("McpServerSilent", "server-silent"),
+    ("McpToolRetryLoop", "retry-loop"),
 ];
 
 /// Tool docs as `mcp_trace::docs::json()` gives them, cut to what the rules read.
@@ -472,9 +475,9 @@ fn the_rules_raise_the_reports_alerts_and_the_servers() {
             "no {kind}"
         );
     }
-    assert_eq!(yaml.matches("- alert: ").count(), 8);
+    assert_eq!(yaml.matches("- alert: ").count(), 9);
     let exprs = rule_exprs(&yaml);
-    assert_eq!(exprs.len(), 8);
+    assert_eq!(exprs.len(), 9);
     for expr in &exprs {
         let strays = strays(expr);
         assert!(strays.is_empty(), "{expr}: {strays:?}");
@@ -1038,6 +1041,34 @@ fn unit_tests(rule_file: &str, documented: bool) -> String {
             &[("severity", "critical"), ("mcp_trace_alert", "probe-down"), ("mcp_probe_target", "docs")],
             "MCP server docs is down",
             "mcp-trace probe found the MCP server docs down: a step of its runs failed (the run''s trace names it).",
+        )],
+    ));
+
+    // A fifth of fetch's calls repeat its previous one in their session: at the
+    // threshold, not above; two fifths of search's do.
+    out.push_str("  - name: retry loop\n    interval: 1m\n    input_series:\n");
+    for (name, repeated, per_minute) in [
+        ("search", "true", 8),
+        ("search", "false", 12),
+        ("fetch", "true", 4),
+        ("fetch", "false", 16),
+    ] {
+        out.push_str(&series(
+            CALLS,
+            &tool(name, &format!(r#",mcp_tool_call_repeated="{repeated}""#)),
+            &format!("0+{per_minute}x15"),
+        ));
+    }
+    out.push_str("    alert_rule_test:\n");
+    out.push_str(&check("1m", "McpToolRetryLoop", &[]));
+    out.push_str(&check(
+        "10m",
+        "McpToolRetryLoop",
+        &[alert(
+            "retry-loop",
+            Some("search"),
+            "MCP tool search is called again and again with the same arguments",
+            "40% of the calls of search over 5m repeated the tool''s previous call in their session with the same arguments, above 20%: an agent retrying in a loop.",
         )],
     ));
 

@@ -149,6 +149,8 @@ fn the_reference_typescript_server_through_the_proxy() {
         ("mcp.session.id", session),
         ("mcp.tool.args.message.length", json!(11)),
         ("mcp.tool.args.schema_valid", json!(true)),
+        // The first call of echo with these arguments in the session.
+        ("mcp.tool.call.repeat_run", json!(1)),
         ("mcp.tool.result.count", json!(1)),
     ]
     .into_iter()

@@ -145,6 +145,7 @@ fn a_session_over_streamable_http_is_traced_as_the_library_traces_its_own() {
             // CPython's: sha256(json.dumps(arguments, sort_keys=True))[:16]
             "mcp.tool.args.hash": "0cf4deff1fbaa6eb",
             "mcp.tool.args.schema_valid": true,
+            "mcp.tool.call.repeat_run": 1,
             "mcp.tool.result.count": 1,
             "mcp.tool.result.size": 111,
         })

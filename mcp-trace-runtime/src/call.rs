@@ -485,63 +485,140 @@ fn start_tool_traced(
     let Some(mut begun) = begin_with(tracer, meta.span_name, base, scope::claim, None) else {
         return Call::default();
     };
+    let data = begun.scope.as_ref().map(|s| &s.data);
     if begun.recording {
         let mut attrs = Vec::with_capacity(16);
         begun.common_attributes(begun.session(session), &mut attrs);
-        let data = begun.scope.as_ref().map(|s| &s.data);
-        let raw = data.and_then(|d| d.arguments.as_ref());
-        let oversized = data.and_then(|d| d.oversized.as_ref());
-        match (raw, oversized) {
-            (Some(raw), _) => args_from_raw(meta, compiled, raw, &mut attrs),
-            (None, Some(oversized)) => {
-                // Typed shapes cost no serialization; the hash was taken from the
-                // request; a verdict would cost more than the call.
-                record(&mut ArgsRecorder::new(&mut attrs, Rebuild::Nothing));
-                oversized_signals(compiled, oversized, &mut attrs);
-            }
-            (None, None) => {
-                let mut rec = ArgsRecorder::new(&mut attrs, rebuild_for(meta, compiled));
-                record(&mut rec);
-                match finish_rebuilt(meta, compiled, rec) {
-                    Typed::Json(rebuilt, unseen) => {
-                        hash_and_check(compiled, &rebuilt, true, &unseen, &mut attrs);
-                    }
-                    Typed::Guaranteed(canonical) => {
-                        typed_signals(compiled, canonical, &mut attrs);
-                    }
-                    Typed::Unknown => {}
-                }
-            }
-        }
+        argument_signals(meta, compiled, data, record, true, &mut attrs);
+        let repeated = repeat_run(
+            begun.read_scope(begun.session(session)),
+            meta.name,
+            begun.scope.as_deref(),
+            &mut attrs,
+        );
         #[cfg(feature = "metrics")]
         let verdict = bool_attribute(&attrs, keys::SCHEMA_VALID);
         begun.span.set_attributes(attrs);
         #[cfg(feature = "metrics")]
-        return begun_tool_call(begun, meta.name, verdict);
+        return begun_tool_call(begun, meta.name, verdict, repeated);
+        #[cfg(not(feature = "metrics"))]
+        let _ = repeated;
     }
     #[cfg(feature = "metrics")]
     {
         if !begun.metric {
             return begun.into_call(false, None);
         }
-        // Not recording: the metric still carries the verdict, and nothing else of the
-        // arguments is computed.
+        // Not recording: the metric still carries the verdict and, within a session or
+        // trace, whether the call repeats the one before (the hash is taken for that);
+        // no shapes are computed.
+        let run_scope = begun.read_scope(begun.session(session));
+        if cfg!(feature = "args-hash") && run_scope.is_some() {
+            let mut scratch = Vec::new();
+            argument_signals(meta, compiled, data, record, false, &mut scratch);
+            let repeated = repeat_run(run_scope, meta.name, begun.scope.as_deref(), &mut scratch);
+            let verdict = bool_attribute(&scratch, keys::SCHEMA_VALID);
+            return begun_tool_call(begun, meta.name, verdict, repeated);
+        }
         let verdict = unsampled_verdict(meta, compiled, begun.scope.as_deref(), record);
-        begun_tool_call(begun, meta.name, verdict)
+        begun_tool_call(begun, meta.name, verdict, None)
     }
     #[cfg(not(feature = "metrics"))]
     begun.into_call(false, ())
 }
 
+/// The arguments' signals, into `attrs`: their shapes when `shapes`, the hash, the
+/// verdict; from the request scope's raw arguments when it has them, else from the
+/// typed parameters `record` is given.
+fn argument_signals(
+    meta: &'static ToolMeta,
+    compiled: Option<&'static Compiled>,
+    data: Option<&scope::ScopeData>,
+    record: &mut dyn FnMut(&mut ArgsRecorder<'_>),
+    shapes: bool,
+    attrs: &mut Vec<KeyValue>,
+) {
+    let raw = data.and_then(|d| d.arguments.as_ref());
+    let oversized = data.and_then(|d| d.oversized.as_ref());
+    match (raw, oversized) {
+        (Some(raw), _) if shapes => args_from_raw(meta, compiled, raw, attrs),
+        (Some(raw), _) => hash_and_check(compiled, raw, false, &[], attrs),
+        (None, Some(oversized)) => {
+            // Typed shapes cost no serialization; the hash was taken from the
+            // request; a verdict would cost more than the call.
+            if shapes {
+                record(&mut ArgsRecorder::new(attrs, Rebuild::Nothing));
+            }
+            oversized_signals(compiled, oversized, attrs);
+        }
+        (None, None) => {
+            let mut rec = ArgsRecorder::new(attrs, rebuild_for(meta, compiled));
+            if !shapes {
+                rec = rec.without_shapes();
+            }
+            record(&mut rec);
+            match finish_rebuilt(meta, compiled, rec) {
+                Typed::Json(rebuilt, unseen) => {
+                    hash_and_check(compiled, &rebuilt, true, &unseen, attrs);
+                }
+                Typed::Guaranteed(canonical) => typed_signals(compiled, canonical, attrs),
+                Typed::Unknown => {}
+            }
+        }
+    }
+}
+
 /// The call of a begun `tools/call` span, with its metric record.
 #[cfg(feature = "metrics")]
-fn begun_tool_call(begun: Begun, tool: &'static str, verdict: Option<bool>) -> Call {
+fn begun_tool_call(
+    begun: Begun,
+    tool: &'static str,
+    verdict: Option<bool>,
+    repeated: Option<bool>,
+) -> Call {
     let operation = begun.operation(keys::TOOLS_CALL).map(|operation| {
         let mut operation = operation.tool(tool);
         operation.schema_valid(verdict);
+        operation.repeated(repeated);
         operation
     });
     begun.into_call(false, operation)
+}
+
+/// The call's place in the run of identical calls of `tool` in `scope`, from the hash
+/// among `attrs` (none: no run), pushed as `mcp.tool.call.repeat_run`; returns whether
+/// it repeats the call before it, for the metric.
+/// A later round of a multi-round call (`request`) keeps its first round's place.
+fn repeat_run(
+    scope: Option<ReadScope<'_>>,
+    tool: &str,
+    request: Option<&ActiveScope>,
+    attrs: &mut Vec<KeyValue>,
+) -> Option<bool> {
+    #[cfg(feature = "args-hash")]
+    {
+        use crate::signals::repeats;
+        let scope = match scope? {
+            ReadScope::Session(session) => repeats::Scope::Session(session),
+            ReadScope::Trace(trace) => repeats::Scope::Trace(trace),
+        };
+        #[cfg(feature = "wire")]
+        let continues = request.is_some_and(|r| r.rounds.later().is_some());
+        #[cfg(not(feature = "wire"))]
+        let continues = {
+            let _ = request;
+            false
+        };
+        let hash = string_attribute(attrs, keys::ARGS_HASH)?;
+        let run = repeats::run(scope, tool, hash, continues);
+        attrs.push(KeyValue::new(keys::REPEAT_RUN, i64::from(run)));
+        Some(run >= 2)
+    }
+    #[cfg(not(feature = "args-hash"))]
+    {
+        let _ = (scope, tool, request, attrs);
+        None
+    }
 }
 
 /// The schema verdict of a call whose span does not record, for the metric alone: the
@@ -606,6 +683,15 @@ fn raw_verdict(compiled: Option<&Compiled>, scope: Option<&ActiveScope>) -> Opti
         let _ = (compiled, scope);
         None
     }
+}
+
+/// The string attribute `key` among `attrs`, if there is one.
+#[cfg(feature = "args-hash")]
+pub(crate) fn string_attribute<'a>(attrs: &'a [KeyValue], key: &str) -> Option<&'a str> {
+    attrs.iter().find_map(|kv| match &kv.value {
+        opentelemetry::Value::String(value) if kv.key.as_str() == key => Some(value.as_str()),
+        _ => None,
+    })
 }
 
 /// The boolean attribute `key` among `attrs`, if there is one.
@@ -1370,6 +1456,15 @@ pub(crate) mod adapter {
         let data = Some(&scope.data);
         #[cfg(feature = "metrics")]
         let mut verdict = None;
+        // Runs are per tool the server knows, the rest together; within the session,
+        // else the trace `_meta` named.
+        let counted = if known { &*bounded } else { keys::OTHER };
+        let within = match (&scope.data.session_id, &scope.data.traceparent) {
+            (Some(session), _) => Some(ReadScope::Session(session)),
+            (None, Some(_)) => Some(ReadScope::Trace(active.cx.span().span_context().trace_id())),
+            (None, None) => None,
+        };
+        let mut repeated = None;
         if active.recording {
             let span = active.cx.span();
             if started_known != known {
@@ -1392,11 +1487,22 @@ pub(crate) mod adapter {
             } else if let Some(oversized) = data.and_then(|d| d.oversized.as_ref()) {
                 oversized_signals(compiled, oversized, &mut attrs);
             }
+            repeated = repeat_run(within, counted, Some(&scope), &mut attrs);
             #[cfg(feature = "metrics")]
             {
                 verdict = bool_attribute(&attrs, keys::SCHEMA_VALID);
             }
             span.set_attributes(attrs);
+        } else if within.is_some() {
+            // Not recording: the hash alone, so that the run goes on and the metric
+            // says whether the call repeats.
+            let mut scratch = Vec::new();
+            if let Some(raw) = data.and_then(|d| d.arguments.as_ref()) {
+                hash_and_check(None, raw, false, &[], &mut scratch);
+            } else if let Some(oversized) = data.and_then(|d| d.oversized.as_ref()) {
+                oversized_signals(None, oversized, &mut scratch);
+            }
+            repeated = repeat_run(within, counted, Some(&scope), &mut scratch);
         }
         // Only a name the server knows goes on the metric: an unknown one is the
         // client's (cardinality). Not recording, the metric still carries the verdict
@@ -1414,10 +1520,11 @@ pub(crate) mod adapter {
             };
             let mut operation = operation.tool(tool);
             operation.schema_valid(verdict);
+            operation.repeated(repeated);
             active.metric = Some(operation);
         }
         #[cfg(not(feature = "metrics"))]
-        let _ = bounded;
+        let _ = (bounded, repeated);
         drop(scope);
         call.finish_at(|| outcome, Some(end));
     }

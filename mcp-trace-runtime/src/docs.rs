@@ -327,6 +327,10 @@ fn attribute_catalog(handler: &HandlerDoc, arguments: &[Argument]) -> Vec<(Strin
         }
         if cfg!(feature = "args-hash") {
             keys.push((
+                "mcp.tool.call.repeat_run".into(),
+                "when the session, or else a `_meta` trace, is known",
+            ));
+            keys.push((
                 "mcp.tool.definition.hash".into(),
                 "through the rmcp adapter, for a tool it advertises",
             ));
@@ -385,6 +389,12 @@ fn metric_catalog(handler: &HandlerDoc) -> Vec<(&'static str, &'static str)> {
                 keys.push((
                     "mcp.tool.args.schema_valid",
                     "arguments under the schema-check budget",
+                ));
+            }
+            if cfg!(feature = "args-hash") {
+                keys.push((
+                    "mcp.tool.call.repeated",
+                    "when the session, or else a `_meta` trace, is known",
                 ));
             }
         }

@@ -98,6 +98,12 @@ pub(crate) const EVENTS_DROPPED: &str = "mcp.events.dropped";
 pub(crate) const ARGS_PREFIX: &str = "mcp.tool.args.";
 #[cfg(feature = "args-hash")]
 pub(crate) const ARGS_HASH: &str = "mcp.tool.args.hash";
+/// The call's place in the run of identical calls of its tool in its scope (≥ 1).
+#[cfg_attr(not(feature = "args-hash"), allow(dead_code))]
+pub(crate) const REPEAT_RUN: &str = "mcp.tool.call.repeat_run";
+/// On the metric: whether the call repeated the one before it (`repeat_run` ≥ 2).
+#[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+pub(crate) const REPEATED: &str = "mcp.tool.call.repeated";
 #[cfg(any(feature = "schema-check", feature = "metrics"))]
 pub(crate) const SCHEMA_VALID: &str = "mcp.tool.args.schema_valid";
 #[cfg(feature = "schema-check")]

@@ -144,6 +144,8 @@ pub mod session {
     pub fn end(id: &str) {
         #[cfg(all(feature = "enable", feature = "read-tracking"))]
         crate::signals::tracker::global().end(id);
+        #[cfg(all(feature = "enable", feature = "args-hash"))]
+        crate::signals::repeats::end(id);
         #[cfg(all(feature = "enable", feature = "metrics"))]
         crate::session_duration::end(crate::session_duration::Key::of(id), None);
         let _ = id;
@@ -155,16 +157,21 @@ pub mod session {
     pub fn end_with_error(id: &str, error_type: &'static str) {
         #[cfg(all(feature = "enable", feature = "read-tracking"))]
         crate::signals::tracker::global().end(id);
+        #[cfg(all(feature = "enable", feature = "args-hash"))]
+        crate::signals::repeats::end(id);
         #[cfg(all(feature = "enable", feature = "metrics"))]
         crate::session_duration::end(crate::session_duration::Key::of(id), Some(error_type));
         let _ = (id, error_type);
     }
 
     /// Changes the bounds of the read trackers (the sessions' and the traces', each its
-    /// own); pairs over the new cap are evicted at once.
+    /// own), and of the runs of identical tool calls kept the same way; pairs over the
+    /// new cap are evicted at once.
     pub fn set_limits(limits: ReadTrackerLimits) {
         #[cfg(all(feature = "enable", feature = "read-tracking"))]
         crate::signals::tracker::set_limits(limits);
+        #[cfg(all(feature = "enable", feature = "args-hash"))]
+        crate::signals::repeats::set_limits(limits);
         let _ = limits;
     }
 }

@@ -59,6 +59,8 @@ struct Series {
     network: Option<(&'static str, &'static str)>,
     schema_valid: Option<bool>,
     cache_hit: Option<bool>,
+    /// `mcp.tool.call.repeated`: the call repeated its tool's last one in its scope.
+    repeated: Option<bool>,
     error_type: Option<StringValue>,
     rpc_code: Option<String>,
 }
@@ -77,6 +79,7 @@ impl Operation {
                 network: None,
                 schema_valid: None,
                 cache_hit: None,
+                repeated: None,
                 error_type: None,
                 rpc_code: None,
             },
@@ -110,6 +113,10 @@ impl Operation {
 
     pub(crate) fn schema_valid(&mut self, valid: Option<bool>) {
         self.series.schema_valid = valid;
+    }
+
+    pub(crate) fn repeated(&mut self, repeated: Option<bool>) {
+        self.series.repeated = repeated;
     }
 
     pub(crate) fn cache_hit(&mut self, hit: Option<bool>) {
@@ -161,6 +168,7 @@ impl PartialEq for Series {
             && same_opt(self.network.map(|n| n.1), other.network.map(|n| n.1))
             && self.schema_valid == other.schema_valid
             && self.cache_hit == other.cache_hit
+            && self.repeated == other.repeated
             && same_value(&self.tool, &other.tool)
             && same_value(&self.prompt, &other.prompt)
             && same_value(&self.error_type, &other.error_type)
@@ -179,7 +187,9 @@ impl Hash for Series {
         state.write_usize(address(self.network.map(|n| n.1)));
         // Each of the two bits with its own "unset": 0, 1 or 2.
         let bit = |b: Option<bool>| b.map_or(0, |b| 1 + usize::from(b));
-        state.write_usize(bit(self.schema_valid) | bit(self.cache_hit) << 2);
+        state.write_usize(
+            bit(self.schema_valid) | bit(self.cache_hit) << 2 | bit(self.repeated) << 4,
+        );
         self.tool.hash(state);
         self.prompt.hash(state);
         self.error_type.hash(state);
@@ -246,6 +256,9 @@ impl Series {
         push_connection(&mut attrs, self.protocol, self.transport, self.network);
         if let Some(valid) = self.schema_valid {
             attrs.push(KeyValue::new(keys::SCHEMA_VALID, valid));
+        }
+        if let Some(repeated) = self.repeated {
+            attrs.push(KeyValue::new(keys::REPEATED, repeated));
         }
         if let Some(hit) = self.cache_hit {
             attrs.push(KeyValue::new(keys::CACHE_HIT, hit));

@@ -4,7 +4,8 @@
 //!
 //! `call_cost <case> <n>`, case one of: bare, no-sdk, sampled-out,
 //! global-span-sampled-out, hand-built-span, global-span, recipe, recording, raw-scope,
-//! schema-file; and with the `metrics` feature, sampled-out-metrics and
+//! session-scope (recording inside a request scope with a session: the run of
+//! identical calls is counted), schema-file; and with the `metrics` feature, sampled-out-metrics and
 //! recording-metrics (the SDK's meter provider installed), sampled-out-metrics-off and
 //! recording-metrics-off (`init` chose no metrics).
 
@@ -66,6 +67,9 @@ fn main() {
             "schema-file" => call(traced_with_schema_file),
             "raw-scope" => mcp_trace::scope()
                 .arguments(raw.clone())
+                .run_sync(|| call(traced)),
+            "session-scope" => mcp_trace::scope()
+                .session_id("bench-session")
                 .run_sync(|| call(traced)),
             "recipe" => recipe(tracer.as_ref().expect("installed"), &validator, &filters),
             "hand-built-span" => hand_built_span(tracer.as_ref().expect("installed"), &filters),

@@ -213,6 +213,7 @@ async fn each_request_is_a_client_span_with_the_servers_as_its_child() {
             KeyValue::new("mcp.tool.args.limit.present", true),
             KeyValue::new("mcp.tool.args.query.length", 5),
             KeyValue::new("mcp.tool.args.schema_valid", true),
+            KeyValue::new("mcp.tool.call.repeat_run", 1),
             KeyValue::new("mcp.tool.name", "search_documents"),
             KeyValue::new("network.transport", "pipe"),
         ])

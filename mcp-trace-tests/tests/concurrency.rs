@@ -118,6 +118,8 @@ async fn session_calls(index: usize, root: Context) -> Vec<(String, Made)> {
                 KeyValue::new("mcp.tool.args.call", call as i64),
                 hash(json!({"query": query, "call": call})),
                 KeyValue::new("mcp.tool.args.schema_valid", true),
+                // Each call's arguments differ (`call`): every run is 1.
+                KeyValue::new("mcp.tool.call.repeat_run", 1),
                 KeyValue::new("mcp.tool.result.count", seen.len() as i64),
             ]);
             seen

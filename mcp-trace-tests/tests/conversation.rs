@@ -289,6 +289,7 @@ async fn one_trace_from_the_agent_through_the_servers_question_and_back() {
                 "mcp.tool.args.hash",
                 mcp_trace::args_hash(&serde_json::json!({})).into()
             ),
+            ("mcp.tool.call.repeat_run", 1.into()),
             ("mcp.tool.result.count", 1.into()),
             (
                 "mcp.tool.result.size",

@@ -99,6 +99,8 @@ fn client_chosen_strings_are_bounded() {
             "mcp.tool.args.hash",
             json!(mcp_trace::args_hash(&Value::Object(arguments))),
         ),
+        // Counted under `_OTHER`, never under the client's name.
+        ("mcp.tool.call.repeat_run", json!(1)),
         // An unknown tool is the client's mistake: the code, no error type.
         ("rpc.response.status_code", json!("-32602")),
     ]

@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 use std::process::Stdio;
 
 /// What a call's metric point may carry, taken from its span.
-const METRIC_KEYS: [&str; 10] = [
+const METRIC_KEYS: [&str; 11] = [
     "mcp.method.name",
     "gen_ai.operation.name",
     "gen_ai.tool.name",
@@ -35,6 +35,7 @@ const METRIC_KEYS: [&str; 10] = [
     "rpc.response.status_code",
     "mcp.tool.args.schema_valid",
     "mcp.resource.cache_hit",
+    "mcp.tool.call.repeated",
 ];
 
 /// The stdio example, exporting spans and metrics to `receiver` whatever the calling
@@ -103,13 +104,16 @@ async fn every_call_is_counted_over_otlp_with_its_spans_attributes() {
             .expect("valid call");
         assert_eq!(result.is_error, Some(false));
     }
-    client
-        .call_tool(call(
-            "search_documents",
-            json!({"query": "q", "limit": 500}),
-        ))
-        .await
-        .expect("out-of-range limit is served");
+    // Sent twice unchanged: the second repeats the first.
+    for _ in 0..2 {
+        client
+            .call_tool(call(
+                "search_documents",
+                json!({"query": "q", "limit": 500}),
+            ))
+            .await
+            .expect("out-of-range limit is served");
+    }
     let rpc_error = client
         .call_tool(call("run_query", json!({"sql": "DELETE FROM t"})))
         .await;
@@ -146,15 +150,21 @@ async fn every_call_is_counted_over_otlp_with_its_spans_attributes() {
         if !matches!(method, Some("tools/call" | "resources/read")) {
             continue;
         }
+        // The span's place in a run is, on the metric, whether the call repeated.
+        let repeated = attrs
+            .get("mcp.tool.call.repeat_run")
+            .and_then(Value::as_i64)
+            .map(|run| ("mcp.tool.call.repeated".to_owned(), json!(run >= 2)));
         let kept: BTreeMap<String, Value> = attrs
             .into_iter()
             .filter(|(k, _)| METRIC_KEYS.contains(&k.as_str()))
+            .chain(repeated)
             .collect();
         expected.entry(text(&kept)).or_insert((kept, 0)).1 += 1;
     }
     assert_eq!(
         expected.values().map(|(_, n)| n).sum::<u64>(),
-        (VALID + 2 + 3) as u64,
+        (VALID + 3 + 3) as u64,
         "one span per call: {expected:#?}"
     );
 
@@ -205,6 +215,8 @@ async fn every_call_is_counted_over_otlp_with_its_spans_attributes() {
     // The three kinds of call each carry their own signal.
     let has = |key: &str, value: Value| got.values().any(|(a, _)| a.get(key) == Some(&value));
     assert!(has("mcp.tool.args.schema_valid", json!(false)));
+    assert!(has("mcp.tool.call.repeated", json!(false)));
+    assert!(has("mcp.tool.call.repeated", json!(true)));
     assert!(has("mcp.resource.cache_hit", json!(true)));
     assert!(has("network.transport", json!("pipe")));
     // Prompts: a known one by name, an unknown one as `_OTHER` (the span keeps the

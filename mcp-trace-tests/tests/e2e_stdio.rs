@@ -262,13 +262,19 @@ async fn stdio_server_exports_every_span_with_every_attribute() {
         .unwrap()
         .parse::<u64>()
         .unwrap();
+    // The same arguments twice in the session: a run of two.
+    let in_run = |run: i64| {
+        let mut attrs = search.clone();
+        attrs["mcp.tool.call.repeat_run"] = json!(run);
+        attrs
+    };
     assert_eq!(
         attrs1,
-        fix_protocol(tool("search_documents", id1, search.clone()))
+        fix_protocol(tool("search_documents", id1, in_run(1)))
     );
     assert_eq!(
         attrs2,
-        fix_protocol(tool("search_documents", id1 + 1, search))
+        fix_protocol(tool("search_documents", id1 + 1, in_run(2)))
     );
 
     let (_, attrs3, _) = by_trace(3);

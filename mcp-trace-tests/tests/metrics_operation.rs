@@ -316,6 +316,59 @@ fn sampled_out_calls_still_carry_the_verdict() {
     assert!(harness().spans.get_finished_spans().unwrap().is_empty());
 }
 
+/// With every span sampled out, the metric still says which calls repeated the tool's
+/// previous one in their session: typed parameters (hashed for that alone) and raw
+/// arguments alike; a call with no session and no trace is in no run.
+#[test]
+fn sampled_out_calls_still_say_whether_they_repeated() {
+    let _one = exclusive(Sampler::AlwaysOff);
+    let in_session = |session: &str, sql: &str| {
+        let _ = mcp_trace::scope()
+            .session_id(session)
+            .run_sync(|| run_query(sql));
+    };
+    // Runs 1, 2, 3, 1, 2 in one session; 1 in another.
+    for sql in ["SELECT 1", "SELECT 1", "SELECT 1", "SELECT 2", "SELECT 2"] {
+        in_session("repeats-a", sql);
+    }
+    in_session("repeats-b", "SELECT 2");
+    // Raw arguments, as an adapter hands them over: 1, 2.
+    for _ in 0..2 {
+        let _ = mcp_trace::scope()
+            .session_id("repeats-a")
+            .arguments(serde_json::json!({"sql": "DROP"}))
+            .run_sync(|| run_query("DROP"));
+    }
+    // No scope at all: no run, no attribute.
+    run_query("SELECT 1").unwrap();
+    let base = |repeated: Option<bool>, error: bool| {
+        let mut all = attributes([
+            ("mcp.method.name", "tools/call".into()),
+            ("gen_ai.operation.name", "execute_tool".into()),
+            ("gen_ai.tool.name", "run_query".into()),
+            ("mcp.tool.args.schema_valid", (!error).into()),
+        ]);
+        if let Some(repeated) = repeated {
+            all.insert("mcp.tool.call.repeated".to_owned(), repeated.into());
+        }
+        if error {
+            all.insert("error.type".to_owned(), "QueryError".into());
+        }
+        all
+    };
+    assert_eq!(
+        points(),
+        sorted(vec![
+            (base(Some(false), false), 3),
+            (base(Some(true), false), 3),
+            (base(Some(false), true), 1),
+            (base(Some(true), true), 1),
+            (base(None, false), 1),
+        ])
+    );
+    assert!(harness().spans.get_finished_spans().unwrap().is_empty());
+}
+
 #[test]
 fn reads_carry_the_cache_hit_bit_and_never_the_uri() {
     for sampler in [Sampler::AlwaysOn, Sampler::AlwaysOff] {
@@ -637,10 +690,13 @@ fn client_requests_and_sessions_are_measured() {
             .call_tool(call("search", serde_json::json!({"q": "b"})))
             .await
             .unwrap();
-        client
-            .call_tool(call("search", serde_json::json!({"q": 7})))
-            .await
-            .unwrap();
+        // Twice unchanged: the second repeats the first.
+        for _ in 0..2 {
+            client
+                .call_tool(call("search", serde_json::json!({"q": 7})))
+                .await
+                .unwrap();
+        }
         client
             .call_tool(call("broken", serde_json::json!({})))
             .await
@@ -677,6 +733,9 @@ fn client_requests_and_sessions_are_measured() {
             ("gen_ai.tool.name", Value::from(name.to_owned())),
         ];
         pairs.extend(extra.iter().cloned());
+        if !pairs.iter().any(|(k, _)| *k == "mcp.tool.call.repeated") {
+            pairs.push(("mcp.tool.call.repeated", false.into()));
+        }
         with(&pairs)
     };
     assert_eq!(
@@ -691,6 +750,16 @@ fn client_requests_and_sessions_are_measured() {
             ),
             (
                 tool("search", &[("mcp.tool.args.schema_valid", false.into())]),
+                1
+            ),
+            (
+                tool(
+                    "search",
+                    &[
+                        ("mcp.tool.args.schema_valid", false.into()),
+                        ("mcp.tool.call.repeated", true.into())
+                    ]
+                ),
                 1
             ),
             (
@@ -831,12 +900,15 @@ fn adapter_verdicts_and_notifications_reach_the_metric_sampled_out() {
         }
         attrs
     };
-    let tool = |name: &str, valid: bool, extra: &[(&str, Value)]| {
+    // Whether the call repeated the tool's previous one in the session: the hash is
+    // taken for that with the span sampled out.
+    let tool = |name: &str, valid: bool, repeated: bool, extra: &[(&str, Value)]| {
         let mut pairs = vec![
             ("mcp.method.name", Value::from("tools/call")),
             ("gen_ai.operation.name", Value::from("execute_tool")),
             ("gen_ai.tool.name", Value::from(name.to_owned())),
             ("mcp.tool.args.schema_valid", valid.into()),
+            ("mcp.tool.call.repeated", repeated.into()),
         ];
         pairs.extend(extra.iter().cloned());
         with(&pairs)
@@ -864,11 +936,13 @@ fn adapter_verdicts_and_notifications_reach_the_metric_sampled_out() {
             ),
             (with(&[("mcp.method.name", "_OTHER".into())]), 1),
             (with(&[("mcp.method.name", "tools/list".into())]), 1),
-            (tool("lookup", true, &[]), 1),
-            (tool("lookup", false, &[]), 1),
-            (tool("lookup", false, &undeserializable), 1),
-            (tool("plain", true, &[]), 1),
-            (tool("plain", false, &undeserializable), 2),
+            (tool("lookup", true, false, &[]), 1),
+            (tool("lookup", false, false, &[]), 1),
+            (tool("lookup", false, false, &undeserializable), 1),
+            (tool("plain", true, false, &[]), 1),
+            (tool("plain", false, false, &undeserializable), 1),
+            // The same arguments again.
+            (tool("plain", false, true, &undeserializable), 1),
         ])
     );
     assert!(harness().spans.get_finished_spans().unwrap().is_empty());
@@ -1029,6 +1103,13 @@ mod rounds {
         if tool == "approve" {
             point.insert("mcp.tool.args.schema_valid".to_owned(), true.into());
         }
+        // Later rounds are the same call, no repeat; but a retry the server cannot
+        // match to its first round (it asked with no state) is the same arguments
+        // again.
+        point.insert(
+            "mcp.tool.call.repeated".to_owned(),
+            (tool == "stateless").into(),
+        );
         point
     }
 

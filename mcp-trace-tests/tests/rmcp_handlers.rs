@@ -138,6 +138,7 @@ async fn parameters_are_flattened_and_checked_against_the_advertised_schema() {
             "value is greater than the maximum of 100",
         ),
         KeyValue::new("mcp.tool.args.schema_error_count", 1),
+        KeyValue::new("mcp.tool.call.repeat_run", 1),
         KeyValue::new("mcp.tool.result.count", 2),
     ]);
     assert_eq!(attrs(&span), expect(expected));

@@ -373,6 +373,7 @@ async fn scope_raw_arguments_win_over_typed_parameters() {
         KeyValue::new("mcp.tool.args.schema_error_count", 1),
         // `extra` is neither a parameter nor declared: counted, never named.
         KeyValue::new("mcp.tool.args.undeclared_count", 1),
+        KeyValue::new("mcp.tool.call.repeat_run", 1),
     ]);
     assert_eq!(attrs(&only(spans)), expect(expected));
 }

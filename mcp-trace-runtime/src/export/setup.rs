@@ -294,6 +294,11 @@ impl Builder {
         if let Some(limits) = self.read_limits {
             crate::signals::tracker::set_limits(limits);
         }
+        // The runs of identical tool calls are kept as reads are, within the same bounds.
+        #[cfg(feature = "args-hash")]
+        if let Some(limits) = self.read_limits {
+            crate::signals::repeats::set_limits(limits);
+        }
         let exporter = match self.exporter.clone() {
             Exporter::FromEnv => exporter_from_env(),
             chosen => chosen,

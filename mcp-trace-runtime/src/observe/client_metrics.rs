@@ -46,6 +46,7 @@ pub(crate) fn operation(
     method: &str,
     tool: Option<&str>,
     schema_valid: Option<bool>,
+    repeated: Option<bool>,
     error_type: Option<&str>,
     rpc_code: Option<i64>,
     start: SystemTime,
@@ -63,6 +64,9 @@ pub(crate) fn operation(
     connection(base, &mut attrs);
     if let Some(valid) = schema_valid {
         attrs.push(KeyValue::new(keys::SCHEMA_VALID, valid));
+    }
+    if let Some(repeated) = repeated {
+        attrs.push(KeyValue::new(keys::REPEATED, repeated));
     }
     if let Some(error_type) = error_type {
         attrs.push(KeyValue::new(keys::ERROR_TYPE, error_type.to_owned()));

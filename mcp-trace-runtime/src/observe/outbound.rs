@@ -338,6 +338,7 @@ fn end(sent: Sent, error_type: Option<String>, rpc_code: Option<i64>, mut attrs:
         sent.method,
         None,
         None,
+        None,
         error_type.as_deref(),
         rpc_code,
         sent.start,

@@ -13,6 +13,8 @@ pub(crate) mod depth;
 pub(crate) mod fields;
 #[cfg(feature = "args-hash")]
 pub(crate) mod hash;
+#[cfg(all(feature = "enable", feature = "args-hash"))]
+pub(crate) mod repeats;
 #[cfg(all(feature = "enable", feature = "schema-check"))]
 pub(crate) mod schema;
 #[cfg(any(all(feature = "enable", feature = "schema-check"), feature = "docs"))]
@@ -20,6 +22,8 @@ pub(crate) mod schema_build;
 #[cfg(feature = "enable")]
 #[cfg_attr(not(feature = "args-shape"), allow(dead_code))]
 pub(crate) mod shape;
+// Its read counting is dead code without read tracking (the runs of identical calls
+// use the map alone).
 #[cfg_attr(
     not(all(feature = "enable", feature = "read-tracking")),
     allow(dead_code)

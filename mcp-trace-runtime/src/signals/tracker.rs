@@ -1,4 +1,6 @@
-//! Duplicate-read tracking: how often each session has read each resource URI.
+//! Duplicate-read tracking: how often each session has read each resource URI. The
+//! same bounded map, with another value per pair, follows each scope's runs of
+//! identical tool calls (`super::repeats`).
 //!
 //! Bounded two ways: at most `max_pairs` (session, URI) pairs, the least recently read
 //! evicted first, and pairs idle longer than `idle` forgotten. Neither the session id
@@ -49,23 +51,25 @@ const MIN_PAIRS_PER_SHARD: usize = 256;
 /// (session digest, URI digest): ordered by session, so a session's pairs are a range.
 type Pair = (u64, u64);
 
-/// One pair's state: 12 bytes (packed to 4-byte alignment: the pair map is most of the
-/// tracker's memory, and its value array would otherwise carry 4 bytes of padding).
+/// One pair's state: for reads, 12 bytes (packed to 4-byte alignment: the pair map is
+/// most of the tracker's memory, and its value array would otherwise carry 4 bytes of
+/// padding).
 #[derive(Debug, Clone, Copy)]
 #[repr(C, packed(4))]
-struct Slot {
+struct Slot<V: Copy> {
     /// Nanoseconds since the tracker's epoch of the last read, made unique per read
     /// within the shard so it doubles as the recency key.
     tick: u64,
-    count: u32,
+    /// For reads, their count.
+    value: V,
 }
 
 #[derive(Debug)]
-struct Inner {
+struct Inner<V: Copy> {
     /// This shard's share of the pair cap.
     max_pairs: usize,
     idle: Duration,
-    pairs: BTreeMap<Pair, Slot>,
+    pairs: BTreeMap<Pair, Slot<V>>,
     /// Recency order: tick of the last read → pair.
     lru: BTreeMap<u64, Pair>,
     last_tick: u64,
@@ -75,12 +79,13 @@ struct Inner {
 /// shards do not pass the line back and forth.
 #[derive(Debug)]
 #[repr(align(128))]
-struct Shard(Mutex<Inner>);
+struct Shard<V: Copy>(Mutex<Inner<V>>);
 
-/// Concurrent, bounded map of read counts.
+/// Concurrent, bounded map of a value `V` per (scope, name) pair: read counts per
+/// (session, URI), or a run of identical calls per (scope, tool).
 #[derive(Debug)]
-pub(crate) struct ReadTracker {
-    shards: Box<[Shard]>,
+pub(crate) struct Tracker<V: Copy> {
+    shards: Box<[Shard<V>]>,
     /// How many of the shards are in use (a power of two); changed only by
     /// [`ReadTracker::set_limits`] while it holds every shard's lock.
     in_use: AtomicUsize,
@@ -88,6 +93,9 @@ pub(crate) struct ReadTracker {
     sessions: RandomState,
     uris: RandomState,
 }
+
+/// The read tracker: each pair's value is its read count.
+pub(crate) type ReadTracker = Tracker<u32>;
 
 /// Shards for a cap: a power of two, each holding at least [`MIN_PAIRS_PER_SHARD`].
 fn shards_for(max_pairs: usize) -> usize {
@@ -102,7 +110,7 @@ fn share(max_pairs: usize, shards: usize, index: usize) -> usize {
     max_pairs / shards + usize::from(index < max_pairs % shards)
 }
 
-impl ReadTracker {
+impl<V: Copy> Tracker<V> {
     pub(crate) fn new(limits: ReadTrackerLimits) -> Self {
         let in_use = shards_for(limits.max_pairs);
         let shards = (0..MAX_SHARDS)
@@ -129,7 +137,7 @@ impl ReadTracker {
         }
     }
 
-    fn lock(&self, index: usize) -> MutexGuard<'_, Inner> {
+    fn lock(&self, index: usize) -> MutexGuard<'_, Inner<V>> {
         // A panic elsewhere while holding the lock leaves consistent maps: keep going.
         self.shards[index]
             .0
@@ -138,7 +146,7 @@ impl ReadTracker {
     }
 
     /// The locked shard `pair` belongs to.
-    fn shard_of(&self, pair: Pair) -> MutexGuard<'_, Inner> {
+    fn shard_of(&self, pair: Pair) -> MutexGuard<'_, Inner<V>> {
         // The digests are uniform: their low bits spread the pairs evenly.
         let mix = (pair.0 ^ pair.1.rotate_left(32)) as usize;
         loop {
@@ -156,12 +164,19 @@ impl ReadTracker {
         u64::try_from(now.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX)
     }
 
-    /// Counts one read and returns how many reads of `uri` `session` has made,
-    /// this one included. Hashing happens before the lock is taken.
-    pub(crate) fn record(&self, session: &str, uri: &str, now: Instant) -> u64 {
-        let pair = (self.sessions.hash_one(session), self.uris.hash_one(uri));
+    /// Sets the value of (`scope`, `name`) to what `next` makes of its value so far
+    /// (`None` for a pair not held), and returns it. Hashing happens before the lock is
+    /// taken.
+    pub(crate) fn update(
+        &self,
+        scope: &str,
+        name: &str,
+        now: Instant,
+        next: impl FnOnce(Option<V>) -> V,
+    ) -> V {
+        let pair = (self.sessions.hash_one(scope), self.uris.hash_one(name));
         let now = self.nanos(now);
-        self.shard_of(pair).record(pair, now)
+        self.shard_of(pair).update(pair, now, next)
     }
 
     /// Forgets everything about `session`, in every shard.
@@ -175,7 +190,7 @@ impl ReadTracker {
     pub(crate) fn set_limits(&self, limits: ReadTrackerLimits) {
         // Every shard locked, in order, while the pairs move to their new shards.
         let mut guards: Vec<_> = (0..self.shards.len()).map(|i| self.lock(i)).collect();
-        let mut all: Vec<(Pair, Slot)> = Vec::new();
+        let mut all: Vec<(Pair, Slot<V>)> = Vec::new();
         let mut last_tick = 0;
         for inner in &mut guards {
             inner.lru.clear();
@@ -218,8 +233,19 @@ impl ReadTracker {
     }
 }
 
-impl Inner {
-    fn record(&mut self, pair: Pair, now: u64) -> u64 {
+impl ReadTracker {
+    /// Counts one read and returns how many reads of `uri` `session` has made,
+    /// this one included.
+    pub(crate) fn record(&self, session: &str, uri: &str, now: Instant) -> u64 {
+        let count = self.update(session, uri, now, |count| {
+            count.map_or(1, |count| count.saturating_add(1))
+        });
+        u64::from(count)
+    }
+}
+
+impl<V: Copy> Inner<V> {
+    fn update(&mut self, pair: Pair, now: u64, next: impl FnOnce(Option<V>) -> V) -> V {
         self.expire(now);
         let tick = now.max(self.last_tick.saturating_add(1));
         self.last_tick = tick;
@@ -229,15 +255,17 @@ impl Inner {
             lru.remove(&last);
             lru.insert(tick, pair);
             slot.tick = tick;
-            slot.count = slot.count.saturating_add(1);
-            return u64::from(slot.count);
+            let value = next(Some(slot.value));
+            slot.value = value;
+            return value;
         }
-        pairs.insert(pair, Slot { tick, count: 1 });
+        let value = next(None);
+        pairs.insert(pair, Slot { tick, value });
         lru.insert(tick, pair);
         while self.lru.len() > self.max_pairs {
             self.evict_oldest();
         }
-        1
+        value
     }
 
     fn end(&mut self, session: u64) {

@@ -63,6 +63,8 @@ pub(crate) struct Pending {
     /// else `_OTHER` (the agent's choice).
     tool: Option<String>,
     schema_valid: Option<bool>,
+    /// Whether the call repeated the tool's previous one, for the metric.
+    repeated: Option<bool>,
 }
 
 /// The client's lifetime: its span, and what the metric needs.
@@ -87,6 +89,10 @@ pub(crate) struct Recorder {
     /// The negotiated protocol version, from the `initialize` answer.
     protocol: Option<String>,
     tools: HashMap<String, Advertised>,
+    /// Per tool (listed, else `_OTHER`), its last call's run of identical calls: the
+    /// client's connection is the scope. At most one entry per listed tool, plus one.
+    #[cfg(feature = "args-hash")]
+    runs: HashMap<String, crate::signals::repeats::Run>,
     /// Callers' contexts lent for tool calls merged into their spans, by token.
     lent: HashMap<u64, Context>,
     next_token: u64,
@@ -225,6 +231,8 @@ impl Recorder {
             session: None,
             protocol: None,
             tools: HashMap::new(),
+            #[cfg(feature = "args-hash")]
+            runs: HashMap::new(),
             lent: HashMap::new(),
             next_token: 0,
             served: HashMap::new(),
@@ -509,6 +517,7 @@ impl Recorder {
             method: method.clone(),
             tool: None,
             schema_valid: None,
+            repeated: None,
         };
         let name = match request {
             ClientRequest::CallToolRequest(call) => {
@@ -520,11 +529,13 @@ impl Recorder {
                 attrs.push(KeyValue::new(keys::MCP_TOOL, bounded.clone()));
                 pending.schema_valid =
                     self.argument_signals(tool, &mut params.arguments, &mut attrs);
-                pending.tool = Some(if self.tools.contains_key(tool) {
+                let counted = if self.tools.contains_key(tool) {
                     bounded.clone()
                 } else {
                     keys::OTHER.to_owned()
-                });
+                };
+                pending.repeated = self.repeat_run(&counted, &mut attrs);
+                pending.tool = Some(counted);
                 format!("{method} {bounded}")
             }
             ClientRequest::GetPromptRequest(get) => {
@@ -660,6 +671,35 @@ impl Recorder {
         }
         let _ = (compiled, map, attrs);
         None
+    }
+
+    /// The call's place in the run of identical calls of `tool` (listed, else
+    /// `_OTHER`) on this connection, from the hash among `attrs`, pushed as
+    /// `mcp.tool.call.repeat_run`; whether it repeats the tool's previous call.
+    fn repeat_run(&mut self, tool: &str, attrs: &mut Vec<KeyValue>) -> Option<bool> {
+        #[cfg(feature = "args-hash")]
+        {
+            use crate::signals::repeats::Run;
+            let hash = crate::call::string_attribute(attrs, keys::ARGS_HASH)?;
+            let run = match self.runs.get_mut(tool) {
+                Some(last) => {
+                    *last = Run::after(Some(*last), hash);
+                    *last
+                }
+                None => {
+                    let run = Run::after(None, hash);
+                    self.runs.insert(tool.to_owned(), run);
+                    run
+                }
+            };
+            attrs.push(KeyValue::new(keys::REPEAT_RUN, i64::from(run.length())));
+            Some(run.length() >= 2)
+        }
+        #[cfg(not(feature = "args-hash"))]
+        {
+            let _ = (tool, attrs);
+            None
+        }
     }
 
     /// The compiled advertised schema of `tool`, compiled once.
@@ -838,6 +878,7 @@ fn end(
         &pending.method,
         pending.tool.as_deref(),
         pending.schema_valid,
+        pending.repeated,
         error_type.as_deref(),
         rpc_code,
         pending.start,

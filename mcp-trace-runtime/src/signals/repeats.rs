@@ -1,0 +1,136 @@
+//! Runs of identical tool calls: an agent calling one tool with the same arguments
+//! again and again (a retry loop, or a cache it lacks). Per scope (a session, else the
+//! `_meta` trace, as reads are scoped) and per tool, the hash of the tool's last
+//! arguments and how many calls in a row had it; a call of another tool in between
+//! does not break a run. Kept in the read tracker's bounded map (its cap on pairs, its
+//! idle expiry, its sharding), one pair per (scope, tool): neither the scope nor the
+//! tool name nor the hash is kept, only 64-bit digests of them.
+
+use super::tracker::{ReadTrackerLimits, Tracker};
+use std::hash::BuildHasher;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+/// A tool's last call in a scope: a digest of its arguments' hash, and how many calls
+/// in a row (that one included) had it. 12 bytes, packed as the read tracker's counts.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, packed(4))]
+pub(crate) struct Run {
+    hash: u64,
+    length: u32,
+}
+
+impl Run {
+    /// The run a call whose arguments hash to `hash` makes, after `last`, the tool's
+    /// previous call in the same scope (if it is remembered).
+    pub(crate) fn after(last: Option<Run>, hash: &str) -> Run {
+        let hash = digest(hash);
+        let length = match last {
+            Some(last) if { last.hash } == hash => { last.length }.saturating_add(1),
+            _ => 1,
+        };
+        Run { hash, length }
+    }
+
+    /// The call's place in its run (≥ 1).
+    pub(crate) fn length(self) -> u32 {
+        self.length
+    }
+}
+
+/// What a run is counted within.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Scope<'a> {
+    Session(&'a str),
+    /// One trace, named by the request's `_meta`, when there is no session.
+    Trace(opentelemetry::trace::TraceId),
+}
+
+fn sessions() -> &'static Tracker<Run> {
+    static TRACKER: OnceLock<Tracker<Run>> = OnceLock::new();
+    TRACKER.get_or_init(|| Tracker::new(ReadTrackerLimits::default()))
+}
+
+/// Its own, as the read tracker's traces have: trace ids are the client's to make up.
+fn traces() -> &'static Tracker<Run> {
+    static TRACKER: OnceLock<Tracker<Run>> = OnceLock::new();
+    TRACKER.get_or_init(|| Tracker::new(ReadTrackerLimits::default()))
+}
+
+/// The digest of a hash's text (16 hex digits: their value; a keyed hash may differ).
+fn digest(hash: &str) -> u64 {
+    static KEYS: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
+    u64::from_str_radix(hash, 16)
+        .unwrap_or_else(|_| KEYS.get_or_init(Default::default).hash_one(hash))
+}
+
+/// The call of `tool` whose arguments hash to `hash`: its place in the run of
+/// identical calls of `tool` in `scope` (1 when the tool's last call there differed).
+/// `continues`: the request is a later round of a multi-round call (2026-07-28), the
+/// same call as its first round, not a repeat of it: the run stays where it is.
+pub(crate) fn run(scope: Scope<'_>, tool: &str, hash: &str, continues: bool) -> u32 {
+    let next = |last: Option<Run>| match last {
+        Some(last) if continues && { last.hash } == digest(hash) => last,
+        _ => Run::after(last, hash),
+    };
+    let now = Instant::now();
+    let run = match scope {
+        Scope::Session(session) => sessions().update(session, tool, now, next),
+        Scope::Trace(trace) => traces().update(&trace.to_string(), tool, now, next),
+    };
+    run.length()
+}
+
+/// Forgets the runs of `session` (it ended).
+pub(crate) fn end(session: &str) {
+    sessions().end(session);
+}
+
+/// New limits for both trackers, the read tracker's.
+pub(crate) fn set_limits(limits: ReadTrackerLimits) {
+    sessions().set_limits(limits);
+    traces().set_limits(limits);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_count_identical_calls_of_a_tool_whatever_comes_between() {
+        let s = Scope::Session("runs-test");
+        // A, A, other tool, A, A, B, A, A (B: other arguments).
+        let calls = [
+            ("a", "0000000000000001"),
+            ("a", "0000000000000001"),
+            ("other", "00000000000000ff"),
+            ("a", "0000000000000001"),
+            ("a", "0000000000000001"),
+            ("a", "0000000000000002"),
+            ("a", "0000000000000001"),
+            ("a", "0000000000000001"),
+        ];
+        let runs: Vec<u32> = calls
+            .iter()
+            .map(|(tool, hash)| run(s, tool, hash, false))
+            .collect();
+        assert_eq!(runs, [1, 2, 1, 3, 4, 1, 1, 2]);
+        // Sessions and traces keep runs of their own.
+        assert_eq!(
+            run(
+                Scope::Session("runs-test-2"),
+                "a",
+                "0000000000000001",
+                false
+            ),
+            1
+        );
+        let trace = opentelemetry::trace::TraceId::from_bytes([7; 16]);
+        assert_eq!(run(Scope::Trace(trace), "a", "0000000000000001", false), 1);
+        assert_eq!(run(Scope::Trace(trace), "a", "0000000000000001", false), 2);
+        // A later round of a multi-round call is the same call: no new place.
+        assert_eq!(run(Scope::Trace(trace), "a", "0000000000000001", true), 2);
+        end("runs-test");
+        assert_eq!(run(s, "a", "0000000000000001", false), 1);
+    }
+}
