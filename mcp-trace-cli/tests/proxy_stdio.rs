@@ -274,6 +274,7 @@ fn a_python_sdk_server_through_the_proxy() {
             )),
         ),
         ("mcp.tool.args.schema_valid", json!(true)),
+        ("mcp.tool.call.repeat_run", json!(1)),
         ("mcp.tool.result.count", json!(1)),
         ("mcp.tool.result.size", result_size(2)),
     ]);

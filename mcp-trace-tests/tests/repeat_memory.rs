@@ -5,7 +5,8 @@
 //!
 //! Figures on this project's machine (debug build): 104 bytes per (session, tool)
 //! entry with 10 000 sessions (maps' spare capacity included); 100 000 distinct
-//! argument hashes in one session hold 0 bytes more than the first call did; 10 000
+//! argument hashes in one session hold 0 to 1 091 bytes more than the first call did
+//! (the process's own bookkeeping; an entry per hash would be 10 MB); 10 000
 //! sessions at a cap of 1 000 hold 5 385 bytes more than the full cap did.
 //! The long variant (`--ignored`) replays a million distinct hashes.
 #![cfg(all(feature = "enable", feature = "args-hash"))]
@@ -69,7 +70,12 @@ fn distinct_hashes(calls: u64) -> isize {
 #[test]
 fn distinct_hashes_hold_one_entry() {
     let held = distinct_hashes(100_000);
-    assert!(held <= 0, "{held} bytes more after 100 000 distinct hashes");
+    // One entry per distinct hash would be megabytes; what moves is the process's own
+    // bookkeeping (a kilobyte at most was seen).
+    assert!(
+        held < 16 * 1024,
+        "{held} bytes more after 100 000 distinct hashes"
+    );
 }
 
 #[test]
@@ -77,7 +83,7 @@ fn distinct_hashes_hold_one_entry() {
 fn a_million_distinct_hashes_hold_one_entry() {
     let held = distinct_hashes(1_000_000);
     assert!(
-        held <= 0,
+        held < 16 * 1024,
         "{held} bytes more after a million distinct hashes"
     );
 }

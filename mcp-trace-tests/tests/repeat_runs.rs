@@ -99,3 +99,27 @@ fn with_no_session_and_no_trace_from_meta_there_is_no_run() {
     let (_, spans) = capture(|| alone("a"));
     assert_eq!(run_of(&spans), None);
 }
+
+#[tokio::test]
+async fn without_a_session_the_meta_trace_is_the_scope() {
+    #[traced_tool]
+    async fn traced_search(query: String) -> usize {
+        query.len()
+    }
+    let in_trace = |trace: &'static str| {
+        mcp_trace::scope().traceparent(format!("00-{trace}-00f067aa0ba902b7-01"))
+    };
+    let one = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let two = "0af7651916cd43dd8448eb211c80319c";
+    common::exporter();
+    let mut runs = Vec::new();
+    for trace in [one, one, two, one, two] {
+        in_trace(trace).run(traced_search("q".to_owned())).await;
+        // The call's span is in the `_meta` trace: the newest of that trace's.
+        let id = opentelemetry::trace::TraceId::from_hex(trace).unwrap();
+        let spans = common::spans_of(id);
+        runs.push(run_of(&spans[spans.len() - 1..]));
+    }
+    // Each trace (one agent run) keeps its own runs.
+    assert_eq!(runs, [1, 2, 1, 3, 2].map(Some));
+}

@@ -1,0 +1,99 @@
+//! Runs of identical tool calls seen by the wire observer (what the proxy records), in
+//! process against the in-memory exporter: the issue's sequence of one listed tool, a
+//! session's runs apart from another's, and names the server never listed counted
+//! together under `_OTHER` (one entry per session, however many names a client makes
+//! up).
+#![cfg(all(feature = "enable", feature = "wire", feature = "args-hash"))]
+
+mod common;
+
+use common::{attributes, exporter, send};
+use mcp_trace_runtime::wire::{Observer, Sender};
+use opentelemetry::Value;
+use serde_json::json;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+/// A conversation over HTTP in session `id`, its tools listed: `search` and `fetch`.
+fn conversation(id: &str) -> Observer {
+    let observer = Observer::http();
+    observer.in_session(id);
+    send(
+        &observer,
+        Sender::Client,
+        json!({"jsonrpc": "2.0", "id": 0, "method": "tools/list"}),
+    );
+    send(
+        &observer,
+        Sender::Server,
+        json!({"jsonrpc": "2.0", "id": 0, "result": {"tools": [
+            {"name": "search", "inputSchema": {"type": "object"}},
+            {"name": "fetch", "inputSchema": {"type": "object"}}
+        ]}}),
+    );
+    observer
+}
+
+/// Calls `tool` with `arguments` and answers it: the span's `mcp.tool.call.repeat_run`.
+fn call(observer: &Observer, tool: &str, arguments: serde_json::Value) -> Option<i64> {
+    static IDS: AtomicI64 = AtomicI64::new(1);
+    let id = IDS.fetch_add(1, Ordering::Relaxed);
+    send(
+        observer,
+        Sender::Client,
+        json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+               "params": {"name": tool, "arguments": arguments}}),
+    );
+    send(
+        observer,
+        Sender::Server,
+        json!({"jsonrpc": "2.0", "id": id, "result": {"content": []}}),
+    );
+    let spans = exporter().get_finished_spans().unwrap();
+    let span = spans
+        .iter()
+        .rev()
+        .find(|s| attributes(s).get("jsonrpc.request.id") == Some(&Value::from(id.to_string())))
+        .expect("the call's span");
+    match attributes(span).get("mcp.tool.call.repeat_run") {
+        Some(Value::I64(run)) => Some(*run),
+        None => None,
+        other => panic!("not an integer: {other:?}"),
+    }
+}
+
+#[test]
+fn the_issues_sequence_through_the_observer() {
+    exporter();
+    let observer = conversation("wire-runs-1");
+    let a = || json!({"query": "a"});
+    let runs: Vec<Option<i64>> = vec![
+        call(&observer, "search", a()),
+        call(&observer, "search", a()),
+        call(&observer, "fetch", a()),
+        call(&observer, "search", a()),
+        call(&observer, "search", a()),
+        call(&observer, "search", json!({"query": "b"})),
+        call(&observer, "search", a()),
+        call(&observer, "search", a()),
+    ];
+    assert_eq!(runs, [1, 2, 1, 3, 4, 1, 1, 2].map(Some));
+    // Another session's runs are its own.
+    let other = conversation("wire-runs-2");
+    assert_eq!(call(&other, "search", a()), Some(1));
+    assert_eq!(call(&observer, "search", a()), Some(3));
+}
+
+#[test]
+fn names_the_server_never_listed_share_one_run() {
+    exporter();
+    let observer = conversation("wire-runs-3");
+    // A thousand made-up names with the same arguments: one run under `_OTHER`, so
+    // one entry for the session, not a thousand.
+    let runs: Vec<Option<i64>> = (0..1000)
+        .map(|i| call(&observer, &format!("made-up-{i}"), json!({})))
+        .collect();
+    assert_eq!(runs, (1..=1000).map(Some).collect::<Vec<_>>());
+    // A listed tool's run is apart from them.
+    assert_eq!(call(&observer, "search", json!({})), Some(1));
+    assert_eq!(call(&observer, "made-up-x", json!({})), Some(1001));
+}
