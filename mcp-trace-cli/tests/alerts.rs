@@ -443,6 +443,20 @@ fn exit_status_and_thresholds_from_flags() {
     assert_eq!(code, Some(0));
     let json: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(json["alerts"], json!([]));
+    // Three identical calls in a row: a loop at the default threshold, not at 4.
+    let looping = dir.join("looping.jsonl");
+    std::fs::write(
+        &looping,
+        file(calls_in("s1", at(0), &[("search", "same", false); 3])),
+    )
+    .unwrap();
+    let (code, stdout, _) = run(&[&path(&looping)]);
+    assert_eq!(code, Some(1));
+    assert!(stdout.contains("retry-loop       search: "), "{stdout}");
+    let (code, _, _) = run(&[&path(&looping), "--retry-threshold", "4"]);
+    assert_eq!(code, Some(0), "a run of 3 is under 4");
+    let (code, _, stderr) = run(&[&path(&looping), "--retry-threshold", "1"]);
+    assert_eq!(code, Some(2), "every call would be a loop: {stderr}");
     let (code, _, stderr) = run(&[&path(&healthy), "--window", "soon"]);
     assert_eq!(code, Some(2), "clap's usage error");
     assert!(stderr.contains("write it as 5m, 90s, 1h"), "{stderr}");

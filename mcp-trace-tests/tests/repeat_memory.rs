@@ -14,10 +14,10 @@
 mod common;
 
 use common::counting::{Counting, net};
-use mcp_trace::session::{self, ReadTrackerLimits};
+use mcp_trace::session;
 use mcp_trace::traced_tool;
-use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use opentelemetry_sdk::trace::Sampler;
+use std::sync::MutexGuard;
 
 /// Bytes one remembered (session, tool) entry may cost: the read tracker's pair and the
 /// 8 more bytes of the hash's digest.
@@ -32,23 +32,10 @@ fn lookup(#[session] session: &str, query: u64) -> u64 {
     query
 }
 
-/// The tests share the global runs and the allocation counter: one at a time, with a
-/// provider that records spans and exports none.
+/// One test at a time, with spans that record (runs are counted as the span is
+/// built) and go nowhere.
 fn exclusive(max_pairs: usize) -> MutexGuard<'static, ()> {
-    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-    let guard = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
-        .with_sampler(opentelemetry_sdk::trace::Sampler::AlwaysOn)
-        .build();
-    opentelemetry::global::set_tracer_provider(provider);
-    mcp_trace::provider_changed();
-    session::set_limits(ReadTrackerLimits {
-        max_pairs,
-        idle: Duration::from_secs(3600),
-    });
-    guard
+    common::trackers::exclusive(Sampler::AlwaysOn, max_pairs)
 }
 
 /// `calls` calls in one session, each with arguments never sent before: the bytes held

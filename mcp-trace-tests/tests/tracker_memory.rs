@@ -9,10 +9,10 @@
 mod common;
 
 use common::counting::{Counting, net};
-use mcp_trace::session::{self, ReadTrackerLimits};
+use mcp_trace::session;
 use mcp_trace::traced_resource;
-use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use opentelemetry_sdk::trace::Sampler;
+use std::sync::MutexGuard;
 
 /// The target of the reliability work: bytes one remembered pair may cost.
 const MAX_BYTES_PER_PAIR: isize = 96;
@@ -32,23 +32,10 @@ fn read_blob(#[session] session: &str, key: &str) -> usize {
     key.len()
 }
 
-/// The tests share the global tracker and the allocation counter: one at a time, with
-/// spans sampled out (reads are tracked whether or not the span records).
+/// One test at a time, with spans sampled out (reads are tracked whether or not the
+/// span records).
 fn exclusive(max_pairs: usize) -> MutexGuard<'static, ()> {
-    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-    let guard = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
-        .with_sampler(opentelemetry_sdk::trace::Sampler::AlwaysOff)
-        .build();
-    opentelemetry::global::set_tracer_provider(provider);
-    mcp_trace::provider_changed();
-    session::set_limits(ReadTrackerLimits {
-        max_pairs,
-        idle: Duration::from_secs(3600),
-    });
-    guard
+    common::trackers::exclusive(Sampler::AlwaysOff, max_pairs)
 }
 
 fn read_pages(tag: &str, sessions: u32, pages: u32) {

@@ -48,20 +48,36 @@ pub(crate) enum Scope<'a> {
 
 fn sessions() -> &'static Tracker<Run> {
     static TRACKER: OnceLock<Tracker<Run>> = OnceLock::new();
-    TRACKER.get_or_init(|| Tracker::new(ReadTrackerLimits::default()))
+    TRACKER.get_or_init(|| Tracker::coarse(ReadTrackerLimits::default()))
 }
 
 /// Its own, as the read tracker's traces have: trace ids are the client's to make up.
 fn traces() -> &'static Tracker<Run> {
     static TRACKER: OnceLock<Tracker<Run>> = OnceLock::new();
-    TRACKER.get_or_init(|| Tracker::new(ReadTrackerLimits::default()))
+    TRACKER.get_or_init(|| Tracker::coarse(ReadTrackerLimits::default()))
 }
 
-/// The digest of a hash's text (16 hex digits: their value; a keyed hash may differ).
+/// The digest of a hash's text: the value of its 16 hex digits (what the library
+/// writes), else a keyed digest of the text.
 fn digest(hash: &str) -> u64 {
     static KEYS: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
-    u64::from_str_radix(hash, 16)
-        .unwrap_or_else(|_| KEYS.get_or_init(Default::default).hash_one(hash))
+    hex_value(hash).unwrap_or_else(|| KEYS.get_or_init(Default::default).hash_one(hash))
+}
+
+/// The value of 16 lowercase hex digits (`from_str_radix` costs three times as much,
+/// on every tool call).
+fn hex_value(text: &str) -> Option<u64> {
+    let bytes: &[u8; 16] = text.as_bytes().try_into().ok()?;
+    let mut value = 0u64;
+    for &byte in bytes {
+        let digit = match byte {
+            b'0'..=b'9' => byte - b'0',
+            b'a'..=b'f' => byte - b'a' + 10,
+            _ => return None,
+        };
+        value = value << 4 | u64::from(digit);
+    }
+    Some(value)
 }
 
 /// The call of `tool` whose arguments hash to `hash`: its place in the run of
@@ -95,6 +111,18 @@ pub(crate) fn set_limits(limits: ReadTrackerLimits) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hashes_are_kept_as_their_value() {
+        assert_eq!(hex_value("00000000000000ff"), Some(255));
+        assert_eq!(hex_value("ffffffffffffffff"), Some(u64::MAX));
+        // Not what the library writes: digested instead, consistently.
+        assert_eq!(hex_value("00000000000000FF"), None);
+        assert_eq!(hex_value("ff"), None);
+        assert_eq!(hex_value("00000000000000ffé"), None);
+        assert_eq!(digest("not hex"), digest("not hex"));
+        assert_ne!(digest("not hex"), digest("not hex either"));
+    }
 
     #[test]
     fn runs_count_identical_calls_of_a_tool_whatever_comes_between() {

@@ -43,6 +43,9 @@ impl Default for ReadTrackerLimits {
     }
 }
 
+/// How coarse a [`Tracker::coarse`]'s recency order is: a second.
+const COARSE_RECENCY_NANOS: u64 = 1_000_000_000;
+
 /// Most shards: enough that a few threads rarely wait on one another.
 const MAX_SHARDS: usize = 16;
 /// Fewest pairs a shard holds, so that per-shard recency stays close to the global one.
@@ -73,6 +76,9 @@ struct Inner<V: Copy> {
     /// Recency order: tick of the last read → pair.
     lru: BTreeMap<u64, Pair>,
     last_tick: u64,
+    /// A pair used again within this many nanoseconds of its place in the recency
+    /// order keeps that place (0: every use moves it): see [`Tracker::coarse`].
+    refresh_after: u64,
 }
 
 /// A shard on a cache line of its own, so that two threads locking neighbouring
@@ -125,6 +131,7 @@ impl<V: Copy> Tracker<V> {
                     pairs: BTreeMap::new(),
                     lru: BTreeMap::new(),
                     last_tick: 0,
+                    refresh_after: 0,
                 }))
             })
             .collect();
@@ -135,6 +142,18 @@ impl<V: Copy> Tracker<V> {
             sessions: RandomState::new(),
             uris: RandomState::new(),
         }
+    }
+
+    /// A tracker whose recency order is kept to within a second: a pair used again
+    /// within a second of its place keeps it, which saves reordering on every use of
+    /// a busy pair. The pair cap then evicts among the least recently used to within
+    /// a second, and idle expiry is early by at most a second.
+    pub(crate) fn coarse(limits: ReadTrackerLimits) -> Self {
+        let tracker = Self::new(limits);
+        for index in 0..tracker.shards.len() {
+            tracker.lock(index).refresh_after = COARSE_RECENCY_NANOS;
+        }
+        tracker
     }
 
     fn lock(&self, index: usize) -> MutexGuard<'_, Inner<V>> {
@@ -252,9 +271,11 @@ impl<V: Copy> Inner<V> {
         let Inner { pairs, lru, .. } = self;
         if let Some(slot) = pairs.get_mut(&pair) {
             let last = slot.tick;
-            lru.remove(&last);
-            lru.insert(tick, pair);
-            slot.tick = tick;
+            if tick - last >= self.refresh_after {
+                lru.remove(&last);
+                lru.insert(tick, pair);
+                slot.tick = tick;
+            }
             let value = next(Some(slot.value));
             slot.value = value;
             return value;
@@ -677,5 +698,36 @@ mod tests {
         fn tracker_agrees_with_a_model_long((cap, idle_ms, ops) in scenario(1_000)) {
             agrees_with_model(cap, idle_ms, &ops)?;
         }
+    }
+
+    #[test]
+    fn a_coarse_tracker_reorders_a_pair_at_most_once_a_second() {
+        let limits = ReadTrackerLimits {
+            max_pairs: 2,
+            idle: Duration::from_secs(10),
+        };
+        let start = Instant::now();
+        let at = |ms: u64| start + Duration::from_millis(ms);
+        let uses = |t: &Tracker<u32>| {
+            let bump =
+                |name: &str, ms: u64| t.update("s", name, at(ms), |v| v.map_or(1, |v| v + 1));
+            bump("a", 0);
+            bump("b", 10);
+            bump("a", 500);
+            bump("c", 600); // evicts the least recently used
+            bump("a", 700)
+        };
+        // Fine: `a` moved at 500 ms, so `b` was evicted and `a` is on its third use.
+        assert_eq!(uses(&Tracker::new(limits)), 3);
+        // Coarse: `a` kept its place at 0 ms (within a second), so it was evicted.
+        let coarse = Tracker::coarse(limits);
+        assert_eq!(uses(&coarse), 1);
+        // A pair used every half second is never idle, though it moves only every
+        // other use.
+        let mut last = 0;
+        for i in 1..=60 {
+            last = coarse.update("s", "a", at(700 + i * 500), |v| v.map_or(1, |v| v + 1));
+        }
+        assert_eq!(last, 61);
     }
 }

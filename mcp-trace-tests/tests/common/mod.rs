@@ -14,6 +14,8 @@ pub mod http;
 pub mod otlp;
 #[cfg(all(feature = "rmcp", feature = "otlp"))]
 pub mod pipes;
+#[cfg(feature = "enable")]
+pub mod trackers;
 
 use opentelemetry::trace::{TraceContextExt, Tracer, TracerProvider as _};
 use opentelemetry::{Context, KeyValue, Value};
