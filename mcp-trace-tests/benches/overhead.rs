@@ -11,8 +11,8 @@
 mod common;
 
 use common::{
-    QUERY, bare, filters, hand_built_current, hand_built_span, install as provider, recipe,
-    recipe_validator, traced, traced_with_schema_file,
+    QUERY, bare, canonical_arguments, filters, floor, hand_built_current, hand_built_span,
+    install as provider, recipe, recipe_validator, traced, traced_with_schema_file,
 };
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use mcp_trace::session::{self, ReadTrackerLimits};
@@ -55,6 +55,17 @@ fn tool_call(c: &mut Criterion) {
     group.bench_function("5g global-tracer span made current, same attributes", |b| {
         b.iter(|| hand_built_current(&global, &filters))
     });
+
+    let canonical = canonical_arguments(&filters);
+    assert_eq!(
+        common::hex16(&Sha256::digest(&canonical)),
+        mcp_trace::args_hash(&json!({"query": QUERY, "limit": 5, "filters": &filters})),
+        "the floor hashes the text the library hashes"
+    );
+    group.bench_function(
+        "F floor: span (5) + SHA-256 of the canonical text + 16 hex",
+        |b| b.iter(|| floor(&tracer, &canonical, &filters)),
+    );
 
     let validator = recipe_validator();
     group.bench_function(

@@ -3,7 +3,8 @@
 //! criterion's times are not.
 //!
 //! `call_cost <case> <n>`, case one of: bare, no-sdk, sampled-out,
-//! global-span-sampled-out, hand-built-span, global-span, recipe, recording, raw-scope,
+//! global-span-sampled-out, hand-built-span, global-span, floor (the span and SHA-256 of
+//! the canonical text already written), recipe, recording, raw-scope,
 //! session-scope (recording inside a request scope with a session: the run of
 //! identical calls is counted), schema-file; and with the `metrics` feature, sampled-out-metrics and
 //! recording-metrics (the SDK's meter provider installed), sampled-out-metrics-off and
@@ -13,8 +14,8 @@
 mod common;
 
 use common::{
-    QUERY, bare, filters, hand_built_current, hand_built_span, install, recipe, recipe_validator,
-    traced, traced_with_schema_file,
+    QUERY, bare, canonical_arguments, filters, floor, hand_built_current, hand_built_span, install,
+    recipe, recipe_validator, traced, traced_with_schema_file,
 };
 use opentelemetry::trace::TracerProvider;
 use opentelemetry_sdk::trace::Sampler;
@@ -54,6 +55,7 @@ fn main() {
     let global = opentelemetry::global::tracer("bench");
     let raw = serde_json::json!({"query": QUERY, "limit": 5, "filters": &filters});
     let validator = recipe_validator();
+    let canonical = canonical_arguments(&filters);
     for _ in 0..n {
         total += match case.as_str() {
             "bare" => call(bare),
@@ -73,6 +75,7 @@ fn main() {
                 .run_sync(|| call(traced)),
             "recipe" => recipe(tracer.as_ref().expect("installed"), &validator, &filters),
             "hand-built-span" => hand_built_span(tracer.as_ref().expect("installed"), &filters),
+            "floor" => floor(tracer.as_ref().expect("installed"), &canonical, &filters),
             "global-span" | "global-span-sampled-out" => hand_built_current(&global, &filters),
             other => panic!("unknown case {other}"),
         };

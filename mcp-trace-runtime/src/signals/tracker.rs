@@ -44,6 +44,7 @@ impl Default for ReadTrackerLimits {
 }
 
 /// How coarse a [`Tracker::coarse`]'s recency order is: a second.
+#[cfg_attr(not(feature = "args-hash"), allow(dead_code))]
 const COARSE_RECENCY_NANOS: u64 = 1_000_000_000;
 
 /// Most shards: enough that a few threads rarely wait on one another.
@@ -148,6 +149,7 @@ impl<V: Copy> Tracker<V> {
     /// within a second of its place keeps it, which saves reordering on every use of
     /// a busy pair. The pair cap then evicts among the least recently used to within
     /// a second, and idle expiry is early by at most a second.
+    #[cfg_attr(not(feature = "args-hash"), allow(dead_code))]
     pub(crate) fn coarse(limits: ReadTrackerLimits) -> Self {
         let tracker = Self::new(limits);
         for index in 0..tracker.shards.len() {

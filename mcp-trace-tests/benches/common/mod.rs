@@ -116,6 +116,39 @@ pub fn recipe_validator() -> jsonschema::Validator {
     .expect("schema compiles")
 }
 
+/// The arguments' canonical text, as the hash reads it (Python's
+/// `json.dumps(arguments, sort_keys=True)`): what the floor case (F) hashes, written
+/// once beforehand.
+pub fn canonical_arguments(filters: &[String]) -> Vec<u8> {
+    let filters: Vec<String> = filters.iter().map(|f| format!("\"{f}\"")).collect();
+    format!(
+        r#"{{"filters": [{}], "limit": 5, "query": "{QUERY}"}}"#,
+        filters.join(", ")
+    )
+    .into_bytes()
+}
+
+/// Case F, the floor of a recording call (issue 22): the hand-built span (5) with its
+/// attributes, and SHA-256 over the canonical argument text already written, as its
+/// first 16 hex digits. What no implementation of the signals can skip.
+pub fn floor(tracer: &SdkTracer, canonical: &[u8], filters: &[String]) -> usize {
+    let digest = Sha256::digest(black_box(canonical));
+    let mut hex = [0u8; 16];
+    for (pair, byte) in hex.chunks_exact_mut(2).zip(&digest[..8]) {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        pair[0] = DIGITS[usize::from(byte >> 4)];
+        pair[1] = DIGITS[usize::from(byte & 0xf)];
+    }
+    let hash = String::from_utf8_lossy(&hex).into_owned();
+    let mut span = start_span(tracer);
+    let mut attributes = constant_arguments();
+    attributes[4] = KeyValue::new("mcp.tool.args.hash", hash);
+    span.set_attributes(attributes);
+    let result = bare(black_box(QUERY), black_box(Some(5)), black_box(filters));
+    span.end();
+    result
+}
+
 /// Case 6, what a user would write by hand: the span, the arguments as JSON, SHA-256
 /// of their text, and the validator's `is_valid`.
 pub fn recipe(tracer: &SdkTracer, validator: &jsonschema::Validator, filters: &[String]) -> usize {
