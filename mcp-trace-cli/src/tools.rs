@@ -441,9 +441,11 @@ impl Runs {
         let length = call
             .repeat_run
             .unwrap_or_else(|| last.map_or(1, |run| run.length + 1));
-        // The same run goes on when its place moved on; else this call starts one.
+        // The same run goes on for any place after the first (spans are written as
+        // calls end, so concurrent identical calls may come out of order); a first
+        // place starts a new one.
         let mut run = match last {
-            Some(run) if length > run.length => run,
+            Some(run) if length > 1 => run,
             _ => Run {
                 hash,
                 length,
@@ -453,19 +455,20 @@ impl Runs {
                 looped: false,
             },
         };
-        run.length = length;
+        run.length = run.length.max(length);
         run.seen += 1;
         run.failed += failed;
-        let newly_looped = length >= threshold && !run.looped;
+        let remembered =
+            scope.filter(|scope| self.last.contains_key(scope) || budget.take(call.start_ns));
+        // A run nothing remembers (no scope, or the budget ran out) is counted as a
+        // loop at the call that reaches the threshold, so no more than once.
+        let newly_looped = match remembered {
+            Some(_) => length >= threshold && !run.looped,
+            None => length == threshold,
+        };
         run.looped |= length >= threshold;
-        if let Some(scope) = scope {
-            match self.last.get_mut(&scope) {
-                Some(slot) => *slot = run,
-                None if budget.take(call.start_ns) => {
-                    self.last.insert(scope, run);
-                }
-                None => {}
-            }
+        if let Some(scope) = remembered {
+            self.last.insert(scope, run);
         }
         self.longest = self.longest.max(length);
         if newly_looped {

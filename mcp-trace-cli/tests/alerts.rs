@@ -694,20 +694,33 @@ fn retry_loops_from_the_libraries_own_count() {
         }
         tool_call("search", "s1", "a", start, MS_NS, &extra)
     };
-    let spans = vec![
+    let mut spans = vec![
         placed(2, at(0), true),
         placed(5, at(0) + 10 * MS_NS, true),
         placed(1, at(0) + 20 * MS_NS, false),
     ];
+    // Another session's concurrent identical calls, written as they ended: places 3,
+    // 2, 4 are one run, one loop.
+    for (place, ms) in [(3, 30), (2, 31), (4, 32)] {
+        let extra = [("mcp.tool.call.repeat_run", json!(place))];
+        spans.push(tool_call(
+            "search",
+            "s2",
+            "a",
+            at(0) + ms * MS_NS,
+            MS_NS,
+            &extra,
+        ));
+    }
     let report = report_of(spans);
     let runs = &report.tools["search"].runs;
-    assert_eq!((runs.longest, runs.loops, runs.looping_scopes()), (5, 1, 1));
-    // The calls of the run in the file, both failed.
-    assert_eq!((runs.looping_calls, runs.looping_failed), (2, 2));
+    assert_eq!((runs.longest, runs.loops, runs.looping_scopes()), (5, 2, 2));
+    // The calls of the runs in the file: two (both failed) and three.
+    assert_eq!((runs.looping_calls, runs.looping_failed), (5, 2));
     let fired = alerts(&report);
     assert_eq!(fired.len(), 1, "{fired:?}");
     assert_eq!(
         (fired[0].kind, fired[0].from_ns, fired[0].to_ns),
-        (Kind::RetryLoop, at(0), at(0) + 11 * MS_NS)
+        (Kind::RetryLoop, at(0), at(0) + 33 * MS_NS)
     );
 }

@@ -35,6 +35,9 @@ pub struct Call {
 struct Active {
     cx: Context,
     recording: bool,
+    /// The parent came from a valid trace context the request carried (`_meta`).
+    #[cfg_attr(not(feature = "wire"), allow(dead_code))]
+    meta_parent: bool,
     resource: bool,
     ended: AtomicBool,
     /// The call's `mcp.server.operation.duration` record, made by whoever ends it.
@@ -359,6 +362,7 @@ impl Begun {
             active: Some(Box::new(Active {
                 cx,
                 recording: self.recording,
+                meta_parent: self.meta_parent,
                 resource,
                 ended: AtomicBool::new(false),
                 #[cfg(feature = "metrics")]
@@ -486,13 +490,20 @@ fn start_tool_traced(
         return Call::default();
     };
     let data = begun.scope.as_ref().map(|s| &s.data);
+    // Runs are counted where the call is: not here when an adapter's span of the
+    // request already holds the scope (it counts the call as it ends).
+    let run_scope = match begun.scope.is_none() && adapter_owns_the_request() {
+        true => None,
+        false => begun.read_scope(begun.session(session)),
+    };
     if begun.recording {
         let mut attrs = Vec::with_capacity(16);
         begun.common_attributes(begun.session(session), &mut attrs);
         argument_signals(meta, compiled, data, record, true, &mut attrs);
         let repeated = repeat_run(
-            begun.read_scope(begun.session(session)),
+            run_scope,
             meta.name,
+            None,
             begun.scope.as_deref(),
             &mut attrs,
         );
@@ -502,29 +513,58 @@ fn start_tool_traced(
         #[cfg(feature = "metrics")]
         return begun_tool_call(begun, meta.name, verdict, repeated);
         #[cfg(not(feature = "metrics"))]
-        let _ = repeated;
+        {
+            let _ = repeated;
+            return begun.into_call(false, ());
+        }
+    }
+    // Not recording: within a session or trace the hash is taken all the same, so
+    // that the run goes on for the calls that are sampled, and the metric says
+    // whether the call repeats the one before; no shapes are computed.
+    if cfg!(feature = "args-hash") && run_scope.is_some() {
+        let mut scratch = Vec::new();
+        argument_signals(meta, compiled, data, record, false, &mut scratch);
+        let repeated = repeat_run(
+            run_scope,
+            meta.name,
+            None,
+            begun.scope.as_deref(),
+            &mut scratch,
+        );
+        #[cfg(feature = "metrics")]
+        {
+            if !begun.metric {
+                return begun.into_call(false, None);
+            }
+            let verdict = bool_attribute(&scratch, keys::SCHEMA_VALID);
+            return begun_tool_call(begun, meta.name, verdict, repeated);
+        }
+        #[cfg(not(feature = "metrics"))]
+        {
+            let _ = repeated;
+            return begun.into_call(false, ());
+        }
     }
     #[cfg(feature = "metrics")]
     {
         if !begun.metric {
             return begun.into_call(false, None);
         }
-        // Not recording: the metric still carries the verdict and, within a session or
-        // trace, whether the call repeats the one before (the hash is taken for that);
-        // no shapes are computed.
-        let run_scope = begun.read_scope(begun.session(session));
-        if cfg!(feature = "args-hash") && run_scope.is_some() {
-            let mut scratch = Vec::new();
-            argument_signals(meta, compiled, data, record, false, &mut scratch);
-            let repeated = repeat_run(run_scope, meta.name, begun.scope.as_deref(), &mut scratch);
-            let verdict = bool_attribute(&scratch, keys::SCHEMA_VALID);
-            return begun_tool_call(begun, meta.name, verdict, repeated);
-        }
+        // The metric still carries the verdict.
         let verdict = unsampled_verdict(meta, compiled, begun.scope.as_deref(), record);
         begun_tool_call(begun, meta.name, verdict, None)
     }
     #[cfg(not(feature = "metrics"))]
     begun.into_call(false, ())
+}
+
+/// Whether the current request scope is held by an adapter's own span of the request
+/// (started before the traced handler ran), which records the call's signals.
+fn adapter_owns_the_request() -> bool {
+    #[cfg(feature = "wire")]
+    return scope::adapter_claimed();
+    #[cfg(not(feature = "wire"))]
+    false
 }
 
 /// The arguments' signals, into `attrs`: their shapes when `shapes`, the hash, the
@@ -589,9 +629,11 @@ fn begun_tool_call(
 /// among `attrs` (none: no run), pushed as `mcp.tool.call.repeat_run`; returns whether
 /// it repeats the call before it, for the metric.
 /// A later round of a multi-round call (`request`) keeps its first round's place.
+/// `alias`: for a call counted under `_OTHER`, the name it was called by.
 fn repeat_run(
     scope: Option<ReadScope<'_>>,
     tool: &str,
+    alias: Option<&str>,
     request: Option<&ActiveScope>,
     attrs: &mut Vec<KeyValue>,
 ) -> Option<bool> {
@@ -610,13 +652,13 @@ fn repeat_run(
             false
         };
         let hash = string_attribute(attrs, keys::ARGS_HASH)?;
-        let run = repeats::run(scope, tool, hash, continues);
+        let run = repeats::run(scope, tool, repeats::Call { hash, alias }, continues);
         attrs.push(KeyValue::new(keys::REPEAT_RUN, i64::from(run)));
         Some(run >= 2)
     }
     #[cfg(not(feature = "args-hash"))]
     {
-        let _ = (scope, tool, request, attrs);
+        let _ = (scope, tool, alias, request, attrs);
         None
     }
 }
@@ -1459,10 +1501,14 @@ pub(crate) mod adapter {
         // Runs are per tool the server knows, the rest together; within the session,
         // else the trace `_meta` named.
         let counted = if known { &*bounded } else { keys::OTHER };
-        let within = match (&scope.data.session_id, &scope.data.traceparent) {
-            (Some(session), _) => Some(ReadScope::Session(session)),
-            (None, Some(_)) => Some(ReadScope::Trace(active.cx.span().span_context().trace_id())),
-            (None, None) => None,
+        let alias = (!known).then_some(&*bounded);
+        let within = match &scope.data.session_id {
+            Some(session) => Some(ReadScope::Session(session)),
+            // A valid trace context from `_meta` (or the request's headers) only.
+            None if active.meta_parent => {
+                Some(ReadScope::Trace(active.cx.span().span_context().trace_id()))
+            }
+            None => None,
         };
         let mut repeated = None;
         if active.recording {
@@ -1487,7 +1533,7 @@ pub(crate) mod adapter {
             } else if let Some(oversized) = data.and_then(|d| d.oversized.as_ref()) {
                 oversized_signals(compiled, oversized, &mut attrs);
             }
-            repeated = repeat_run(within, counted, Some(&scope), &mut attrs);
+            repeated = repeat_run(within, counted, alias, Some(&scope), &mut attrs);
             #[cfg(feature = "metrics")]
             {
                 verdict = bool_attribute(&attrs, keys::SCHEMA_VALID);
@@ -1502,7 +1548,7 @@ pub(crate) mod adapter {
             } else if let Some(oversized) = data.and_then(|d| d.oversized.as_ref()) {
                 oversized_signals(None, oversized, &mut scratch);
             }
-            repeated = repeat_run(within, counted, Some(&scope), &mut scratch);
+            repeated = repeat_run(within, counted, alias, Some(&scope), &mut scratch);
         }
         // Only a name the server knows goes on the metric: an unknown one is the
         // client's (cardinality). Not recording, the metric still carries the verdict
@@ -1561,6 +1607,7 @@ pub(crate) mod adapter {
             active: Some(Box::new(Active {
                 cx: parent.with_span(span),
                 recording,
+                meta_parent: false,
                 resource: false,
                 ended: AtomicBool::new(false),
                 #[cfg(feature = "metrics")]
@@ -1689,6 +1736,7 @@ pub(crate) mod adapter {
             active: Some(Box::new(Active {
                 cx,
                 recording: started.recording,
+                meta_parent: false,
                 resource: false,
                 ended: AtomicBool::new(false),
                 #[cfg(feature = "metrics")]

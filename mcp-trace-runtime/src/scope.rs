@@ -111,6 +111,9 @@ pub(crate) struct ActiveScope {
     /// (`subscriptions/listen`).
     #[cfg(all(feature = "enable", feature = "wire"))]
     pub(crate) delivered: std::sync::atomic::AtomicU64,
+    /// The scope was claimed by an adapter's span of the request, not a handler.
+    #[cfg(all(feature = "enable", feature = "wire"))]
+    adapter_claimed: AtomicBool,
 }
 
 impl ActiveScope {
@@ -130,6 +133,8 @@ impl ActiveScope {
             held_end: Default::default(),
             #[cfg(all(feature = "enable", feature = "wire"))]
             delivered: Default::default(),
+            #[cfg(all(feature = "enable", feature = "wire"))]
+            adapter_claimed: AtomicBool::new(false),
         }
     }
 
@@ -163,7 +168,11 @@ impl ActiveScope {
     /// handler (or an earlier claim) already has it.
     #[cfg(all(feature = "enable", feature = "wire"))]
     pub(crate) fn claim_for_adapter(&self) -> bool {
-        !self.claimed.swap(true, Ordering::AcqRel)
+        let claimed = !self.claimed.swap(true, Ordering::AcqRel);
+        if claimed {
+            self.adapter_claimed.store(true, Ordering::Release);
+        }
+        claimed
     }
 }
 
@@ -384,6 +393,20 @@ impl Drop for Entered {
         let previous = self.0.take();
         let _ = CURRENT.try_with(|current| current.replace(previous));
     }
+}
+
+/// Whether the request scope set on this thread was claimed by an adapter's span of
+/// the request (a traced handler inside it then records no signal of its own).
+#[cfg(all(feature = "enable", feature = "wire"))]
+pub(crate) fn adapter_claimed() -> bool {
+    CURRENT
+        .try_with(|current| {
+            current
+                .borrow()
+                .as_ref()
+                .is_some_and(|scope| scope.adapter_claimed.load(Ordering::Acquire))
+        })
+        .unwrap_or(false)
 }
 
 /// Whether a request scope is set on this thread (claimed or not).

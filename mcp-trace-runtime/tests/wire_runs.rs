@@ -1,8 +1,8 @@
 //! Runs of identical tool calls seen by the wire observer (what the proxy records), in
 //! process against the in-memory exporter: the issue's sequence of one listed tool, a
-//! session's runs apart from another's, and names the server never listed counted
-//! together under `_OTHER` (one entry per session, however many names a client makes
-//! up).
+//! session's runs apart from another's, names the server never listed kept under one
+//! `_OTHER` entry per session (however many names a client makes up) yet told apart,
+//! and, with no session, the trace a valid `_meta` names.
 #![cfg(all(feature = "enable", feature = "wire", feature = "args-hash"))]
 
 mod common;
@@ -84,16 +84,52 @@ fn the_issues_sequence_through_the_observer() {
 }
 
 #[test]
-fn names_the_server_never_listed_share_one_run() {
+fn names_the_server_never_listed_share_one_entry_and_are_told_apart() {
     exporter();
     let observer = conversation("wire-runs-3");
-    // A thousand made-up names with the same arguments: one run under `_OTHER`, so
-    // one entry for the session, not a thousand.
+    // A thousand made-up names with the same arguments: one `_OTHER` entry for the
+    // session, not a thousand, and no made-up name repeats another.
     let runs: Vec<Option<i64>> = (0..1000)
         .map(|i| call(&observer, &format!("made-up-{i}"), json!({})))
         .collect();
-    assert_eq!(runs, (1..=1000).map(Some).collect::<Vec<_>>());
-    // A listed tool's run is apart from them.
+    assert_eq!(runs, vec![Some(1); 1000]);
+    // One made-up name again and again is a run; a listed tool's run is apart.
+    assert_eq!(call(&observer, "made-up-x", json!({})), Some(1));
     assert_eq!(call(&observer, "search", json!({})), Some(1));
-    assert_eq!(call(&observer, "made-up-x", json!({})), Some(1001));
+    assert_eq!(call(&observer, "made-up-x", json!({})), Some(2));
+}
+
+#[test]
+fn without_a_session_a_valid_meta_trace_is_the_scope() {
+    exporter();
+    let observer = Observer::http();
+    let call_in = |traceparent: &str| {
+        static IDS: AtomicI64 = AtomicI64::new(1_000_000);
+        let id = IDS.fetch_add(1, Ordering::Relaxed);
+        send(
+            &observer,
+            Sender::Client,
+            json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+                   "params": {"name": "search", "arguments": {"query": "a"},
+                              "_meta": {"traceparent": traceparent}}}),
+        );
+        send(
+            &observer,
+            Sender::Server,
+            json!({"jsonrpc": "2.0", "id": id, "result": {"content": []}}),
+        );
+        let spans = exporter().get_finished_spans().unwrap();
+        let span = spans
+            .iter()
+            .rev()
+            .find(|s| attributes(s).get("jsonrpc.request.id") == Some(&Value::from(id.to_string())))
+            .expect("the call's span");
+        attributes(span).get("mcp.tool.call.repeat_run").cloned()
+    };
+    let valid = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    assert_eq!(call_in(valid), Some(Value::I64(1)));
+    assert_eq!(call_in(valid), Some(Value::I64(2)));
+    // No valid context: no scope, no run (and nothing kept for it).
+    assert_eq!(call_in("not-a-traceparent"), None);
+    assert_eq!(call_in("not-a-traceparent"), None);
 }

@@ -21,21 +21,52 @@ pub(crate) struct Run {
 }
 
 impl Run {
-    /// The run a call whose arguments hash to `hash` makes, after `last`, the tool's
-    /// previous call in the same scope (if it is remembered).
-    pub(crate) fn after(last: Option<Run>, hash: &str) -> Run {
-        let hash = digest(hash);
-        let length = match last {
-            Some(last) if { last.hash } == hash => { last.length }.saturating_add(1),
-            _ => 1,
-        };
-        Run { hash, length }
+    /// The run a call makes after `last`, the previous call in the same scope of the
+    /// tool it is counted under (if it is remembered). `call`: what tells identical
+    /// calls apart. `continues`: the request is a later round of a multi-round call
+    /// (2026-07-28), the same call as its first round rather than a repeat of it, so
+    /// the run stays where it is.
+    pub(crate) fn after(last: Option<Run>, call: Call<'_>, continues: bool) -> Run {
+        let hash = call.digest();
+        match last {
+            Some(last) if continues && { last.hash } == hash => last,
+            Some(last) if { last.hash } == hash => Run {
+                hash,
+                length: { last.length }.saturating_add(1),
+            },
+            _ => Run { hash, length: 1 },
+        }
     }
 
     /// The call's place in its run (≥ 1).
     pub(crate) fn length(self) -> u32 {
         self.length
     }
+}
+
+/// A call as runs compare calls: its arguments' hash and, for a tool counted under
+/// `_OTHER` (one the server does not list), the name it was called by, so that calls
+/// of different unknown names with the same arguments are not one run.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Call<'a> {
+    pub(crate) hash: &'a str,
+    pub(crate) alias: Option<&'a str>,
+}
+
+impl Call<'_> {
+    fn digest(self) -> u64 {
+        let hash = digest(self.hash);
+        match self.alias {
+            None => hash,
+            Some(alias) => hash ^ keys().hash_one(alias),
+        }
+    }
+}
+
+/// The keys of the digests of what is not 16 hex digits, drawn per process.
+fn keys() -> &'static std::collections::hash_map::RandomState {
+    static KEYS: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
+    KEYS.get_or_init(Default::default)
 }
 
 /// What a run is counted within.
@@ -60,8 +91,7 @@ fn traces() -> &'static Tracker<Run> {
 /// The digest of a hash's text: the value of its 16 hex digits (what the library
 /// writes), else a keyed digest of the text.
 fn digest(hash: &str) -> u64 {
-    static KEYS: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
-    hex_value(hash).unwrap_or_else(|| KEYS.get_or_init(Default::default).hash_one(hash))
+    hex_value(hash).unwrap_or_else(|| keys().hash_one(hash))
 }
 
 /// The value of 16 lowercase hex digits (`from_str_radix` costs three times as much,
@@ -80,15 +110,11 @@ fn hex_value(text: &str) -> Option<u64> {
     Some(value)
 }
 
-/// The call of `tool` whose arguments hash to `hash`: its place in the run of
-/// identical calls of `tool` in `scope` (1 when the tool's last call there differed).
-/// `continues`: the request is a later round of a multi-round call (2026-07-28), the
-/// same call as its first round, not a repeat of it: the run stays where it is.
-pub(crate) fn run(scope: Scope<'_>, tool: &str, hash: &str, continues: bool) -> u32 {
-    let next = |last: Option<Run>| match last {
-        Some(last) if continues && { last.hash } == digest(hash) => last,
-        _ => Run::after(last, hash),
-    };
+/// A call counted under `tool`: its place in the run of identical calls of `tool` in
+/// `scope` (1 when the tool's last call there differed). `continues`: a later round of
+/// a multi-round call (see [`Run::after`]).
+pub(crate) fn run(scope: Scope<'_>, tool: &str, call: Call<'_>, continues: bool) -> u32 {
+    let next = |last: Option<Run>| Run::after(last, call, continues);
     let now = Instant::now();
     let run = match scope {
         Scope::Session(session) => sessions().update(session, tool, now, next),
@@ -111,6 +137,24 @@ pub(crate) fn set_limits(limits: ReadTrackerLimits) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn plain(hash: &str) -> Call<'_> {
+        Call { hash, alias: None }
+    }
+
+    #[test]
+    fn unknown_names_are_told_apart_in_their_shared_entry() {
+        let s = Scope::Session("runs-test-aliases");
+        let as_other = |alias| Call {
+            hash: "0000000000000001",
+            alias: Some(alias),
+        };
+        let runs: Vec<u32> = ["foo", "bar", "bar", "foo"]
+            .into_iter()
+            .map(|alias| run(s, "_OTHER", as_other(alias), false))
+            .collect();
+        assert_eq!(runs, [1, 1, 2, 1]);
+    }
 
     #[test]
     fn hashes_are_kept_as_their_value() {
@@ -140,7 +184,7 @@ mod tests {
         ];
         let runs: Vec<u32> = calls
             .iter()
-            .map(|(tool, hash)| run(s, tool, hash, false))
+            .map(|(tool, hash)| run(s, tool, plain(hash), false))
             .collect();
         assert_eq!(runs, [1, 2, 1, 3, 4, 1, 1, 2]);
         // Sessions and traces keep runs of their own.
@@ -148,17 +192,26 @@ mod tests {
             run(
                 Scope::Session("runs-test-2"),
                 "a",
-                "0000000000000001",
+                plain("0000000000000001"),
                 false
             ),
             1
         );
         let trace = opentelemetry::trace::TraceId::from_bytes([7; 16]);
-        assert_eq!(run(Scope::Trace(trace), "a", "0000000000000001", false), 1);
-        assert_eq!(run(Scope::Trace(trace), "a", "0000000000000001", false), 2);
+        assert_eq!(
+            run(Scope::Trace(trace), "a", plain("0000000000000001"), false),
+            1
+        );
+        assert_eq!(
+            run(Scope::Trace(trace), "a", plain("0000000000000001"), false),
+            2
+        );
         // A later round of a multi-round call is the same call: no new place.
-        assert_eq!(run(Scope::Trace(trace), "a", "0000000000000001", true), 2);
+        assert_eq!(
+            run(Scope::Trace(trace), "a", plain("0000000000000001"), true),
+            2
+        );
         end("runs-test");
-        assert_eq!(run(s, "a", "0000000000000001", false), 1);
+        assert_eq!(run(s, "a", plain("0000000000000001"), false), 1);
     }
 }

@@ -47,6 +47,14 @@ impl Default for ReadTrackerLimits {
 #[cfg_attr(not(feature = "args-hash"), allow(dead_code))]
 const COARSE_RECENCY_NANOS: u64 = 1_000_000_000;
 
+/// A coarse tracker's recency step for an idle time: a second, or half the idle time
+/// if that is shorter (a pair used more often than it idles must not expire).
+#[cfg_attr(not(feature = "args-hash"), allow(dead_code))]
+fn coarse_refresh(idle: Duration) -> u64 {
+    let half = u64::try_from(idle.as_nanos() / 2).unwrap_or(u64::MAX);
+    COARSE_RECENCY_NANOS.min(half)
+}
+
 /// Most shards: enough that a few threads rarely wait on one another.
 const MAX_SHARDS: usize = 16;
 /// Fewest pairs a shard holds, so that per-shard recency stays close to the global one.
@@ -80,6 +88,7 @@ struct Inner<V: Copy> {
     /// A pair used again within this many nanoseconds of its place in the recency
     /// order keeps that place (0: every use moves it): see [`Tracker::coarse`].
     refresh_after: u64,
+    coarse: bool,
 }
 
 /// A shard on a cache line of its own, so that two threads locking neighbouring
@@ -133,6 +142,7 @@ impl<V: Copy> Tracker<V> {
                     lru: BTreeMap::new(),
                     last_tick: 0,
                     refresh_after: 0,
+                    coarse: false,
                 }))
             })
             .collect();
@@ -145,15 +155,17 @@ impl<V: Copy> Tracker<V> {
         }
     }
 
-    /// A tracker whose recency order is kept to within a second: a pair used again
-    /// within a second of its place keeps it, which saves reordering on every use of
-    /// a busy pair. The pair cap then evicts among the least recently used to within
-    /// a second, and idle expiry is early by at most a second.
+    /// A tracker whose recency order is kept to within a second (or half the idle
+    /// time, if that is shorter): a pair used again within it keeps its place, which
+    /// saves reordering on every use of a busy pair. The pair cap then evicts among
+    /// the least recently used to within that, and a pair in use is never idle.
     #[cfg_attr(not(feature = "args-hash"), allow(dead_code))]
     pub(crate) fn coarse(limits: ReadTrackerLimits) -> Self {
         let tracker = Self::new(limits);
         for index in 0..tracker.shards.len() {
-            tracker.lock(index).refresh_after = COARSE_RECENCY_NANOS;
+            let mut inner = tracker.lock(index);
+            inner.coarse = true;
+            inner.refresh_after = coarse_refresh(limits.idle);
         }
         tracker
     }
@@ -221,6 +233,9 @@ impl<V: Copy> Tracker<V> {
         let in_use = shards_for(limits.max_pairs);
         for (i, inner) in guards.iter_mut().enumerate() {
             inner.idle = limits.idle;
+            if inner.coarse {
+                inner.refresh_after = coarse_refresh(limits.idle);
+            }
             inner.max_pairs = if i < in_use {
                 share(limits.max_pairs, in_use, i)
             } else {
@@ -731,5 +746,15 @@ mod tests {
             last = coarse.update("s", "a", at(700 + i * 500), |v| v.map_or(1, |v| v + 1));
         }
         assert_eq!(last, 61);
+        // With an idle time under a second, a pair used more often than it idles
+        // still never expires.
+        coarse.set_limits(ReadTrackerLimits {
+            max_pairs: 2,
+            idle: Duration::from_millis(400),
+        });
+        for i in 1..=20 {
+            last = coarse.update("s", "a", at(30_700 + i * 300), |v| v.map_or(1, |v| v + 1));
+        }
+        assert_eq!(last, 81);
     }
 }

@@ -529,12 +529,16 @@ impl Recorder {
                 attrs.push(KeyValue::new(keys::MCP_TOOL, bounded.clone()));
                 pending.schema_valid =
                     self.argument_signals(tool, &mut params.arguments, &mut attrs);
-                let counted = if self.tools.contains_key(tool) {
+                let listed = self.tools.contains_key(tool);
+                let counted = if listed {
                     bounded.clone()
                 } else {
                     keys::OTHER.to_owned()
                 };
-                pending.repeated = self.repeat_run(&counted, &mut attrs);
+                // A later round of a multi-round call (2026-07-28) is the same call.
+                let continues = params.request_state.is_some();
+                let alias = (!listed).then_some(bounded.as_str());
+                pending.repeated = self.repeat_run(&counted, alias, continues, &mut attrs);
                 pending.tool = Some(counted);
                 format!("{method} {bounded}")
             }
@@ -674,20 +678,28 @@ impl Recorder {
     }
 
     /// The call's place in the run of identical calls of `tool` (listed, else
-    /// `_OTHER`) on this connection, from the hash among `attrs`, pushed as
-    /// `mcp.tool.call.repeat_run`; whether it repeats the tool's previous call.
-    fn repeat_run(&mut self, tool: &str, attrs: &mut Vec<KeyValue>) -> Option<bool> {
+    /// `_OTHER`, told apart by `alias`, the name called) on this connection, from the
+    /// hash among `attrs`, pushed as `mcp.tool.call.repeat_run`; whether it repeats the
+    /// tool's previous call. `continues`: a later round of a multi-round call.
+    fn repeat_run(
+        &mut self,
+        tool: &str,
+        alias: Option<&str>,
+        continues: bool,
+        attrs: &mut Vec<KeyValue>,
+    ) -> Option<bool> {
         #[cfg(feature = "args-hash")]
         {
-            use crate::signals::repeats::Run;
+            use crate::signals::repeats::{Call, Run};
             let hash = crate::call::string_attribute(attrs, keys::ARGS_HASH)?;
+            let call = Call { hash, alias };
             let run = match self.runs.get_mut(tool) {
                 Some(last) => {
-                    *last = Run::after(Some(*last), hash);
+                    *last = Run::after(Some(*last), call, continues);
                     *last
                 }
                 None => {
-                    let run = Run::after(None, hash);
+                    let run = Run::after(None, call, continues);
                     self.runs.insert(tool.to_owned(), run);
                     run
                 }
@@ -697,7 +709,7 @@ impl Recorder {
         }
         #[cfg(not(feature = "args-hash"))]
         {
-            let _ = (tool, attrs);
+            let _ = (tool, alias, continues, attrs);
             None
         }
     }
