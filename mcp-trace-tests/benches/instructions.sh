@@ -20,7 +20,7 @@ count() { # case calls -> instructions
         | awk '/Collected/ { gsub(",", "", $4); print $4 }'
 }
 declare -A per
-cases="bare no-sdk sampled-out-metrics-off sampled-out sampled-out-metrics global-span-sampled-out hand-built-span global-span floor recipe recording-metrics-off recording recording-metrics raw-scope session-scope schema-file"
+cases="bare no-sdk sampled-out-metrics-off sampled-out sampled-out-metrics global-span-sampled-out hand-built-span global-span floor recipe recording-metrics-off recording recording-metrics raw-scope session-scope session-sampled-out-metrics schema-file"
 for case in $cases; do
     base=$(count "$case" 1000)
     full=$(count "$case" $((1000 + n)))

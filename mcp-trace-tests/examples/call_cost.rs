@@ -6,7 +6,9 @@
 //! global-span-sampled-out, hand-built-span, global-span, floor (the span and SHA-256 of
 //! the canonical text already written), recipe, recording, raw-scope,
 //! session-scope (recording inside a request scope with a session: the run of
-//! identical calls is counted), schema-file; and with the `metrics` feature, sampled-out-metrics and
+//! identical calls is counted), schema-file; and with the `metrics` feature,
+//! session-sampled-out-metrics (session-scope sampled out, the metric recorded: the
+//! hash is taken for the run alone); and with the `metrics` feature, sampled-out-metrics and
 //! recording-metrics (the SDK's meter provider installed), sampled-out-metrics-off and
 //! recording-metrics-off (`init` chose no metrics).
 
@@ -34,6 +36,7 @@ fn main() {
         "sampled-out"
         | "global-span-sampled-out"
         | "sampled-out-metrics"
+        | "session-sampled-out-metrics"
         | "sampled-out-metrics-off" => Some(install(Sampler::AlwaysOff)),
         "bare" | "no-sdk" => None,
         _ => Some(install(Sampler::AlwaysOn)),
@@ -70,7 +73,7 @@ fn main() {
             "raw-scope" => mcp_trace::scope()
                 .arguments(raw.clone())
                 .run_sync(|| call(traced)),
-            "session-scope" => mcp_trace::scope()
+            "session-scope" | "session-sampled-out-metrics" => mcp_trace::scope()
                 .session_id("bench-session")
                 .run_sync(|| call(traced)),
             "recipe" => recipe(tracer.as_ref().expect("installed"), &validator, &filters),
