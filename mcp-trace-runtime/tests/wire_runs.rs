@@ -35,13 +35,17 @@ fn conversation(id: &str) -> Observer {
 
 /// Calls `tool` with `arguments` and answers it: the span's `mcp.tool.call.repeat_run`.
 fn call(observer: &Observer, tool: &str, arguments: serde_json::Value) -> Option<i64> {
+    call_with(observer, json!({"name": tool, "arguments": arguments}))
+}
+
+/// A `tools/call` with `params`, answered: the span's `mcp.tool.call.repeat_run`.
+fn call_with(observer: &Observer, params: serde_json::Value) -> Option<i64> {
     static IDS: AtomicI64 = AtomicI64::new(1);
     let id = IDS.fetch_add(1, Ordering::Relaxed);
     send(
         observer,
         Sender::Client,
-        json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
-               "params": {"name": tool, "arguments": arguments}}),
+        json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params}),
     );
     send(
         observer,
@@ -104,31 +108,15 @@ fn without_a_session_a_valid_meta_trace_is_the_scope() {
     exporter();
     let observer = Observer::http();
     let call_in = |traceparent: &str| {
-        static IDS: AtomicI64 = AtomicI64::new(1_000_000);
-        let id = IDS.fetch_add(1, Ordering::Relaxed);
-        send(
+        call_with(
             &observer,
-            Sender::Client,
-            json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
-                   "params": {"name": "search", "arguments": {"query": "a"},
-                              "_meta": {"traceparent": traceparent}}}),
-        );
-        send(
-            &observer,
-            Sender::Server,
-            json!({"jsonrpc": "2.0", "id": id, "result": {"content": []}}),
-        );
-        let spans = exporter().get_finished_spans().unwrap();
-        let span = spans
-            .iter()
-            .rev()
-            .find(|s| attributes(s).get("jsonrpc.request.id") == Some(&Value::from(id.to_string())))
-            .expect("the call's span");
-        attributes(span).get("mcp.tool.call.repeat_run").cloned()
+            json!({"name": "search", "arguments": {"query": "a"},
+                   "_meta": {"traceparent": traceparent}}),
+        )
     };
     let valid = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-    assert_eq!(call_in(valid), Some(Value::I64(1)));
-    assert_eq!(call_in(valid), Some(Value::I64(2)));
+    assert_eq!(call_in(valid), Some(1));
+    assert_eq!(call_in(valid), Some(2));
     // No valid context: no scope, no run (and nothing kept for it).
     assert_eq!(call_in("not-a-traceparent"), None);
     assert_eq!(call_in("not-a-traceparent"), None);
