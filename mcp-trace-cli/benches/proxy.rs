@@ -46,16 +46,7 @@ impl Peer {
             c.args(&SED[1..]);
             c
         };
-        command
-            .env("MCP_TRACE_FILE", folder.join("spans.jsonl"))
-            .env("OTEL_SERVICE_NAME", "bench")
-            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-            .env_remove("OTEL_TRACES_EXPORTER");
-        if let Some(ratio) = sampled {
-            command
-                .env("OTEL_TRACES_SAMPLER", "traceidratio")
-                .env("OTEL_TRACES_SAMPLER_ARG", ratio);
-        }
+        shared::telemetry(&mut command, folder, sampled);
         let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -91,16 +91,8 @@ fn proxy(
     let mut command = Command::new(PROXY);
     command
         .args(["proxy", "--listen", "127.0.0.1:0", "--upstream"])
-        .arg(format!("http://{upstream}/mcp"))
-        .env("MCP_TRACE_FILE", folder.join("spans.jsonl"))
-        .env("OTEL_SERVICE_NAME", "bench")
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .env_remove("OTEL_TRACES_EXPORTER");
-    if let Some(ratio) = sampled {
-        command
-            .env("OTEL_TRACES_SAMPLER", "traceidratio")
-            .env("OTEL_TRACES_SAMPLER_ARG", ratio);
-    }
+        .arg(format!("http://{upstream}/mcp"));
+    shared::telemetry(&mut command, folder, sampled);
     let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::null())

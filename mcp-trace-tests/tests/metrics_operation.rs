@@ -279,6 +279,24 @@ fn schema_invalid_calls_carry_the_verdict() {
     assert_eq!(points(), sorted(vec![(base(true), 1), (invalid, 1)]));
 }
 
+/// A point of `run_query` on the metric: its verdict, whether it failed, and whether it
+/// repeated the call before it (if a run was counted).
+fn run_query_point(valid: bool, error: bool, repeated: Option<bool>) -> BTreeMap<String, Value> {
+    let mut all = attributes([
+        ("mcp.method.name", "tools/call".into()),
+        ("gen_ai.operation.name", "execute_tool".into()),
+        ("gen_ai.tool.name", "run_query".into()),
+        ("mcp.tool.args.schema_valid", valid.into()),
+    ]);
+    if let Some(repeated) = repeated {
+        all.insert("mcp.tool.call.repeated".to_owned(), repeated.into());
+    }
+    if error {
+        all.insert("error.type".to_owned(), "QueryError".into());
+    }
+    all
+}
+
 #[test]
 fn sampled_out_calls_still_carry_the_verdict() {
     let _one = exclusive(Sampler::AlwaysOff);
@@ -293,18 +311,7 @@ fn sampled_out_calls_still_carry_the_verdict() {
         .arguments(raw)
         .run_sync(|| run_query("DELETE"))
         .unwrap_err();
-    let base = |valid: bool, error: bool| {
-        let mut all = attributes([
-            ("mcp.method.name", "tools/call".into()),
-            ("gen_ai.operation.name", "execute_tool".into()),
-            ("gen_ai.tool.name", "run_query".into()),
-            ("mcp.tool.args.schema_valid", valid.into()),
-        ]);
-        if error {
-            all.insert("error.type".to_owned(), "QueryError".into());
-        }
-        all
-    };
+    let base = |valid: bool, error: bool| run_query_point(valid, error, None);
     assert_eq!(
         points(),
         sorted(vec![
@@ -341,21 +348,8 @@ fn sampled_out_calls_still_say_whether_they_repeated() {
     }
     // No scope at all: no run, no attribute.
     run_query("SELECT 1").unwrap();
-    let base = |repeated: Option<bool>, error: bool| {
-        let mut all = attributes([
-            ("mcp.method.name", "tools/call".into()),
-            ("gen_ai.operation.name", "execute_tool".into()),
-            ("gen_ai.tool.name", "run_query".into()),
-            ("mcp.tool.args.schema_valid", (!error).into()),
-        ]);
-        if let Some(repeated) = repeated {
-            all.insert("mcp.tool.call.repeated".to_owned(), repeated.into());
-        }
-        if error {
-            all.insert("error.type".to_owned(), "QueryError".into());
-        }
-        all
-    };
+    // The sampled-out `DROP`s fail the schema and the handler alike.
+    let base = |repeated: Option<bool>, error: bool| run_query_point(!error, error, repeated);
     assert_eq!(
         points(),
         sorted(vec![
