@@ -293,7 +293,11 @@ fn tool_start(
             format!("{base}.present"),
         ];
         let name = &param.name;
-        quote!(#p::ParamMeta::new(#name, [#(#keys),*], #optional))
+        let member = match switches.hash {
+            true => canonical_member(name),
+            false => String::new(),
+        };
+        quote!(#p::ParamMeta::new(#name, #member, [#(#keys),*], #optional))
     });
     let count = plain.len();
     let args = args_param(model);
@@ -319,12 +323,29 @@ fn tool_start(
     }
 }
 
+/// The parameter's name as the canonical argument text prints a member's start
+/// (`"name": `), written once here so the hash copies it; empty when the name needs
+/// escaping (not plain ASCII), which the runtime then does.
+fn canonical_member(name: &str) -> String {
+    let plain = name
+        .bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\');
+    match plain {
+        true => format!("\"{name}\": "),
+        false => String::new(),
+    }
+}
+
 /// Shapes typed parameters (`args-shape`) and hands their JSON to the hash and schema
 /// check (`args-hash`, `schema-check`). Runs only when the span records.
 fn record_closure(model: &Model, p: &TokenStream, switches: Switches) -> TokenStream {
     let json = switches.hash || switches.schema;
+    // Parameters are recorded in the order of their names, the order the canonical
+    // text of the arguments (the hash) lists them in, so that it needs no sorting.
+    let mut params: Vec<_> = plain_params(model).enumerate().collect();
+    params.sort_by(|(_, (a, _)), (_, (b, _))| a.name.cmp(&b.name));
     let mut body = Vec::new();
-    for (index, (param, optional)) in plain_params(model).enumerate() {
+    for (index, (param, optional)) in params {
         let Some(binding) = &param.binding else {
             continue;
         };

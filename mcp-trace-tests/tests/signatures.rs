@@ -172,3 +172,29 @@ fn impl_trait_unit_and_raw_identifiers() {
     assert_eq!(span.name, "tools/call type");
     assert_eq!(attrs(&span)["mcp.tool.args.match"], true.into());
 }
+
+/// Parameters out of name order, one of them named outside ASCII: the typed hash
+/// writes the names in code-point order, the non-ASCII one escaped as Python does.
+#[cfg(feature = "args-hash")]
+#[traced_tool]
+fn unicode_and_unsorted(zeta: u8, größe: &str, alpha: Option<bool>) -> usize {
+    usize::from(zeta) + größe.len() + usize::from(alpha.unwrap_or(false))
+}
+
+#[cfg(feature = "args-hash")]
+#[test]
+fn typed_hash_sorts_and_escapes_parameter_names() {
+    for alpha in [Some(true), None] {
+        let (_, spans) = capture(|| unicode_and_unsorted(3, "groß", alpha));
+        let span = only(spans);
+        let mut sent = serde_json::json!({"zeta": 3, "größe": "groß"});
+        if let Some(alpha) = alpha {
+            sent["alpha"] = alpha.into();
+        }
+        assert_eq!(
+            attrs(&span)["mcp.tool.args.hash"],
+            mcp_trace::args_hash(&sent).into(),
+            "alpha {alpha:?}"
+        );
+    }
+}

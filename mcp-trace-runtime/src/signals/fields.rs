@@ -8,6 +8,9 @@
 #[derive(Debug)]
 pub struct ParamMeta {
     pub(crate) name: &'static str,
+    /// `"name": ` as the canonical argument text starts this member; empty when the
+    /// name must be escaped there.
+    pub(crate) member: &'static str,
     pub(crate) value_key: &'static str,
     pub(crate) length_key: &'static str,
     pub(crate) count_key: &'static str,
@@ -16,11 +19,18 @@ pub struct ParamMeta {
 }
 
 impl ParamMeta {
-    /// `keys` are `[value, .length, .count, .present]`.
-    pub const fn new(name: &'static str, keys: [&'static str; 4], optional: bool) -> Self {
+    /// `member`: `"name": ` when `name` needs no escaping, else empty; `keys` are
+    /// `[value, .length, .count, .present]`.
+    pub const fn new(
+        name: &'static str,
+        member: &'static str,
+        keys: [&'static str; 4],
+        optional: bool,
+    ) -> Self {
         let [value_key, length_key, count_key, present_key] = keys;
         Self {
             name,
+            member,
             value_key,
             length_key,
             count_key,

@@ -28,22 +28,47 @@ pub(crate) enum Keys<'a> {
     Field(&'a str),
 }
 
+/// Which of a parameter's attributes a shape is: its value, or its `.length`,
+/// `.count` or `.present`.
+#[derive(Clone, Copy)]
+pub(crate) enum Suffix {
+    Value,
+    Length,
+    Count,
+    Present,
+}
+
+impl Suffix {
+    fn as_str(self) -> &'static str {
+        match self {
+            Suffix::Value => "",
+            Suffix::Length => ".length",
+            Suffix::Count => ".count",
+            Suffix::Present => ".present",
+        }
+    }
+}
+
 impl Keys<'_> {
-    fn key(self, suffix: &'static str) -> Key {
+    fn key(self, suffix: Suffix) -> Key {
         match self {
             Keys::Static(p) => Key::from_static_str(match suffix {
-                "" => p.value_key,
-                ".length" => p.length_key,
-                ".count" => p.count_key,
-                _ => p.present_key,
+                Suffix::Value => p.value_key,
+                Suffix::Length => p.length_key,
+                Suffix::Count => p.count_key,
+                Suffix::Present => p.present_key,
             }),
             Keys::Declared([value, length, count, present]) => match suffix {
-                "" => value.clone(),
-                ".length" => length.clone(),
-                ".count" => count.clone(),
-                _ => present.clone(),
+                Suffix::Value => value.clone(),
+                Suffix::Length => length.clone(),
+                Suffix::Count => count.clone(),
+                Suffix::Present => present.clone(),
             },
-            Keys::Field(name) => Key::new(format!("{}{name}{suffix}", crate::keys::ARGS_PREFIX)),
+            Keys::Field(name) => Key::new(format!(
+                "{}{name}{}",
+                crate::keys::ARGS_PREFIX,
+                suffix.as_str()
+            )),
         }
     }
 }
@@ -87,8 +112,8 @@ pub(crate) enum Rebuild {
 #[derive(Debug)]
 pub(crate) struct CanonicalArgs {
     pub(crate) bytes: Vec<u8>,
-    /// Parameter name and its bytes' range in `bytes`.
-    pub(crate) members: Vec<(&'static str, std::ops::Range<usize>)>,
+    /// The parameter and its bytes' range in `bytes`.
+    pub(crate) members: Vec<(&'static ParamMeta, std::ops::Range<usize>)>,
 }
 
 #[cfg(feature = "args-hash")]
@@ -148,7 +173,7 @@ impl<'a> ArgsRecorder<'a> {
                 }
                 Ok(()) => {
                     let end = canonical.bytes.len();
-                    canonical.members.push((p.name, start..end));
+                    canonical.members.push((p, start..end));
                 }
                 Err(_) => {
                     canonical.bytes.truncate(start);
@@ -191,7 +216,7 @@ impl<'a> ArgsRecorder<'a> {
     pub(crate) fn push(
         &mut self,
         keys: Keys<'_>,
-        suffix: &'static str,
+        suffix: Suffix,
         value: impl Into<opentelemetry::Value>,
     ) {
         if self.shapes {
@@ -201,39 +226,63 @@ impl<'a> ArgsRecorder<'a> {
 
     /// `.length` in Unicode scalar values.
     pub fn length(&mut self, p: &'static ParamMeta, chars: usize) {
-        self.push(Keys::Static(p), ".length", saturating_i64(chars));
+        self.push(Keys::Static(p), Suffix::Length, saturating_i64(chars));
     }
 
     /// `.count` of elements or entries.
     pub fn count(&mut self, p: &'static ParamMeta, n: usize) {
-        self.push(Keys::Static(p), ".count", saturating_i64(n));
+        self.push(Keys::Static(p), Suffix::Count, saturating_i64(n));
     }
 
     pub fn int(&mut self, p: &'static ParamMeta, value: i128) {
         match i64::try_from(value) {
-            Ok(v) => self.push(Keys::Static(p), "", v),
+            Ok(v) => self.push(Keys::Static(p), Suffix::Value, v),
             // Outside the 64-bit attribute range: keep the magnitude as a float.
-            Err(_) => self.push(Keys::Static(p), "", value as f64),
+            Err(_) => self.push(Keys::Static(p), Suffix::Value, value as f64),
         }
     }
 
     pub fn float(&mut self, p: &'static ParamMeta, value: f64) {
-        self.push(Keys::Static(p), "", value);
+        self.push(Keys::Static(p), Suffix::Value, value);
     }
 
     pub fn boolean(&mut self, p: &'static ParamMeta, value: bool) {
-        self.push(Keys::Static(p), "", value);
+        self.push(Keys::Static(p), Suffix::Value, value);
     }
 
     /// `.present` of an `Option` parameter.
     pub fn present(&mut self, p: &'static ParamMeta, present: bool) {
-        self.push(Keys::Static(p), ".present", present);
+        self.push(Keys::Static(p), Suffix::Present, present);
     }
 
     /// The shape of a JSON value under the parameter's keys.
     pub fn json(&mut self, p: &'static ParamMeta, value: &Value) {
         shape_json(self, Keys::Static(p), value);
     }
+}
+
+/// `s.chars().count()`, eight bytes at a time: every byte that does not continue a
+/// character (`0b10xx_xxxx`) starts one. Several times faster than the standard
+/// library's count on the short strings arguments mostly are.
+pub(crate) fn char_count(s: &str) -> usize {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let bytes = s.as_bytes();
+    let mut words = bytes.chunks_exact(8);
+    let mut continuations = 0;
+    for word in &mut words {
+        let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
+        // Bit 7 of each byte set and bit 6 clear, moved down to bit 0, then summed
+        // into the top byte (at most 8: no carry).
+        let marks = (w & !(w << 1) & HIGH) >> 7;
+        continuations += (marks.wrapping_mul(ONES) >> 56) as usize;
+    }
+    continuations += words
+        .remainder()
+        .iter()
+        .filter(|&&b| b & 0xc0 == 0x80)
+        .count();
+    bytes.len() - continuations
 }
 
 fn saturating_i64(n: usize) -> i64 {
@@ -245,17 +294,17 @@ fn saturating_i64(n: usize) -> i64 {
 pub(crate) fn shape_json(rec: &mut ArgsRecorder<'_>, keys: Keys<'_>, value: &Value) {
     match value {
         Value::Null => {}
-        Value::Bool(b) => rec.push(keys, "", *b),
+        Value::Bool(b) => rec.push(keys, Suffix::Value, *b),
         Value::Number(n) => {
             if let Some(i) = n.as_i64() {
-                rec.push(keys, "", i);
+                rec.push(keys, Suffix::Value, i);
             } else if let Some(f) = n.as_f64() {
-                rec.push(keys, "", f);
+                rec.push(keys, Suffix::Value, f);
             }
         }
-        Value::String(s) => rec.push(keys, ".length", saturating_i64(s.chars().count())),
-        Value::Array(items) => rec.push(keys, ".count", saturating_i64(items.len())),
-        Value::Object(map) => rec.push(keys, ".count", saturating_i64(map.len())),
+        Value::String(s) => rec.push(keys, Suffix::Length, saturating_i64(char_count(s))),
+        Value::Array(items) => rec.push(keys, Suffix::Count, saturating_i64(items.len())),
+        Value::Object(map) => rec.push(keys, Suffix::Count, saturating_i64(map.len())),
     }
 }
 
@@ -320,7 +369,7 @@ pub(crate) fn shape_fields(
                 }
                 let value = map.get(name).filter(|v| !v.is_null());
                 if *optional {
-                    rec.push(Keys::Declared(keys), ".present", value.is_some());
+                    rec.push(Keys::Declared(keys), Suffix::Present, value.is_some());
                 }
                 if let Some(value) = value {
                     shape_json(rec, Keys::Declared(keys), value);
@@ -338,7 +387,7 @@ pub(crate) fn shape_fields(
             let keys = map.iter().filter(|(k, _)| !skip(k) && is_key_safe(k));
             for (name, value) in keys.take(MAX_FLATTENED_KEYS) {
                 if value.is_null() {
-                    rec.push(Keys::Field(name), ".present", false);
+                    rec.push(Keys::Field(name), Suffix::Present, false);
                 } else {
                     shape_json(rec, Keys::Field(name), value);
                 }
@@ -370,7 +419,7 @@ macro_rules! length_shape {
         impl TypedShape for $ty {
             fn record_shape(&self, rec: &mut ArgsRecorder<'_>, p: &'static ParamMeta) {
                 let s: &str = self.as_ref();
-                rec.length(p, s.chars().count());
+                rec.length(p, char_count(s));
             }
         }
     )*};
@@ -468,6 +517,7 @@ mod tests {
 
     static P: ParamMeta = ParamMeta::new(
         "q",
+        "\"q\": ",
         [
             "mcp.tool.args.q",
             "mcp.tool.args.q.length",
@@ -482,6 +532,32 @@ mod tests {
             .iter()
             .map(|kv| format!("{}={}", kv.key, kv.value))
             .collect()
+    }
+
+    #[test]
+    fn char_count_agrees_with_chars() {
+        let samples = [
+            "a",
+            "é",
+            "€",
+            "😀",
+            "\u{7ff}",
+            "\u{800}",
+            "\u{ffff}",
+            "\u{10000}",
+        ];
+        // Every mix of up to three samples, at every offset of a word.
+        for pad in 0..9 {
+            for a in samples {
+                for b in samples {
+                    for c in samples {
+                        let s = format!("{}{a}{b}{c}{}", "x".repeat(pad), "y".repeat(pad % 5));
+                        assert_eq!(char_count(&s), s.chars().count(), "{s:?}");
+                    }
+                }
+            }
+        }
+        assert_eq!(char_count(""), 0);
     }
 
     #[test]
@@ -509,6 +585,7 @@ mod tests {
     fn raw_shapes_mark_absent_and_null_options() {
         static PARAMS: [ParamMeta; 1] = [ParamMeta::new(
             "limit",
+            "\"limit\": ",
             [
                 "mcp.tool.args.limit",
                 "l.length",

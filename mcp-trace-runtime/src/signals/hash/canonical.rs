@@ -55,9 +55,9 @@ impl Canonical<'_> {
         Ok(self.depth + levels)
     }
 
-    fn int(self, n: impl fmt::Display) -> Result {
-        use std::io::Write;
-        write!(self.out, "{n}").map_err(|_| Unrepresentable)
+    fn int(self, n: impl itoa::Integer) -> Result {
+        py_json::put_integer(n, self.out);
+        Ok(())
     }
 }
 

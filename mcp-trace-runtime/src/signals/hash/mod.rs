@@ -85,13 +85,14 @@ impl py_json::Sink for HashSink {
 }
 
 fn hex16(digest: &[u8]) -> String {
-    let mut out = String::with_capacity(16);
-    for byte in &digest[..8] {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        out.push(char::from(HEX[usize::from(byte >> 4)]));
-        out.push(char::from(HEX[usize::from(byte & 0xf)]));
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 16];
+    for (pair, byte) in out.chunks_exact_mut(2).zip(digest) {
+        pair[0] = HEX[usize::from(byte >> 4)];
+        pair[1] = HEX[usize::from(byte & 0xf)];
     }
-    out
+    // Hex digits are ASCII: the conversion cannot fail.
+    std::str::from_utf8(&out).unwrap_or_default().to_owned()
 }
 
 /// The first 16 lowercase hex characters of SHA-256 over what Python's
@@ -152,19 +153,26 @@ pub(crate) fn configured_hash(arguments: &serde_json::Value) -> String {
 #[cfg(feature = "enable")]
 pub(crate) fn configured_hash_members(mut args: crate::signals::shape::CanonicalArgs) -> String {
     use py_json::Sink as _;
-    // Parameter names are distinct; code-point order as Python's `sort_keys`.
-    args.members.sort_unstable_by_key(|(name, _)| *name);
+    // Parameter names are distinct; code-point order as Python's `sort_keys`. The
+    // macro records parameters in that order, so this rarely sorts.
+    if !args.members.is_sorted_by_key(|(p, _)| p.name) {
+        args.members.sort_unstable_by_key(|(p, _)| p.name);
+    }
     // The document is written after the members in the same buffer (typed arguments
     // are small: it rarely grows), then hashed in one pass.
     let bytes = &mut args.bytes;
     let start = bytes.len();
     bytes.put(b"{");
-    for (i, (name, range)) in args.members.iter().enumerate() {
+    for (i, (p, range)) in args.members.iter().enumerate() {
         if i > 0 {
             bytes.put(b", ");
         }
-        py_json::write_str(name, bytes);
-        bytes.put(b": ");
+        if p.member.is_empty() {
+            py_json::write_str(p.name, bytes);
+            bytes.put(b": ");
+        } else {
+            bytes.put(p.member.as_bytes());
+        }
         bytes.extend_from_within(range.clone());
     }
     bytes.put(b"}");

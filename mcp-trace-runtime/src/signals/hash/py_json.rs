@@ -148,14 +148,8 @@ fn write_number(n: &Number, out: &mut impl Sink) {
 }
 
 /// An integer's decimal digits, formatted on the stack (no allocation per number).
-fn put_integer(n: impl std::fmt::Display, out: &mut impl Sink) {
-    use std::io::Write;
-    let mut buf = [0u8; 24]; // `-9223372036854775808` and `18446744073709551615` fit
-    let mut rest = &mut buf[..];
-    if write!(rest, "{n}").is_ok() {
-        let used = 24 - rest.len();
-        out.put(&buf[..used]);
-    }
+pub(crate) fn put_integer(n: impl itoa::Integer, out: &mut impl Sink) {
+    out.put(itoa::Buffer::new().format(n).as_bytes());
 }
 
 /// Python's `repr(float)`: the shortest round-tripping digits, in positional form when
@@ -253,9 +247,22 @@ pub(crate) fn write_str(s: &str, out: &mut impl Sink) {
             }
         }
         if let Some(chunk) = bytes.get(i..i + 8) {
-            let word = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
-            if all_plain(word) {
+            if all_plain(word(chunk)) {
                 i += 8;
+                continue;
+            }
+        } else if let Some(at) = bytes.len().checked_sub(8) {
+            // The tail, as the last eight bytes (overlapping, as above).
+            if all_plain(word(&bytes[at..])) {
+                i = bytes.len();
+                continue;
+            }
+        } else {
+            // A string shorter than eight bytes, padded with plain spaces.
+            let mut padded = [b' '; 8];
+            padded[..bytes.len() - i].copy_from_slice(&bytes[i..]);
+            if all_plain(u64::from_le_bytes(padded)) {
+                i = bytes.len();
                 continue;
             }
         }
@@ -314,6 +321,12 @@ fn block_is_plain(block: &[u8]) -> bool {
 /// A byte `ensure_ascii` copies as it is.
 fn is_plain(b: u8) -> bool {
     (0x20..=0x7e).contains(&b) && b != b'"' && b != b'\\'
+}
+
+/// Eight bytes as one little-endian word (`chunk` is eight bytes long).
+#[inline(always)]
+fn word(chunk: &[u8]) -> u64 {
+    u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]))
 }
 
 /// Whether all eight bytes of `word` are [plain](is_plain), with the classic
@@ -426,9 +439,13 @@ mod tests {
         }
         // Every special byte at the end of long plain runs, and split across words
         // and blocks.
-        for len in 0..100 {
-            for special in ["\"", "\\", "\n", "\u{7f}", "é", "\u{1f}"] {
-                let s = format!("{}{special}{}", "x".repeat(len), "y".repeat(len % 9));
+        // Short strings (the padded and overlapping tails) with the special byte at
+        // every position.
+        let short = (0..12).flat_map(|before| (0..12).map(move |after| (before, after)));
+        let long = (0..100).map(|len| (len, len % 9));
+        for (before, after) in short.chain(long) {
+            for special in ["\"", "\\", "\n", "\u{7f}", "é", "\u{1f}", ""] {
+                let s = format!("{}{special}{}", "x".repeat(before), "y".repeat(after));
                 let mut fast = Vec::new();
                 write_str(&s, &mut fast);
                 let expected: String = std::iter::once("\"".to_owned())
