@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use std::io::{Seek, SeekFrom};
 use std::path::Path;
 
-// ---- the server's handlers (shared with `cargo run --example docs`) ---------------
+// ---- the server's handlers (shared with the docs example) ------------------------
 
 #[path = "shared/handlers.rs"]
 mod handlers;

@@ -1,5 +1,5 @@
-//! `cargo run --example docs`: prints the generated Markdown page for the example
-//! server's handlers (committed as `docs/TOOLS.md`). With `--json`, the JSON form, whose
+//! `cargo run --example docs --features docs`: prints the generated Markdown page for
+//! the example server's handlers (committed as `docs/TOOLS.md`). With `--json`, the JSON form, whose
 //! `tools` array can serve a `tools/list` response.
 
 #[allow(dead_code)] // registered for the docs, never called here

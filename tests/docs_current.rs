@@ -1,6 +1,6 @@
 //! Generated docs for the example handlers: `docs/TOOLS.md` must be what
-//! `cargo run --example docs` prints, and the JSON form is snapshot-tested.
-//! Regenerate with `MCP_TRACE_BLESS=1 cargo test --test docs_current`.
+//! `cargo run --example docs --features docs` prints, and the JSON form is snapshot-tested.
+//! Regenerate with `MCP_TRACE_BLESS=1 cargo test --features docs --test docs_current`.
 #![cfg(feature = "docs")]
 
 #[allow(dead_code)]
@@ -105,8 +105,10 @@ fn tools_md_is_current() {
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         committed == generated,
-        "docs/TOOLS.md is stale; regenerate it with `MCP_TRACE_BLESS=1 cargo test --test docs_current` \
-         (or `cargo run --example docs > docs/TOOLS.md`). Differences (- committed, + generated):\n{}",
+        "docs/TOOLS.md is stale; regenerate it with \
+         `MCP_TRACE_BLESS=1 cargo test --features docs --test docs_current` (or \
+         `cargo run --example docs --features docs > docs/TOOLS.md`). \
+         Differences (- committed, + generated):\n{}",
         diff(&committed, &generated)
     );
 }

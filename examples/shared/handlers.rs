@@ -1,6 +1,7 @@
 //! The example server's handlers: three tools and one resource. Used by the demo
-//! (`cargo run --example demo`), the docs example (`cargo run --example docs`) and the
-//! test that keeps `docs/TOOLS.md` current.
+//! (`cargo run --example demo`), the docs example
+//! (`cargo run --example docs --features docs`) and the test that keeps
+//! `docs/TOOLS.md` current.
 
 use mcp_trace::{traced_resource, traced_tool};
 use std::time::Duration;

@@ -104,7 +104,7 @@ fn rules_command() -> Command {
                     .help("Prometheus rule file (YAML), checkable with `promtool check rules`"),
             )
             .arg(
-                flag("tool-docs", "JSON", "The JSON of mcp_trace::docs::json() (`cargo run --example docs -- --json`): rules for the documented tools only, and a silent-tool rule each".into())
+                flag("tool-docs", "JSON", "The JSON of mcp_trace::docs::json() (`cargo run --example docs --features docs -- --json`): rules for the documented tools only, and a silent-tool rule each".into())
                     .value_parser(clap::value_parser!(PathBuf)),
             ),
     )

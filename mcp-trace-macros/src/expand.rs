@@ -119,7 +119,7 @@ pub(crate) fn expand(model: &Model, handler: &Handler, switches: Switches) -> To
             async move {
                 let (__mcp_trace_out, __mcp_trace_call) =
                     #p::Traced::new(__mcp_trace_call, __mcp_trace_future).await;
-                __mcp_trace_call.finish(|| #outcome);
+                __mcp_trace_call.finish(&mut || #outcome);
                 __mcp_trace_out
             }
         };
@@ -158,7 +158,7 @@ pub(crate) fn expand(model: &Model, handler: &Handler, switches: Switches) -> To
     let body = quote! {
         #start
         #run
-        __mcp_trace_call.finish(|| #outcome);
+        __mcp_trace_call.finish(&mut || #outcome);
         __mcp_trace_out
     };
     let body = match boxed_async {
@@ -390,7 +390,7 @@ fn record_closure(model: &Model, p: &TokenStream, switches: Switches) -> TokenSt
         .shape
         .then(|| quote!(ShapeNone as _, ShapeSerde as _, ShapeTyped as _,));
     quote! {
-        |__mcp_trace_rec: &mut #p::ArgsRecorder<'_>| {
+        &mut |__mcp_trace_rec: &mut #p::ArgsRecorder<'_>| {
             #[allow(unused_imports)]
             use #p::probe::{#shape_traits JsonNone as _, JsonSerde as _};
             #(#body)*
@@ -460,9 +460,10 @@ fn schema_body(
     p: &TokenStream,
     name_type: impl Fn(&Type) -> Option<TokenStream>,
 ) -> TokenStream {
+    // A plain function per type (shared by every handler), not a closure per parameter.
     let probe = |ty: &Type, method: TokenStream| match name_type(ty) {
-        Some(ty) => quote!(|__mcp_trace_g| (&&#p::TypeProbe::<#ty>::NEW).#method(__mcp_trace_g)),
-        None => quote!(|_| ::core::option::Option::None),
+        Some(ty) => quote!((&&#p::TypeProbe::<#ty>::NEW).#method()),
+        None => quote!(#p::probe::unnamed_type()),
     };
     let mut body = Vec::new();
     for (param, optional) in plain_params(model) {
@@ -533,7 +534,7 @@ fn resource_start(model: &Model, p: &TokenStream) -> TokenStream {
     quote! {
         static __MCP_TRACE_RESOURCE: #p::ResourceMeta =
             #p::ResourceMeta::new(#name, #template) #mode;
-        let __mcp_trace_call = #p::start_resource(&__MCP_TRACE_RESOURCE, #session, || #uri);
+        let __mcp_trace_call = #p::start_resource(&__MCP_TRACE_RESOURCE, #session, &mut || #uri);
     }
 }
 

@@ -412,52 +412,38 @@ pub(crate) enum Compiled {}
 pub(crate) type DescribeSchema = fn(&mut crate::signals::schema_build::SchemaBuilder);
 
 /// Starts a `tools/call {tool}` span. `record` shapes the typed parameters; it runs
-/// only when the span records and the request scope has no raw arguments. `schema`
-/// describes the parameter types; it runs once per handler, when the schema is built.
+/// (once) only when the span records and the request scope has no raw arguments, or
+/// for the metric's verdict. `schema` describes the parameter types; it runs once per
+/// handler, when the schema is built. Nothing here is generic, so that its code exists
+/// once however many handlers there are.
 #[cfg(feature = "schema-check")]
 #[inline]
-pub fn start_tool<F>(
+pub fn start_tool(
     meta: &'static ToolMeta,
     session: Option<&str>,
-    record: F,
+    record: &mut dyn FnMut(&mut ArgsRecorder<'_>),
     schema: DescribeSchema,
-) -> Call
-where
-    F: FnOnce(&mut ArgsRecorder<'_>),
-{
+) -> Call {
     // Nothing installed: nothing at all to do.
     match crate::tracer::current() {
         None => Call::default(),
-        Some(tracer) => start_tool_traced(&tracer, meta, session, &mut once(record), schema),
+        Some(tracer) => start_tool_traced(&tracer, meta, session, record, schema),
     }
 }
 
 /// Starts a `tools/call {tool}` span. `record` shapes the typed parameters; it runs
-/// only when the span records and the request scope has no raw arguments.
+/// (once) only when the span records and the request scope has no raw arguments.
 #[cfg(not(feature = "schema-check"))]
 #[inline]
-pub fn start_tool<F>(meta: &'static ToolMeta, session: Option<&str>, record: F) -> Call
-where
-    F: FnOnce(&mut ArgsRecorder<'_>),
-{
+pub fn start_tool(
+    meta: &'static ToolMeta,
+    session: Option<&str>,
+    record: &mut dyn FnMut(&mut ArgsRecorder<'_>),
+) -> Call {
     // Nothing installed: nothing at all to do.
     match crate::tracer::current() {
         None => Call::default(),
-        Some(tracer) => start_tool_traced(&tracer, meta, session, &mut once(record)),
-    }
-}
-
-/// `record` as the `FnMut` the non-generic [`start_tool_traced`] takes; it runs once.
-#[inline]
-fn once<F>(record: F) -> impl FnMut(&mut ArgsRecorder<'_>)
-where
-    F: FnOnce(&mut ArgsRecorder<'_>),
-{
-    let mut record = Some(record);
-    move |rec| {
-        if let Some(record) = record.take() {
-            record(rec);
-        }
+        Some(tracer) => start_tool_traced(&tracer, meta, session, record),
     }
 }
 
@@ -936,20 +922,17 @@ fn oversized_signals(
     let _ = (compiled, oversized, attrs);
 }
 
-/// Starts a `resources/read` span. `uri` is called only when the span records or the
-/// read is tracked.
+/// Starts a `resources/read` span. `uri` is called (once) only when the span records
+/// or the read is tracked. Not generic, so that its code exists once.
 #[inline]
-pub fn start_resource<U>(meta: &'static ResourceMeta, session: Option<&str>, uri: U) -> Call
-where
-    U: FnOnce() -> String,
-{
+pub fn start_resource(
+    meta: &'static ResourceMeta,
+    session: Option<&str>,
+    uri: &mut dyn FnMut() -> String,
+) -> Call {
     match crate::tracer::current() {
         None => Call::default(),
-        Some(tracer) => {
-            let mut uri = Some(uri);
-            let mut uri = || uri.take().map(|uri| uri()).unwrap_or_default();
-            start_resource_traced(&tracer, meta, session, &mut uri)
-        }
+        Some(tracer) => start_resource_traced(&tracer, meta, session, uri),
     }
 }
 
@@ -1130,13 +1113,19 @@ impl Call {
 
     /// Ends the span with the call's outcome; `outcome` runs only when recording.
     #[inline]
-    pub fn finish(self, outcome: impl FnOnce() -> Outcome) {
-        self.finish_at(outcome, None);
+    pub fn finish(mut self, outcome: &mut dyn FnMut() -> Outcome) {
+        // Not through `finish_at`: nothing generic here, so one copy serves every
+        // handler.
+        if let Some(active) = self.active.take() {
+            let wanted = active.recording || active.has_metric() || active.may_ask();
+            active.finish(wanted.then(outcome), None);
+        }
     }
 
     /// [`Call::finish`], ending the span at `end` when given (a call measured before
     /// its span was built), else now.
     #[inline]
+    #[cfg_attr(not(feature = "wire"), allow(dead_code))]
     pub(crate) fn finish_at(
         mut self,
         outcome: impl FnOnce() -> Outcome,

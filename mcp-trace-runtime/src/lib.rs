@@ -261,6 +261,6 @@ pub mod __private {
         #[cfg(all(feature = "enable", feature = "args-shape"))]
         pub use crate::handler::probe::{ShapeNone, ShapeSerde, ShapeTyped};
         #[cfg(any(all(feature = "enable", feature = "schema-check"), feature = "docs"))]
-        pub use crate::signals::schema_build::{SchemaAny, SchemaOf};
+        pub use crate::signals::schema_build::{SchemaAny, SchemaOf, unnamed_type};
     }
 }

@@ -4,7 +4,8 @@
 # call compiles the schema validator), then 1 000 + N; the difference over N is its
 # cost per call, and the ratios are against the hand-built span (5), the same span
 # through the global tracer and made current (5g), the hand-written recipe (6), and
-# the floor (F: the span and SHA-256 of the canonical text already written).
+# the floor (F: the span and SHA-256 of the canonical text already written; Fg, the
+# floor through the global tracer and made current, as 5g is 5).
 # Under valgrind SHA-256 runs without the CPU's SHA extensions, so the hashing cases
 # count more than they cost natively.
 #
@@ -20,7 +21,7 @@ count() { # case calls -> instructions
         | awk '/Collected/ { gsub(",", "", $4); print $4 }'
 }
 declare -A per
-cases="bare no-sdk sampled-out-metrics-off sampled-out sampled-out-metrics global-span-sampled-out hand-built-span global-span floor recipe recording-metrics-off recording recording-metrics raw-scope session-scope session-sampled-out-metrics schema-file"
+cases="bare no-sdk sampled-out-metrics-off sampled-out sampled-out-metrics global-span-sampled-out hand-built-span global-span floor floor-current recipe recording-metrics-off recording recording-metrics raw-scope session-scope session-sampled-out-metrics schema-file"
 for case in $cases; do
     base=$(count "$case" 1000)
     full=$(count "$case" $((1000 + n)))

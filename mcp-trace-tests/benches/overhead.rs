@@ -11,8 +11,9 @@
 mod common;
 
 use common::{
-    QUERY, bare, canonical_arguments, filters, floor, hand_built_current, hand_built_span,
-    install as provider, recipe, recipe_validator, traced, traced_with_schema_file,
+    QUERY, bare, canonical_arguments, filters, floor, floor_current, hand_built_current,
+    hand_built_span, install as provider, recipe, recipe_validator, traced,
+    traced_with_schema_file,
 };
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use mcp_trace::session::{self, ReadTrackerLimits};
@@ -65,6 +66,10 @@ fn tool_call(c: &mut Criterion) {
     group.bench_function(
         "F floor: span (5) + SHA-256 of the canonical text + 16 hex",
         |b| b.iter(|| floor(&tracer, &canonical, &filters)),
+    );
+    group.bench_function(
+        "Fg floor through the global tracer, made current (F as 5g)",
+        |b| b.iter(|| floor_current(&global, &canonical, &filters)),
     );
 
     let validator = recipe_validator();

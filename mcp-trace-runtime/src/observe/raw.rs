@@ -112,7 +112,7 @@ impl Connection {
             let _entered = call.enter();
             handle();
         }
-        call.finish(|| Outcome::Ok(None));
+        call.finish_at(|| Outcome::Ok(None), None);
     }
 
     /// What a notification says, and where it arrived.

@@ -168,7 +168,7 @@ fn end(span: Call, status: Option<Status>) {
     if status == Some(Status::Cancelled) {
         span.add_attributes(vec![KeyValue::new(keys::CANCELLED, true)]);
     }
-    span.finish(|| status.map_or(Outcome::Ok(None), Status::outcome));
+    span.finish_at(|| status.map_or(Outcome::Ok(None), Status::outcome), None);
 }
 
 /// Follows the task `task_id` (TTL `ttl_ms`), whose span `span` has just started.

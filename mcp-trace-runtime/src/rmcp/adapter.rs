@@ -379,7 +379,7 @@ impl<S: ServerHandler> TracedServer<S> {
     /// notification's span `call` current, and ends it.
     async fn traced_notification(&self, call: crate::call::Call, inner: impl Future<Output = ()>) {
         let ((), call) = Traced::new(call, inner).await;
-        call.finish(|| Outcome::Ok(None));
+        call.finish_at(|| Outcome::Ok(None), None);
     }
 
     /// [`Self::scope`] of an `initialize` request (`initialize`) or any other.
@@ -417,7 +417,7 @@ impl<S: ServerHandler> TracedServer<S> {
     ) -> Result<T, ErrorData> {
         let (result, call) = self.traced_call(method, target, scope, inner).await;
         let outcome = outcome_of(&result);
-        call.finish(|| outcome);
+        call.finish_at(|| outcome, None);
         result
     }
 
@@ -777,7 +777,7 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
             i64::try_from(delivered).unwrap_or(i64::MAX),
         )]);
         let outcome = outcome_of(&result);
-        call.finish(|| outcome);
+        call.finish_at(|| outcome, None);
         result
     }
 
@@ -838,7 +838,7 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
             let () = served;
         }
         let outcome = outcome_of(&result);
-        call.finish(|| outcome);
+        call.finish_at(|| outcome, None);
         result
     }
 
@@ -976,7 +976,7 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
             tasks::reported(&task_id, status);
         }
         let outcome = outcome_of(&result);
-        call.finish(|| outcome);
+        call.finish_at(|| outcome, None);
         result
     }
 
@@ -991,7 +991,7 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
             .about_task("tasks/update", &task_id, &context, inner)
             .await;
         let outcome = outcome_of(&result);
-        call.finish(|| outcome);
+        call.finish_at(|| outcome, None);
         result
     }
 
@@ -1006,7 +1006,7 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
             .about_task("tasks/cancel", &task_id, &context, inner)
             .await;
         let outcome = outcome_of(&result);
-        call.finish(|| outcome);
+        call.finish_at(|| outcome, None);
         result
     }
 

@@ -10,6 +10,7 @@ pub struct ParamMeta {
     pub(crate) name: &'static str,
     /// `"name": ` as the canonical argument text starts this member; empty when the
     /// name must be escaped there.
+    #[cfg_attr(not(feature = "args-hash"), allow(dead_code))]
     pub(crate) member: &'static str,
     pub(crate) value_key: &'static str,
     pub(crate) length_key: &'static str,

@@ -266,16 +266,18 @@ mod tests {
     use serde_json::json;
 
     fn build(b: &mut SchemaBuilder) {
-        b.param("query", true, |g| {
-            (&&TypeProbe::<String>::NEW).__mcp_trace_schema(g)
-        });
-        b.param("limit", false, |g| {
-            (&&TypeProbe::<Option<u8>>::NEW).__mcp_trace_schema(g)
-        });
+        b.param(
+            "query",
+            true,
+            (&&TypeProbe::<String>::NEW).__mcp_trace_schema(),
+        );
+        b.param(
+            "limit",
+            false,
+            (&&TypeProbe::<Option<u8>>::NEW).__mcp_trace_schema(),
+        );
         struct Opaque;
-        b.param("x", true, |g| {
-            (&&TypeProbe::<Opaque>::NEW).__mcp_trace_schema(g)
-        });
+        b.param("x", true, (&&TypeProbe::<Opaque>::NEW).__mcp_trace_schema());
     }
 
     #[test]

@@ -97,28 +97,41 @@ impl<T: ?Sized> TypeProbe<T> {
     pub const NEW: Self = TypeProbe(PhantomData);
 }
 
+/// The describer of a type with a `JsonSchema`: a plain function per type, shared by
+/// every parameter of that type in the program.
 pub trait SchemaOf {
-    fn __mcp_trace_schema(&self, generator: &mut SchemaGenerator) -> Option<Schema>;
-    fn __mcp_trace_root_schema(&self, generator: &mut SchemaGenerator) -> Option<Schema>;
+    fn __mcp_trace_schema(&self) -> fn(&mut SchemaGenerator) -> Option<Schema>;
+    fn __mcp_trace_root_schema(&self) -> fn(&mut SchemaGenerator) -> Option<Schema>;
 }
 impl<T: JsonSchema + ?Sized> SchemaOf for &TypeProbe<T> {
-    fn __mcp_trace_schema(&self, generator: &mut SchemaGenerator) -> Option<Schema> {
-        Some(generator.subschema_for::<T>())
+    fn __mcp_trace_schema(&self) -> fn(&mut SchemaGenerator) -> Option<Schema> {
+        |generator| Some(generator.subschema_for::<T>())
     }
-    fn __mcp_trace_root_schema(&self, generator: &mut SchemaGenerator) -> Option<Schema> {
-        Some(generator.root_schema_for::<T>())
+    fn __mcp_trace_root_schema(&self) -> fn(&mut SchemaGenerator) -> Option<Schema> {
+        |generator| Some(generator.root_schema_for::<T>())
     }
 }
 
+/// The describer of a type with no `JsonSchema`: nothing is known of it.
 pub trait SchemaAny {
-    fn __mcp_trace_schema(&self, generator: &mut SchemaGenerator) -> Option<Schema>;
-    fn __mcp_trace_root_schema(&self, generator: &mut SchemaGenerator) -> Option<Schema>;
+    fn __mcp_trace_schema(&self) -> fn(&mut SchemaGenerator) -> Option<Schema>;
+    fn __mcp_trace_root_schema(&self) -> fn(&mut SchemaGenerator) -> Option<Schema>;
 }
 impl<T: ?Sized> SchemaAny for TypeProbe<T> {
-    fn __mcp_trace_schema(&self, _: &mut SchemaGenerator) -> Option<Schema> {
-        None
+    fn __mcp_trace_schema(&self) -> fn(&mut SchemaGenerator) -> Option<Schema> {
+        unknown
     }
-    fn __mcp_trace_root_schema(&self, _: &mut SchemaGenerator) -> Option<Schema> {
-        None
+    fn __mcp_trace_root_schema(&self) -> fn(&mut SchemaGenerator) -> Option<Schema> {
+        unknown
     }
+}
+
+/// Nothing known of a type: it accepts anything.
+fn unknown(_: &mut SchemaGenerator) -> Option<Schema> {
+    None
+}
+
+/// What the generated code names for a parameter whose type cannot be named there.
+pub fn unnamed_type() -> fn(&mut SchemaGenerator) -> Option<Schema> {
+    unknown
 }

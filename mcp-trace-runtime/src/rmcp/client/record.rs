@@ -162,7 +162,7 @@ impl Finish {
                     call.add_attributes(vec![KeyValue::new(keys::ELICITATION_ACTION, action)]);
                 }
                 match outcome {
-                    Some(outcome) => call.finish(|| outcome),
+                    Some(outcome) => call.finish_at(|| outcome, None),
                     // Dropped unfinished: `mcp.call.cancelled`.
                     None => drop(call),
                 }
