@@ -119,7 +119,13 @@ pub(crate) fn expand(model: &Model, handler: &Handler, switches: Switches) -> To
             async move {
                 let (__mcp_trace_out, __mcp_trace_call) =
                     #p::Traced::new(__mcp_trace_call, __mcp_trace_future).await;
-                __mcp_trace_call.finish(&mut || #outcome);
+                // Inline, not a closure: one body less per handler to check and compile.
+                let __mcp_trace_outcome = if __mcp_trace_call.wants_outcome() {
+                    ::core::option::Option::Some(#outcome)
+                } else {
+                    ::core::option::Option::None
+                };
+                __mcp_trace_call.finish_with(__mcp_trace_outcome);
                 __mcp_trace_out
             }
         };
@@ -158,7 +164,13 @@ pub(crate) fn expand(model: &Model, handler: &Handler, switches: Switches) -> To
     let body = quote! {
         #start
         #run
-        __mcp_trace_call.finish(&mut || #outcome);
+        // Inline, not a closure: one body less per handler to check and compile.
+                let __mcp_trace_outcome = if __mcp_trace_call.wants_outcome() {
+                    ::core::option::Option::Some(#outcome)
+                } else {
+                    ::core::option::Option::None
+                };
+                __mcp_trace_call.finish_with(__mcp_trace_outcome);
         __mcp_trace_out
     };
     let body = match boxed_async {

@@ -1,6 +1,6 @@
 //! One span per handler call: started by generated code, ended exactly once.
 //!
-//! The span ends on completion ([`Call::finish`]), on a panic inside the handler
+//! The span ends on completion ([`Call::finish_with`]), on a panic inside the handler
 //! ([`Entered`] sees the unwind: `error.type = panic`, and the panic keeps going), or
 //! when the call is dropped unfinished (a cancelled future: `mcp.call.cancelled`).
 
@@ -417,7 +417,7 @@ pub(crate) type DescribeSchema = fn(&mut crate::signals::schema_build::SchemaBui
 /// handler, when the schema is built. Nothing here is generic, so that its code exists
 /// once however many handlers there are.
 #[cfg(feature = "schema-check")]
-#[inline]
+#[inline(always)]
 pub fn start_tool(
     meta: &'static ToolMeta,
     session: Option<&str>,
@@ -434,7 +434,7 @@ pub fn start_tool(
 /// Starts a `tools/call {tool}` span. `record` shapes the typed parameters; it runs
 /// (once) only when the span records and the request scope has no raw arguments.
 #[cfg(not(feature = "schema-check"))]
-#[inline]
+#[inline(always)]
 pub fn start_tool(
     meta: &'static ToolMeta,
     session: Option<&str>,
@@ -924,7 +924,7 @@ fn oversized_signals(
 
 /// Starts a `resources/read` span. `uri` is called (once) only when the span records
 /// or the read is tracked. Not generic, so that its code exists once.
-#[inline]
+#[inline(always)]
 pub fn start_resource(
     meta: &'static ResourceMeta,
     session: Option<&str>,
@@ -1111,19 +1111,26 @@ impl Call {
         self.active.as_ref().is_some_and(|a| a.recording)
     }
 
-    /// Ends the span with the call's outcome; `outcome` runs only when recording.
-    #[inline]
-    pub fn finish(mut self, outcome: &mut dyn FnMut() -> Outcome) {
-        // Not through `finish_at`: nothing generic here, so one copy serves every
-        // handler.
+    /// Whether [`Call::finish_with`] wants the call's outcome: the span records, the
+    /// metric is kept, or the call may be a round of a multi-round one. Generated code
+    /// classifies the result only then.
+    #[inline(always)]
+    pub fn wants_outcome(&self) -> bool {
+        self.active
+            .as_ref()
+            .is_some_and(|a| a.recording || a.has_metric() || a.may_ask())
+    }
+
+    /// Ends the span with the call's outcome (`Some` when [`Call::wants_outcome`]).
+    #[inline(always)]
+    pub fn finish_with(mut self, outcome: Option<Outcome>) {
         if let Some(active) = self.active.take() {
-            let wanted = active.recording || active.has_metric() || active.may_ask();
-            active.finish(wanted.then(outcome), None);
+            active.finish(outcome, None);
         }
     }
 
-    /// [`Call::finish`], ending the span at `end` when given (a call measured before
-    /// its span was built), else now.
+    /// Ends the span with the outcome `outcome` gives (asked only when wanted), at
+    /// `end` when given (a call measured before its span was built), else now.
     #[inline]
     #[cfg_attr(not(feature = "wire"), allow(dead_code))]
     pub(crate) fn finish_at(
@@ -1132,9 +1139,8 @@ impl Call {
         end: Option<std::time::SystemTime>,
     ) {
         if let Some(active) = self.active.take() {
-            let outcome =
-                (active.recording || active.has_metric() || active.may_ask()).then(outcome);
-            active.finish(outcome, end);
+            let wanted = active.recording || active.has_metric() || active.may_ask();
+            active.finish(wanted.then(outcome), end);
         }
     }
 }
