@@ -132,14 +132,7 @@ pub fn canonical_arguments(filters: &[String]) -> Vec<u8> {
 /// attributes, and SHA-256 over the canonical argument text already written, as its
 /// first 16 hex digits. What no implementation of the signals can skip.
 pub fn floor(tracer: &SdkTracer, canonical: &[u8], filters: &[String]) -> usize {
-    let digest = Sha256::digest(black_box(canonical));
-    let mut hex = [0u8; 16];
-    for (pair, byte) in hex.chunks_exact_mut(2).zip(&digest[..8]) {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        pair[0] = DIGITS[usize::from(byte >> 4)];
-        pair[1] = DIGITS[usize::from(byte & 0xf)];
-    }
-    let hash = String::from_utf8_lossy(&hex).into_owned();
+    let hash = floor_hash(canonical);
     let mut span = start_span(tracer);
     let mut attributes = constant_arguments();
     attributes[4] = KeyValue::new("mcp.tool.args.hash", hash);
@@ -149,11 +142,8 @@ pub fn floor(tracer: &SdkTracer, canonical: &[u8], filters: &[String]) -> usize 
     result
 }
 
-/// Case Fg, the floor of a library that builds its span as the OpenTelemetry API asks
-/// (through the global tracer) and makes it current while the handler runs, so that
-/// the handler's own spans are its children: [`floor`] as [`hand_built_current`] builds
-/// its span. What [`floor`] leaves out, and `#[traced_tool]` cannot.
-pub fn floor_current(tracer: &BoxedTracer, canonical: &[u8], filters: &[String]) -> usize {
+/// The floor's hash: SHA-256 of the canonical text, its first 16 hex digits.
+fn floor_hash(canonical: &[u8]) -> String {
     let digest = Sha256::digest(black_box(canonical));
     let mut hex = [0u8; 16];
     for (pair, byte) in hex.chunks_exact_mut(2).zip(&digest[..8]) {
@@ -161,7 +151,15 @@ pub fn floor_current(tracer: &BoxedTracer, canonical: &[u8], filters: &[String])
         pair[0] = DIGITS[usize::from(byte >> 4)];
         pair[1] = DIGITS[usize::from(byte & 0xf)];
     }
-    let hash = String::from_utf8_lossy(&hex).into_owned();
+    String::from_utf8_lossy(&hex).into_owned()
+}
+
+/// Case Fg, the floor of a library that builds its span as the OpenTelemetry API asks
+/// (through the global tracer) and makes it current while the handler runs, so that
+/// the handler's own spans are its children: [`floor`] as [`hand_built_current`] builds
+/// its span. What [`floor`] leaves out, and `#[traced_tool]` cannot.
+pub fn floor_current(tracer: &BoxedTracer, canonical: &[u8], filters: &[String]) -> usize {
+    let hash = floor_hash(canonical);
     let mut span = start_span(tracer);
     if span.is_recording() {
         let mut attributes = constant_arguments();
