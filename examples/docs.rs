@@ -17,5 +17,5 @@ fn main() {
         }
     }
     #[cfg(not(feature = "docs"))]
-    eprintln!("build with the `docs` feature (on by default) to generate docs");
+    eprintln!("build with the `docs` feature (`--features docs`) to generate docs");
 }

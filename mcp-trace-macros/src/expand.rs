@@ -348,23 +348,26 @@ fn canonical_member(name: &str) -> String {
     }
 }
 
+/// Where a parameter's generated code points errors: its type.
+fn type_span(param: &ModelParam) -> proc_macro2::Span {
+    param
+        .ty
+        .as_ref()
+        .map_or_else(proc_macro2::Span::call_site, |t| t.span())
+}
+
 /// Shapes typed parameters (`args-shape`) and hands their JSON to the hash and schema
 /// check (`args-hash`, `schema-check`). Runs only when the span records.
 fn record_closure(model: &Model, p: &TokenStream, switches: Switches) -> TokenStream {
     let json = switches.hash || switches.schema;
-    // Parameters are recorded in the order of their names, the order the canonical
-    // text of the arguments (the hash) lists them in, so that it needs no sorting.
-    let mut params: Vec<_> = plain_params(model).enumerate().collect();
-    params.sort_by(|(_, (a, _)), (_, (b, _))| a.name.cmp(&b.name));
     let mut body = Vec::new();
-    for (index, (param, optional)) in params {
+    // Shapes in parameter order, as the raw arguments' shapes are pushed (the order
+    // decides which attributes an attribute limit keeps).
+    for (index, (param, optional)) in plain_params(model).enumerate() {
         let Some(binding) = &param.binding else {
             continue;
         };
-        let span = param
-            .ty
-            .as_ref()
-            .map_or_else(proc_macro2::Span::call_site, |t| t.span());
+        let span = type_span(param);
         let meta = quote!(&__MCP_TRACE_PARAMS[#index]);
         if switches.shape && optional {
             body.push(quote_spanned! {span=>
@@ -378,13 +381,22 @@ fn record_closure(model: &Model, p: &TokenStream, switches: Switches) -> TokenSt
                 (&&&#p::Probe(&#binding)).__mcp_trace_shape(__mcp_trace_rec, #meta);
             });
         }
-        if json {
-            body.push(quote_spanned! {span=>
-                if __mcp_trace_rec.wants_json() {
-                    (&&#p::Probe(&#binding)).__mcp_trace_args(__mcp_trace_rec, #meta);
-                }
-            });
-        }
+    }
+    // The arguments' JSON in the order of their names, the order the canonical text
+    // (the hash) lists them in, so that it needs no sorting.
+    let mut by_name: Vec<_> = plain_params(model).enumerate().collect();
+    by_name.sort_by(|(_, (a, _)), (_, (b, _))| a.name.cmp(&b.name));
+    for (index, (param, _)) in by_name.into_iter().filter(|_| json) {
+        let Some(binding) = &param.binding else {
+            continue;
+        };
+        let span = type_span(param);
+        let meta = quote!(&__MCP_TRACE_PARAMS[#index]);
+        body.push(quote_spanned! {span=>
+            if __mcp_trace_rec.wants_json() {
+                (&&#p::Probe(&#binding)).__mcp_trace_args(__mcp_trace_rec, #meta);
+            }
+        });
     }
     if let Some((param, _, field)) = args_param(model)
         && let Some(binding) = &param.binding.as_ref().filter(|_| switches.shape || json)
@@ -529,11 +541,38 @@ fn resource_start(model: &Model, p: &TokenStream) -> TokenStream {
             }}
         }
         Some(UriSource::Expr(expr)) => {
-            quote_spanned!(expr.span()=> ::std::string::ToString::to_string(&(#expr)))
+            // An expression may move what it uses: called once, through an `Option`
+            // (the runtime takes an `FnMut`).
+            let uri = quote_spanned!(expr.span()=> ::std::string::ToString::to_string(&(#expr)));
+            return resource_start_with(
+                model,
+                p,
+                name,
+                template,
+                quote! {
+                    &mut {
+                        let mut __mcp_trace_uri_of = ::core::option::Option::Some(|| #uri);
+                        move || __mcp_trace_uri_of
+                            .take()
+                            .map_or_else(::std::string::String::new, |__mcp_trace_f| __mcp_trace_f())
+                    }
+                },
+            );
         }
         Some(UriSource::Param(ident)) => quote!(::std::string::ToString::to_string(&#ident)),
         None => quote!(::std::string::String::new()),
     };
+    resource_start_with(model, p, name, template, quote!(&mut || #uri))
+}
+
+/// The resource's start, with `uri` the `&mut dyn FnMut() -> String` of its URI.
+fn resource_start_with(
+    model: &Model,
+    p: &TokenStream,
+    name: TokenStream,
+    template: TokenStream,
+    uri: TokenStream,
+) -> TokenStream {
     let session = session_arg(model, p);
     let mode = model.uri_mode.map(|mode| {
         let variant = match mode {
@@ -546,7 +585,7 @@ fn resource_start(model: &Model, p: &TokenStream) -> TokenStream {
     quote! {
         static __MCP_TRACE_RESOURCE: #p::ResourceMeta =
             #p::ResourceMeta::new(#name, #template) #mode;
-        let __mcp_trace_call = #p::start_resource(&__MCP_TRACE_RESOURCE, #session, &mut || #uri);
+        let __mcp_trace_call = #p::start_resource(&__MCP_TRACE_RESOURCE, #session, #uri);
     }
 }
 

@@ -63,6 +63,11 @@ fn the_attribute_count_limit_from_the_environment_is_honoured() {
     ] {
         assert!(keys.contains(&key), "{key} kept: {keys:?}");
     }
+    // Then the shapes, in the order of the parameters: the first parameter's is kept.
+    assert!(
+        keys.contains(&"mcp.tool.args.query.length"),
+        "the first parameter's shape kept: {keys:?}"
+    );
     assert_eq!(span["droppedAttributesCount"], 3, "{span}");
     let _ = std::fs::remove_dir_all(&dir);
 }

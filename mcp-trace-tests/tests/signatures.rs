@@ -198,3 +198,23 @@ fn typed_hash_sorts_and_escapes_parameter_names() {
         );
     }
 }
+
+/// Builds the URI from a parameter it takes by value.
+fn owned_uri(key: String) -> String {
+    format!("docs://{key}")
+}
+
+/// A URI expression that moves a parameter the body does not use: the expression is
+/// evaluated at most once.
+#[mcp_trace::traced_resource(uri = owned_uri(key))]
+fn uri_from_a_moved_parameter(key: String) -> String {
+    "contents".to_owned()
+}
+
+#[test]
+fn a_uri_expression_may_move_a_parameter() {
+    let (value, spans) = capture(|| uri_from_a_moved_parameter("intro".into()));
+    assert_eq!(value, "contents");
+    let span = only(spans);
+    assert_eq!(attrs(&span)["mcp.resource.uri"], "docs://intro".into());
+}
