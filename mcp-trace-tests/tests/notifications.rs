@@ -436,11 +436,19 @@ async fn hostile_notifications_leave_the_server_answering() {
     drop(client);
     running.await.unwrap();
 
-    // Handled in order before the ping's answer: what rmcp parsed as progress reached
-    // the server's own handler and is a span with the numbers; a token rmcp could not
-    // parse leaves a `notifications/progress` span with none of them (rmcp hands it
-    // over as a custom notification of that method).
-    let accepted = progress_seen.load(Ordering::SeqCst);
+    // What rmcp parsed as progress reached the server's own handler and is a span with
+    // the numbers; a token rmcp could not parse leaves a `notifications/progress` span
+    // with none of them (rmcp hands it over as a custom notification of that method).
+    // rmcp runs each notification's handler in a task of its own, so the last ones may
+    // still be running after the ping's answer and the server's end: wait for them.
+    let mut accepted = progress_seen.load(Ordering::SeqCst);
+    for _ in 0..1000 {
+        if accepted >= FLOOD + 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        accepted = progress_seen.load(Ordering::SeqCst);
+    }
     assert!(accepted >= FLOOD + 2, "{accepted}");
     let counted = |spans: &[SpanData]| {
         spans
