@@ -5,7 +5,10 @@
 # `#[mcp_trace::traced_tool]`, the other with `#[tracing::instrument]`, builds their
 # dependencies once, then times rebuilding only each crate (its own code: the macro
 # expansion and what it generates), alternating A/B so the machine's noise hits both,
-# and prints the median of each and their ratio.
+# and prints the median of each and their ratio. The same crates with no handler are
+# timed too: what is left is cargo's and the dependencies' fixed cost per build (cargo
+# checks the freshness of every dependency), and the difference is the annotation's
+# own cost, printed per handler and as a ratio of its own.
 #
 #   bash mcp-trace-tests/benches/compile_cost.sh [HANDLERS] [ROUNDS]
 set -euo pipefail
@@ -17,8 +20,8 @@ trap 'rm -rf "$work"' EXIT
 # Kept between runs, so only the first run builds the dependencies.
 export CARGO_TARGET_DIR="$repo/target/compile-cost"
 
-generate() { # name dependency-line attribute
-    local dir="$work/$1"
+generate() { # name dependency-line attribute [handlers]
+    local dir="$work/$1" count="${4:-$handlers}"
     mkdir -p "$dir/src"
     cat > "$dir/Cargo.toml" <<TOML
 [package]
@@ -35,7 +38,8 @@ TOML
     cp "$repo/Cargo.lock" "$dir/Cargo.lock"
     {
         echo "#![allow(dead_code)]"
-        for i in $(seq 1 "$handlers"); do
+        echo "use $(echo "$2" | cut -d' ' -f1 | tr - _) as _;"
+        for i in $(seq 1 "$count"); do
             cat <<RS
 /// Search documents by query string ($i).
 $3
@@ -49,11 +53,15 @@ RS
 
 generate traced "mcp-trace = { path = \"$repo\" }" "#[mcp_trace::traced_tool]"
 generate instrumented 'tracing = { version = "0.1", default-features = false, features = ["attributes", "std"] }' "#[tracing::instrument]"
+generate traced_empty "mcp-trace = { path = \"$repo\" }" "" 0
+generate instrumented_empty 'tracing = { version = "0.1", default-features = false, features = ["attributes", "std"] }' "" 0
 
 build() { (cd "$work/$1" && cargo build --quiet 2>&1); }
 echo "building dependencies once..." >&2
 build traced
 build instrumented
+build traced_empty
+build instrumented_empty
 
 time_one() { # crate -> seconds, rebuilding only the crate itself
     touch "$work/$1/src/lib.rs"
@@ -66,14 +74,24 @@ time_one() { # crate -> seconds, rebuilding only the crate itself
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
-a=(); b=()
+a=(); b=(); a0=(); b0=()
 for _ in $(seq 1 "$rounds"); do
     a+=("$(time_one traced)")
     b+=("$(time_one instrumented)")
+    a0+=("$(time_one traced_empty)")
+    b0+=("$(time_one instrumented_empty)")
 done
 ma=$(printf '%s\n' "${a[@]}" | median)
 mb=$(printf '%s\n' "${b[@]}" | median)
+ma0=$(printf '%s\n' "${a0[@]}" | median)
+mb0=$(printf '%s\n' "${b0[@]}" | median)
 printf '%d handlers, %d rounds, median rebuild of the crate alone:\n' "$handlers" "$rounds"
 printf '  #[mcp_trace::traced_tool]   %.2f s\n' "$ma"
 printf '  #[tracing::instrument]      %.2f s\n' "$mb"
 awk -v a="$ma" -v b="$mb" 'BEGIN { printf "  ratio                       %.2fx\n", a / b }'
+printf 'the same crates with no handler (the fixed cost of a build):\n'
+printf '  mcp-trace                   %.2f s\n' "$ma0"
+printf '  tracing                     %.2f s\n' "$mb0"
+awk -v a="$ma" -v b="$mb" -v a0="$ma0" -v b0="$mb0" -v n="$handlers" 'BEGIN {
+    printf "per handler: %.2f ms against %.2f ms, %.2fx\n", (a - a0) * 1000 / n, (b - b0) * 1000 / n, (a - a0) / (b - b0)
+}'
