@@ -89,6 +89,16 @@ pub(crate) fn expand(model: &Model, handler: &Handler, switches: Switches) -> To
         _ => None,
     };
     let outcome = outcome(&p);
+    // The result classified inline, not in a closure: one body less per handler to
+    // check and compile.
+    let finish = quote! {
+        let __mcp_trace_outcome = if __mcp_trace_call.wants_outcome() {
+            ::core::option::Option::Some(#outcome)
+        } else {
+            ::core::option::Option::None
+        };
+        __mcp_trace_call.finish_with(__mcp_trace_outcome);
+    };
     let returned_future = match &item.sig.output {
         ReturnType::Type(_, ty) if !is_async => types::returned_future(ty),
         _ => None,
@@ -119,13 +129,7 @@ pub(crate) fn expand(model: &Model, handler: &Handler, switches: Switches) -> To
             async move {
                 let (__mcp_trace_out, __mcp_trace_call) =
                     #p::Traced::new(__mcp_trace_call, __mcp_trace_future).await;
-                // Inline, not a closure: one body less per handler to check and compile.
-                let __mcp_trace_outcome = if __mcp_trace_call.wants_outcome() {
-                    ::core::option::Option::Some(#outcome)
-                } else {
-                    ::core::option::Option::None
-                };
-                __mcp_trace_call.finish_with(__mcp_trace_outcome);
+                #finish
                 __mcp_trace_out
             }
         };
@@ -164,13 +168,7 @@ pub(crate) fn expand(model: &Model, handler: &Handler, switches: Switches) -> To
     let body = quote! {
         #start
         #run
-        // Inline, not a closure: one body less per handler to check and compile.
-                let __mcp_trace_outcome = if __mcp_trace_call.wants_outcome() {
-                    ::core::option::Option::Some(#outcome)
-                } else {
-                    ::core::option::Option::None
-                };
-                __mcp_trace_call.finish_with(__mcp_trace_outcome);
+        #finish
         __mcp_trace_out
     };
     let body = match boxed_async {

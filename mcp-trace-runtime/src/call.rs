@@ -413,37 +413,27 @@ pub(crate) type DescribeSchema = fn(&mut crate::signals::schema_build::SchemaBui
 
 /// Starts a `tools/call {tool}` span. `record` shapes the typed parameters; it runs
 /// (once) only when the span records and the request scope has no raw arguments, or
-/// for the metric's verdict. `schema` describes the parameter types; it runs once per
-/// handler, when the schema is built. Nothing here is generic, so that its code exists
-/// once however many handlers there are.
-#[cfg(feature = "schema-check")]
+/// for the metric's verdict. `schema` (with the schema check) describes the parameter
+/// types; it runs once per handler, when the schema is built. Nothing here is generic,
+/// so that its code exists once however many handlers there are.
 #[inline(always)]
 pub fn start_tool(
     meta: &'static ToolMeta,
     session: Option<&str>,
     record: &mut dyn FnMut(&mut ArgsRecorder<'_>),
-    schema: DescribeSchema,
+    #[cfg(feature = "schema-check")] schema: DescribeSchema,
 ) -> Call {
     // Nothing installed: nothing at all to do.
     match crate::tracer::current() {
         None => Call::default(),
-        Some(tracer) => start_tool_traced(&tracer, meta, session, record, schema),
-    }
-}
-
-/// Starts a `tools/call {tool}` span. `record` shapes the typed parameters; it runs
-/// (once) only when the span records and the request scope has no raw arguments.
-#[cfg(not(feature = "schema-check"))]
-#[inline(always)]
-pub fn start_tool(
-    meta: &'static ToolMeta,
-    session: Option<&str>,
-    record: &mut dyn FnMut(&mut ArgsRecorder<'_>),
-) -> Call {
-    // Nothing installed: nothing at all to do.
-    match crate::tracer::current() {
-        None => Call::default(),
-        Some(tracer) => start_tool_traced(&tracer, meta, session, record),
+        Some(tracer) => start_tool_traced(
+            &tracer,
+            meta,
+            session,
+            record,
+            #[cfg(feature = "schema-check")]
+            schema,
+        ),
     }
 }
 
@@ -1116,9 +1106,7 @@ impl Call {
     /// classifies the result only then.
     #[inline(always)]
     pub fn wants_outcome(&self) -> bool {
-        self.active
-            .as_ref()
-            .is_some_and(|a| a.recording || a.has_metric() || a.may_ask())
+        self.active.as_ref().is_some_and(|a| a.wants_outcome())
     }
 
     /// Ends the span with the call's outcome (`Some` when [`Call::wants_outcome`]).
@@ -1139,8 +1127,8 @@ impl Call {
         end: Option<std::time::SystemTime>,
     ) {
         if let Some(active) = self.active.take() {
-            let wanted = active.recording || active.has_metric() || active.may_ask();
-            active.finish(wanted.then(outcome), end);
+            let outcome = active.wants_outcome().then(outcome);
+            active.finish(outcome, end);
         }
     }
 }
@@ -1269,6 +1257,13 @@ impl Active {
         }
         #[cfg(not(feature = "metrics"))]
         let _ = failure;
+    }
+
+    /// Whether the call's outcome is read: the span records, the metric is kept, or
+    /// the call may be a round of a multi-round one.
+    #[inline(always)]
+    fn wants_outcome(&self) -> bool {
+        self.recording || self.has_metric() || self.may_ask()
     }
 
     /// Whether the call may be a round of a multi-round call: its outcome (asked for
