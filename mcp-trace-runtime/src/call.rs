@@ -465,6 +465,10 @@ fn start_tool_traced(
     let Some(mut begun) = begin_with(tracer, meta.span_name, base, scope::claim, None) else {
         return Call::default();
     };
+    #[cfg(feature = "wire")]
+    if let Some(scope) = &begun.scope {
+        scope.note_claimant(crate::raw_signals::Claimant::of(meta, compiled));
+    }
     let data = begun.scope.as_ref().map(|s| &s.data);
     // Runs are counted where the call is: not here when an adapter's span of the
     // request already holds the scope (it counts the call as it ends).
@@ -554,6 +558,14 @@ fn argument_signals(
     shapes: bool,
     attrs: &mut Vec<KeyValue>,
 ) {
+    #[cfg(feature = "wire")]
+    if let Some(signals) = data
+        .and_then(|d| d.precomputed.as_ref())
+        .and_then(|p| p.take_for(crate::raw_signals::Claimant::of(meta, compiled)))
+    {
+        signals.record(attrs, shapes);
+        return;
+    }
     let raw = data.and_then(|d| d.arguments.as_ref());
     let oversized = data.and_then(|d| d.oversized.as_ref());
     match (raw, oversized) {
@@ -656,6 +668,13 @@ fn unsampled_verdict(
         let data = scope.map(|s| &s.data);
         if data.is_some_and(|d| d.oversized.is_some()) {
             return None;
+        }
+        #[cfg(feature = "wire")]
+        if let Some(signals) = data
+            .and_then(|d| d.precomputed.as_ref())
+            .and_then(|p| p.take_for(crate::raw_signals::Claimant::of(meta, Some(compiled))))
+        {
+            return signals.verdict();
         }
         if data.is_some_and(|d| d.arguments.is_some()) {
             return raw_verdict(Some(compiled), scope);
@@ -1399,6 +1418,7 @@ impl<F: Future> Future for Traced<F> {
 #[cfg(feature = "wire")]
 pub(crate) mod adapter {
     use super::*;
+    use crate::raw_signals::RawSignals;
     use std::time::SystemTime;
 
     /// The one `tools/call {tool}` span of a call that never reached a traced handler:
@@ -1501,25 +1521,21 @@ pub(crate) mod adapter {
             None => None,
         };
         let mut repeated = None;
+        // Taken by the adapter before the request moved on, or from the copy kept.
+        let mut precomputed = match data.and_then(|d| d.precomputed.as_ref()) {
+            Some(precomputed) => precomputed.take(),
+            None => None,
+        };
         if active.recording {
             let span = active.cx.span();
             if started_known != known {
                 span.update_name(tool_span_name(&bounded, known));
             }
             let mut attrs = Vec::with_capacity(16);
-            if let Some(raw) = data.and_then(|d| d.arguments.as_ref()) {
-                #[cfg(feature = "args-shape")]
-                if let serde_json::Value::Object(map) = raw {
-                    let fields = field_info(compiled);
-                    crate::signals::shape::shape_fields(
-                        &mut ArgsRecorder::new(&mut attrs, Rebuild::Nothing),
-                        map,
-                        &fields,
-                        KeySource::Client,
-                        |_| false,
-                    );
-                }
-                hash_and_check(compiled, raw, false, &[], &mut attrs);
+            if let Some(signals) = precomputed.take() {
+                signals.record(&mut attrs, true);
+            } else if let Some(raw) = data.and_then(|d| d.arguments.as_ref()) {
+                RawSignals::of(compiled, raw, false).record(&mut attrs, true);
             } else if let Some(oversized) = data.and_then(|d| d.oversized.as_ref()) {
                 oversized_signals(compiled, oversized, &mut attrs);
             }
@@ -1533,7 +1549,9 @@ pub(crate) mod adapter {
             // Not recording: the hash alone, so that the run goes on and the metric
             // says whether the call repeats.
             let mut scratch = Vec::new();
-            if let Some(raw) = data.and_then(|d| d.arguments.as_ref()) {
+            if let Some(signals) = &precomputed {
+                signals.record_hash(&mut scratch);
+            } else if let Some(raw) = data.and_then(|d| d.arguments.as_ref()) {
                 hash_and_check(None, raw, false, &[], &mut scratch);
             } else if let Some(oversized) = data.and_then(|d| d.oversized.as_ref()) {
                 oversized_signals(None, oversized, &mut scratch);
@@ -1547,7 +1565,10 @@ pub(crate) mod adapter {
         #[cfg(feature = "metrics")]
         if let Some(operation) = active.metric.take() {
             if !active.recording {
-                verdict = raw_verdict(compiled, Some(&scope));
+                verdict = match &precomputed {
+                    Some(signals) => signals.verdict(),
+                    None => raw_verdict(compiled, Some(&scope)),
+                };
             }
             let tool = if known {
                 opentelemetry::StringValue::from(bounded.into_owned())

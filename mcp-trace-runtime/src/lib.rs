@@ -35,6 +35,8 @@ pub mod rmcp;
 pub mod wire {
     pub use crate::observe::wire::{Http, Observer, Sender};
 }
+#[cfg(all(feature = "enable", feature = "wire"))]
+mod raw_signals;
 mod scope;
 #[cfg(all(feature = "enable", feature = "metrics"))]
 mod session_duration;

@@ -39,6 +39,10 @@ pub(crate) struct ScopeData {
     /// Arguments over the schema-check budget, not copied into the scope: only their
     /// hash, computed before the request moved on.
     pub(crate) oversized: Option<Oversized>,
+    /// The signals of arguments not copied into the scope, taken by the adapter while
+    /// it still owned the request (see `raw_signals`).
+    #[cfg(all(feature = "enable", feature = "wire"))]
+    pub(crate) precomputed: Option<crate::raw_signals::Precomputed>,
     pub(crate) session_id: Option<String>,
     pub(crate) request_id: Option<String>,
     pub(crate) traceparent: Option<String>,
@@ -114,6 +118,9 @@ pub(crate) struct ActiveScope {
     /// The scope was claimed by an adapter's span of the request, not a handler.
     #[cfg(all(feature = "enable", feature = "wire"))]
     adapter_claimed: AtomicBool,
+    /// What the traced handler that claimed the scope said of itself.
+    #[cfg(all(feature = "enable", feature = "wire"))]
+    claimant: std::sync::OnceLock<crate::raw_signals::Claimant>,
 }
 
 impl ActiveScope {
@@ -135,7 +142,21 @@ impl ActiveScope {
             delivered: Default::default(),
             #[cfg(all(feature = "enable", feature = "wire"))]
             adapter_claimed: AtomicBool::new(false),
+            #[cfg(all(feature = "enable", feature = "wire"))]
+            claimant: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Notes the traced handler that claimed the scope.
+    #[cfg(all(feature = "enable", feature = "wire"))]
+    pub(crate) fn note_claimant(&self, claimant: crate::raw_signals::Claimant) {
+        let _ = self.claimant.set(claimant);
+    }
+
+    /// The traced handler that claimed the scope, if one did.
+    #[cfg(all(feature = "enable", feature = "wire"))]
+    pub(crate) fn claimant(&self) -> Option<crate::raw_signals::Claimant> {
+        self.claimant.get().copied()
     }
 
     /// Notes the span started for this request (the first one only).
@@ -221,6 +242,13 @@ impl RequestScope {
     #[cfg(feature = "wire")]
     pub(crate) fn oversized_arguments(mut self, hash: Option<String>) -> Self {
         self.data.oversized = Some(Oversized { hash });
+        self
+    }
+
+    /// The signals of the arguments, taken by the adapter instead of a copy.
+    #[cfg(all(feature = "enable", feature = "wire"))]
+    pub(crate) fn precomputed(mut self, precomputed: crate::raw_signals::Precomputed) -> Self {
+        self.data.precomputed = Some(precomputed);
         self
     }
 

@@ -1,14 +1,16 @@
 //! [`TracedServer`]: any rmcp `ServerHandler`, traced by delegation.
 
-use crate::call::{Compiled, Traced, adapter};
+use crate::call::{Traced, adapter};
 use crate::handler::outcome::{Outcome, SpecialError, SpecialOutcome};
 use crate::keys;
 use crate::observe::notification::{CancelTarget, Notification, TokenKind};
 use crate::observe::tasks::{self, Status as TaskStatusSeen};
 use crate::observe::{Connection, ConnectionHandle, InFlightGuard};
 use crate::observe::{context_cost, rounds};
+use crate::raw_signals::{Precomputed, RawSignals};
 use crate::rmcp::support::scope_from_context;
 use crate::rmcp::support::{request_key, request_state_of};
+use crate::rmcp::tools::{ToolEntry, Tools};
 use crate::scope::{self, ActiveScope, Transport};
 use opentelemetry::KeyValue;
 use rmcp::model::*;
@@ -16,8 +18,7 @@ use rmcp::service::{NotificationContext, RequestContext, RoleServer, Subscriptio
 use rmcp::{ErrorData, ServerHandler};
 use serde_json::Value;
 use std::borrow::Cow;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 /// The method of a prompt request (its rounds are matched by it).
@@ -52,11 +53,9 @@ pub struct TracedServer<S> {
     connection: Arc<Connection>,
     /// stdio serves one client per process: one session id for all of it.
     process_session: String,
-    schemas: Mutex<HashMap<String, Option<Arc<Compiled>>>>,
-    /// `mcp.tool.definition.hash` per advertised tool, computed once; a `tools/list`
-    /// that shows a tool changed drops its entries here and in `schemas`.
-    #[cfg(feature = "args-hash")]
-    definitions: Mutex<HashMap<String, Arc<scope::Definition>>>,
+    /// What is kept of each advertised tool: its definition's hash, its schema
+    /// compiled, how its calls' arguments reach the signals.
+    tools: Tools,
     /// The session this server serves, timed on `mcp.server.session.duration`.
     #[cfg(feature = "metrics")]
     session: SessionTimer,
@@ -139,9 +138,7 @@ impl<S> TracedServer<S> {
             inner,
             connection: Arc::default(),
             process_session: crate::observe::listed::process_session_id(),
-            schemas: Mutex::new(HashMap::new()),
-            #[cfg(feature = "args-hash")]
-            definitions: Mutex::new(HashMap::new()),
+            tools: Tools::default(),
             #[cfg(feature = "metrics")]
             session: SessionTimer::new(),
         }
@@ -151,12 +148,6 @@ impl<S> TracedServer<S> {
     pub fn inner(&self) -> &S {
         &self.inner
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn outcome_of<T: SpecialOutcome>(result: &Result<T, ErrorData>) -> Outcome {
@@ -250,69 +241,21 @@ fn unknown_tool(result: &Result<CallToolResponse, ErrorData>) -> bool {
 }
 
 impl<S: ServerHandler> TracedServer<S> {
-    /// The advertised input schema of `tool`, compiled once.
-    fn schema_for(&self, tool: &str) -> Option<Arc<Compiled>> {
-        let mut schemas = lock(&self.schemas);
-        if let Some(cached) = schemas.get(tool) {
-            return cached.clone();
-        }
-        let compiled = self.compile(tool);
-        // Bounded by the number of distinct names asked for; unknown names are not kept.
-        if compiled.is_some() {
-            schemas.insert(tool.to_owned(), compiled.clone());
-        }
-        compiled
+    /// What is kept of `tool`, if the server advertises it.
+    fn tool(&self, tool: &str) -> Option<Arc<ToolEntry>> {
+        self.tools.get(tool, || self.inner.get_tool(tool))
     }
 
-    /// `mcp.tool.definition.hash` and `.size` of `tool` as the server advertises it
-    /// (`get_tool`), computed once per tool; `None` for a tool it does not know.
-    #[cfg(feature = "args-hash")]
-    fn definition_of(&self, tool: &str) -> Option<Arc<scope::Definition>> {
-        if let Some(definition) = lock(&self.definitions).get(tool) {
-            return Some(definition.clone());
-        }
-        let advertised = serde_json::to_value(self.inner.get_tool(tool)?).ok()?;
-        let definition = Arc::new(scope::Definition {
-            hash: crate::signals::definitions::definition_hash(&advertised).into(),
-            size: crate::bounds::json_size(&advertised, usize::MAX),
-        });
-        // Bounded by the tools the server knows: unknown names are not kept.
-        lock(&self.definitions).insert(tool.to_owned(), definition.clone());
-        Some(definition)
-    }
-
-    /// Forgets what was derived from the definitions of tools listed with a different
-    /// definition. A tool the list leaves out is kept: it may be on another page.
+    /// Forgets what was kept of tools listed with a different definition. A tool the
+    /// list leaves out is kept: it may be on another page.
     #[cfg(feature = "args-hash")]
     fn forget_changed(&self, served: &crate::signals::definitions::Served) {
-        let mut definitions = lock(&self.definitions);
-        let stale: Vec<String> = definitions
-            .iter()
-            .filter(|(name, hash)| {
-                served
-                    .by_name
-                    .get(*name)
-                    .is_some_and(|listed| listed.as_str() != hash.hash.as_str())
-            })
-            .map(|(name, _)| name.clone())
-            .collect();
-        let mut schemas = lock(&self.schemas);
-        for name in stale {
-            definitions.remove(&name);
-            schemas.remove(&name);
-        }
-    }
-
-    #[cfg(feature = "schema-check")]
-    fn compile(&self, tool: &str) -> Option<Arc<Compiled>> {
-        let tool = self.inner.get_tool(tool)?;
-        let document = Value::Object((*tool.input_schema).clone());
-        Compiled::new(&document).map(Arc::new)
-    }
-
-    #[cfg(not(feature = "schema-check"))]
-    fn compile(&self, _tool: &str) -> Option<Arc<Compiled>> {
-        None
+        self.tools.forget(|name, entry| {
+            served
+                .by_name
+                .get(name)
+                .is_some_and(|listed| listed.as_str() != entry.definition.hash.as_str())
+        });
     }
 
     fn scope(&self, context: &RequestContext<RoleServer>) -> scope::RequestScope {
@@ -462,7 +405,7 @@ impl<S: ServerHandler> TracedServer<S> {
     /// Starts the span of the task a `tools/call` of `tool` in `scope` created, the
     /// child of the call's span, which links to it.
     fn task_created(&self, scope: &ActiveScope, tool: &str, created: &CreateTaskResult) {
-        let known = self.schema_for(tool).is_some() || self.inner.get_tool(tool).is_some();
+        let known = self.tool(tool).is_some();
         let parent = scope
             .span()
             .cloned()
@@ -500,22 +443,34 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
         }
         let name = request.name.to_string();
         let scope = self.scope(&context);
+        let tool = self.tool(&name);
         #[cfg(feature = "args-hash")]
-        let definition = self.definition_of(&name);
-        #[cfg(feature = "args-hash")]
-        let advertised = definition.is_some();
+        let advertised = tool.is_some();
         #[cfg(not(feature = "args-hash"))]
         let advertised = false;
         #[cfg(feature = "args-hash")]
-        let scope = match definition {
-            Some(definition) => scope.tool_definition(definition),
+        let scope = match &tool {
+            Some(tool) => scope.tool_definition(tool.definition.clone()),
             None => scope,
         };
-        let scope = match request.arguments.as_ref() {
-            Some(arguments) if oversized(arguments) => {
+        let mut request = request;
+        let scope = match (request.arguments.as_mut(), &tool) {
+            (Some(arguments), _) if oversized(arguments) => {
                 scope.oversized_arguments(hash_of(arguments))
             }
-            arguments => scope.arguments(Value::Object(arguments.cloned().unwrap_or_default())),
+            // Taken now, while the request is ours: no copy of the arguments.
+            (Some(arguments), Some(tool)) if tool.takes_signals() => {
+                let compiled = tool.schema();
+                let raw = Value::Object(std::mem::take(arguments));
+                let signals = RawSignals::of(compiled, &raw, true);
+                if let Value::Object(map) = raw {
+                    *arguments = map;
+                }
+                scope.precomputed(Precomputed::new(compiled, signals))
+            }
+            (arguments, _) => {
+                scope.arguments(Value::Object(arguments.cloned().unwrap_or_default()))
+            }
         };
         let (active, _in_flight) = self.activate(scope, &context);
         let start = SystemTime::now();
@@ -540,8 +495,8 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
         let undeferred = crate::observe::take_deferred(&active);
         let name = undeferred.tool.unwrap_or_default();
         if let Some(call) = undeferred.started {
-            let compiled = self.schema_for(&name);
-            let known = compiled.is_some()
+            let compiled = tool.as_ref().and_then(|t| t.schema());
+            let known = tool.is_some()
                 || self.inner.get_tool(&name).is_some()
                 || (!unknown_tool(&result) && crate::observe::listed::answered_name(&name));
             let outcome = outcome_of(&result);
@@ -551,30 +506,22 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
                 &name,
                 undeferred.known,
                 known,
-                compiled.as_deref(),
+                compiled,
                 outcome,
                 end,
             );
         } else if !active.is_claimed() {
-            let compiled = self.schema_for(&name);
+            let compiled = tool.as_ref().and_then(|t| t.schema());
             // Known: advertised, or answered without a protocol error (a server that
             // does not implement `get_tool`).
-            let known = compiled.is_some()
+            let known = tool.is_some()
                 || self.inner.get_tool(&name).is_some()
                 || (!unknown_tool(&result) && crate::observe::listed::answered_name(&name));
             // Arguments that failed to deserialize come back from rmcp's router as an
             // in-band error result: recorded as what went out, `tool_error` (the schema
             // verdict on the same span says why).
             let outcome = outcome_of(&result);
-            adapter::tool_span(
-                &name,
-                known,
-                active.clone(),
-                compiled.as_deref(),
-                outcome,
-                start,
-                end,
-            );
+            adapter::tool_span(&name, known, active.clone(), compiled, outcome, start, end);
         }
         rounds::answered(&active, keys::TOOLS_CALL, request_state_of(&result));
         if let Ok(CallToolResponse::Task(created)) = &result {
@@ -601,6 +548,11 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
             }
         } else {
             context_cost::result_measured::<CallToolResult>(&active, None);
+        }
+        if let Some(tool) = &tool {
+            let answered = matches!(&result,
+                Ok(CallToolResponse::Complete(r)) if r.is_error != Some(true));
+            tool.learn(active.claimant(), answered && !active.is_claimed());
         }
         result
     }

@@ -11,3 +11,4 @@ pub mod server_transport;
 pub mod session_manager;
 pub mod stdio;
 pub mod support;
+mod tools;

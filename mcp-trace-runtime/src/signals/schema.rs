@@ -42,6 +42,11 @@ pub(crate) struct Compiled {
     /// Derived from the parameter types and constraining nothing they do not
     /// guarantee: arguments rebuilt from typed parameters are valid without a check.
     guaranteed: bool,
+    /// Which document this is, its top-level `title` and `description` aside (rmcp
+    /// strips them from an advertised input schema): two schemas with the same
+    /// fingerprint give any arguments the same verdict and the same declared fields.
+    #[cfg_attr(not(feature = "wire"), allow(dead_code))]
+    fingerprint: u64,
 }
 
 impl HandlerSchema {
@@ -116,7 +121,15 @@ impl Compiled {
             required,
             declared,
             guaranteed: false,
+            fingerprint: fingerprint(document),
         })
+    }
+
+    /// See the field: equal for the advertised schema of an rmcp tool and the schema a
+    /// traced handler derives from its `Parameters<T>`.
+    #[cfg(feature = "wire")]
+    pub(crate) fn fingerprint(&self) -> u64 {
+        self.fingerprint
     }
 
     #[cfg(feature = "args-shape")]
@@ -158,7 +171,20 @@ impl Compiled {
             attrs.push(KeyValue::new(keys::SCHEMA_SKIPPED, "too_large"));
             return;
         }
-        let small = !crate::bounds::exceeds(instance, MAX_COUNTED_BYTES);
+        self.check_within_budget(instance, unseen, attrs);
+    }
+
+    /// [`Self::check`] of an instance already known to be within the size budget (the
+    /// adapter measured the request's arguments before it moved on).
+    pub(crate) fn check_within_budget(
+        &self,
+        instance: &Value,
+        unseen: &[&str],
+        attrs: &mut Vec<KeyValue>,
+    ) {
+        use crate::keys;
+        // Walked only for invalid arguments: valid ones are not counted.
+        let small = || !crate::bounds::exceeds(instance, MAX_COUNTED_BYTES);
         let (first, count) = if unseen.is_empty() {
             if self.validator.is_valid(instance) {
                 attrs.push(KeyValue::new(keys::SCHEMA_VALID, true));
@@ -168,7 +194,7 @@ impl Compiled {
                 attrs.push(KeyValue::new(keys::SCHEMA_VALID, true));
                 return;
             };
-            let count = small.then(|| self.validator.iter_errors(instance).count());
+            let count = small().then(|| self.validator.iter_errors(instance).count());
             (first, count)
         } else {
             // Rare (a parameter without `Serialize`) and bounded by the size budget.
@@ -180,7 +206,7 @@ impl Compiled {
                 attrs.push(KeyValue::new(keys::SCHEMA_VALID, true));
                 return;
             };
-            let count = small.then(|| 1 + errors.count());
+            let count = small().then(|| 1 + errors.count());
             (first, count)
         };
         attrs.push(KeyValue::new(keys::SCHEMA_VALID, false));
@@ -239,6 +265,24 @@ fn masked_message(error: &jsonschema::ValidationError<'_>) -> String {
         }
         _ => error.masked().to_string(),
     }
+}
+
+/// [`Compiled::fingerprint`] of `document`.
+fn fingerprint(document: &Value) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    match document {
+        Value::Object(map) => {
+            for (key, value) in map {
+                if key != "title" && key != "description" {
+                    key.hash(&mut hasher);
+                    value.to_string().hash(&mut hasher);
+                }
+            }
+        }
+        other => other.to_string().hash(&mut hasher),
+    }
+    hasher.finish()
 }
 
 /// Adds every key of every `properties` object in `schema`, at any depth.

@@ -1,0 +1,167 @@
+//! The signals of a request's raw arguments, taken while the adapter still owns the
+//! request.
+//!
+//! rmcp's `Parameters<T>` consumes the arguments, so a traced handler can only see them
+//! as sent if the adapter keeps a copy. Once the adapter knows that the tool's handler
+//! would record exactly what its own span records (the handler's one parameter is the
+//! whole arguments object, and its schema is the advertised one), it takes the shapes,
+//! hash and verdict itself, before the request moves on, and keeps those instead of a
+//! copy. Whoever records the call (the handler, or the adapter's span when no handler
+//! claims it) takes them.
+
+use crate::call::Compiled;
+use crate::handler::meta::ToolMeta;
+#[cfg(feature = "args-hash")]
+use crate::keys;
+use opentelemetry::KeyValue;
+use serde_json::Value;
+use std::sync::Mutex;
+
+/// The raw arguments' signals as the adapter's own span records them: the shapes of the
+/// fields the schema declares (other client keys counted), then the hash, then the
+/// verdict and its error attributes.
+#[derive(Debug, Default)]
+pub(crate) struct RawSignals {
+    attrs: Vec<KeyValue>,
+    /// How many of `attrs` are shapes: they come first.
+    shapes: usize,
+    /// Whether the hash follows them.
+    hash: bool,
+}
+
+impl RawSignals {
+    /// Of `raw` against `compiled`; `within_budget`: its size was checked already
+    /// against the schema check's budget.
+    pub(crate) fn of(compiled: Option<&Compiled>, raw: &Value, within_budget: bool) -> Self {
+        #[allow(unused_mut)] // with every signal off, nothing is pushed
+        let mut attrs = Vec::with_capacity(12);
+        #[cfg(feature = "args-shape")]
+        if let Value::Object(map) = raw {
+            use crate::signals::shape::{ArgsRecorder, KeySource, Rebuild};
+            crate::signals::shape::shape_fields(
+                &mut ArgsRecorder::new(&mut attrs, Rebuild::Nothing),
+                map,
+                &crate::call::field_info(compiled),
+                KeySource::Client,
+                |_| false,
+            );
+        }
+        let shapes = attrs.len();
+        #[cfg(feature = "args-hash")]
+        attrs.push(KeyValue::new(
+            keys::ARGS_HASH,
+            crate::signals::hash::configured_hash(raw),
+        ));
+        let hash = attrs.len() > shapes;
+        #[cfg(feature = "schema-check")]
+        if let Some(compiled) = compiled {
+            match within_budget {
+                true => compiled.check_within_budget(raw, &[], &mut attrs),
+                false => compiled.check(raw, false, &[], &mut attrs),
+            }
+        }
+        let _ = (compiled, raw, within_budget);
+        Self {
+            attrs,
+            shapes,
+            hash,
+        }
+    }
+
+    /// Into `attrs`: every one (`shapes`), or the hash and the verdict.
+    pub(crate) fn record(self, attrs: &mut Vec<KeyValue>, shapes: bool) {
+        let mut own = self.attrs;
+        if !shapes {
+            own.drain(..self.shapes);
+        }
+        attrs.extend(own);
+    }
+
+    /// Into `attrs`: the hash alone.
+    pub(crate) fn record_hash(&self, attrs: &mut Vec<KeyValue>) {
+        if self.hash {
+            attrs.push(self.attrs[self.shapes].clone());
+        }
+    }
+
+    /// The verdict: `None` with no schema, or arguments over the budget.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn verdict(&self) -> Option<bool> {
+        self.attrs[self.shapes..]
+            .iter()
+            .find_map(|kv| match kv.value {
+                opentelemetry::Value::Bool(valid)
+                    if kv.key.as_str() == crate::keys::SCHEMA_VALID =>
+                {
+                    Some(valid)
+                }
+                _ => None,
+            })
+    }
+}
+
+/// [`RawSignals`] kept in a request's scope instead of its arguments, for the one that
+/// records the call to take.
+#[derive(Debug)]
+pub(crate) struct Precomputed {
+    /// The schema the verdict is of ([`Compiled::fingerprint`]); `None`: none.
+    schema: Option<u64>,
+    signals: Mutex<Option<RawSignals>>,
+}
+
+impl Precomputed {
+    pub(crate) fn new(compiled: Option<&Compiled>, signals: RawSignals) -> Self {
+        Self {
+            schema: fingerprint(compiled),
+            signals: Mutex::new(Some(signals)),
+        }
+    }
+
+    /// For the adapter's own span, whose rules they were taken by.
+    pub(crate) fn take(&self) -> Option<RawSignals> {
+        self.signals
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()
+    }
+
+    /// For a traced handler: only when `claimant` would have recorded the same.
+    pub(crate) fn take_for(&self, claimant: Claimant) -> Option<RawSignals> {
+        match claimant.same_as_adapter && claimant.schema == self.schema {
+            true => self.take(),
+            false => None,
+        }
+    }
+}
+
+/// What a traced handler that claims a request tells the adapter: whether it records
+/// the raw arguments by the adapter's rules, and against which schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Claimant {
+    /// Its one parameter is the whole arguments object (`Parameters<T>`, `#[args]`):
+    /// it shapes the declared fields and counts the rest, as the adapter does.
+    same_as_adapter: bool,
+    /// Its schema's [`Compiled::fingerprint`].
+    schema: Option<u64>,
+}
+
+impl Claimant {
+    pub(crate) fn of(meta: &ToolMeta, compiled: Option<&Compiled>) -> Self {
+        Self {
+            same_as_adapter: meta.flattened && meta.params.is_empty(),
+            schema: fingerprint(compiled),
+        }
+    }
+
+    /// Whether [`RawSignals`] taken against `advertised` are what this handler records.
+    pub(crate) fn takes(self, advertised: Option<&Compiled>) -> bool {
+        self.same_as_adapter && self.schema == fingerprint(advertised)
+    }
+}
+
+fn fingerprint(compiled: Option<&Compiled>) -> Option<u64> {
+    #[cfg(feature = "schema-check")]
+    return compiled.map(Compiled::fingerprint);
+    #[cfg(not(feature = "schema-check"))]
+    compiled.map(|never| match *never {})
+}

@@ -1,0 +1,77 @@
+//! The rmcp server of the adapter benchmark (12), shared by the criterion bench
+//! (`benches/adapter.rs`) and the instruction-count example (`examples/adapter_cost.rs`):
+//! one traced tool behind rmcp's tool router, a request as a client sends it, and a
+//! peer for the request context.
+
+#![allow(dead_code)] // each user takes its part
+
+use mcp_trace::traced_tool;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{CallToolRequestParams, CallToolResult, ContentBlock, NumberOrString};
+use rmcp::service::{Peer, RequestContext, RoleServer, RunningService};
+use rmcp::{ErrorData, ServerHandler, schemars, tool, tool_handler, tool_router};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct SearchArgs {
+    query: String,
+    limit: Option<u32>,
+    #[serde(default)]
+    filters: Vec<String>,
+}
+
+#[derive(Clone, Default)]
+pub struct Docs;
+
+#[tool_router]
+impl Docs {
+    /// Search documents by query string.
+    #[traced_tool]
+    #[tool]
+    async fn search(
+        &self,
+        Parameters(args): Parameters<SearchArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let n = args.query.len() + args.limit.unwrap_or(10) as usize + args.filters.len();
+        Ok(CallToolResult::success(vec![ContentBlock::text(
+            n.to_string(),
+        )]))
+    }
+}
+
+#[tool_handler]
+impl ServerHandler for Docs {}
+
+/// The `tools/call` of every iteration, built anew as a transport would hand it over.
+pub fn request(query: &str) -> CallToolRequestParams {
+    let arguments = serde_json::json!({
+        "query": query, "limit": 5, "filters": ["lang:rust", "year:2026"]
+    });
+    let serde_json::Value::Object(arguments) = arguments else {
+        unreachable!()
+    };
+    CallToolRequestParams::new("search").with_arguments(arguments)
+}
+
+/// A server on one end of an in-memory pipe that nothing talks to: its peer goes into
+/// the request contexts; the handlers never use it. Keep the service alive as long as
+/// the peer is used.
+pub fn idle_peer(
+    runtime: &tokio::runtime::Runtime,
+) -> (
+    RunningService<RoleServer, Docs>,
+    Peer<RoleServer>,
+    tokio::io::DuplexStream,
+) {
+    let (server_io, client_io) = tokio::io::duplex(1 << 16);
+    let running = runtime.block_on(async {
+        rmcp::service::serve_directly::<RoleServer, _, _, _, _>(Docs, server_io, None)
+    });
+    let peer = running.peer().clone();
+    (running, peer, client_io)
+}
+
+/// The request context of one call.
+pub fn context(peer: &Peer<RoleServer>) -> RequestContext<RoleServer> {
+    RequestContext::new(NumberOrString::Number(1), peer.clone())
+}

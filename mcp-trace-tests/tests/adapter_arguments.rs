@@ -1,0 +1,245 @@
+//! The rmcp adapter takes a tool call's argument signals from the request itself, once
+//! it knows that whoever records the call records what its own rules give; until then,
+//! and for a handler whose rules differ, it copies the arguments for the handler.
+//! Either way the spans must be the same: here a tool's first call (copied) and its
+//! later calls (taken) carry exactly the same attributes, in the same order, for a
+//! traced `Parameters<T>` handler, an untraced tool, arguments that fail to
+//! deserialize, and a traced handler whose schema file differs from the advertised
+//! schema (always copied).
+#![cfg(all(
+    feature = "rmcp",
+    feature = "args-shape",
+    feature = "args-hash",
+    feature = "schema-check"
+))]
+
+mod common;
+
+use common::{hash, tool_base};
+use mcp_trace::traced_tool;
+use opentelemetry::KeyValue;
+use rmcp::ServiceExt;
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, ContentBlock, ServerCapabilities, ServerConfig,
+};
+use rmcp::{ErrorData, ServerHandler, schemars, tool, tool_handler, tool_router};
+use serde_json::{Value, json};
+
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+pub struct SearchArgs {
+    pub query: String,
+    #[schemars(range(min = 1, max = 100))]
+    pub limit: Option<u32>,
+}
+
+#[derive(Clone)]
+pub struct Catalog {
+    #[allow(dead_code)]
+    tool_router: ToolRouter<Self>,
+}
+
+#[tool_router]
+impl Catalog {
+    fn new() -> Self {
+        Self {
+            tool_router: Self::tool_router(),
+        }
+    }
+
+    /// Records the raw arguments by the adapter's rules: taken from the request.
+    #[traced_tool]
+    #[tool(description = "Search")]
+    async fn search(
+        &self,
+        Parameters(args): Parameters<SearchArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        Ok(CallToolResult::success(vec![ContentBlock::text(
+            args.query,
+        )]))
+    }
+
+    /// Not traced: the adapter's span records every call.
+    #[tool(description = "Not traced")]
+    async fn plain(
+        &self,
+        Parameters(args): Parameters<SearchArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        Ok(CallToolResult::success(vec![ContentBlock::text(
+            args.query,
+        )]))
+    }
+
+    /// Checked against its own schema file, not the advertised schema: copied.
+    #[traced_tool(schema = "tests/schemas/adapter_filed.json")]
+    #[tool(description = "Its own schema")]
+    async fn filed(
+        &self,
+        Parameters(args): Parameters<SearchArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        Ok(CallToolResult::success(vec![ContentBlock::text(
+            args.query,
+        )]))
+    }
+}
+
+#[tool_handler]
+impl ServerHandler for Catalog {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+    }
+}
+
+/// Calls `calls` in order on a traced `Catalog` through rmcp's client, and returns the
+/// attributes of each call's span, in the same order.
+async fn spans_of_calls(calls: &[(&str, Value)]) -> Vec<Vec<KeyValue>> {
+    common::exporter().reset();
+    let (server_end, client_end) = tokio::io::duplex(1 << 16);
+    let server = tokio::spawn(async move {
+        let running = mcp_trace::rmcp::TracedServer::new(Catalog::new())
+            .serve(server_end)
+            .await
+            .expect("server starts");
+        running.waiting().await.ok();
+    });
+    let client = ().serve(client_end).await.expect("initialize");
+    for (tool, args) in calls {
+        let params = CallToolRequestParams::new(tool.to_string())
+            .with_arguments(args.as_object().expect("an object").clone());
+        let _ = client.call_tool(params).await;
+    }
+    client.cancel().await.expect("the client stops");
+    server.await.expect("the server stops");
+    let spans: Vec<_> = common::exporter()
+        .get_finished_spans()
+        .expect("in-memory exporter readable")
+        .into_iter()
+        .filter(|s| s.name.starts_with("tools/call"))
+        .collect();
+    assert_eq!(spans.len(), calls.len(), "one span per call");
+    spans.into_iter().map(|s| s.attributes).collect()
+}
+
+/// `attrs` without what differs from call to call by design: the request id, and the
+/// call's place in the run of identical calls (returned).
+fn split_run(attrs: &[KeyValue]) -> (Vec<KeyValue>, Option<i64>) {
+    let mut run = None;
+    let rest = attrs
+        .iter()
+        .filter(|kv| match kv.key.as_str() {
+            "jsonrpc.request.id" => false,
+            "mcp.tool.call.repeat_run" => {
+                if let opentelemetry::Value::I64(n) = kv.value {
+                    run = Some(n);
+                }
+                false
+            }
+            _ => true,
+        })
+        .cloned()
+        .collect();
+    (rest, run)
+}
+
+/// The argument signals among `attrs`, in order.
+fn argument_signals(attrs: &[KeyValue]) -> Vec<KeyValue> {
+    attrs
+        .iter()
+        .filter(|kv| kv.key.as_str().starts_with("mcp.tool.args."))
+        .cloned()
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn taken_and_copied_arguments_give_the_same_spans() {
+    let invalid = json!({"query": "rust", "limit": 500, "page": 2});
+    let undeserializable = json!({"query": 5});
+    let mut calls = Vec::new();
+    for tool in ["search", "plain", "filed"] {
+        for args in [
+            &invalid,
+            &invalid,
+            &invalid,
+            &undeserializable,
+            &undeserializable,
+        ] {
+            calls.push((tool, args.clone()));
+        }
+    }
+    let spans = spans_of_calls(&calls).await;
+    for (tool, spans) in ["search", "plain", "filed"].iter().zip(spans.chunks(5)) {
+        let split: Vec<_> = spans.iter().map(|s| split_run(s)).collect();
+        // The first call (copied: nothing is known of the tool yet) and the later ones.
+        assert_eq!(split[0].0, split[1].0, "{tool}: first and second call");
+        assert_eq!(split[0].0, split[2].0, "{tool}: first and third call");
+        assert_eq!(split[3].0, split[4].0, "{tool}: undeserializable, twice");
+        let runs: Vec<_> = split.iter().map(|(_, run)| *run).collect();
+        assert_eq!(
+            runs,
+            [Some(1), Some(2), Some(3), Some(1), Some(2)],
+            "{tool}: the runs of identical calls"
+        );
+    }
+
+    // What they are: the declared fields shaped, the undeclared key counted, the hash of
+    // the arguments as sent, the advertised schema's verdict (the handler's schema file
+    // for `filed`).
+    let expected_valid = |tool: &str| {
+        let mut expected = vec![
+            KeyValue::new("mcp.tool.args.limit.present", true),
+            KeyValue::new("mcp.tool.args.limit", 500),
+            KeyValue::new("mcp.tool.args.query.length", 4),
+            KeyValue::new("mcp.tool.args.undeclared_count", 1),
+            hash(invalid.clone()),
+            KeyValue::new("mcp.tool.args.schema_valid", false),
+        ];
+        if tool == "filed" {
+            expected.extend([
+                KeyValue::new("mcp.tool.args.schema_error_path", "/limit"),
+                KeyValue::new(
+                    "mcp.tool.args.schema_error_message",
+                    "value is greater than the maximum of 100",
+                ),
+                KeyValue::new("mcp.tool.args.schema_error_count", 2),
+            ]);
+        } else {
+            expected.extend([
+                KeyValue::new("mcp.tool.args.schema_error_path", "/limit"),
+                KeyValue::new(
+                    "mcp.tool.args.schema_error_message",
+                    "value is greater than the maximum of 100",
+                ),
+                KeyValue::new("mcp.tool.args.schema_error_count", 1),
+            ]);
+        }
+        expected
+    };
+    for (i, tool) in ["search", "plain", "filed"].iter().enumerate() {
+        let third = &spans[i * 5 + 2];
+        assert_eq!(
+            argument_signals(third),
+            expected_valid(tool),
+            "{tool}: the third call's argument signals"
+        );
+        let base: Vec<_> = tool_base(match *tool {
+            "search" => "search",
+            "plain" => "plain",
+            _ => "filed",
+        })
+        .into_iter()
+        .collect();
+        for kv in base {
+            assert!(third.contains(&kv), "{tool}: {kv:?}");
+        }
+        let undeserializable_signals = argument_signals(&spans[i * 5 + 4]);
+        assert!(
+            undeserializable_signals.contains(&hash(undeserializable.clone())),
+            "{tool}: the hash of arguments that failed to deserialize"
+        );
+        assert!(
+            undeserializable_signals.contains(&KeyValue::new("mcp.tool.args.schema_valid", false)),
+            "{tool}: the verdict of arguments that failed to deserialize"
+        );
+    }
+}
