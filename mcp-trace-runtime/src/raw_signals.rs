@@ -165,3 +165,95 @@ fn fingerprint(compiled: Option<&Compiled>) -> Option<u64> {
     #[cfg(not(feature = "schema-check"))]
     compiled.map(|never| match *never {})
 }
+
+#[cfg(all(test, feature = "args-shape", feature = "args-hash", feature = "schema-check"))]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn compiled() -> Compiled {
+        Compiled::new(&json!({
+            "type": "object",
+            "properties": {"q": {"type": "string"}, "n": {"type": "integer", "maximum": 9}},
+            "required": ["q"]
+        }))
+        .expect("a schema")
+    }
+
+    #[test]
+    fn each_consumer_takes_its_part_in_order() {
+        let schema = compiled();
+        let raw = json!({"q": "abc", "n": 12, "x": true});
+        let hash = KeyValue::new(keys::ARGS_HASH, crate::signals::hash::configured_hash(&raw));
+        let signals = RawSignals::of(Some(&schema), &raw, true);
+        assert_eq!(signals.verdict(), Some(false));
+        let mut only_hash = Vec::new();
+        signals.record_hash(&mut only_hash);
+        assert_eq!(only_hash, [hash.clone()]);
+
+        let mut all = vec![KeyValue::new("before", 1)];
+        RawSignals::of(Some(&schema), &raw, true).record(&mut all, true);
+        let keys: Vec<_> = all.iter().map(|kv| kv.key.as_str().to_owned()).collect();
+        assert_eq!(
+            keys,
+            [
+                "before",
+                "mcp.tool.args.n.present",
+                "mcp.tool.args.n",
+                "mcp.tool.args.q.length",
+                "mcp.tool.args.undeclared_count",
+                "mcp.tool.args.hash",
+                "mcp.tool.args.schema_valid",
+                "mcp.tool.args.schema_error_path",
+                "mcp.tool.args.schema_error_message",
+                "mcp.tool.args.schema_error_count",
+            ]
+        );
+        let mut without_shapes = Vec::new();
+        RawSignals::of(Some(&schema), &raw, true).record(&mut without_shapes, false);
+        assert_eq!(without_shapes[0], hash);
+        assert_eq!(without_shapes.len(), 5, "the hash and the verdict's four");
+    }
+
+    #[test]
+    fn within_the_budget_or_not_the_same() {
+        let schema = compiled();
+        let raw = json!({"q": 5});
+        let mut measured = Vec::new();
+        RawSignals::of(Some(&schema), &raw, false).record(&mut measured, true);
+        let mut known = Vec::new();
+        RawSignals::of(Some(&schema), &raw, true).record(&mut known, true);
+        assert_eq!(measured, known);
+    }
+
+    #[test]
+    fn a_handler_takes_them_only_by_the_same_rules_and_schema() {
+        static PARAMS: [crate::signals::fields::ParamMeta; 0] = [];
+        static FLAT: ToolMeta = ToolMeta::new("t", "tools/call t", &PARAMS, true);
+        static NOT_FLAT: ToolMeta = ToolMeta::new("t", "tools/call t", &PARAMS, false);
+        let advertised = compiled();
+        let same = compiled();
+        let titled = Compiled::new(&json!({
+            "title": "Args", "description": "what the type's doc says",
+            "type": "object",
+            "properties": {"q": {"type": "string"}, "n": {"type": "integer", "maximum": 9}},
+            "required": ["q"]
+        }))
+        .expect("a schema");
+        let other = Compiled::new(&json!({"type": "object"})).expect("a schema");
+        assert!(Claimant::of(&FLAT, Some(&same)).takes(Some(&advertised)));
+        assert!(Claimant::of(&FLAT, Some(&titled)).takes(Some(&advertised)));
+        assert!(!Claimant::of(&FLAT, Some(&other)).takes(Some(&advertised)));
+        assert!(!Claimant::of(&FLAT, None).takes(Some(&advertised)));
+        assert!(!Claimant::of(&NOT_FLAT, Some(&same)).takes(Some(&advertised)));
+
+        let raw = json!({"q": "a"});
+        let kept = Precomputed::new(
+            Some(&advertised),
+            RawSignals::of(Some(&advertised), &raw, true),
+        );
+        assert!(kept.take_for(Claimant::of(&FLAT, Some(&other))).is_none());
+        assert!(kept.take_for(Claimant::of(&FLAT, Some(&same))).is_some());
+        assert!(kept.take().is_none(), "taken once");
+    }
+}

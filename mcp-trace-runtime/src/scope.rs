@@ -265,6 +265,13 @@ impl RequestScope {
         self
     }
 
+    /// [`Self::request_id`] already written as text.
+    #[cfg(feature = "rmcp")]
+    pub(crate) fn request_id_text(mut self, id: String) -> Self {
+        self.data.request_id = Some(id);
+        self
+    }
+
     /// Reads `traceparent`, `tracestate` and `baggage` from a request's `params._meta`.
     /// A valid `traceparent` becomes the parent of the handler's span.
     pub fn meta(self, meta: &Value) -> Self {
@@ -302,12 +309,10 @@ impl RequestScope {
         self.data.tracestate = Some(tracestate);
         self
     }
-
     pub fn protocol_version(mut self, version: impl Into<String>) -> Self {
         self.data.protocol_version = Some(version.into());
         self
     }
-
     pub fn transport(mut self, transport: Transport) -> Self {
         self.data.transport = Some(transport);
         self

@@ -4,7 +4,9 @@
 //! wrapped in `mcp_trace::rmcp::TracedServer`. Both record into the SDK with a null
 //! exporter, so the difference is what the adapter adds: the request scope, the
 //! arguments as the client sent them, and the handler's shapes, hash and verdict taken
-//! from them.
+//! from them. Twice: for arguments that are only `Deserialize` (the handler alone
+//! records no argument signal) and for `Serialize` ones (it records them from its
+//! typed values: what the adapter adds is then beyond the handler's own).
 //!
 //! `cargo bench -p mcp-trace-tests --features rmcp --bench adapter`
 
@@ -26,15 +28,17 @@ fn adapter(c: &mut Criterion) {
         .expect("tokio runtime");
     let (running, peer, _client_io) = idle_peer(&runtime);
 
-    let bare = Docs;
-    let traced = mcp_trace::rmcp::TracedServer::new(Docs);
+    let bare = Docs::new();
+    let traced = mcp_trace::rmcp::TracedServer::new(Docs::new());
     let mut group = c.benchmark_group("rmcp adapter, one tools/call");
-    group.bench_function("bare ServerHandler", |b| {
-        b.iter(|| runtime.block_on(bare.call_tool(request(QUERY), context(&peer))))
-    });
-    group.bench_function("TracedServer", |b| {
-        b.iter(|| runtime.block_on(traced.call_tool(request(QUERY), context(&peer))))
-    });
+    for (tool, label) in [("search", ""), ("search_typed", ", Serialize arguments")] {
+        group.bench_function(format!("bare ServerHandler{label}"), |b| {
+            b.iter(|| runtime.block_on(bare.call_tool(request(tool, QUERY), context(&peer))))
+        });
+        group.bench_function(format!("TracedServer{label}"), |b| {
+            b.iter(|| runtime.block_on(traced.call_tool(request(tool, QUERY), context(&peer))))
+        });
+    }
     group.finish();
     drop(running);
     let _ = provider.shutdown();

@@ -248,8 +248,16 @@ pub(crate) fn arrival<'a>(
 /// context, the negotiated protocol version, and over HTTP the session id. Transport is
 /// `tcp` when the request came over HTTP, else `pipe` (stdio).
 pub fn scope_from_context(context: &RequestContext<RoleServer>) -> RequestScope {
-    let mut scope =
-        scope_from_parts(&context.meta.0.0, &context.extensions).request_id(&context.id);
+    let mut scope = scope_from_parts(&context.meta.0.0, &context.extensions).request_id_text(
+        match &context.id {
+            // Not through `Display`'s formatter: a tenth of the instructions.
+            #[cfg(feature = "args-hash")]
+            rmcp::model::NumberOrString::Number(n) => itoa::Buffer::new().format(*n).to_owned(),
+            #[cfg(not(feature = "args-hash"))]
+            rmcp::model::NumberOrString::Number(n) => n.to_string(),
+            rmcp::model::NumberOrString::String(s) => s.to_string(),
+        },
+    );
     if let Some(version) = context.protocol_version() {
         scope = scope.protocol_version(version.to_string());
     }

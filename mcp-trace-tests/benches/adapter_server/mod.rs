@@ -6,12 +6,15 @@
 #![allow(dead_code)] // each user takes its part
 
 use mcp_trace::traced_tool;
+use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolRequestParams, CallToolResult, ContentBlock, NumberOrString};
 use rmcp::service::{Peer, RequestContext, RoleServer, RunningService};
 use rmcp::{ErrorData, ServerHandler, schemars, tool, tool_handler, tool_router};
 use serde::Deserialize;
 
+/// Deserialized only, as most rmcp tools' arguments: the handler cannot see them as
+/// values, so outside an adapter it records no argument signal of its own.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct SearchArgs {
     query: String,
@@ -20,8 +23,30 @@ pub struct SearchArgs {
     filters: Vec<String>,
 }
 
-#[derive(Clone, Default)]
-pub struct Docs;
+/// The same arguments, also `Serialize`: outside an adapter the handler records their
+/// shapes, hash and verdict from the typed values itself.
+#[derive(Debug, Deserialize, serde::Serialize, schemars::JsonSchema)]
+pub struct TypedArgs {
+    query: String,
+    limit: Option<u32>,
+    #[serde(default)]
+    filters: Vec<String>,
+}
+
+/// Keeps its router, as a server does: rmcp's `#[tool_handler]` otherwise builds it
+/// anew for every call, which would be most of what both cases measure.
+#[derive(Clone)]
+pub struct Docs {
+    tool_router: ToolRouter<Self>,
+}
+
+impl Docs {
+    pub fn new() -> Self {
+        Self {
+            tool_router: Self::tool_router(),
+        }
+    }
+}
 
 #[tool_router]
 impl Docs {
@@ -37,20 +62,34 @@ impl Docs {
             n.to_string(),
         )]))
     }
+
+    /// The same search, its arguments `Serialize`.
+    #[traced_tool]
+    #[tool]
+    async fn search_typed(
+        &self,
+        Parameters(args): Parameters<TypedArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let n = args.query.len() + args.limit.unwrap_or(10) as usize + args.filters.len();
+        Ok(CallToolResult::success(vec![ContentBlock::text(
+            n.to_string(),
+        )]))
+    }
 }
 
-#[tool_handler]
+#[tool_handler(router = self.tool_router)]
 impl ServerHandler for Docs {}
 
-/// The `tools/call` of every iteration, built anew as a transport would hand it over.
-pub fn request(query: &str) -> CallToolRequestParams {
+/// The `tools/call` of `tool` of every iteration, built anew as a transport would hand
+/// it over.
+pub fn request(tool: &'static str, query: &str) -> CallToolRequestParams {
     let arguments = serde_json::json!({
         "query": query, "limit": 5, "filters": ["lang:rust", "year:2026"]
     });
     let serde_json::Value::Object(arguments) = arguments else {
         unreachable!()
     };
-    CallToolRequestParams::new("search").with_arguments(arguments)
+    CallToolRequestParams::new(tool).with_arguments(arguments)
 }
 
 /// A server on one end of an in-memory pipe that nothing talks to: its peer goes into
@@ -65,7 +104,7 @@ pub fn idle_peer(
 ) {
     let (server_io, client_io) = tokio::io::duplex(1 << 16);
     let running = runtime.block_on(async {
-        rmcp::service::serve_directly::<RoleServer, _, _, _, _>(Docs, server_io, None)
+        rmcp::service::serve_directly::<RoleServer, _, _, _, _>(Docs::new(), server_io, None)
     });
     let peer = running.peer().clone();
     (running, peer, client_io)
