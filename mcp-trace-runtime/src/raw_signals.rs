@@ -166,7 +166,12 @@ fn fingerprint(compiled: Option<&Compiled>) -> Option<u64> {
     compiled.map(|never| match *never {})
 }
 
-#[cfg(all(test, feature = "args-shape", feature = "args-hash", feature = "schema-check"))]
+#[cfg(all(
+    test,
+    feature = "args-shape",
+    feature = "args-hash",
+    feature = "schema-check"
+))]
 mod tests {
     use super::*;
     use serde_json::json;
@@ -189,7 +194,7 @@ mod tests {
         assert_eq!(signals.verdict(), Some(false));
         let mut only_hash = Vec::new();
         signals.record_hash(&mut only_hash);
-        assert_eq!(only_hash, [hash.clone()]);
+        assert_eq!(only_hash, std::slice::from_ref(&hash));
 
         let mut all = vec![KeyValue::new("before", 1)];
         RawSignals::of(Some(&schema), &raw, true).record(&mut all, true);

@@ -266,7 +266,7 @@ impl RequestScope {
     }
 
     /// [`Self::request_id`] already written as text.
-    #[cfg(feature = "rmcp")]
+    #[cfg(all(feature = "enable", feature = "rmcp"))]
     pub(crate) fn request_id_text(mut self, id: String) -> Self {
         self.data.request_id = Some(id);
         self
