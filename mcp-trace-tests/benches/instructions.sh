@@ -40,3 +40,17 @@ printf 'no SDK over bare: %d instructions per call\n' $(( ${per[no-sdk]} - ${per
 printf 'metric with the SDK over metrics off: +%d sampled out, +%d recording\n' \
     $(( ${per[sampled-out-metrics]} - ${per[sampled-out-metrics-off]} )) \
     $(( ${per[recording-metrics]} - ${per[recording-metrics-off]} ))
+
+# The rmcp adapter (12): one `tools/call` through rmcp's tool router into the traced
+# handler, bare and in `TracedServer`; the `-typed` cases call the tool whose arguments
+# are also `Serialize`, whose handler records their signals itself when bare.
+cargo build --quiet --release -p mcp-trace-tests --features rmcp --example adapter_cost
+bin=target/release/examples/adapter_cost
+for case in bare traced bare-typed traced-typed; do
+    base=$(count "$case" 1000)
+    full=$(count "$case" $((1000 + n)))
+    per[$case]=$(( (full - base) / n ))
+    printf '%-24s %12d\n' "adapter $case" "${per[$case]}"
+done
+printf 'the adapter adds: %d instructions per call (Deserialize-only arguments), %d beyond the handler'"'"'s own signals (Serialize arguments)\n' \
+    $(( ${per[traced]} - ${per[bare]} )) $(( ${per[traced-typed]} - ${per[bare-typed]} ))
