@@ -183,7 +183,11 @@ pub(crate) fn object_exceeds(map: &serde_json::Map<String, Value>, budget: usize
     if map.len() > budget {
         return true;
     }
+    // The braces, as `exceeds` counts them for the object as a whole.
     let mut spent = 2usize;
+    if spent > budget {
+        return true;
+    }
     for (key, value) in map {
         spent += key.len() + 4;
         match budget
@@ -298,6 +302,28 @@ pub(crate) fn push_protocol(attrs: &mut Vec<KeyValue>, version: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_object_held_as_a_map_is_measured_as_the_value() {
+        let objects = [
+            serde_json::json!({}),
+            serde_json::json!({"a": 1}),
+            serde_json::json!({"query": "rust", "limit": 5, "filters": ["a", "bb"]}),
+            serde_json::json!({"deep": {"x": [1, {"y": null}]}, "z": true}),
+        ];
+        for object in objects {
+            let Value::Object(map) = &object else {
+                unreachable!()
+            };
+            for budget in 0..80 {
+                assert_eq!(
+                    object_exceeds(map, budget),
+                    exceeds(&object, budget),
+                    "{object} against {budget} bytes"
+                );
+            }
+        }
+    }
 
     #[cfg(all(feature = "wire", feature = "logs"))]
     #[test]

@@ -281,7 +281,7 @@ pub(crate) fn connection_attributes(data: &scope::ScopeData, attrs: &mut Vec<Key
 /// Whether calls record the operation-duration metric (the feature on, and `init`
 /// did not choose to go without).
 #[inline]
-fn metric_wanted() -> bool {
+pub(crate) fn metric_wanted() -> bool {
     #[cfg(feature = "metrics")]
     return crate::metrics::enabled();
     #[cfg(not(feature = "metrics"))]

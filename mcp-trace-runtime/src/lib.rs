@@ -226,6 +226,13 @@ pub mod __private {
             handle,
         );
     }
+    /// How many tool calls had their argument signals taken by the rmcp adapter from
+    /// the request itself, and how many of those a traced handler then recorded:
+    /// counted in debug builds only (`None` in release), for tests that prove the path.
+    #[cfg(all(feature = "enable", feature = "wire"))]
+    pub fn taken_signals() -> Option<(usize, usize)> {
+        crate::raw_signals::counted()
+    }
     #[cfg(feature = "enable")]
     pub use crate::call::{Call, Entered, Traced, start_resource, start_tool};
     #[cfg(feature = "docs")]

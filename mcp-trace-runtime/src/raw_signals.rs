@@ -100,6 +100,13 @@ impl RawSignals {
     }
 }
 
+/// Whether a call's signals are wanted whether or not its span records: the verdict
+/// for the metric, the hash for the run of identical calls. Otherwise the adapter keeps
+/// the copy, so that a call whose span is sampled out computes nothing.
+pub(crate) fn wanted_unsampled(scope: &crate::scope::RequestScope) -> bool {
+    crate::call::metric_wanted() || scope.counts_runs()
+}
+
 /// [`RawSignals`] kept in a request's scope instead of its arguments, for the one that
 /// records the call to take.
 #[derive(Debug)]
@@ -109,8 +116,34 @@ pub(crate) struct Precomputed {
     signals: Mutex<Option<RawSignals>>,
 }
 
+/// Signals taken by the adapter, and taken by a handler in turn (debug builds only: a
+/// shared counter would cost every call of a busy server a contended cache line).
+#[cfg(debug_assertions)]
+static COUNTED: [std::sync::atomic::AtomicUsize; 2] = [
+    std::sync::atomic::AtomicUsize::new(0),
+    std::sync::atomic::AtomicUsize::new(0),
+];
+
+fn count(which: usize) {
+    #[cfg(debug_assertions)]
+    COUNTED[which].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let _ = which;
+}
+
+/// See `__private::taken_signals`.
+pub(crate) fn counted() -> Option<(usize, usize)> {
+    #[cfg(debug_assertions)]
+    {
+        use std::sync::atomic::Ordering::Relaxed;
+        Some((COUNTED[0].load(Relaxed), COUNTED[1].load(Relaxed)))
+    }
+    #[cfg(not(debug_assertions))]
+    None
+}
+
 impl Precomputed {
     pub(crate) fn new(compiled: Option<&Compiled>, signals: RawSignals) -> Self {
+        count(0);
         Self {
             schema: fingerprint(compiled),
             signals: Mutex::new(Some(signals)),
@@ -128,7 +161,13 @@ impl Precomputed {
     /// For a traced handler: only when `claimant` would have recorded the same.
     pub(crate) fn take_for(&self, claimant: Claimant) -> Option<RawSignals> {
         match claimant.same_as_adapter && claimant.schema == self.schema {
-            true => self.take(),
+            true => {
+                let taken = self.take();
+                if taken.is_some() {
+                    count(1);
+                }
+                taken
+            }
             false => None,
         }
     }

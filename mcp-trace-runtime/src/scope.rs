@@ -252,6 +252,13 @@ impl RequestScope {
         self
     }
 
+    /// Whether calls in this scope are counted in runs of identical calls whether or
+    /// not their spans record: within a session, or a trace `_meta` named.
+    #[cfg(all(feature = "enable", feature = "wire"))]
+    pub(crate) fn counts_runs(&self) -> bool {
+        self.data.session_id.is_some() || self.data.traceparent.is_some()
+    }
+
     /// The session the request belongs to. Exported as a keyed digest unless raw ids
     /// were opted in to (see [`crate::SessionIdExport`]).
     pub fn session_id(mut self, id: impl Into<String>) -> Self {

@@ -8,7 +8,9 @@
 # and prints the median of each and their ratio. The same crates with no handler are
 # timed too: what is left is cargo's and the dependencies' fixed cost per build (cargo
 # checks the freshness of every dependency), and the difference is the annotation's
-# own cost, printed per handler and as a ratio of its own.
+# own cost, printed per handler and as a ratio of its own. A build with nothing to
+# rebuild is timed as well: cargo's freshness checks alone, which grow with the number
+# of dependencies and not with the code; the rebuild less that is the compiler's time.
 #
 #   bash mcp-trace-tests/benches/compile_cost.sh [HANDLERS] [ROUNDS]
 set -euo pipefail
@@ -72,19 +74,31 @@ time_one() { # crate -> seconds, rebuilding only the crate itself
     awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f\n", b - a }' 
 }
 
+noop_one() { # crate -> seconds of a build with nothing to rebuild: cargo's own checks
+    local start end
+    start=$(date +%s.%N)
+    build "$1"
+    end=$(date +%s.%N)
+    awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f\n", b - a }'
+}
+
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
-a=(); b=(); a0=(); b0=()
+a=(); b=(); a0=(); b0=(); an=(); bn=()
 for _ in $(seq 1 "$rounds"); do
     a+=("$(time_one traced)")
     b+=("$(time_one instrumented)")
     a0+=("$(time_one traced_empty)")
     b0+=("$(time_one instrumented_empty)")
+    an+=("$(noop_one traced)")
+    bn+=("$(noop_one instrumented)")
 done
 ma=$(printf '%s\n' "${a[@]}" | median)
 mb=$(printf '%s\n' "${b[@]}" | median)
 ma0=$(printf '%s\n' "${a0[@]}" | median)
 mb0=$(printf '%s\n' "${b0[@]}" | median)
+man=$(printf '%s\n' "${an[@]}" | median)
+mbn=$(printf '%s\n' "${bn[@]}" | median)
 printf '%d handlers, %d rounds, median rebuild of the crate alone:\n' "$handlers" "$rounds"
 printf '  #[mcp_trace::traced_tool]   %.2f s\n' "$ma"
 printf '  #[tracing::instrument]      %.2f s\n' "$mb"
@@ -94,4 +108,10 @@ printf '  mcp-trace                   %.2f s\n' "$ma0"
 printf '  tracing                     %.2f s\n' "$mb0"
 awk -v a="$ma" -v b="$mb" -v a0="$ma0" -v b0="$mb0" -v n="$handlers" 'BEGIN {
     printf "per handler: %.2f ms against %.2f ms, %.2fx\n", (a - a0) * 1000 / n, (b - b0) * 1000 / n, (a - a0) / (b - b0)
+}'
+printf 'a build with nothing to rebuild (cargo checking every dependency is fresh):\n'
+printf '  mcp-trace                   %.2f s\n' "$man"
+printf '  tracing                     %.2f s\n' "$mbn"
+awk -v a="$ma" -v b="$mb" -v an="$man" -v bn="$mbn" 'BEGIN {
+    printf "the crate'"'"'s own compilation (rebuild less that): %.2f s against %.2f s, %.2fx\n", a - an, b - bn, (a - an) / (b - bn)
 }'

@@ -5,7 +5,8 @@
 //! later calls (taken) carry exactly the same attributes, in the same order, for a
 //! traced `Parameters<T>` handler, an untraced tool, arguments that fail to
 //! deserialize, and a traced handler whose schema file differs from the advertised
-//! schema (always copied).
+//! schema (always copied). In debug builds the runtime counts which path each call took,
+//! and the test checks that too.
 #![cfg(all(
     feature = "rmcp",
     feature = "args-shape",
@@ -27,6 +28,8 @@ use rmcp::model::{
 use rmcp::{ErrorData, ServerHandler, schemars, tool, tool_handler, tool_router};
 use serde_json::{Value, json};
 
+/// What to search for. (A doc comment: rmcp strips the top-level `description` it
+/// becomes from the advertised schema, and the schemas must still count as the same.)
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
 pub struct SearchArgs {
     pub query: String,
@@ -167,7 +170,19 @@ async fn taken_and_copied_arguments_give_the_same_spans() {
             calls.push((tool, args.clone()));
         }
     }
+    let before = mcp_trace::__private::taken_signals();
     let spans = spans_of_calls(&calls).await;
+    // Which path each call took (counted in debug builds): the adapter took the signals
+    // of every call of `search` and `plain` after the first, and `search`'s handler
+    // those of its second and third (the last two reached no handler); `filed`, whose
+    // schema is its own, was copied every time.
+    if let (Some(before), Some(after)) = (before, mcp_trace::__private::taken_signals()) {
+        assert_eq!(
+            (after.0 - before.0, after.1 - before.1),
+            (8, 2),
+            "calls whose signals the adapter took, and of those the handler"
+        );
+    }
     for (tool, spans) in ["search", "plain", "filed"].iter().zip(spans.chunks(5)) {
         let split: Vec<_> = spans.iter().map(|s| split_run(s)).collect();
         // The first call (copied: nothing is known of the tool yet) and the later ones.

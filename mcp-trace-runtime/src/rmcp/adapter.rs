@@ -7,7 +7,7 @@ use crate::observe::notification::{CancelTarget, Notification, TokenKind};
 use crate::observe::tasks::{self, Status as TaskStatusSeen};
 use crate::observe::{Connection, ConnectionHandle, InFlightGuard};
 use crate::observe::{context_cost, rounds};
-use crate::raw_signals::{Precomputed, RawSignals};
+use crate::raw_signals::{self, Precomputed, RawSignals};
 use crate::rmcp::support::scope_from_context;
 use crate::rmcp::support::{request_key, request_state_of};
 use crate::rmcp::tools::{ToolEntry, Tools};
@@ -444,10 +444,7 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
         let name = request.name.to_string();
         let scope = self.scope(&context);
         let tool = self.tool(&name);
-        #[cfg(feature = "args-hash")]
         let advertised = tool.is_some();
-        #[cfg(not(feature = "args-hash"))]
-        let advertised = false;
         #[cfg(feature = "args-hash")]
         let scope = match &tool {
             Some(tool) => scope.tool_definition(tool.definition.clone()),
@@ -459,7 +456,9 @@ impl<S: ServerHandler> ServerHandler for TracedServer<S> {
                 scope.oversized_arguments(hash_of(arguments))
             }
             // Taken now, while the request is ours: no copy of the arguments.
-            (Some(arguments), Some(tool)) if tool.takes_signals() => {
+            (Some(arguments), Some(tool))
+                if tool.takes_signals() && raw_signals::wanted_unsampled(&scope) =>
+            {
                 let compiled = tool.schema();
                 let raw = Value::Object(std::mem::take(arguments));
                 let signals = RawSignals::of(compiled, &raw, true);

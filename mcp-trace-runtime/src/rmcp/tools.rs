@@ -110,13 +110,76 @@ impl ToolEntry {
     /// (`claimant`), or, when none did, whether the tool answered without error (then
     /// its handler ran untraced, and the adapter's span records every call).
     /// Compiles the schema when a claimant must be compared with it: once per tool.
+    ///
+    /// A claimant decides for itself; a call no handler claimed decides only for a tool
+    /// nothing is known of yet: a server may answer some calls of a tool itself and
+    /// hand the rest to a traced handler with rules of its own, whose calls must keep
+    /// the copy.
     pub(crate) fn learn(&self, claimant: Option<Claimant>, answered: bool) {
-        let path = match claimant {
-            Some(claimant) if claimant.takes(self.schema()) => TAKEN,
-            Some(_) => COPIED,
-            None if answered => TAKEN,
-            None => return,
+        match claimant {
+            Some(claimant) => {
+                let path = match claimant.takes(self.schema()) {
+                    true => TAKEN,
+                    false => COPIED,
+                };
+                self.arguments.store(path, Ordering::Relaxed);
+            }
+            None if answered => {
+                let _ = self.arguments.compare_exchange(
+                    LEARNING,
+                    TAKEN,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                );
+            }
+            None => {}
+        }
+    }
+}
+
+#[cfg(all(test, feature = "schema-check"))]
+mod tests {
+    use super::*;
+    use crate::handler::meta::ToolMeta;
+    use serde_json::json;
+
+    static PARAMS: [crate::signals::fields::ParamMeta; 0] = [];
+    static WHOLE: ToolMeta = ToolMeta::new("t", "tools/call t", &PARAMS, true);
+
+    fn entry() -> ToolEntry {
+        let serde_json::Value::Object(schema) = json!({
+            "type": "object", "properties": {"q": {"type": "string"}}
+        }) else {
+            unreachable!()
         };
-        self.arguments.store(path, Ordering::Relaxed);
+        ToolEntry::new(rmcp::model::Tool::new("t", "a tool", Arc::new(schema)))
+    }
+
+    #[test]
+    fn a_claimant_decides_and_an_unclaimed_answer_only_for_a_new_tool() {
+        let advertised = entry();
+        let same = Claimant::of(&WHOLE, advertised.schema());
+        let own_schema = Compiled::new(&json!({"type": "object"})).expect("a schema");
+        let other = Claimant::of(&WHOLE, Some(&own_schema));
+
+        let untraced = entry();
+        assert!(!untraced.takes_signals(), "the first call is copied");
+        untraced.learn(None, false);
+        assert!(!untraced.takes_signals(), "an error says nothing");
+        untraced.learn(None, true);
+        assert!(untraced.takes_signals(), "answered by no handler");
+
+        let traced = entry();
+        traced.learn(Some(other), false);
+        assert!(!traced.takes_signals());
+        traced.learn(None, true);
+        assert!(
+            !traced.takes_signals(),
+            "a call the server answered itself does not undo a claimant's rules"
+        );
+        traced.learn(Some(same), true);
+        assert!(traced.takes_signals());
+        traced.learn(Some(other), true);
+        assert!(!traced.takes_signals(), "a new claimant decides again");
     }
 }

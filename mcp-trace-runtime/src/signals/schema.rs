@@ -273,11 +273,16 @@ fn fingerprint(document: &Value) -> u64 {
     let mut hasher = std::hash::DefaultHasher::new();
     match document {
         Value::Object(map) => {
-            for (key, value) in map {
-                if key != "title" && key != "description" {
-                    key.hash(&mut hasher);
-                    value.to_string().hash(&mut hasher);
-                }
+            // In key order: rmcp removes the two keys by swapping when serde_json keeps
+            // insertion order (`preserve_order`), which moves the last key up.
+            let mut keys: Vec<&String> = map
+                .keys()
+                .filter(|key| *key != "title" && *key != "description")
+                .collect();
+            keys.sort_unstable();
+            for key in keys {
+                key.hash(&mut hasher);
+                map[key.as_str()].to_string().hash(&mut hasher);
             }
         }
         other => other.to_string().hash(&mut hasher),
