@@ -94,6 +94,9 @@ impl ServerHandler for Catalog {
     }
 }
 
+/// One test at a time: they share the exporter and the debug-build counters.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Calls `calls` in order on a traced `Catalog` through rmcp's client, and returns the
 /// attributes of each call's span, in the same order.
 async fn spans_of_calls(calls: &[(&str, Value)]) -> Vec<Vec<KeyValue>> {
@@ -124,14 +127,15 @@ async fn spans_of_calls(calls: &[(&str, Value)]) -> Vec<Vec<KeyValue>> {
     spans.into_iter().map(|s| s.attributes).collect()
 }
 
-/// `attrs` without what differs from call to call by design: the request id, and the
-/// call's place in the run of identical calls (returned).
+/// `attrs` without what differs from call to call by design: the request id, the
+/// session (each server is a session of its own), and the call's place in the run of
+/// identical calls (returned).
 fn split_run(attrs: &[KeyValue]) -> (Vec<KeyValue>, Option<i64>) {
     let mut run = None;
     let rest = attrs
         .iter()
         .filter(|kv| match kv.key.as_str() {
-            "jsonrpc.request.id" => false,
+            "jsonrpc.request.id" | "mcp.session.id" => false,
             "mcp.tool.call.repeat_run" => {
                 if let opentelemetry::Value::I64(n) = kv.value {
                     run = Some(n);
@@ -170,6 +174,7 @@ async fn taken_and_copied_arguments_give_the_same_spans() {
             calls.push((tool, args.clone()));
         }
     }
+    let _one = ONE_AT_A_TIME.lock().await;
     let before = mcp_trace::__private::taken_signals();
     let spans = spans_of_calls(&calls).await;
     // Which path each call took (counted in debug builds): the adapter took the signals
@@ -256,5 +261,58 @@ async fn taken_and_copied_arguments_give_the_same_spans() {
             undeserializable_signals.contains(&KeyValue::new("mcp.tool.args.schema_valid", false)),
             "{tool}: the verdict of arguments that failed to deserialize"
         );
+    }
+}
+
+/// `[[[…]]]` nested `depth` deep (rmcp's JSON parser stops at 128 levels).
+fn nested(depth: usize) -> Value {
+    let mut value = json!(0);
+    for _ in 0..depth {
+        value = Value::Array(vec![value]);
+    }
+    value
+}
+
+/// Hostile arguments on the path where the adapter takes their signals (after a first
+/// call taught it) record exactly what they record as a tool's first call (copied): 120
+/// levels of nesting, 20 000 client-chosen keys, a 200 000-element array, a string of
+/// every Unicode plane, and arguments over the schema check's budget. No panic, and
+/// the same spans.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_arguments_taken_are_recorded_as_copied() {
+    let mut many_keys = serde_json::Map::new();
+    many_keys.insert("query".into(), json!("rust"));
+    for i in 0..20_000 {
+        many_keys.insert(format!("k{i}"), json!(i));
+    }
+    let planes: String = ['a', 'é', '€', '𝄞', '\u{10FFFD}'].iter().collect();
+    let hostile = [
+        json!({"query": "rust", "deep": nested(120)}),
+        Value::Object(many_keys),
+        json!({"query": "rust", "limit": 5, "big": vec![7; 200_000]}),
+        json!({"query": planes.repeat(1000)}),
+        json!({"query": "x".repeat(2 << 20)}),
+    ];
+    let _one = ONE_AT_A_TIME.lock().await;
+    let before = mcp_trace::__private::taken_signals();
+    for tool in ["search", "plain"] {
+        // Taught first, then the hostile calls: their signals taken by the adapter.
+        let mut taught = vec![(tool, json!({"query": "warm"}))];
+        taught.extend(hostile.iter().map(|args| (tool, args.clone())));
+        let taken = spans_of_calls(&taught).await;
+        for (i, args) in hostile.iter().enumerate() {
+            // Each one the first call of a fresh server: copied.
+            let copied = spans_of_calls(&[(tool, args.clone())]).await;
+            assert_eq!(
+                split_run(&taken[i + 1]).0,
+                split_run(&copied[0]).0,
+                "{tool}: hostile arguments {i}, taken and copied"
+            );
+        }
+    }
+    // Taken by the adapter: the four under the budget, for each tool; by `search`'s
+    // handler in turn, all four (each deserializes). The first calls took nothing.
+    if let (Some(before), Some(after)) = (before, mcp_trace::__private::taken_signals()) {
+        assert_eq!((after.0 - before.0, after.1 - before.1), (8, 4));
     }
 }
