@@ -13,7 +13,7 @@
 mod adapter_server;
 mod common;
 
-use adapter_server::{Docs, context, idle_peer, request};
+use adapter_server::{Setup, request};
 use common::{QUERY, install};
 use criterion::{Criterion, criterion_group, criterion_main};
 use opentelemetry_sdk::trace::Sampler;
@@ -21,26 +21,25 @@ use rmcp::ServerHandler;
 
 fn adapter(c: &mut Criterion) {
     let provider = install(Sampler::AlwaysOn);
-
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    let (running, peer, _client_io) = idle_peer(&runtime);
-
-    let bare = Docs::new();
-    let traced = mcp_trace::rmcp::TracedServer::new(Docs::new());
+    let setup = Setup::new();
+    let runtime = &setup.runtime;
     let mut group = c.benchmark_group("rmcp adapter, one tools/call");
     for (tool, label) in [("search", ""), ("search_typed", ", Serialize arguments")] {
         group.bench_function(format!("bare ServerHandler{label}"), |b| {
-            b.iter(|| runtime.block_on(bare.call_tool(request(tool, QUERY), context(&peer))))
+            b.iter(|| runtime.block_on(setup.bare.call_tool(request(tool, QUERY), setup.context())))
         });
         group.bench_function(format!("TracedServer{label}"), |b| {
-            b.iter(|| runtime.block_on(traced.call_tool(request(tool, QUERY), context(&peer))))
+            b.iter(|| {
+                runtime.block_on(
+                    setup
+                        .traced
+                        .call_tool(request(tool, QUERY), setup.context()),
+                )
+            })
         });
     }
     group.finish();
-    drop(running);
+    drop(setup);
     let _ = provider.shutdown();
 }
 

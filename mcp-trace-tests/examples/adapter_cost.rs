@@ -9,7 +9,7 @@ mod adapter_server;
 #[path = "../benches/common/mod.rs"]
 mod common;
 
-use adapter_server::{Docs, context, idle_peer, request};
+use adapter_server::{Setup, request};
 use opentelemetry_sdk::trace::Sampler;
 use rmcp::ServerHandler;
 
@@ -18,26 +18,24 @@ fn main() {
     let case = args.next().expect("a case");
     let n: usize = args.next().expect("a count").parse().expect("a number");
     let provider = common::install(Sampler::AlwaysOn);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    let (running, peer, _client_io) = idle_peer(&runtime);
-    let bare = Docs::new();
-    let traced = mcp_trace::rmcp::TracedServer::new(Docs::new());
+    let setup = Setup::new();
     for _ in 0..n {
         let tool = match case.ends_with("-typed") {
             true => "search_typed",
             false => "search",
         };
         let request = request(tool, common::QUERY);
-        let result = match case.trim_end_matches("-typed") {
-            "bare" => runtime.block_on(bare.call_tool(request, context(&peer))),
-            "traced" => runtime.block_on(traced.call_tool(request, context(&peer))),
+        let call = match case.trim_end_matches("-typed") {
+            "bare" => setup
+                .runtime
+                .block_on(setup.bare.call_tool(request, setup.context())),
+            "traced" => setup
+                .runtime
+                .block_on(setup.traced.call_tool(request, setup.context())),
             other => panic!("unknown case {other}"),
         };
-        std::hint::black_box(result).expect("the call succeeds");
+        std::hint::black_box(call).expect("the call succeeds");
     }
-    drop(running);
+    drop(setup);
     let _ = provider.shutdown();
 }

@@ -92,25 +92,40 @@ pub fn request(tool: &'static str, query: &str) -> CallToolRequestParams {
     CallToolRequestParams::new(tool).with_arguments(arguments)
 }
 
-/// A server on one end of an in-memory pipe that nothing talks to: its peer goes into
-/// the request contexts; the handlers never use it. Keep the service alive as long as
-/// the peer is used.
-pub fn idle_peer(
-    runtime: &tokio::runtime::Runtime,
-) -> (
-    RunningService<RoleServer, Docs>,
-    Peer<RoleServer>,
-    tokio::io::DuplexStream,
-) {
-    let (server_io, client_io) = tokio::io::duplex(1 << 16);
-    let running = runtime.block_on(async {
-        rmcp::service::serve_directly::<RoleServer, _, _, _, _>(Docs::new(), server_io, None)
-    });
-    let peer = running.peer().clone();
-    (running, peer, client_io)
+/// Both servers of the comparison, bare and in `TracedServer`, and what a call needs:
+/// a runtime, and a peer for the request context (a server on one end of an in-memory
+/// pipe that nothing talks to; the handlers never use it).
+pub struct Setup {
+    pub runtime: tokio::runtime::Runtime,
+    pub bare: Docs,
+    pub traced: mcp_trace::rmcp::TracedServer<Docs>,
+    peer: Peer<RoleServer>,
+    _running: RunningService<RoleServer, Docs>,
+    _client_io: tokio::io::DuplexStream,
 }
 
-/// The request context of one call.
-pub fn context(peer: &Peer<RoleServer>) -> RequestContext<RoleServer> {
-    RequestContext::new(NumberOrString::Number(1), peer.clone())
+impl Setup {
+    pub fn new() -> Self {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let (server_io, client_io) = tokio::io::duplex(1 << 16);
+        let running = runtime.block_on(async {
+            rmcp::service::serve_directly::<RoleServer, _, _, _, _>(Docs::new(), server_io, None)
+        });
+        Self {
+            peer: running.peer().clone(),
+            runtime,
+            bare: Docs::new(),
+            traced: mcp_trace::rmcp::TracedServer::new(Docs::new()),
+            _running: running,
+            _client_io: client_io,
+        }
+    }
+
+    /// The request context of one call.
+    pub fn context(&self) -> RequestContext<RoleServer> {
+        RequestContext::new(NumberOrString::Number(1), self.peer.clone())
+    }
 }
