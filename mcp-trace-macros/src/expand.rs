@@ -64,7 +64,7 @@ pub(crate) fn expand(model: &Model, handler: &Handler, switches: Switches) -> To
         .iter()
         .filter(|a| matches!(a.style, AttrStyle::Inner(_)));
     let vis = &item.vis;
-    let (mut sig, rebinds) = rename_destructured(handler, model);
+    let (sig, rebinds) = rename_destructured(handler, model);
     let start = match model.kind {
         Kind::Tool => tool_start(model, &p, switches, schema_arg),
         Kind::Resource => resource_start(model, &p),
@@ -92,9 +92,6 @@ pub(crate) fn expand(model: &Model, handler: &Handler, switches: Switches) -> To
     // The result classified inline, not in a closure: one body less per handler to
     // check and compile.
     let finish = quote! {
-        // After a body run inline that always diverges (a `panic!`), this is the first
-        // statement never reached: the handler's author did not write it.
-        #[allow(unreachable_code)]
         let __mcp_trace_outcome = if __mcp_trace_call.wants_outcome() {
             ::core::option::Option::Some(#outcome)
         } else {
@@ -155,19 +152,6 @@ pub(crate) fn expand(model: &Model, handler: &Handler, switches: Switches) -> To
                 #wrapped
             }
         };
-    } else if let Some((ty, params)) = (model.kind == Kind::Tool)
-        .then(|| inline_sync(&item.sig.output, ret, &mut sig, stmts))
-        .flatten()
-    {
-        // No `return` or `?` can leave the body early: a block, not a closure.
-        quote! {
-            let __mcp_trace_out: #ty = {
-                let __mcp_trace_entered = __mcp_trace_call.enter();
-                #(#params)*
-                #(#rebinds)*
-                #(#stmts)*
-            };
-        }
     } else {
         let arrow = ret.map(|ty| quote!(-> #ty));
         quote! {
@@ -200,26 +184,6 @@ pub(crate) fn expand(model: &Model, handler: &Handler, switches: Switches) -> To
             #body
         }
     }
-}
-
-/// The type a synchronous body's block is annotated with (the return type, written
-/// out: the outcome's probes need it known) and the parameters' re-bindings, when the
-/// body can run inline (see `inline_body`). Tools only: a resource's URI expression
-/// may have moved a parameter the body does not use.
-fn inline_sync(
-    output: &ReturnType,
-    ret: Option<&syn::Type>,
-    sig: &mut syn::Signature,
-    stmts: &[syn::Stmt],
-) -> Option<(TokenStream, Vec<TokenStream>)> {
-    let ty = match (output, ret) {
-        (ReturnType::Default, _) => quote!(()),
-        (ReturnType::Type(..), Some(ty)) => quote!(#ty),
-        // `impl Trait` cannot annotate a `let`.
-        (ReturnType::Type(..), None) => return None,
-    };
-    let params = crate::inline_body::inline_params(sig, stmts)?;
-    Some((ty, params))
 }
 
 /// With rmcp, a `RequestContext` parameter supplies the request scope (id, `_meta`,

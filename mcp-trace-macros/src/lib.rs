@@ -12,7 +12,6 @@ mod attr;
 mod ctxt;
 mod docs;
 mod expand;
-mod inline_body;
 mod schema_file;
 mod template;
 #[cfg(test)]

@@ -103,20 +103,6 @@ fn sync_tool_with_schema_file_and_skip() {
     insta::assert_snapshot!(expand(Kind::Tool, attr, item, ALL));
 }
 
-/// A `?` could leave the body early: it stays in a closure, so that the call is still
-/// finished; a `mut` parameter keeps its `mut`.
-#[test]
-fn sync_tool_that_may_return_early_keeps_its_closure() {
-    let item = quote! {
-        fn parse_limit(mut text: String) -> Result<u32, std::num::ParseIntError> {
-            text.truncate(8);
-            let limit = text.parse::<u32>()?;
-            Ok(limit)
-        }
-    };
-    insta::assert_snapshot!(expand(Kind::Tool, quote!(), item, ALL));
-}
-
 #[test]
 fn rmcp_style_method_with_destructured_parameters() {
     let item = quote! {
