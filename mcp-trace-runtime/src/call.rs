@@ -559,10 +559,7 @@ fn argument_signals(
     attrs: &mut Vec<KeyValue>,
 ) {
     #[cfg(feature = "wire")]
-    if let Some(signals) = data
-        .and_then(|d| d.precomputed.as_ref())
-        .and_then(|p| p.take_for(crate::raw_signals::Claimant::of(meta, compiled)))
-    {
+    if let Some(signals) = precomputed_for(data, meta, compiled) {
         signals.record(attrs, shapes);
         return;
     }
@@ -594,6 +591,18 @@ fn argument_signals(
             }
         }
     }
+}
+
+/// The signals the adapter took from the request, when this handler (`meta`, checking
+/// against `compiled`) records what they are.
+#[cfg(feature = "wire")]
+fn precomputed_for(
+    data: Option<&scope::ScopeData>,
+    meta: &'static ToolMeta,
+    compiled: Option<&Compiled>,
+) -> Option<crate::raw_signals::RawSignals> {
+    let precomputed = data?.precomputed.as_ref()?;
+    precomputed.take_for(crate::raw_signals::Claimant::of(meta, compiled))
 }
 
 /// The call of a begun `tools/call` span, with its metric record.
@@ -670,10 +679,7 @@ fn unsampled_verdict(
             return None;
         }
         #[cfg(feature = "wire")]
-        if let Some(signals) = data
-            .and_then(|d| d.precomputed.as_ref())
-            .and_then(|p| p.take_for(crate::raw_signals::Claimant::of(meta, Some(compiled))))
-        {
+        if let Some(signals) = precomputed_for(data, meta, Some(compiled)) {
             return signals.verdict();
         }
         if data.is_some_and(|d| d.arguments.is_some()) {
@@ -1522,10 +1528,9 @@ pub(crate) mod adapter {
         };
         let mut repeated = None;
         // Taken by the adapter before the request moved on, or from the copy kept.
-        let mut precomputed = match data.and_then(|d| d.precomputed.as_ref()) {
-            Some(precomputed) => precomputed.take(),
-            None => None,
-        };
+        let mut precomputed = data
+            .and_then(|d| d.precomputed.as_ref())
+            .and_then(crate::raw_signals::Precomputed::take);
         if active.recording {
             let span = active.cx.span();
             if started_known != known {

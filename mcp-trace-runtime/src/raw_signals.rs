@@ -160,7 +160,7 @@ impl Precomputed {
 
     /// For a traced handler: only when `claimant` would have recorded the same.
     pub(crate) fn take_for(&self, claimant: Claimant) -> Option<RawSignals> {
-        match claimant.same_as_adapter && claimant.schema == self.schema {
+        match claimant.records_as_adapter(self.schema) {
             true => {
                 let taken = self.take();
                 if taken.is_some() {
@@ -194,7 +194,12 @@ impl Claimant {
 
     /// Whether [`RawSignals`] taken against `advertised` are what this handler records.
     pub(crate) fn takes(self, advertised: Option<&Compiled>) -> bool {
-        self.same_as_adapter && self.schema == fingerprint(advertised)
+        self.records_as_adapter(fingerprint(advertised))
+    }
+
+    /// Whether it records what the adapter's rules give against the schema `schema`.
+    fn records_as_adapter(self, schema: Option<u64>) -> bool {
+        self.same_as_adapter && self.schema == schema
     }
 }
 

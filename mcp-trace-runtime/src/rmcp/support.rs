@@ -250,10 +250,7 @@ pub(crate) fn arrival<'a>(
 pub fn scope_from_context(context: &RequestContext<RoleServer>) -> RequestScope {
     let mut scope = scope_from_parts(&context.meta.0.0, &context.extensions).request_id_text(
         match &context.id {
-            // Not through `Display`'s formatter: a tenth of the instructions.
-            #[cfg(feature = "args-hash")]
-            rmcp::model::NumberOrString::Number(n) => itoa::Buffer::new().format(*n).to_owned(),
-            #[cfg(not(feature = "args-hash"))]
+            // The integer's own `to_string`, not the enum's `Display`.
             rmcp::model::NumberOrString::Number(n) => n.to_string(),
             rmcp::model::NumberOrString::String(s) => s.to_string(),
         },
