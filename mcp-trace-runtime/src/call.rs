@@ -170,8 +170,17 @@ fn begin(
     begin_with(&tracer, name, attributes, scope, start_time)
 }
 
-/// Room for every attribute a recording span of ours carries (at most 20 today).
-const SPAN_ATTRIBUTES: usize = 24;
+/// Room for the attributes of a handler's span without a request scope (base, session,
+/// shapes, hash, verdict, run, result: 11 for three parameters). 18 `KeyValue`s are
+/// 1 008 bytes, within glibc's per-thread cache of freed blocks (up to 1 032 bytes):
+/// one more and every span's vector goes through `malloc`'s slower bins, about 250
+/// instructions a call. A span with more regrows once.
+const SPAN_ATTRIBUTES: usize = 18;
+
+/// Room for the attributes of a span in a request scope, which adds where the request
+/// arrived (request id, session, protocol, transport, network, client, definition):
+/// at most 20 today.
+const SCOPED_SPAN_ATTRIBUTES: usize = 24;
 
 /// [`begin`] with the tracer already in hand.
 fn begin_with(
@@ -184,8 +193,11 @@ fn begin_with(
     let scope = scope();
     let (parent, from_meta) = parent_context(scope.as_deref());
     // The SDK keeps this vector as the span's attributes: sized for all of them, so
-    // that the attributes added once the span records never regrow it.
-    let mut all = Vec::with_capacity(SPAN_ATTRIBUTES);
+    // that the attributes added once the span records do not regrow it.
+    let mut all = Vec::with_capacity(match scope {
+        Some(_) => SCOPED_SPAN_ATTRIBUTES,
+        None => SPAN_ATTRIBUTES,
+    });
     attributes(&mut all);
     let metric = metric_wanted();
     // The start is read here for the metric, and for a request that may be the first
@@ -813,7 +825,9 @@ type CanonicalArgs = crate::signals::shape::CanonicalArgs;
 #[cfg(not(feature = "args-hash"))]
 type CanonicalArgs = std::convert::Infallible;
 
-/// Shapes the flattened `#[args]` fields and returns the rebuilt arguments.
+/// Shapes the flattened `#[args]` fields and returns the rebuilt arguments. Inlined, so
+/// that the recorder is not copied into it.
+#[inline(always)]
 fn finish_rebuilt(
     meta: &'static ToolMeta,
     compiled: Option<&'static Compiled>,
@@ -1164,7 +1178,7 @@ impl Active {
     /// records or the metric is kept.
     #[inline(never)]
     fn finish(self: Box<Self>, outcome: Option<Outcome>, end: Option<std::time::SystemTime>) {
-        #[cfg_attr(not(all(feature = "wire", feature = "metrics")), allow(unused_mut))]
+        #[cfg_attr(not(feature = "metrics"), allow(unused_mut))]
         let mut active = self;
         if active.ended.swap(true, Ordering::AcqRel) {
             return;
@@ -1277,7 +1291,7 @@ impl Active {
             }
         }
         #[cfg(feature = "metrics")]
-        if let (Some(operation), Some(end)) = (active.metric, end) {
+        if let (Some(operation), Some(end)) = (active.metric.as_mut(), end) {
             operation.record(end, failure.0, failure.1);
         }
         #[cfg(not(feature = "metrics"))]
@@ -1338,7 +1352,6 @@ impl Active {
         // A call the caller gave up on: its duration (from its first round's start, for
         // a later round of a multi-round call), with no error of the server's.
         #[cfg(feature = "metrics")]
-        #[cfg_attr(not(feature = "wire"), allow(unused_mut))]
         if let Some(mut operation) = active.metric {
             #[cfg(feature = "wire")]
             if let Some(later) = active.scope.as_ref().and_then(|s| s.rounds.later()) {
@@ -1377,7 +1390,6 @@ impl Drop for Entered<'_> {
         span.end_with_timestamp(end);
         #[cfg(feature = "metrics")]
         // Only borrowed here: the operation's values are cloned, on a panic alone.
-        #[cfg_attr(not(feature = "wire"), allow(unused_mut))]
         if let Some(mut operation) = active.metric.clone() {
             // A later round of a multi-round call: the call's, from its first round.
             #[cfg(feature = "wire")]
@@ -1785,7 +1797,7 @@ pub(crate) mod adapter {
             None => span.end(),
         }
         #[cfg(feature = "metrics")]
-        if let (Some(operation), Some(end)) = (started.metric, end) {
+        if let (Some(mut operation), Some(end)) = (started.metric, end) {
             operation.record(end, None, None);
         }
     }

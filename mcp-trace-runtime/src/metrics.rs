@@ -70,19 +70,7 @@ impl Operation {
     pub(crate) fn new(method: &'static str, start: SystemTime) -> Self {
         Self {
             start,
-            series: Series {
-                method,
-                tool: None,
-                prompt: None,
-                protocol: None,
-                transport: None,
-                network: None,
-                schema_valid: None,
-                cache_hit: None,
-                repeated: None,
-                error_type: None,
-                rpc_code: None,
-            },
+            series: Series::new(method),
         }
     }
 
@@ -130,19 +118,22 @@ impl Operation {
     }
 
     /// Records the duration up to `end` (the span's own end time), with the error
-    /// type and status code of a failed call.
+    /// type and status code of a failed call. In place, so that the series is not
+    /// copied on the way (most records only compare it): the operation is spent after
+    /// it, its series possibly taken.
     pub(crate) fn record(
-        self,
+        &mut self,
         end: SystemTime,
         error_type: Option<StringValue>,
         rpc_code: Option<String>,
     ) {
-        let Self { start, mut series } = self;
-        series.error_type = error_type;
-        series.rpc_code = rpc_code;
+        self.series.error_type = error_type;
+        self.series.rpc_code = rpc_code;
         // A clock stepped back between the two reads reads as zero, not as an error.
-        let seconds = end.duration_since(start).map_or(0.0, |d| d.as_secs_f64());
-        record(seconds, &series);
+        let seconds = end
+            .duration_since(self.start)
+            .map_or(0.0, |d| d.as_secs_f64());
+        record(seconds, &mut self.series);
     }
 }
 
@@ -242,6 +233,23 @@ impl Hasher for SeriesHasher {
 }
 
 impl Series {
+    /// The series of an operation `method`, nothing else known yet.
+    fn new(method: &'static str) -> Self {
+        Series {
+            method,
+            tool: None,
+            prompt: None,
+            protocol: None,
+            transport: None,
+            network: None,
+            schema_valid: None,
+            cache_hit: None,
+            repeated: None,
+            error_type: None,
+            rpc_code: None,
+        }
+    }
+
     /// The series' attribute list, in one allocation sized for all of them.
     fn attributes(&self) -> Vec<KeyValue> {
         let mut attrs = Vec::with_capacity(MAX_ATTRIBUTES);
@@ -340,11 +348,14 @@ struct Cached {
     epoch: u64,
     records_left: u32,
     histogram: Histogram<f64>,
+    /// The series recorded last, and its handle.
+    last: Option<(Series, BoundHistogram<f64>)>,
     bound: HashMap<Series, BoundHistogram<f64>, BuildHasherDefault<SeriesHasher>>,
 }
 
-/// Records `seconds` on `series`, through the thread's bound handle for it.
-fn record(seconds: f64, series: &Series) {
+/// Records `seconds` on `series`, through the thread's bound handle for it; `series`
+/// is taken (left empty) when the thread keeps it as the one recorded last.
+fn record(seconds: f64, series: &mut Series) {
     let epoch = crate::tracer::epoch();
     let _ = OPERATION.try_with(|cell| {
         // A meter provider that records through a traced call of its own would find
@@ -363,18 +374,32 @@ fn record(seconds: f64, series: &Series) {
                 epoch,
                 records_left: crate::tracer::REREAD_AFTER,
                 histogram: operation_histogram(),
+                last: None,
                 bound: HashMap::default(),
             }),
         };
-        if let Some(bound) = cached.bound.get(series) {
+        // The series recorded last on this thread is compared before any lookup: most
+        // calls repeat it, and comparing costs less than hashing.
+        if let Some((last, bound)) = &cached.last
+            && last == series
+        {
             bound.record(seconds);
-        } else if cached.bound.len() < MAX_BOUND_SERIES {
-            let bound = cached.histogram.bind(&series.attributes());
-            bound.record(seconds);
-            cached.bound.insert(series.clone(), bound);
-        } else {
-            cached.histogram.record(seconds, &series.attributes());
+            return;
         }
+        let bound = match cached.bound.get(series) {
+            Some(bound) => bound.clone(),
+            None if cached.bound.len() < MAX_BOUND_SERIES => {
+                let bound = cached.histogram.bind(&series.attributes());
+                cached.bound.insert(series.clone(), bound.clone());
+                bound
+            }
+            None => {
+                cached.histogram.record(seconds, &series.attributes());
+                return;
+            }
+        };
+        bound.record(seconds);
+        cached.last = Some((std::mem::replace(series, Series::new("")), bound));
     });
 }
 

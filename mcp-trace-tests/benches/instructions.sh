@@ -5,7 +5,9 @@
 # cost per call, and the ratios are against the hand-built span (5), the same span
 # through the global tracer and made current (5g), the hand-written recipe (6), and
 # the floor (F: the span and SHA-256 of the canonical text already written; Fg, the
-# floor through the global tracer and made current, as 5g is 5).
+# floor through the global tracer and made current, as 5g is 5; Fw, Fg with the text
+# written from the typed arguments and their shapes counted, by code written for
+# exactly these three parameters).
 # Under valgrind SHA-256 runs without the CPU's SHA extensions, so the hashing cases
 # count more than they cost natively.
 #
@@ -21,7 +23,7 @@ count() { # case calls -> instructions
         | awk '/Collected/ { gsub(",", "", $4); print $4 }'
 }
 declare -A per
-cases="bare no-sdk sampled-out-metrics-off sampled-out sampled-out-metrics global-span-sampled-out hand-built-span global-span floor floor-current recipe recording-metrics-off recording recording-metrics raw-scope session-scope session-sampled-out-metrics schema-file"
+cases="bare no-sdk sampled-out-metrics-off sampled-out sampled-out-metrics global-span-sampled-out hand-built-span global-span floor floor-current floor-written recipe recording-metrics-off recording recording-metrics raw-scope session-scope session-sampled-out-metrics schema-file"
 for case in $cases; do
     base=$(count "$case" 1000)
     full=$(count "$case" $((1000 + n)))
@@ -31,10 +33,11 @@ span=${per[hand-built-span]}
 global=${per[global-span]}
 recipe=${per[recipe]}
 floor=${per[floor]}
-printf '%-24s %12s %12s %12s %12s %12s\n' case "instr./call" "vs span (5)" "vs 5g" "vs recipe (6)" "vs floor (F)"
+written=${per[floor-written]}
+printf '%-24s %12s %12s %12s %12s %12s %12s\n' case "instr./call" "vs span (5)" "vs 5g" "vs recipe (6)" "vs floor (F)" "vs Fw"
 for case in $cases; do
-    awk -v c="$case" -v i="${per[$case]}" -v s="$span" -v g="$global" -v r="$recipe" -v f="$floor" \
-        'BEGIN { printf "%-24s %12d %11.2fx %11.2fx %11.2fx %11.2fx\n", c, i, i / s, i / g, i / r, i / f }'
+    awk -v c="$case" -v i="${per[$case]}" -v s="$span" -v g="$global" -v r="$recipe" -v f="$floor" -v w="$written" \
+        'BEGIN { printf "%-24s %12d %11.2fx %11.2fx %11.2fx %11.2fx %11.2fx\n", c, i, i / s, i / g, i / r, i / f, i / w }'
 done
 printf 'no SDK over bare: %d instructions per call\n' $(( ${per[no-sdk]} - ${per[bare]} ))
 printf 'metric with the SDK over metrics off: +%d sampled out, +%d recording\n' \

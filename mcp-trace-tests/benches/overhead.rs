@@ -11,9 +11,9 @@
 mod common;
 
 use common::{
-    QUERY, bare, canonical_arguments, filters, floor, floor_current, hand_built_current,
-    hand_built_span, install as provider, recipe, recipe_validator, traced,
-    traced_with_schema_file,
+    QUERY, bare, canonical_arguments, filters, floor, floor_current, floor_written,
+    hand_built_current, hand_built_span, install as provider, recipe, recipe_validator, traced,
+    traced_with_schema_file, written_arguments,
 };
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use mcp_trace::session::{self, ReadTrackerLimits};
@@ -70,6 +70,26 @@ fn tool_call(c: &mut Criterion) {
     group.bench_function(
         "Fg floor through the global tracer, made current (F as 5g)",
         |b| b.iter(|| floor_current(&global, &canonical, &filters)),
+    );
+    assert_eq!(written_arguments(QUERY, Some(5), &filters), canonical);
+    let odd = ["tab\there \"quoted\" é 😀".to_owned()];
+    // Printed by CPython 3.11, the same strings in Python's own literals:
+    // hashlib.sha256(json.dumps({"query": "back\\slash\n", "filters": ["tab\there
+    // \"quoted\" é 😀"]}, sort_keys=True).encode()).hexdigest()[:16]
+    let expected = "6a1263516c6d4c9e";
+    let written = written_arguments("back\\slash\n", None, &odd);
+    assert_eq!(
+        common::hex16(&Sha256::digest(written)),
+        expected,
+        "the written floor writes the text Python hashes"
+    );
+    assert_eq!(
+        mcp_trace::args_hash(&json!({"query": "back\\slash\n", "filters": odd})),
+        expected
+    );
+    group.bench_function(
+        "Fw floor with the arguments' text written and their shapes counted (Fg + both)",
+        |b| b.iter(|| floor_written(&global, black_box(QUERY), black_box(Some(5)), &filters)),
     );
 
     let validator = recipe_validator();

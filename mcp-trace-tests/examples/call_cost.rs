@@ -5,7 +5,8 @@
 //! `call_cost <case> <n>`, case one of: bare, no-sdk, sampled-out,
 //! global-span-sampled-out, hand-built-span, global-span, floor (the span and SHA-256 of
 //! the canonical text already written), floor-current (the floor through the global
-//! tracer, made current), recipe, recording, raw-scope,
+//! tracer, made current), floor-written (that floor with the arguments' text written
+//! and their shapes counted), recipe, recording, raw-scope,
 //! session-scope (recording inside a request scope with a session: the run of
 //! identical calls is counted), schema-file; and with the `metrics` feature,
 //! session-sampled-out-metrics (session-scope sampled out, the metric recorded: the
@@ -17,8 +18,9 @@
 mod common;
 
 use common::{
-    QUERY, bare, canonical_arguments, filters, floor, floor_current, hand_built_current,
-    hand_built_span, install, recipe, recipe_validator, traced, traced_with_schema_file,
+    QUERY, bare, canonical_arguments, filters, floor, floor_current, floor_written,
+    hand_built_current, hand_built_span, install, recipe, recipe_validator, traced,
+    traced_with_schema_file,
 };
 use opentelemetry::trace::TracerProvider;
 use opentelemetry_sdk::trace::Sampler;
@@ -81,6 +83,9 @@ fn main() {
             "hand-built-span" => hand_built_span(tracer.as_ref().expect("installed"), &filters),
             "floor" => floor(tracer.as_ref().expect("installed"), &canonical, &filters),
             "floor-current" => floor_current(&global, &canonical, &filters),
+            "floor-written" => {
+                floor_written(&global, black_box(QUERY), black_box(Some(5)), &filters)
+            }
             "global-span" | "global-span-sampled-out" => hand_built_current(&global, &filters),
             other => panic!("unknown case {other}"),
         };

@@ -230,6 +230,75 @@ fn every_call_is_counted_with_spans_sampled_out() {
     );
 }
 
+/// A thread compares each record with the series it recorded last before looking the
+/// series up: interleaved series, repeated and alternating, are each counted exactly.
+#[test]
+fn interleaved_series_are_each_counted() {
+    let _one = exclusive(Sampler::AlwaysOn);
+    for round in 0..3 {
+        search("rust".to_owned(), None).unwrap();
+        search("rust".to_owned(), None).unwrap();
+        search(String::new(), None).unwrap_err();
+        if round != 1 {
+            explode(1);
+        }
+        search("again".to_owned(), None).unwrap();
+    }
+    let explode_attributes = attributes([
+        ("mcp.method.name", "tools/call".into()),
+        ("gen_ai.operation.name", "execute_tool".into()),
+        ("gen_ai.tool.name", "explode".into()),
+        ("mcp.tool.args.schema_valid", true.into()),
+    ]);
+    assert_eq!(
+        points(),
+        sorted(vec![
+            (explode_attributes, 2),
+            (search_attributes([]), 9),
+            (search_attributes([("error.type", "SearchError".into())]), 3),
+        ])
+    );
+}
+
+/// A meter provider announced between two records of the same series gets the second:
+/// the thread's last series and its handle go with the provider they were bound on.
+#[test]
+fn a_new_provider_gets_the_series_recorded_last() {
+    let _one = exclusive(Sampler::AlwaysOn);
+    search("before".to_owned(), None).unwrap();
+    search("before".to_owned(), None).unwrap();
+    let other = InMemoryMetricExporterBuilder::new()
+        .with_temporality(Temporality::Delta)
+        .build();
+    let meters = SdkMeterProvider::builder()
+        .with_periodic_exporter(other.clone())
+        .build();
+    opentelemetry::global::set_meter_provider(meters.clone());
+    mcp_trace::provider_changed();
+    search("after".to_owned(), None).unwrap();
+    meters.force_flush().expect("flush");
+    let counted: u64 = other
+        .get_finished_metrics()
+        .expect("exported")
+        .iter()
+        .flat_map(|resource| resource.scope_metrics())
+        .flat_map(|scope| scope.metrics())
+        .filter(|metric| metric.name() == "mcp.server.operation.duration")
+        .map(|metric| match metric.data() {
+            AggregatedMetrics::F64(MetricData::Histogram(histogram)) => histogram
+                .data_points()
+                .map(|point| point.count())
+                .sum::<u64>(),
+            _ => 0,
+        })
+        .sum();
+    // Back to the harness's provider before anything can fail.
+    opentelemetry::global::set_meter_provider(harness().meters.clone());
+    mcp_trace::provider_changed();
+    assert_eq!(counted, 1, "the call after the change, on the new provider");
+    assert_eq!(points(), vec![(search_attributes([]), 2)]);
+}
+
 #[test]
 fn outcomes_each_have_their_attribute_set() {
     let _one = exclusive(Sampler::AlwaysOn);

@@ -78,7 +78,7 @@ pub(crate) struct Parked {
 impl Drop for Parked {
     fn drop(&mut self) {
         #[cfg(feature = "metrics")]
-        if let Some(operation) = self.operation.take() {
+        if let Some(mut operation) = self.operation.take() {
             operation.record(self.ended, None, None);
         }
     }

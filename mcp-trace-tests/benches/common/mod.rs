@@ -175,6 +175,112 @@ pub fn floor_current(tracer: &BoxedTracer, canonical: &[u8], filters: &[String])
     result
 }
 
+/// Case Fw, the floor with every argument signal computed (issue 22): [`floor_current`]
+/// with the canonical text written here from the typed arguments, as no implementation
+/// can have it already written, and the shapes counted from them; each written the
+/// shortest way for exactly these three parameter types. What a hand-specialised
+/// implementation of the same signals does per call: what is left above it is the cost
+/// of doing the same for any handler.
+pub fn floor_written(
+    tracer: &BoxedTracer,
+    query: &str,
+    limit: Option<u32>,
+    filters: &[String],
+) -> usize {
+    let hash = floor_hash(&written_arguments(query, limit, filters));
+    let mut span = start_span(tracer);
+    if span.is_recording() {
+        let mut attributes = Vec::with_capacity(6);
+        attributes.extend([
+            KeyValue::new("mcp.tool.args.query.length", query.chars().count() as i64),
+            KeyValue::new("mcp.tool.args.limit.present", limit.is_some()),
+        ]);
+        if let Some(limit) = limit {
+            attributes.push(KeyValue::new("mcp.tool.args.limit", i64::from(limit)));
+        }
+        attributes.extend([
+            KeyValue::new("mcp.tool.args.filters.count", filters.len() as i64),
+            KeyValue::new("mcp.tool.args.hash", hash),
+            KeyValue::new("mcp.tool.args.schema_valid", true),
+        ]);
+        span.set_attributes(attributes);
+    }
+    let cx = Context::current_with_span(span);
+    let result = {
+        let _current = cx.clone().attach();
+        bare(query, limit, filters)
+    };
+    cx.span().end();
+    result
+}
+
+/// The canonical text of [`floor_written`]'s arguments, written for these three
+/// parameters alone: members in name order, an absent `limit` left out.
+pub fn written_arguments(query: &str, limit: Option<u32>, filters: &[String]) -> Vec<u8> {
+    let mut text = Vec::with_capacity(160);
+    text.extend_from_slice(b"{\"filters\": [");
+    for (i, filter) in filters.iter().enumerate() {
+        if i > 0 {
+            text.extend_from_slice(b", ");
+        }
+        written_str(filter, &mut text);
+    }
+    text.push(b']');
+    if let Some(limit) = limit {
+        text.extend_from_slice(b", \"limit\": ");
+        let mut digits = [0u8; 10];
+        let mut at = digits.len();
+        let mut rest = limit;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        text.extend_from_slice(&digits[at..]);
+    }
+    text.extend_from_slice(b", \"query\": ");
+    written_str(query, &mut text);
+    text.push(b'}');
+    text
+}
+
+/// A JSON string as Python's `ensure_ascii` writes it: copied whole when every byte is
+/// printable ASCII other than `"` and `\` (the one check no writer can skip), else
+/// escaped character by character.
+fn written_str(s: &str, text: &mut Vec<u8>) {
+    text.push(b'"');
+    // Branch-free, so that the compiler checks many bytes at once.
+    let escaped = s.bytes().fold(false, |escaped, b| {
+        escaped | !(0x20..0x7f).contains(&b) | (b == b'"') | (b == b'\\')
+    });
+    if !escaped {
+        text.extend_from_slice(s.as_bytes());
+    } else {
+        for c in s.chars() {
+            match c {
+                '"' => text.extend_from_slice(b"\\\""),
+                '\\' => text.extend_from_slice(b"\\\\"),
+                '\n' => text.extend_from_slice(b"\\n"),
+                '\r' => text.extend_from_slice(b"\\r"),
+                '\t' => text.extend_from_slice(b"\\t"),
+                '\u{8}' => text.extend_from_slice(b"\\b"),
+                '\u{c}' => text.extend_from_slice(b"\\f"),
+                ' '..='~' => text.push(c as u8),
+                _ => {
+                    let mut units = [0u16; 2];
+                    for unit in c.encode_utf16(&mut units) {
+                        text.extend_from_slice(format!("\\u{unit:04x}").as_bytes());
+                    }
+                }
+            }
+        }
+    }
+    text.push(b'"');
+}
+
 /// Case 6, what a user would write by hand: the span, the arguments as JSON, SHA-256
 /// of their text, and the validator's `is_valid`.
 pub fn recipe(tracer: &SdkTracer, validator: &jsonschema::Validator, filters: &[String]) -> usize {
