@@ -64,16 +64,23 @@ struct Harness {
     spans: InMemorySpanExporter,
 }
 
+/// A meter provider exporting delta metrics to an in-memory exporter, installed as the
+/// global one.
+fn install_meters() -> (SdkMeterProvider, InMemoryMetricExporter) {
+    let metrics = InMemoryMetricExporterBuilder::new()
+        .with_temporality(Temporality::Delta)
+        .build();
+    let meters = SdkMeterProvider::builder()
+        .with_periodic_exporter(metrics.clone())
+        .build();
+    opentelemetry::global::set_meter_provider(meters.clone());
+    (meters, metrics)
+}
+
 fn harness() -> &'static Harness {
     static HARNESS: OnceLock<Harness> = OnceLock::new();
     HARNESS.get_or_init(|| {
-        let metrics = InMemoryMetricExporterBuilder::new()
-            .with_temporality(Temporality::Delta)
-            .build();
-        let meters = SdkMeterProvider::builder()
-            .with_periodic_exporter(metrics.clone())
-            .build();
-        opentelemetry::global::set_meter_provider(meters.clone());
+        let (meters, metrics) = install_meters();
         Harness {
             meters,
             metrics,
@@ -267,13 +274,7 @@ fn a_new_provider_gets_the_series_recorded_last() {
     let _one = exclusive(Sampler::AlwaysOn);
     search("before".to_owned(), None).unwrap();
     search("before".to_owned(), None).unwrap();
-    let other = InMemoryMetricExporterBuilder::new()
-        .with_temporality(Temporality::Delta)
-        .build();
-    let meters = SdkMeterProvider::builder()
-        .with_periodic_exporter(other.clone())
-        .build();
-    opentelemetry::global::set_meter_provider(meters.clone());
+    let (meters, other) = install_meters();
     mcp_trace::provider_changed();
     search("after".to_owned(), None).unwrap();
     meters.force_flush().expect("flush");
