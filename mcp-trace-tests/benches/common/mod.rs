@@ -166,13 +166,9 @@ pub fn floor_current(tracer: &BoxedTracer, canonical: &[u8], filters: &[String])
         attributes[4] = KeyValue::new("mcp.tool.args.hash", hash);
         span.set_attributes(attributes);
     }
-    let cx = Context::current_with_span(span);
-    let result = {
-        let _current = cx.clone().attach();
+    current_while(span, || {
         bare(black_box(QUERY), black_box(Some(5)), black_box(filters))
-    };
-    cx.span().end();
-    result
+    })
 }
 
 /// Case Fw, the floor with every argument signal computed (issue 22): [`floor_current`]
@@ -205,13 +201,7 @@ pub fn floor_written(
         ]);
         span.set_attributes(attributes);
     }
-    let cx = Context::current_with_span(span);
-    let result = {
-        let _current = cx.clone().attach();
-        bare(query, limit, filters)
-    };
-    cx.span().end();
-    result
+    current_while(span, || bare(query, limit, filters))
 }
 
 /// The canonical text of [`floor_written`]'s arguments, written for these three
@@ -313,13 +303,9 @@ pub fn hand_built_current(tracer: &BoxedTracer, filters: &[String]) -> usize {
     if span.is_recording() {
         span.set_attributes(constant_arguments());
     }
-    let cx = Context::current_with_span(span);
-    let result = {
-        let _current = cx.clone().attach();
+    current_while(span, || {
         bare(black_box(QUERY), black_box(Some(5)), black_box(filters))
-    };
-    cx.span().end();
-    result
+    })
 }
 
 /// The first 16 hex digits, as a user would write it.
@@ -365,12 +351,23 @@ where
     T: Tracer,
     T::Span: Send + Sync + 'static,
 {
-    let cx = Context::current_with_span(bare_notification_span(tracer));
-    {
-        let _entered = cx.clone().attach();
-        handle();
-    }
+    current_while(bare_notification_span(tracer), handle)
+}
+
+/// Runs `run` with `span` current (kept in a context and entered once, as a library
+/// keeps a handler's span current while it runs), then ends the span.
+#[inline(always)]
+pub fn current_while<S, R>(span: S, run: impl FnOnce() -> R) -> R
+where
+    S: Span + Send + Sync + 'static,
+{
+    let cx = Context::current_with_span(span);
+    let result = {
+        let _current = cx.clone().attach();
+        run()
+    };
     cx.span().end();
+    result
 }
 
 /// The `params` of the progress notification benchmark 13 observes.
