@@ -252,10 +252,7 @@ fn push_session(session: &str, attrs: &mut Vec<KeyValue>) {
         crate::settings::SessionIdExport::Raw => {
             bounds::push_bounded(attrs, keys::SESSION, session, bounds::MAX_NAME_BYTES);
         }
-        _ => attrs.push(KeyValue::new(
-            keys::SESSION,
-            crate::digest::keyed_session(session),
-        )),
+        _ => bounds::push_in_place(attrs, keys::SESSION, crate::digest::keyed_session(session)),
     }
 }
 
@@ -286,7 +283,7 @@ pub(crate) fn connection_attributes(data: &scope::ScopeData, attrs: &mut Vec<Key
         bounds::push_protocol(attrs, version);
     }
     if let Some(transport) = data.transport {
-        attrs.push(KeyValue::new(keys::TRANSPORT, transport.as_str()));
+        bounds::push_in_place(attrs, keys::TRANSPORT, transport.as_str());
     }
 }
 
@@ -311,27 +308,25 @@ fn scope_attributes(data: &scope::ScopeData, attrs: &mut Vec<KeyValue>) {
         bounds::push_protocol(attrs, version);
     }
     if let Some(transport) = data.transport {
-        attrs.push(KeyValue::new(keys::TRANSPORT, transport.as_str()));
+        bounds::push_in_place(attrs, keys::TRANSPORT, transport.as_str());
     }
     if let Some((name, version)) = data.network_protocol {
-        attrs.push(KeyValue::new(keys::NETWORK_PROTOCOL, name));
-        attrs.push(KeyValue::new(keys::NETWORK_PROTOCOL_VERSION, version));
+        bounds::push_in_place(attrs, keys::NETWORK_PROTOCOL, name);
+        bounds::push_in_place(attrs, keys::NETWORK_PROTOCOL_VERSION, version);
     }
     #[cfg(all(feature = "wire", feature = "args-hash"))]
     if let Some(definition) = &data.tool_definition {
-        attrs.push(KeyValue::new(
-            keys::TOOL_DEFINITION_HASH,
-            definition.hash.clone(),
-        ));
-        attrs.push(KeyValue::new(
+        bounds::push_in_place(attrs, keys::TOOL_DEFINITION_HASH, definition.hash.clone());
+        bounds::push_in_place(
+            attrs,
             keys::TOOL_DEFINITION_SIZE,
             i64::try_from(definition.size).unwrap_or(i64::MAX),
-        ));
+        );
     }
     if let Some((address, port)) = data.client {
-        attrs.push(KeyValue::new(keys::CLIENT_ADDRESS, address.to_string()));
+        bounds::push_in_place(attrs, keys::CLIENT_ADDRESS, address.to_string());
         if let Some(port) = port {
-            attrs.push(KeyValue::new(keys::CLIENT_PORT, i64::from(port)));
+            bounds::push_in_place(attrs, keys::CLIENT_PORT, i64::from(port));
         }
     }
 }
@@ -1436,6 +1431,7 @@ impl<F: Future> Future for Traced<F> {
 #[cfg(feature = "wire")]
 pub(crate) mod adapter {
     use super::*;
+    use crate::bounds::push_in_place;
     use crate::raw_signals::RawSignals;
     use std::time::SystemTime;
 
@@ -1755,23 +1751,31 @@ pub(crate) mod adapter {
         let Some(started) = start_notification(name, attributes, link, arrival) else {
             return Call::default();
         };
+        // The box before its contents: they are then built in it, not on the stack
+        // and copied in (a 256-byte copy read back before its writes had landed).
+        let slot = Box::new_uninit();
         // The span in its parent's context: the current one, unless `_meta` named one.
         let cx = match started.parent {
             Some(parent) => parent.with_span(started.span),
             None => Context::map_current(|current| current.with_span(started.span)),
         };
         Call {
-            active: Some(Box::new(Active {
-                cx,
-                recording: started.recording,
-                meta_parent: false,
-                resource: false,
-                ended: AtomicBool::new(false),
-                #[cfg(feature = "metrics")]
-                metric: started.metric,
-                scope: None,
-                start: None,
-            })),
+            active: Some(Box::write(
+                slot,
+                Active {
+                    cx,
+                    recording: started.recording,
+                    meta_parent: false,
+                    resource: false,
+                    ended: AtomicBool::new(false),
+                    #[cfg(feature = "metrics")]
+                    metric: started
+                        .metric_start
+                        .map(|start| notification_operation(name, start, arrival)),
+                    scope: None,
+                    start: None,
+                },
+            )),
         }
     }
 
@@ -1784,12 +1788,12 @@ pub(crate) mod adapter {
         link: impl FnOnce() -> Option<opentelemetry::trace::SpanContext>,
         arrival: &Arrival<'_>,
     ) {
-        let Some(started) = start_notification(name, attributes, link, arrival) else {
+        let Some(mut started) = start_notification(name, attributes, link, arrival) else {
             return;
         };
-        let mut span = started.span;
+        let span = &mut started.span;
         #[cfg(feature = "metrics")]
-        let end = (started.recording || started.metric.is_some()).then(SystemTime::now);
+        let end = (started.recording || started.metric_start.is_some()).then(SystemTime::now);
         #[cfg(not(feature = "metrics"))]
         let end = started.recording.then(SystemTime::now);
         match end {
@@ -1797,8 +1801,8 @@ pub(crate) mod adapter {
             None => span.end(),
         }
         #[cfg(feature = "metrics")]
-        if let (Some(mut operation), Some(end)) = (started.metric, end) {
-            operation.record(end, None, None);
+        if let (Some(start), Some(end)) = (started.metric_start, end) {
+            notification_operation(name, start, arrival).record(end, None, None);
         }
     }
 
@@ -1808,8 +1812,32 @@ pub(crate) mod adapter {
         /// The context `_meta` named as its parent; `None`: the current one.
         parent: Option<Context>,
         recording: bool,
+        /// When the metric's duration starts, if the call is counted: its operation is
+        /// built where it is kept ([`notification_operation`]), not here and moved.
         #[cfg(feature = "metrics")]
-        metric: Option<crate::metrics::Operation>,
+        metric_start: Option<SystemTime>,
+    }
+
+    /// The operation-duration record of a notification `name` that arrived as
+    /// `arrival` says, started at `start`.
+    #[cfg(feature = "metrics")]
+    #[inline(always)]
+    fn notification_operation(
+        name: &'static str,
+        start: SystemTime,
+        arrival: &Arrival<'_>,
+    ) -> crate::metrics::Operation {
+        let mut operation = crate::metrics::Operation::new(name, start);
+        if let Some(version) = arrival.protocol {
+            operation.protocol(version);
+        }
+        if let Some(transport) = arrival.transport {
+            operation.transport(transport.as_str());
+        }
+        if let Some(protocol) = arrival.network {
+            operation.network_protocol(protocol);
+        }
+        operation
     }
 
     /// Starts a notification's span (see [`notification_span`]); `None` when no span
@@ -1837,7 +1865,7 @@ pub(crate) mod adapter {
             None => (None, None),
         };
         let mut all = Vec::with_capacity(12);
-        all.push(KeyValue::new(keys::METHOD, name));
+        push_in_place(&mut all, keys::METHOD, name);
         if let Some(session) = arrival.session {
             push_session(session, &mut all);
         }
@@ -1845,16 +1873,16 @@ pub(crate) mod adapter {
             bounds::push_protocol(&mut all, version);
         }
         if let Some(transport) = arrival.transport {
-            all.push(KeyValue::new(keys::TRANSPORT, transport.as_str()));
+            push_in_place(&mut all, keys::TRANSPORT, transport.as_str());
         }
         if let Some((protocol, version)) = arrival.network {
-            all.push(KeyValue::new(keys::NETWORK_PROTOCOL, protocol));
-            all.push(KeyValue::new(keys::NETWORK_PROTOCOL_VERSION, version));
+            push_in_place(&mut all, keys::NETWORK_PROTOCOL, protocol);
+            push_in_place(&mut all, keys::NETWORK_PROTOCOL_VERSION, version);
         }
         if let Some((address, port)) = arrival.client {
-            all.push(KeyValue::new(keys::CLIENT_ADDRESS, address.to_string()));
+            push_in_place(&mut all, keys::CLIENT_ADDRESS, address.to_string());
             if let Some(port) = port {
-                all.push(KeyValue::new(keys::CLIENT_PORT, i64::from(port)));
+                push_in_place(&mut all, keys::CLIENT_PORT, i64::from(port));
             }
         }
         attributes(&mut all);
@@ -1889,26 +1917,12 @@ pub(crate) mod adapter {
         if recording && let Some(target) = link() {
             span.add_link(target, Vec::new());
         }
-        #[cfg(feature = "metrics")]
-        let metric = metric_start.map(|start| {
-            let mut operation = crate::metrics::Operation::new(name, start);
-            if let Some(version) = arrival.protocol {
-                operation.protocol(version);
-            }
-            if let Some(transport) = arrival.transport {
-                operation.transport(transport.as_str());
-            }
-            if let Some(protocol) = arrival.network {
-                operation.network_protocol(protocol);
-            }
-            operation
-        });
         Some(StartedNotification {
             span,
             parent,
             recording,
             #[cfg(feature = "metrics")]
-            metric,
+            metric_start,
         })
     }
 

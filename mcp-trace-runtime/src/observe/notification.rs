@@ -1,6 +1,7 @@
 //! Inbound notifications: one SERVER span each, named by method.
 
 use super::{Connection, RequestKey};
+use crate::bounds::push_in_place;
 use crate::call::{Call, adapter};
 use crate::keys;
 use opentelemetry::KeyValue;
@@ -81,11 +82,11 @@ impl Notification<'_> {
                 total,
                 token,
             } => {
-                attrs.push(KeyValue::new(keys::PROGRESS_VALUE, *progress));
+                push_in_place(attrs, keys::PROGRESS_VALUE, *progress);
                 if let Some(total) = total {
-                    attrs.push(KeyValue::new(keys::PROGRESS_TOTAL, *total));
+                    push_in_place(attrs, keys::PROGRESS_TOTAL, *total);
                 }
-                attrs.push(KeyValue::new(keys::PROGRESS_TOKEN_TYPE, token.as_str()));
+                push_in_place(attrs, keys::PROGRESS_TOKEN_TYPE, token.as_str());
             }
             Notification::Other(_) => {}
         }

@@ -96,7 +96,8 @@ impl Connection {
     }
 
     /// The same notification with `handle` run inside its span, as the rmcp adapter
-    /// runs a notification's handler.
+    /// runs a notification's handler: the span started apart from the handler, as the
+    /// adapter starts it, so only entering, running and ending are the handler's code.
     pub(crate) fn notification_handled(
         &self,
         method: &str,
@@ -106,8 +107,7 @@ impl Connection {
         transport: Transport,
         handle: impl FnOnce(),
     ) {
-        let (seen, arrival) = self.arrived(method, params, session, protocol, transport);
-        let call = self.notification(&seen, &arrival);
+        let call = self.notification_started(method, params, session, protocol, transport);
         {
             let _entered = call.enter();
             handle();
@@ -115,7 +115,21 @@ impl Connection {
         call.finish_at(|| Outcome::Ok(None), None);
     }
 
+    /// The span of a notification a handler runs inside, started now.
+    fn notification_started(
+        &self,
+        method: &str,
+        params: Option<&Map<String, Value>>,
+        session: Option<&str>,
+        protocol: Option<&str>,
+        transport: Transport,
+    ) -> crate::call::Call {
+        let (seen, arrival) = self.arrived(method, params, session, protocol, transport);
+        self.notification(&seen, &arrival)
+    }
+
     /// What a notification says, and where it arrived.
+    #[inline]
     fn arrived<'a>(
         &self,
         method: &'a str,
