@@ -1173,9 +1173,10 @@ impl Active {
     /// records or the metric is kept.
     #[inline(never)]
     fn finish(self: Box<Self>, outcome: Option<Outcome>, end: Option<std::time::SystemTime>) {
-        #[cfg_attr(not(feature = "metrics"), allow(unused_mut))]
         let mut active = self;
-        if active.ended.swap(true, Ordering::AcqRel) {
+        // Owned, so no other thread can see the flag: a plain write, not an atomic
+        // exchange (a locked instruction waits for every pending store to land).
+        if std::mem::replace(active.ended.get_mut(), true) {
             return;
         }
         // One clock read for the span's end and the metric's duration, and none for a
@@ -1334,8 +1335,8 @@ impl Active {
     /// Ends the span of a call dropped unfinished (unless it already ended).
     #[cold]
     fn cancelled(self: Box<Self>) {
-        let active = self;
-        if active.ended.swap(true, Ordering::AcqRel) {
+        let mut active = self;
+        if std::mem::replace(active.ended.get_mut(), true) {
             return;
         }
         let end = std::time::SystemTime::now();
