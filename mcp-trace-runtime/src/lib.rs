@@ -217,14 +217,14 @@ pub mod __private {
         protocol: Option<&str>,
         handle: impl FnOnce(),
     ) {
-        crate::observe::raw::connection().notification_handled(
+        let call = crate::observe::raw::connection().notification_started(
             method,
             params,
             session,
             protocol,
             crate::scope::Transport::Pipe,
-            handle,
         );
+        crate::observe::raw::handled(call, handle);
     }
     /// How many tool calls had their argument signals taken by the rmcp adapter from
     /// the request itself, and how many of those a traced handler then recorded:

@@ -11,6 +11,12 @@
 # own cost, printed per handler and as a ratio of its own. A build with nothing to
 # rebuild is timed as well: cargo's freshness checks alone, which grow with the number
 # of dependencies and not with the code; the rebuild less that is the compiler's time.
+# Last, the `tracing` crates are built again with mcp-trace added to their dependencies
+# (used, so it is loaded): both sides then have the same dependency graph, so cargo's
+# checks, the metadata the compiler loads and the trait impls it searches are the same,
+# and the ratio is the annotations' alone. The `tracing` crate's own slowdown from the
+# graph is printed too: what the first ratio would be were the macro to generate what
+# `tracing`'s does.
 #
 #   bash mcp-trace-tests/benches/compile_cost.sh [HANDLERS] [ROUNDS]
 set -euo pipefail
@@ -40,7 +46,7 @@ TOML
     cp "$repo/Cargo.lock" "$dir/Cargo.lock"
     {
         echo "#![allow(dead_code)]"
-        echo "use $(echo "$2" | cut -d' ' -f1 | tr - _) as _;"
+        echo "use $(echo "$2" | head -1 | cut -d' ' -f1 | tr - _) as _;"
         for i in $(seq 1 "$count"); do
             cat <<RS
 /// Search documents by query string ($i).
@@ -55,6 +61,12 @@ RS
 
 generate traced "mcp-trace = { path = \"$repo\" }" "#[mcp_trace::traced_tool]"
 generate instrumented 'tracing = { version = "0.1", default-features = false, features = ["attributes", "std"] }' "#[tracing::instrument]"
+generate instrumented_same "tracing = { version = \"0.1\", default-features = false, features = [\"attributes\", \"std\"] }
+mcp-trace = { path = \"$repo\" }" "#[tracing::instrument]"
+echo "use mcp_trace as _;" >> "$work/instrumented_same/src/lib.rs"
+generate instrumented_same_empty "tracing = { version = \"0.1\", default-features = false, features = [\"attributes\", \"std\"] }
+mcp-trace = { path = \"$repo\" }" "" 0
+echo "use mcp_trace as _;" >> "$work/instrumented_same_empty/src/lib.rs"
 generate traced_empty "mcp-trace = { path = \"$repo\" }" "" 0
 generate instrumented_empty 'tracing = { version = "0.1", default-features = false, features = ["attributes", "std"] }' "" 0
 
@@ -62,6 +74,8 @@ build() { (cd "$work/$1" && cargo build --quiet 2>&1); }
 echo "building dependencies once..." >&2
 build traced
 build instrumented
+build instrumented_same
+build instrumented_same_empty
 build traced_empty
 build instrumented_empty
 
@@ -84,17 +98,21 @@ noop_one() { # crate -> seconds of a build with nothing to rebuild: cargo's own 
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
-a=(); b=(); a0=(); b0=(); an=(); bn=()
+a=(); b=(); bs=(); a0=(); b0=(); bs0=(); an=(); bn=()
 for _ in $(seq 1 "$rounds"); do
     a+=("$(time_one traced)")
     b+=("$(time_one instrumented)")
+    bs+=("$(time_one instrumented_same)")
     a0+=("$(time_one traced_empty)")
     b0+=("$(time_one instrumented_empty)")
+    bs0+=("$(time_one instrumented_same_empty)")
     an+=("$(noop_one traced)")
     bn+=("$(noop_one instrumented)")
 done
 ma=$(printf '%s\n' "${a[@]}" | median)
 mb=$(printf '%s\n' "${b[@]}" | median)
+mbs=$(printf '%s\n' "${bs[@]}" | median)
+mbs0=$(printf '%s\n' "${bs0[@]}" | median)
 ma0=$(printf '%s\n' "${a0[@]}" | median)
 mb0=$(printf '%s\n' "${b0[@]}" | median)
 man=$(printf '%s\n' "${an[@]}" | median)
@@ -114,4 +132,15 @@ printf '  mcp-trace                   %.2f s\n' "$man"
 printf '  tracing                     %.2f s\n' "$mbn"
 awk -v a="$ma" -v b="$mb" -v an="$man" -v bn="$mbn" 'BEGIN {
     printf "the crate'"'"'s own compilation (rebuild less that): %.2f s against %.2f s, %.2fx\n", a - an, b - bn, (a - an) / (b - bn)
+}'
+printf 'the same dependencies (the tracing crate depending on mcp-trace too, as the traced one does):\n'
+printf '  #[tracing::instrument]      %.2f s\n' "$mbs"
+awk -v b="$mb" -v bs="$mbs" 'BEGIN {
+    printf "    %.2fx the same handlers without mcp-trace: the first ratio, were the macro to\n", bs / b
+    printf "    generate what tracing'"'"'s does (what the graph costs any annotation)\n"
+}'
+printf '  no handler                  %.2f s\n' "$mbs0"
+awk -v a="$ma" -v b="$mbs" 'BEGIN { printf "  ratio                       %.2fx\n", a / b }'
+awk -v a="$ma" -v b="$mbs" -v a0="$ma0" -v b0="$mbs0" -v n="$handlers" 'BEGIN {
+    printf "  per handler: %.2f ms against %.2f ms, %.2fx\n", (a - a0) * 1000 / n, (b - b0) * 1000 / n, (a - a0) / (b - b0)
 }'

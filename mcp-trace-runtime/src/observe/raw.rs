@@ -95,28 +95,9 @@ impl Connection {
         self.notification_seen(&seen, &arrival);
     }
 
-    /// The same notification with `handle` run inside its span, as the rmcp adapter
-    /// runs a notification's handler: the span started apart from the handler, as the
-    /// adapter starts it, so only entering, running and ending are the handler's code.
-    pub(crate) fn notification_handled(
-        &self,
-        method: &str,
-        params: Option<&Map<String, Value>>,
-        session: Option<&str>,
-        protocol: Option<&str>,
-        transport: Transport,
-        handle: impl FnOnce(),
-    ) {
-        let call = self.notification_started(method, params, session, protocol, transport);
-        {
-            let _entered = call.enter();
-            handle();
-        }
-        call.finish_at(|| Outcome::Ok(None), None);
-    }
-
-    /// The span of a notification a handler runs inside, started now.
-    fn notification_started(
+    /// The span of the same notification with a handler to run inside it (see
+    /// [`handled`]), started now, apart from the handler, as the rmcp adapter starts it.
+    pub(crate) fn notification_started(
         &self,
         method: &str,
         params: Option<&Map<String, Value>>,
@@ -148,6 +129,16 @@ impl Connection {
         };
         (seen, arrival)
     }
+}
+
+/// Runs `handle` inside a notification's span `call` and ends it, as the rmcp adapter
+/// runs a notification's handler.
+pub(crate) fn handled(call: crate::call::Call, handle: impl FnOnce()) {
+    {
+        let _entered = call.enter();
+        handle();
+    }
+    call.finish_at(|| Outcome::Ok(None), None);
 }
 
 /// The process's connection for JSON fed to it without one.
