@@ -1,5 +1,6 @@
-//! Misuse is a compile error on the offending token: one misuse per file in `tests/ui`,
-//! its expected compiler output beside it.
+//! Misuse is a compile error on the offending token: one misuse per file in `tests/ui`
+//! (and `tests/ui_schema_check`, for what only the schema check refuses), its expected
+//! compiler output beside it.
 #![cfg(feature = "enable")]
 
 use std::path::{Path, PathBuf};
@@ -25,5 +26,11 @@ fn stage_schema_fixtures() {
 #[test]
 fn misuse_is_reported_on_the_right_token() {
     stage_schema_fixtures();
-    trybuild::TestCases::new().compile_fail("tests/ui/*.rs");
+    let cases = trybuild::TestCases::new();
+    cases.compile_fail("tests/ui/*.rs");
+    // A schema file is validated as a JSON Schema only where something reads it: the
+    // schema check or the docs (without both, the validator is not compiled).
+    if cfg!(any(feature = "schema-check", feature = "docs")) {
+        cases.compile_fail("tests/ui_schema_check/*.rs");
+    }
 }
