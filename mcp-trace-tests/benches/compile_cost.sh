@@ -46,7 +46,10 @@ TOML
     cp "$repo/Cargo.lock" "$dir/Cargo.lock"
     {
         echo "#![allow(dead_code)]"
-        echo "use $(echo "$2" | head -1 | cut -d' ' -f1 | tr - _) as _;"
+        # Every dependency used, so the compiler loads each.
+        while read -r dependency; do
+            echo "use $(echo "$dependency" | cut -d' ' -f1 | tr - _) as _;"
+        done <<< "$2"
         for i in $(seq 1 "$count"); do
             cat <<RS
 /// Search documents by query string ($i).
@@ -59,16 +62,14 @@ RS
     } > "$dir/src/lib.rs"
 }
 
-generate traced "mcp-trace = { path = \"$repo\" }" "#[mcp_trace::traced_tool]"
-generate instrumented 'tracing = { version = "0.1", default-features = false, features = ["attributes", "std"] }' "#[tracing::instrument]"
-generate instrumented_same "tracing = { version = \"0.1\", default-features = false, features = [\"attributes\", \"std\"] }
-mcp-trace = { path = \"$repo\" }" "#[tracing::instrument]"
-echo "use mcp_trace as _;" >> "$work/instrumented_same/src/lib.rs"
-generate instrumented_same_empty "tracing = { version = \"0.1\", default-features = false, features = [\"attributes\", \"std\"] }
-mcp-trace = { path = \"$repo\" }" "" 0
-echo "use mcp_trace as _;" >> "$work/instrumented_same_empty/src/lib.rs"
-generate traced_empty "mcp-trace = { path = \"$repo\" }" "" 0
-generate instrumented_empty 'tracing = { version = "0.1", default-features = false, features = ["attributes", "std"] }' "" 0
+mcp_trace_dep="mcp-trace = { path = \"$repo\" }"
+tracing_dep='tracing = { version = "0.1", default-features = false, features = ["attributes", "std"] }'
+generate traced "$mcp_trace_dep" "#[mcp_trace::traced_tool]"
+generate instrumented "$tracing_dep" "#[tracing::instrument]"
+generate instrumented_same "$tracing_dep"$'\n'"$mcp_trace_dep" "#[tracing::instrument]"
+generate instrumented_same_empty "$tracing_dep"$'\n'"$mcp_trace_dep" "" 0
+generate traced_empty "$mcp_trace_dep" "" 0
+generate instrumented_empty "$tracing_dep" "" 0
 
 build() { (cd "$work/$1" && cargo build --quiet 2>&1); }
 echo "building dependencies once..." >&2
